@@ -1,0 +1,20 @@
+/** Assembles the gateway: the shared app, authentication for the API prefix, and the routes. */
+import { certificatesRouter } from './certificates/handlers'
+import { createApp } from './lib/create-app'
+import { authenticate } from './lib/middleware'
+
+export function buildGateway() {
+  const app = createApp()
+  app.use('/client/v4/*', authenticate())
+  app.route('/', certificatesRouter)
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'mtls-gateway',
+      version: '1',
+      description:
+        "Cloudflare's mTLS certificate API, scoped per team, behind one shared API token",
+    },
+  })
+  return app
+}

@@ -1,0 +1,121 @@
+/**
+ * The five endpoints as data: method, upstream path, what each accepts and answers. Served at the
+ * upstream's own paths under /client/v4 so that a Cloudflare client only changes its base URL.
+ */
+import { createRoute, z } from '@hono/zod-openapi'
+import { errorEnvelopeSchema } from '../lib/envelope'
+import { jsonBody } from '../lib/middleware'
+import { accountParams, certificateParams, listQuery, uploadBody } from './schemas'
+
+const certificate = z
+  .object({
+    id: z.string(),
+    ca: z.boolean(),
+    certificates: z.string(),
+    expires_on: z.string(),
+    issuer: z.string(),
+    name: z.string().optional(),
+    serial_number: z.string(),
+    signature: z.string(),
+    type: z.string().optional(),
+    uploaded_on: z.string(),
+  })
+  .openapi('MTLSCertificate')
+
+const resultInfo = z.object({
+  count: z.number(),
+  page: z.number(),
+  per_page: z.number(),
+  total_count: z.number(),
+  total_pages: z.number(),
+})
+
+const envelopeOf = <T extends z.ZodType>(result: T, withInfo = false) =>
+  z.object({
+    success: z.literal(true),
+    errors: z.array(z.unknown()),
+    messages: z.array(z.unknown()),
+    result,
+    ...(withInfo ? { result_info: resultInfo } : {}),
+  })
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+})
+
+const failures = {
+  400: json(errorEnvelopeSchema, 'Invalid request (the error names the field in source.pointer)'),
+  401: json(errorEnvelopeSchema, 'Missing, malformed or unknown gateway key'),
+  404: json(errorEnvelopeSchema, 'No such certificate'),
+  429: json(errorEnvelopeSchema, 'Upstream rate limit; see retry-after'),
+  502: json(errorEnvelopeSchema, 'The upstream failed'),
+  503: json(errorEnvelopeSchema, 'The gateway is misconfigured'),
+  504: json(errorEnvelopeSchema, 'The upstream timed out'),
+}
+
+const BASE = '/client/v4/accounts/{account_id}/mtls_certificates'
+const tags = ['mTLS Certificate Management']
+
+export const listRoute = createRoute({
+  operationId: 'list',
+  method: 'get',
+  path: BASE,
+  tags,
+  request: { params: accountParams, query: listQuery },
+  responses: { 200: json(envelopeOf(z.array(certificate), true), 'The certificates'), ...failures },
+})
+
+export const uploadRoute = createRoute({
+  operationId: 'upload',
+  method: 'post',
+  path: BASE,
+  tags,
+  middleware: [jsonBody()] as const,
+  request: {
+    params: accountParams,
+    body: { required: true, content: { 'application/json': { schema: uploadBody } } },
+  },
+  responses: {
+    200: json(
+      envelopeOf(certificate.extend({ updated_at: z.string() })),
+      'The uploaded certificate',
+    ),
+    413: json(errorEnvelopeSchema, 'Body too large'),
+    415: json(errorEnvelopeSchema, 'Body is not JSON'),
+    ...failures,
+  },
+})
+
+export const getRoute = createRoute({
+  operationId: 'get',
+  method: 'get',
+  path: `${BASE}/{mtls_certificate_id}`,
+  tags,
+  request: { params: certificateParams },
+  responses: { 200: json(envelopeOf(certificate), 'The certificate'), ...failures },
+})
+
+export const deleteRoute = createRoute({
+  operationId: 'delete',
+  method: 'delete',
+  path: `${BASE}/{mtls_certificate_id}`,
+  tags,
+  request: { params: certificateParams },
+  responses: { 200: json(envelopeOf(certificate), 'The deleted certificate'), ...failures },
+})
+
+export const associationsRoute = createRoute({
+  operationId: 'associations',
+  method: 'get',
+  path: `${BASE}/{mtls_certificate_id}/associations`,
+  tags,
+  request: { params: certificateParams },
+  responses: {
+    200: json(
+      envelopeOf(z.array(z.object({ service: z.string(), status: z.string() })), true),
+      'Associations',
+    ),
+    ...failures,
+  },
+})

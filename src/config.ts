@@ -1,0 +1,108 @@
+/**
+ * The gateway's configuration, read from the Worker's bindings and checked before any request is
+ * served.
+ *
+ * Workers have no start-up hook with access to bindings, so "start-up" is the first request an
+ * isolate sees: the result is memoised per `env` object. Anything wrong (no token, a policy with
+ * errors, the demo policy pointed at the real Cloudflare API, a plain-http upstream that is not on
+ * loopback) makes every request fail with 503 MISCONFIGURED. The details go to the log, never to the
+ * caller, and never include a secret.
+ */
+import { z } from '@hono/zod-openapi'
+import { GatewayError } from './lib/errors'
+import { problemsOf } from './lib/zod-issues'
+import { parsePolicy, type Policy } from './policy/document'
+import { isDemoPolicy } from './policy/demo'
+
+export const REAL_CLOUDFLARE_API_HOST = 'api.cloudflare.com'
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+const intFrom = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback)
+
+const envSchema = z.object({
+  CLOUDFLARE_API_TOKEN: z.string().min(1, 'the secret CLOUDFLARE_API_TOKEN is not set'),
+  POLICY: z.string().min(1, 'the secret or variable POLICY (the policy document, JSON) is not set'),
+  UPSTREAM_BASE_URL: z
+    .url()
+    .default('https://api.cloudflare.com/client/v4')
+    .refine((value) => {
+      const url = new URL(value)
+      return (
+        url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))
+      )
+    }, 'must be https (plain http is allowed only for a loopback emulator)')
+    .transform((value) => value.replace(/\/+$/, '')),
+  UPSTREAM_TIMEOUT_MS: intFrom(100, 120_000, 10_000),
+  UPSTREAM_MAX_ATTEMPTS: intFrom(1, 5, 3),
+  UPSTREAM_RETRY_BASE_MS: intFrom(0, 10_000, 250),
+  MAX_BODY_BYTES: intFrom(1024, 1_048_576, 65_536),
+})
+
+export interface Config {
+  apiToken: string
+  policy: Policy
+  upstream: {
+    baseUrl: string
+    timeoutMs: number
+    maxAttempts: number
+    retryBaseMs: number
+  }
+  maxBodyBytes: number
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] }
+
+export function readConfig(env: Record<string, unknown>): ConfigResult {
+  const parsed = envSchema.safeParse(env)
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: problemsOf(parsed.error).map((p) => `${p.pointer.slice(1)}: ${p.message}`),
+    }
+  }
+  const vars = parsed.data
+  const policy = parsePolicy(vars.POLICY)
+  if (!policy.ok) {
+    return { ok: false, problems: policy.problems.map((p) => `POLICY${p.pointer}: ${p.message}`) }
+  }
+  if (
+    isDemoPolicy(policy.policy) &&
+    new URL(vars.UPSTREAM_BASE_URL).hostname === REAL_CLOUDFLARE_API_HOST
+  ) {
+    return {
+      ok: false,
+      problems: [
+        'POLICY: the demo policy (published keys) must never front the real Cloudflare API',
+      ],
+    }
+  }
+  return {
+    ok: true,
+    config: {
+      apiToken: vars.CLOUDFLARE_API_TOKEN,
+      policy: policy.policy,
+      upstream: {
+        baseUrl: vars.UPSTREAM_BASE_URL,
+        timeoutMs: vars.UPSTREAM_TIMEOUT_MS,
+        maxAttempts: vars.UPSTREAM_MAX_ATTEMPTS,
+        retryBaseMs: vars.UPSTREAM_RETRY_BASE_MS,
+      },
+      maxBodyBytes: vars.MAX_BODY_BYTES,
+    },
+  }
+}
+
+const memo = new WeakMap<object, ConfigResult>()
+
+/** The checked configuration for this `env`, or a 503 if it is unusable (logged once per isolate). */
+export function configFor(env: object): Config {
+  let result = memo.get(env)
+  if (result === undefined) {
+    result = readConfig(env as Record<string, unknown>)
+    memo.set(env, result)
+    if (!result.ok) console.error('mtls-gateway refuses to serve:', result.problems.join('; '))
+  }
+  if (!result.ok) throw GatewayError.of('MISCONFIGURED')
+  return result.config
+}

@@ -1,0 +1,8 @@
+/** Who is calling, once authenticated. Everything downstream of authentication reads only this. */
+export interface Principal {
+  memberId: string
+  teamId: string
+  roles: readonly string[]
+  /** How the caller proved who they are. */
+  via: 'key'
+}

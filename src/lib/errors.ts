@@ -1,0 +1,156 @@
+/**
+ * The gateway's one error type and its code table.
+ *
+ * Every failure the gateway itself decides is raised once as a `GatewayError` and rendered once, by
+ * `app.onError`, into the upstream's envelope. Gateway codes live in the 18000-18999 range so they
+ * never collide with an upstream code (upstream codes we relay keep their own numbers).
+ */
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+
+export interface ErrorDetail {
+  code: number
+  message: string
+  documentation_url?: string
+  source?: { pointer: string }
+}
+
+/** Code → HTTP status and a default message. The README's error table is generated from this list. */
+export const ERROR_CODES = {
+  // Authentication (401)
+  MISSING_CREDENTIALS: {
+    code: 18001,
+    status: 401,
+    message: 'Missing credentials: send Authorization: Bearer <gateway key>',
+  },
+  MALFORMED_CREDENTIALS: {
+    code: 18002,
+    status: 401,
+    message: 'Malformed credentials: expected Authorization: Bearer mtlsgw_<key>',
+  },
+  UNKNOWN_KEY: { code: 18003, status: 401, message: 'Unknown gateway key' },
+  EXPIRED_KEY: { code: 18004, status: 401, message: 'This gateway key has expired' },
+  REVOKED_KEY: { code: 18005, status: 401, message: 'This gateway key has been revoked' },
+
+  // Request validation (400, 413, 415)
+  INVALID_ACCOUNT_ID: {
+    code: 18101,
+    status: 400,
+    message: 'account_id must be 32 lowercase hexadecimal characters',
+  },
+  INVALID_CERTIFICATE_ID: {
+    code: 18102,
+    status: 400,
+    message: 'mtls_certificate_id must be a lowercase UUID or 32 lowercase hexadecimal characters',
+  },
+  INVALID_QUERY: { code: 18103, status: 400, message: 'Invalid query parameter' },
+  MALFORMED_JSON: { code: 18110, status: 400, message: 'The request body is not valid JSON' },
+  INVALID_BODY: { code: 18111, status: 400, message: 'Invalid request body' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    code: 18112,
+    status: 415,
+    message: 'The request body must be JSON (Content-Type: application/json)',
+  },
+  BODY_TOO_LARGE: { code: 18113, status: 413, message: 'The request body is too large' },
+  CERTIFICATE_UNPARSABLE: {
+    code: 18120,
+    status: 400,
+    message: 'certificates must hold one or more well-formed PEM certificates',
+  },
+  CERTIFICATE_FOREIGN_BLOCK: {
+    code: 18121,
+    status: 400,
+    message: 'certificates must hold only PEM certificates',
+  },
+  CERTIFICATE_NOT_CA: {
+    code: 18122,
+    status: 400,
+    message: 'ca is true but the first certificate is not a CA (basicConstraints CA:TRUE)',
+  },
+  PRIVATE_KEY_UNPARSABLE: {
+    code: 18123,
+    status: 400,
+    message: 'private_key must be one unencrypted PKCS#8 PEM private key',
+  },
+  PRIVATE_KEY_MISMATCH: {
+    code: 18124,
+    status: 400,
+    message: "private_key does not match the first certificate's public key",
+  },
+
+  // Routing
+  NO_ROUTE: { code: 7003, status: 404, message: 'No route for the URI' },
+  METHOD_NOT_ALLOWED: { code: 18405, status: 405, message: 'Method not allowed for this route' },
+
+  // Gateway and upstream failures (5xx)
+  INTERNAL: { code: 18500, status: 500, message: 'Internal gateway error' },
+  MISCONFIGURED: {
+    code: 18501,
+    status: 503,
+    message: 'The gateway is misconfigured and refuses to serve; see its logs',
+  },
+  UPSTREAM_BAD_RESPONSE: {
+    code: 18502,
+    status: 502,
+    message: 'The upstream answered with something that is not a Cloudflare API envelope',
+  },
+  UPSTREAM_UNREACHABLE: {
+    code: 18503,
+    status: 502,
+    message: 'The upstream could not be reached or dropped the connection',
+  },
+  UPSTREAM_TIMEOUT: { code: 18504, status: 504, message: 'The upstream did not answer in time' },
+  UPSTREAM_CREDENTIALS_REJECTED: {
+    code: 18505,
+    status: 502,
+    message: "The upstream rejected the gateway's own API token",
+  },
+  UPSTREAM_FAILED: {
+    code: 18506,
+    status: 502,
+    message: 'The upstream failed to process the request',
+  },
+} as const satisfies Record<string, { code: number; status: ContentfulStatusCode; message: string }>
+
+export type ErrorKind = keyof typeof ERROR_CODES
+
+export class GatewayError extends Error {
+  readonly status: ContentfulStatusCode
+  readonly errors: ErrorDetail[]
+  readonly headers: Record<string, string>
+
+  constructor(
+    status: ContentfulStatusCode,
+    errors: ErrorDetail[],
+    options: { headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(errors.map((e) => `${e.code}: ${e.message}`).join('; '), { cause: options.cause })
+    this.name = 'GatewayError'
+    this.status = status
+    this.errors = errors
+    this.headers = options.headers ?? {}
+  }
+
+  /** The usual way to fail: one known kind, optionally a more precise message and a JSON pointer. */
+  static of(
+    kind: ErrorKind,
+    options: {
+      message?: string
+      pointer?: string
+      headers?: Record<string, string>
+      cause?: unknown
+    } = {},
+  ): GatewayError {
+    return new GatewayError(
+      ERROR_CODES[kind].status,
+      [detail(kind, options.message, options.pointer)],
+      options,
+    )
+  }
+}
+
+export function detail(kind: ErrorKind, message?: string, pointer?: string): ErrorDetail {
+  const { code, message: fallback } = ERROR_CODES[kind]
+  return pointer === undefined
+    ? { code, message: message ?? fallback }
+    : { code, message: message ?? fallback, source: { pointer } }
+}

@@ -1,0 +1,29 @@
+/**
+ * The one place where a failed validation becomes an answer: every route's zod schemas report
+ * here (it is the OpenAPIHono `defaultHook`). All problems of a request are reported together, each
+ * with its code and a JSON pointer to the offending field (`/certificates`, `/account_id`, `/type`).
+ */
+import type { z } from '@hono/zod-openapi'
+import { ERROR_CODES, GatewayError, detail, type ErrorKind } from './errors'
+import { problemsOf } from './zod-issues'
+
+type Target = 'param' | 'query' | 'json' | string
+
+function kindFor(target: Target, pointer: string, declared: string | undefined): ErrorKind {
+  if (declared !== undefined && declared in ERROR_CODES) return declared as ErrorKind
+  if (target === 'param') {
+    return pointer === '/account_id' ? 'INVALID_ACCOUNT_ID' : 'INVALID_CERTIFICATE_ID'
+  }
+  return target === 'query' ? 'INVALID_QUERY' : 'INVALID_BODY'
+}
+
+export function validationHook(
+  result: { success: true } | { success: false; error: z.ZodError; target: Target },
+) {
+  if (result.success) return
+  const details = problemsOf(result.error).map((problem) => {
+    const kind = kindFor(result.target, problem.pointer, problem.kind)
+    return detail(kind, problem.message, problem.pointer)
+  })
+  throw new GatewayError(400, details)
+}

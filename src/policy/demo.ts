@@ -1,0 +1,23 @@
+/**
+ * Recognises the demo policy that `npm start` runs with (demo/policy.json), whose keys are printed
+ * in the README for anyone to read.
+ *
+ * The gateway refuses to serve the real Cloudflare API with it. The check looks at the key hashes,
+ * not only at the `demo` flag, so a copy of the demo file with the flag deleted is still caught.
+ */
+import type { Policy } from './document'
+
+const DEMO_KEY_HASHES = new Set([
+  '356b494713c60cbb18e140051bab8a54102c08b73b522374c7c826eaf0d961c4',
+  '8de3f93e509cf9ab9491923f55aa5ca9af530d9ea8ff8ca6d0467530d5c35d1a',
+  '45135a5d491e38b323aa43df0f5cbb9397cc39440d554eb677c56c2325cc2942',
+  'c35b15b2c5816df258c11750fca017c03d0b0fd4fce7030be67f95a7d33a8aa7',
+  'f0d8333a45f5d769de1b30417134d99742044131a3976c110c1f9e8ef31ffb0c',
+])
+
+export function isDemoPolicy(policy: Policy): boolean {
+  return (
+    policy.demo ||
+    policy.members.some((m) => m.key_sha256 !== undefined && DEMO_KEY_HASHES.has(m.key_sha256))
+  )
+}

@@ -1,0 +1,115 @@
+/**
+ * The policy document: teams, their members and (later) the rules that say who may do what.
+ *
+ * It is parsed and checked once per isolate (see `config.ts`) and by `npm run policy:check`. A
+ * document with any problem is rejected as a whole, with a JSON pointer per problem, and the gateway
+ * then refuses every request (fails closed). It never holds a key, only a key's SHA-256.
+ *
+ * Shape (version 1):
+ *   { version: 1, demo?: boolean,
+ *     teams:   [{ id, description?, accounts: [account_id, ...] }],
+ *     members: [{ id, team, roles: [...], key_sha256?, expires_at?, revoked? }],
+ *     rules:   [...] }
+ * `rules` is where access rules plug in; until they exist every authenticated member may call every
+ * endpoint.
+ */
+import { z } from '@hono/zod-openapi'
+import { problemsOf, type Problem } from '../lib/zod-issues'
+
+const slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1-63 lowercase letters, digits, ".", "_" or "-"')
+
+const accountId = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hexadecimal characters')
+
+const teamSchema = z.strictObject({
+  id: slug,
+  description: z.string().max(500).optional(),
+  accounts: z.array(accountId).min(1),
+})
+
+const memberSchema = z.strictObject({
+  id: slug,
+  team: slug,
+  roles: z.array(slug).min(1),
+  key_sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be the lowercase hex SHA-256 of the key')
+    .optional(),
+  expires_at: z.iso.datetime({ offset: true }).optional(),
+  revoked: z.boolean().default(false),
+})
+
+export const policySchema = z
+  .strictObject({
+    version: z.literal(1),
+    demo: z.boolean().default(false),
+    teams: z.array(teamSchema).min(1),
+    members: z.array(memberSchema),
+    rules: z.array(z.unknown()).default([]),
+  })
+  .superRefine((policy, ctx) => {
+    const teamIds = new Set<string>()
+    policy.teams.forEach((team, i) => {
+      if (teamIds.has(team.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['teams', i, 'id'],
+          message: `duplicate team id "${team.id}"`,
+        })
+      }
+      teamIds.add(team.id)
+    })
+    const memberIds = new Set<string>()
+    const hashes = new Set<string>()
+    policy.members.forEach((member, i) => {
+      if (memberIds.has(member.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['members', i, 'id'],
+          message: `duplicate member id "${member.id}"`,
+        })
+      }
+      memberIds.add(member.id)
+      if (!teamIds.has(member.team)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['members', i, 'team'],
+          message: `unknown team "${member.team}"`,
+        })
+      }
+      if (member.key_sha256 === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['members', i], message: 'a member needs key_sha256' })
+      } else if (hashes.has(member.key_sha256)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['members', i, 'key_sha256'],
+          message: 'this key hash is already used by another member',
+        })
+      } else {
+        hashes.add(member.key_sha256)
+      }
+    })
+  })
+
+export type Policy = z.infer<typeof policySchema>
+export type Member = Policy['members'][number]
+export type Team = Policy['teams'][number]
+
+export type PolicyParse = { ok: true; policy: Policy } | { ok: false; problems: Problem[] }
+
+export function parsePolicy(text: string): PolicyParse {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    return {
+      ok: false,
+      problems: [{ pointer: '', message: `not valid JSON: ${(error as Error).message}` }],
+    }
+  }
+  const result = policySchema.safeParse(json)
+  return result.success
+    ? { ok: true, policy: result.data }
+    : { ok: false, problems: problemsOf(result.error) }
+}

@@ -1,0 +1,9 @@
+// Secrets are not in wrangler.toml, so `wrangler types` cannot see them; they are declared here.
+declare namespace Cloudflare {
+  interface Env {
+    /** The one real Cloudflare API token (Account: SSL and Certificates Edit). `wrangler secret put`. */
+    CLOUDFLARE_API_TOKEN: string
+    /** The policy document (JSON; see README "Policy"). A secret or a variable. */
+    POLICY: string
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Turns an upstream answer into the gateway's answer.
+ *
+ * Successes reach the caller unchanged in shape (a `private_key`, which the upstream never
+ * returns, is removed all the same). Failures keep the upstream's own error codes; only the
+ * status is adjusted where relaying it would mislead: the upstream refusing the gateway's token
+ * (401/403) and upstream 5xx both become 502, because neither is the caller's doing.
+ */
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { GatewayError, detail, type ErrorDetail } from '../lib/errors'
+import type { UpstreamEnvelope } from '../lib/envelope'
+import type { UpstreamAnswer } from './client'
+
+function stripSecrets(result: unknown): unknown {
+  if (Array.isArray(result)) return result.map(stripSecrets)
+  if (result !== null && typeof result === 'object' && 'private_key' in result) {
+    const { private_key: _dropped, ...rest } = result as Record<string, unknown>
+    return rest
+  }
+  return result
+}
+
+export function relay(answer: UpstreamAnswer): UpstreamEnvelope {
+  const { status, envelope } = answer
+  if (status >= 200 && status < 300 && envelope.success) {
+    return { ...envelope, result: stripSecrets(envelope.result) }
+  }
+  const upstreamErrors: ErrorDetail[] = envelope.errors.map(
+    ({ code, message, documentation_url, source }) => ({
+      code,
+      message,
+      ...(documentation_url !== undefined ? { documentation_url } : {}),
+      ...(source !== undefined ? { source } : {}),
+    }),
+  )
+  if (status >= 200 && status < 300) {
+    throw new GatewayError(502, [
+      detail('UPSTREAM_BAD_RESPONSE', 'The upstream answered 2xx with success: false'),
+      ...upstreamErrors,
+    ])
+  }
+  if (status === 401 || status === 403) {
+    throw new GatewayError(502, [detail('UPSTREAM_CREDENTIALS_REJECTED'), ...upstreamErrors])
+  }
+  if (status >= 500) {
+    throw new GatewayError(502, [
+      detail('UPSTREAM_FAILED', `The upstream failed with HTTP ${status}`),
+      ...upstreamErrors,
+    ])
+  }
+  const errors =
+    upstreamErrors.length > 0
+      ? upstreamErrors
+      : [detail('UPSTREAM_FAILED', `The upstream refused the request with HTTP ${status}`)]
+  const headers: Record<string, string> =
+    answer.retryAfter !== undefined ? { 'retry-after': answer.retryAfter } : {}
+  throw new GatewayError(status as ContentfulStatusCode, errors, { headers })
+}

@@ -1,0 +1,52 @@
+/**
+ * The emulator's test-only controls (emulator/README.md), reached through the EMULATOR binding.
+ * The request log is how tests prove what did, and did not, reach the upstream.
+ */
+import { env } from 'cloudflare:test'
+import { EMULATOR_CONTROL_SECRET } from './identities'
+
+export interface LoggedRequest {
+  method: string
+  path: string
+  query: string
+  headers: Record<string, string>
+  body: string | null
+  at: string
+}
+
+export type Fault =
+  | { kind: 'latency'; ms: number }
+  | { kind: 'status'; status: number }
+  | { kind: 'rate_limit'; retry_after?: number }
+  | { kind: 'non_json'; status?: number }
+  | { kind: 'drop' }
+  | { kind: 'reset' }
+
+async function control(method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await env.EMULATOR.fetch(`http://emulator/__emulator${path}`, {
+    method,
+    headers: { 'x-emulator-secret': EMULATOR_CONTROL_SECRET, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  if (!response.ok)
+    throw new Error(
+      `emulator control ${method} ${path}: ${response.status} ${await response.text()}`,
+    )
+  return response.json()
+}
+
+export const emulator = {
+  reset: () => control('POST', '/reset'),
+  setAssociations: (certificateId: string, associations: { service: string; status: string }[]) =>
+    control('PUT', `/associations/${certificateId}`, { associations }),
+  seedCertificate: (accountId: string, certificate: Record<string, unknown>) =>
+    control('POST', '/certificates', { account_id: accountId, certificate }),
+  setLimits: (limits: Record<string, number>) => control('PUT', '/limits', limits),
+  addFaults: (
+    ...faults: (Fault & { times?: number; match?: { method?: string; path_contains?: string } })[]
+  ) => control('POST', '/faults', { faults }),
+  async requests(): Promise<LoggedRequest[]> {
+    const { requests } = (await control('GET', '/requests')) as { requests: LoggedRequest[] }
+    return requests
+  },
+}

@@ -1,0 +1,56 @@
+/**
+ * The teams, members and keys the test suite runs with. Plain data, shared by vitest.config.ts
+ * (which hashes the keys into the POLICY binding, in Node) and by the tests (which present them).
+ * These keys exist only in tests.
+ */
+export const ACCOUNT = '0123456789abcdef0123456789abcdef'
+export const OTHER_ACCOUNT = 'fedcba9876543210fedcba9876543210'
+
+/** The token the emulator accepts and the gateway holds: it must never reach a caller. */
+export const UPSTREAM_TOKEN = 'test-upstream-token-0f3c9a1e7b2d4c68'
+export const EMULATOR_CONTROL_SECRET = 'test-emulator-control-secret'
+/** Where the gateway believes the upstream is; outboundService routes it to the emulator. */
+export const UPSTREAM_BASE_URL = 'http://127.0.0.1:8788/client/v4'
+
+const key = (name: string) => `mtlsgw_${`TEST_${name}_`.padEnd(43, 'q')}`
+
+export const KEYS = {
+  alice: key('payments_alice'),
+  carol: key('identity_carol'),
+  admin: key('platform_admin'),
+  expired: key('payments_expired'),
+  revoked: key('payments_revoked'),
+} as const
+
+export const TEAMS = [
+  { id: 'payments', accounts: [ACCOUNT] },
+  { id: 'identity', accounts: [ACCOUNT] },
+  { id: 'platform', accounts: [ACCOUNT, OTHER_ACCOUNT] },
+]
+
+/** Members without their hashes; `buildPolicy` adds them. */
+export const MEMBERS = [
+  { id: 'alice', team: 'payments', roles: ['developer'], key: KEYS.alice },
+  { id: 'carol', team: 'identity', roles: ['developer'], key: KEYS.carol },
+  { id: 'admin', team: 'platform', roles: ['admin'], key: KEYS.admin },
+  {
+    id: 'expired',
+    team: 'payments',
+    roles: ['developer'],
+    key: KEYS.expired,
+    expires_at: '2020-01-01T00:00:00Z',
+  },
+  { id: 'revoked', team: 'payments', roles: ['developer'], key: KEYS.revoked, revoked: true },
+]
+
+export function buildPolicy(sha256: (key: string) => string) {
+  return {
+    version: 1,
+    teams: TEAMS,
+    members: MEMBERS.map(({ key: memberKey, ...member }) => ({
+      ...member,
+      key_sha256: sha256(memberKey),
+    })),
+    rules: [],
+  }
+}

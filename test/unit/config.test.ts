@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest'
+import { readConfig } from '../../src/config'
+import demoPolicy from '../../demo/policy.json'
+
+const policy = JSON.stringify({
+  version: 1,
+  teams: [{ id: 'payments', accounts: ['0123456789abcdef0123456789abcdef'] }],
+  members: [{ id: 'alice', team: 'payments', roles: ['developer'], key_sha256: 'a'.repeat(64) }],
+})
+const base = { CLOUDFLARE_API_TOKEN: 'token-value-that-must-stay-secret', POLICY: policy }
+
+function problemsOf(env: Record<string, unknown>) {
+  const result = readConfig(env)
+  return result.ok ? [] : result.problems
+}
+
+describe('readConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(readConfig(base)).toMatchObject({
+      ok: true,
+      config: {
+        upstream: {
+          baseUrl: 'https://api.cloudflare.com/client/v4',
+          timeoutMs: 10_000,
+          maxAttempts: 3,
+        },
+        maxBodyBytes: 65_536,
+      },
+    })
+  })
+
+  it('drops a trailing slash from the base URL', () => {
+    const result = readConfig({ ...base, UPSTREAM_BASE_URL: 'https://cf.example/client/v4/' })
+    expect(result.ok && result.config.upstream.baseUrl).toBe('https://cf.example/client/v4')
+  })
+
+  it.each([
+    ['no token', { POLICY: policy }, 'CLOUDFLARE_API_TOKEN'],
+    ['no policy', { CLOUDFLARE_API_TOKEN: 't' }, 'POLICY'],
+    [
+      'a policy with an error',
+      { ...base, POLICY: '{"version":1,"teams":[],"members":[]}' },
+      'POLICY/teams',
+    ],
+    [
+      'a plain-http upstream off loopback',
+      { ...base, UPSTREAM_BASE_URL: 'http://cf.example/client/v4' },
+      'UPSTREAM_BASE_URL',
+    ],
+    ['a non-numeric timeout', { ...base, UPSTREAM_TIMEOUT_MS: 'soon' }, 'UPSTREAM_TIMEOUT_MS'],
+    ['too many attempts', { ...base, UPSTREAM_MAX_ATTEMPTS: '50' }, 'UPSTREAM_MAX_ATTEMPTS'],
+  ])('refuses %s, naming it', (_, env, name) => {
+    expect(problemsOf(env).join('\n')).toContain(name)
+  })
+
+  it('never quotes the token in a problem', () => {
+    expect(problemsOf({ ...base, POLICY: 'nope' }).join('\n')).not.toContain(
+      base.CLOUDFLARE_API_TOKEN,
+    )
+  })
+
+  it('refuses the demo policy in front of the real Cloudflare API', () => {
+    const demo = { ...base, POLICY: JSON.stringify(demoPolicy) }
+    expect(problemsOf(demo).join('\n')).toContain('demo policy')
+    expect(readConfig({ ...demo, UPSTREAM_BASE_URL: 'http://127.0.0.1:8788/client/v4' }).ok).toBe(
+      true,
+    )
+  })
+
+  it('recognises a copy of the demo policy without its demo flag by its published keys', () => {
+    const copy = { ...demoPolicy, demo: false }
+    expect(problemsOf({ ...base, POLICY: JSON.stringify(copy) }).join('\n')).toContain(
+      'demo policy',
+    )
+  })
+})

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest'
+import { parsePolicy } from '../../src/policy/document'
+import demoPolicy from '../../demo/policy.json'
+
+const hash = (c: string) => c.repeat(64)
+const valid = () => ({
+  version: 1,
+  teams: [{ id: 'payments', accounts: ['0123456789abcdef0123456789abcdef'] }],
+  members: [{ id: 'alice', team: 'payments', roles: ['developer'], key_sha256: hash('a') }],
+})
+
+function problems(doc: unknown) {
+  const result = parsePolicy(JSON.stringify(doc))
+  return result.ok ? [] : result.problems
+}
+
+describe('parsePolicy', () => {
+  it('accepts a minimal policy and fills the defaults', () => {
+    const result = parsePolicy(JSON.stringify(valid()))
+    expect(result).toMatchObject({
+      ok: true,
+      policy: { demo: false, rules: [], members: [{ revoked: false }] },
+    })
+  })
+
+  it('accepts the demo policy shipped with the project', () => {
+    expect(parsePolicy(JSON.stringify(demoPolicy)).ok).toBe(true)
+  })
+
+  it('refuses text that is not JSON', () => {
+    expect(parsePolicy('{ nope')).toMatchObject({ ok: false, problems: [{ pointer: '' }] })
+  })
+
+  it.each([
+    ['an unknown version', { ...valid(), version: 2 }, '/version'],
+    ['an unknown top-level field', { ...valid(), admins: [] }, '/admins'],
+    [
+      'a bad account id',
+      { ...valid(), teams: [{ id: 'payments', accounts: ['XYZ'] }] },
+      '/teams/0/accounts/0',
+    ],
+    [
+      'a member of an unknown team',
+      { ...valid(), members: [{ ...valid().members[0], team: 'ghosts' }] },
+      '/members/0/team',
+    ],
+    [
+      'a key hash that is not hex SHA-256',
+      { ...valid(), members: [{ ...valid().members[0], key_sha256: 'abc' }] },
+      '/members/0/key_sha256',
+    ],
+    [
+      'a member without a key',
+      { ...valid(), members: [{ id: 'alice', team: 'payments', roles: ['x'] }] },
+      '/members/0',
+    ],
+    [
+      'a member without roles',
+      { ...valid(), members: [{ ...valid().members[0], roles: [] }] },
+      '/members/0/roles',
+    ],
+    [
+      'a bad expiry',
+      { ...valid(), members: [{ ...valid().members[0], expires_at: 'soon' }] },
+      '/members/0/expires_at',
+    ],
+    [
+      'two members sharing a key',
+      { ...valid(), members: [valid().members[0], { ...valid().members[0], id: 'bob' }] },
+      '/members/1/key_sha256',
+    ],
+    [
+      'two members with one id',
+      {
+        ...valid(),
+        members: [valid().members[0], { ...valid().members[0], key_sha256: hash('b') }],
+      },
+      '/members/1/id',
+    ],
+    [
+      'two teams with one id',
+      { ...valid(), teams: [valid().teams[0], valid().teams[0]] },
+      '/teams/1/id',
+    ],
+  ])('refuses %s and names the path', (_, doc, pointer) => {
+    expect(problems(doc).map((p) => p.pointer)).toContain(pointer)
+  })
+})

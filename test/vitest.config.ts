@@ -1,0 +1,64 @@
+/**
+ * The gateway's tests run inside workerd. The emulator runs beside it as a second Worker, built
+ * from emulator/src; every plain `fetch` the gateway makes (its upstream calls) is routed to it by
+ * `outboundService`, so the gateway's production code path is what is tested. Tests reach the
+ * emulator's controls through the EMULATOR service binding.
+ */
+import { createHash } from 'node:crypto'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
+import { defineProject } from 'vitest/config'
+import { buildEmulator } from '../emulator/build.mjs'
+import {
+  EMULATOR_CONTROL_SECRET,
+  UPSTREAM_BASE_URL,
+  UPSTREAM_TOKEN,
+  buildPolicy,
+} from './support/identities'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const emulatorBundle = path.join(root, '.build/emulator.js')
+const sha256 = (key: string) => createHash('sha256').update(key).digest('hex')
+
+export default defineProject({
+  plugins: [
+    cloudflareTest(async () => {
+      await buildEmulator(emulatorBundle)
+      return {
+        main: path.join(root, 'src/index.ts'),
+        wrangler: { configPath: path.join(root, 'wrangler.toml') },
+        miniflare: {
+          bindings: {
+            CLOUDFLARE_API_TOKEN: UPSTREAM_TOKEN,
+            POLICY: JSON.stringify(buildPolicy(sha256)),
+            UPSTREAM_BASE_URL,
+            UPSTREAM_RETRY_BASE_MS: '20',
+            UPSTREAM_TIMEOUT_MS: '3000',
+          },
+          outboundService: 'mtls-emulator',
+          serviceBindings: { EMULATOR: 'mtls-emulator' },
+          workers: [
+            {
+              name: 'mtls-emulator',
+              modules: true,
+              scriptPath: emulatorBundle,
+              compatibilityDate: '2026-04-20',
+              bindings: {
+                EMULATOR_API_TOKEN: UPSTREAM_TOKEN,
+                EMULATOR_CONTROL_SECRET,
+              },
+            },
+          ],
+        },
+      }
+    }),
+  ],
+  test: {
+    name: 'gateway',
+    include: ['test/**/*.test.ts'],
+    root,
+    // One emulator serves every file and each test resets it, so files run one after another.
+    fileParallelism: false,
+  },
+})
