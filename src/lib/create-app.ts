@@ -11,6 +11,7 @@ import type { AppEnv } from './app-env'
 import { failureEnvelope } from './envelope'
 import { GatewayError, detail } from './errors'
 import { loadConfig } from './middleware'
+import { newFacts } from './request-facts'
 import { validationHook } from './validation-hook'
 
 export function createRouter() {
@@ -50,7 +51,8 @@ export function createApp() {
   const app = createRouter()
   // Request ids are always minted here: a caller-chosen id could collide in the audit trail.
   app.use(requestId({ headerName: '' }))
-  app.use(async function exposeRequestId(c, next) {
+  app.use(async function startFacts(c, next) {
+    c.set('facts', newFacts(c.var.requestId))
     c.header('x-request-id', c.var.requestId)
     await next()
   })

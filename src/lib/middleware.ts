@@ -24,6 +24,7 @@ export const authenticate = () =>
       new Date(),
     )
     c.set('principal', principal)
+    c.var.facts.principal = principal
     await next()
   })
 

@@ -27,8 +27,6 @@ export interface UpstreamAnswer {
   status: number
   envelope: UpstreamEnvelope
   retryAfter?: string
-  /** How many HTTP requests this call made (1 unless reads were retried). */
-  attempts: number
 }
 
 type Attempt =
@@ -66,9 +64,11 @@ function backoffMs(retry: number, base: number): number {
 
 const isRetryableStatus = (status: number) => status === 429 || status >= 500
 
+/** `onAttempt` hears the running count of HTTP calls, including ones that end in an exception. */
 export async function callUpstream(
   request: UpstreamRequest,
   settings: UpstreamSettings,
+  onAttempt: (attempts: number) => void = () => {},
 ): Promise<UpstreamAnswer> {
   const url = settings.baseUrl + request.path + (request.query ? `?${request.query}` : '')
   const headers: Record<string, string> = {
@@ -85,6 +85,7 @@ export async function callUpstream(
   const maxAttempts = request.method === 'GET' ? settings.maxAttempts : 1
 
   for (let attempts = 1; ; attempts++) {
+    onAttempt(attempts)
     const result = await attempt(url, init, settings.timeoutMs)
     const last = attempts >= maxAttempts
     if (result.kind === 'timeout') throw GatewayError.of('UPSTREAM_TIMEOUT')
@@ -102,11 +103,11 @@ export async function callUpstream(
         continue
       }
     }
-    return { ...toAnswer(response, text), attempts }
+    return toAnswer(response, text)
   }
 }
 
-function toAnswer(response: Response, text: string): Omit<UpstreamAnswer, 'attempts'> {
+function toAnswer(response: Response, text: string): UpstreamAnswer {
   let json: unknown
   try {
     json = JSON.parse(text)

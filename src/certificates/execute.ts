@@ -1,0 +1,31 @@
+/**
+ * The back half of the pipe for the five endpoints, in one place and one direction:
+ * note what is being done → forward it → shape the answer. Handlers only say which operation.
+ */
+import type { Context } from 'hono'
+import type { AppEnv } from '../lib/app-env'
+import type { UpstreamEnvelope } from '../lib/envelope'
+import type { Action } from '../lib/request-facts'
+import { callUpstream } from '../upstream/client'
+import { relay } from '../upstream/relay'
+import type { UpstreamRequest } from '../upstream/request'
+
+export interface Operation {
+  action: Action
+  accountId: string
+  certificateId?: string
+  upstream: UpstreamRequest
+}
+
+export async function execute(c: Context<AppEnv>, operation: Operation): Promise<UpstreamEnvelope> {
+  const facts = c.var.facts
+  facts.action = operation.action
+  facts.accountId = operation.accountId
+  if (operation.certificateId !== undefined) facts.certificateId = operation.certificateId
+
+  const { apiToken, upstream } = c.var.config
+  const answer = await callUpstream(operation.upstream, { apiToken, ...upstream }, (attempts) => {
+    facts.upstreamAttempts = attempts
+  })
+  return relay(answer)
+}

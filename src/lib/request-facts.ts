@@ -1,0 +1,25 @@
+/**
+ * What the gateway has learnt about one request as it moves down the pipe: who, what, on which
+ * certificate, what was decided, what came of it. Each stage adds what it knows; nothing reads a
+ * raw request to find these out again. The audit trail is written from this record.
+ */
+import type { Principal } from '../identity/principal'
+
+export type Action = 'list' | 'get' | 'upload' | 'delete' | 'associations'
+
+export interface RequestFacts {
+  requestId: string
+  startedAt: number
+  principal?: Principal
+  action?: Action
+  accountId?: string
+  certificateId?: string
+  /** For uploads: what the gateway read from the PEM (never the PEM or a key). */
+  certificate?: { name?: string; fingerprintSha256: string; serialNumber: string }
+  /** How many HTTP calls reached the upstream for this request. */
+  upstreamAttempts: number
+}
+
+export function newFacts(requestId: string, startedAt = Date.now()): RequestFacts {
+  return { requestId, startedAt, upstreamAttempts: 0 }
+}

@@ -1,0 +1,138 @@
+/**
+ * The upstream misbehaving, through the emulator's fault controls: what the caller sees, and how
+ * many times the gateway called (reads retried with backoff, mutations never).
+ */
+import { beforeEach, describe, expect, it } from 'vitest'
+import { makeCertificate } from '../support/certificates'
+import { emulator } from '../support/emulator'
+import { callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
+import { ACCOUNT } from '../support/identities'
+
+beforeEach(async () => {
+  await emulator.reset()
+})
+
+const upstreamCalls = async (method?: string) =>
+  (await emulator.requests()).filter((r) => method === undefined || r.method === method).length
+
+async function aLeaf() {
+  return { ca: false, certificates: (await makeCertificate({ ca: false })).pem }
+}
+
+describe('reads are retried', () => {
+  it('retries a 5xx and succeeds on the next attempt', async () => {
+    await emulator.addFaults({ kind: 'status', status: 503 })
+    const { status } = await callJson(certificatesUrl())
+    expect(status).toBe(200)
+    expect(await upstreamCalls()).toBe(2)
+  })
+
+  it('gives up after the configured attempts with 502, keeping the upstream code', async () => {
+    await emulator.addFaults({ kind: 'status', status: 500, times: 10 })
+    const { status, body, response } = await callJson(certificatesUrl())
+    expect(status).toBe(502)
+    expect(body.errors[0]!.code).toBe(18506)
+    expect(response.headers.get('x-should-retry')).toBe('false')
+    expect(await upstreamCalls()).toBe(3)
+  })
+
+  it('makes exactly UPSTREAM_MAX_ATTEMPTS calls', async () => {
+    await emulator.addFaults({ kind: 'status', status: 500, times: 10 })
+    await callJson(certificatesUrl(), { env: { UPSTREAM_MAX_ATTEMPTS: '1' } })
+    expect(await upstreamCalls()).toBe(1)
+  })
+
+  it('retries a 429 after the retry-after it was given', async () => {
+    await emulator.addFaults({ kind: 'rate_limit', retry_after: 1 })
+    const { status } = await callJson(certificatesUrl())
+    expect(status).toBe(200)
+    const [first, second] = await emulator.requests()
+    expect(Date.parse(second!.at) - Date.parse(first!.at)).toBeGreaterThanOrEqual(950)
+  })
+
+  it('relays a 429 whose retry-after is too long to wait for, with its retry-after', async () => {
+    await emulator.addFaults({ kind: 'rate_limit', retry_after: 300 })
+    const { status, response } = await callJson(certificatesUrl())
+    expect(status).toBe(429)
+    expect(response.headers.get('retry-after')).toBe('300')
+    expect(await upstreamCalls()).toBe(1)
+  })
+
+  it('retries a dropped connection', async () => {
+    await emulator.addFaults({ kind: 'drop' })
+    const { status } = await callJson(certificatesUrl())
+    expect(status).toBe(200)
+    expect(await upstreamCalls()).toBe(2)
+  })
+
+  it('answers 502 when the connection keeps dropping', async () => {
+    await emulator.addFaults({ kind: 'drop', times: 5 })
+    const { status, body } = await callJson(certificatesUrl())
+    expect(status).toBe(502)
+    expect(body.errors[0]!.code).toBe(18503)
+  })
+
+  it('does not retry a 4xx', async () => {
+    await callJson(certificateUrl(crypto.randomUUID()))
+    expect(await upstreamCalls()).toBe(1)
+  })
+})
+
+describe('answers that are not envelopes', () => {
+  it('turns a 200 HTML page into 502 and does not retry it', async () => {
+    await emulator.addFaults({ kind: 'non_json', status: 200 })
+    const { status, body } = await callJson(certificatesUrl())
+    expect(status).toBe(502)
+    expect(body.errors[0]!.code).toBe(18502)
+    expect(await upstreamCalls()).toBe(1)
+  })
+})
+
+describe('timeouts', () => {
+  it('answers 504 when the upstream is slower than the timeout, and does not retry', async () => {
+    await emulator.addFaults({ kind: 'latency', ms: 1500 })
+    const { status, body } = await callJson(certificatesUrl(), {
+      env: { UPSTREAM_TIMEOUT_MS: '300' },
+    })
+    expect(status).toBe(504)
+    expect(body.errors[0]!.code).toBe(18504)
+    expect(await upstreamCalls()).toBe(1)
+  })
+
+  it('waits for an upstream that is slow but within the timeout', async () => {
+    await emulator.addFaults({ kind: 'latency', ms: 200 })
+    expect(
+      (await callJson(certificatesUrl(), { env: { UPSTREAM_TIMEOUT_MS: '2000' } })).status,
+    ).toBe(200)
+  })
+})
+
+describe('mutations are never retried', () => {
+  it.each([
+    ['a 5xx', { kind: 'status', status: 503 } as const, 502],
+    ['a 429', { kind: 'rate_limit', retry_after: 1 } as const, 429],
+    ['a dropped connection', { kind: 'drop' } as const, 502],
+    ['a non-JSON answer', { kind: 'non_json', status: 502 } as const, 502],
+  ])('an upload that meets %s is tried once', async (_, fault, status) => {
+    await emulator.addFaults({ ...fault, match: { method: 'POST' } })
+    const response = await upload(await aLeaf())
+    expect(response.status).toBe(status)
+    expect(await upstreamCalls('POST')).toBe(1)
+    if (status >= 500) expect(response.response.headers.get('x-should-retry')).toBe('false')
+  })
+
+  it('an upload that times out is tried once and answers 504', async () => {
+    await emulator.addFaults({ kind: 'latency', ms: 1500, match: { method: 'POST' } })
+    const { status } = await upload(await aLeaf(), { env: { UPSTREAM_TIMEOUT_MS: '300' } })
+    expect(status).toBe(504)
+    expect(await upstreamCalls('POST')).toBe(1)
+  })
+
+  it('a delete that meets a 5xx is tried once', async () => {
+    const { body } = await upload(await aLeaf())
+    const id = (body.result as { id: string }).id
+    await emulator.addFaults({ kind: 'status', status: 500, match: { method: 'DELETE' } })
+    expect((await callJson(certificateUrl(id, ACCOUNT), { method: 'DELETE' })).status).toBe(502)
+    expect(await upstreamCalls('DELETE')).toBe(1)
+  })
+})
