@@ -1,9 +1,18 @@
 // @ts-check
 import js from '@eslint/js'
+import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', '.build', '.wrangler', '**/worker-configuration.d.ts'] },
+  {
+    ignores: [
+      '**/node_modules',
+      'dist',
+      '**/.build',
+      '**/.wrangler',
+      '**/worker-configuration.d.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -17,6 +26,7 @@ export default tseslint.config(
   },
   {
     files: ['scripts/**', 'bench/**', '**/*.mjs', '**/vitest.config.ts'],
+    languageOptions: { globals: globals.node },
     rules: { 'no-console': 'off' },
   },
 )

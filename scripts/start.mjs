@@ -59,9 +59,35 @@ function shutdown(code) {
 process.on('SIGINT', () => shutdown(0))
 process.on('SIGTERM', () => shutdown(0))
 
-const common = ['--ip', '127.0.0.1', '--show-interactive-dev-session=false', '--persist-to', '.wrangler/state']
-run('emulator', ['dev', '-c', 'emulator/wrangler.toml', '--port', String(EMULATOR_PORT), '--inspector-port', '9230', ...common])
-run('gateway', ['dev', '-c', 'wrangler.toml', '--port', String(GATEWAY_PORT), '--inspector-port', '9229', '--env-file', envFile, ...common])
+const common = [
+  '--ip',
+  '127.0.0.1',
+  '--show-interactive-dev-session=false',
+  '--persist-to',
+  '.wrangler/state',
+]
+run('emulator', [
+  'dev',
+  '-c',
+  'emulator/wrangler.toml',
+  '--port',
+  String(EMULATOR_PORT),
+  '--inspector-port',
+  '9230',
+  ...common,
+])
+run('gateway', [
+  'dev',
+  '-c',
+  'wrangler.toml',
+  '--port',
+  String(GATEWAY_PORT),
+  '--inspector-port',
+  '9229',
+  '--env-file',
+  envFile,
+  ...common,
+])
 
 console.log(`
 mtls-gateway (demo policy) on http://127.0.0.1:${GATEWAY_PORT}, emulator on http://127.0.0.1:${EMULATOR_PORT}

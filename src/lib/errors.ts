@@ -14,7 +14,7 @@ export interface ErrorDetail {
   source?: { pointer: string }
 }
 
-/** Code → HTTP status and a default message. The README's error table is generated from this list. */
+/** Code → HTTP status and a default message. test/unit/docs.test.ts checks the README's table against it. */
 export const ERROR_CODES = {
   // Authentication (401)
   MISSING_CREDENTIALS: {

@@ -4,8 +4,10 @@
  * raw request to find these out again. The audit trail is written from this record.
  */
 import type { Principal } from '../identity/principal'
+import type { Decision } from '../policy/decide'
+import type { PolicyAction } from '../policy/rules'
 
-export type Action = 'list' | 'get' | 'upload' | 'delete' | 'associations'
+export type Action = PolicyAction | 'whoami' | 'explain'
 
 export interface RequestFacts {
   requestId: string
@@ -16,6 +18,8 @@ export interface RequestFacts {
   certificateId?: string
   /** For uploads: what the gateway read from the PEM (never the PEM or a key). */
   certificate?: { name?: string; fingerprintSha256: string; serialNumber: string }
+  /** The policy decision that let the request through or stopped it, shadow results included. */
+  decision?: Decision
   /** How many HTTP calls reached the upstream for this request. */
   upstreamAttempts: number
 }

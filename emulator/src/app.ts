@@ -1,0 +1,42 @@
+/**
+ * Owns: assembling the emulator. Requests under `/__emulator` go to the control API; everything
+ * else, on any host, is the emulated upstream, where every request passes, in order:
+ *
+ *   upstream headers (cf-ray) -> request log -> fault injection -> route
+ *   route = 404/7003 unknown, 405/7001 wrong method, or authenticate -> rate limit -> handler
+ *
+ * Kept as a plain dispatcher so control calls can never be logged, faulted or rate limited.
+ */
+
+import { Hono } from 'hono'
+
+import type { AppEnv } from './app-env'
+import { certificateRoutes } from './certificate-routes'
+import { controlRoutes } from './control-routes'
+import { renderError, upstreamHeaders } from './envelope'
+import { apiErrors } from './errors'
+import { injectFaults } from './faults'
+import { recordRequest } from './request-log'
+
+export function createUpstreamApp() {
+  const app = new Hono<AppEnv>()
+  app.use('*', upstreamHeaders, recordRequest, injectFaults)
+  app.route('/client/v4/accounts/:account_id/mtls_certificates', certificateRoutes())
+  app.notFound(() => {
+    throw apiErrors.noRoute()
+  })
+  app.onError(renderError)
+  return app
+}
+
+export function createEmulator() {
+  const control = controlRoutes()
+  const upstream = createUpstreamApp()
+  return {
+    fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
+      const { pathname } = new URL(request.url)
+      const isControl = pathname === '/__emulator' || pathname.startsWith('/__emulator/')
+      return (isControl ? control : upstream).fetch(request, env, ctx)
+    },
+  } satisfies ExportedHandler<Env>
+}

@@ -1,0 +1,167 @@
+/**
+ * Owns: the test-only control API under `/__emulator/*` (table in README.md). Every call needs
+ * `x-emulator-secret: <EMULATOR_CONTROL_SECRET>` (constant-time compare) or gets 403 and changes
+ * nothing. Control calls bypass the request log, the rate limiter and fault injection, and answer
+ * plain JSON (not the upstream envelope); a bad body is 400 `{error, issues}`.
+ */
+
+import { Hono, type MiddlewareHandler } from 'hono'
+import { timingSafeEqual } from 'hono/utils/buffer'
+import { z } from 'zod'
+
+import type { AppEnv } from './app-env'
+import {
+  addCertificate,
+  certificateExists,
+  getAssociations,
+  resetStore,
+  setAssociations,
+} from './certificate-store'
+import { parseCertificates } from './certificate-pem'
+import { addFaults, clearFaults, FAULT_KINDS, listFaults } from './faults'
+import { getLimits, resetLimits, updateLimits } from './limits'
+import { resetRateLimiter } from './rate-limiter'
+import { clearRequests, listRequests } from './request-log'
+
+const requireSecret: MiddlewareHandler<AppEnv> = async function requireControlSecret(c, next) {
+  const given = c.req.header('x-emulator-secret')
+  if (given === undefined || !(await timingSafeEqual(given, c.env.EMULATOR_CONTROL_SECRET))) {
+    return c.json({ error: 'missing or wrong x-emulator-secret' }, 403)
+  }
+  await next()
+}
+
+const associationsBody = z.object({
+  associations: z.array(z.object({ service: z.string(), status: z.string() })),
+})
+
+const seedBody = z.object({
+  account_id: z.string().min(1),
+  certificate: z.record(z.string(), z.unknown()),
+})
+
+const positive = z.number().positive().optional()
+const limitsBody = z.object({
+  ca_certificates_per_account: z.number().int().nonnegative().optional(),
+  requests_per_window: z.number().int().nonnegative().optional(),
+  window_seconds: positive,
+  block_seconds: positive,
+})
+
+const faultsBody = z.object({
+  faults: z.array(
+    z.object({
+      kind: z.enum(FAULT_KINDS),
+      match: z
+        .object({ method: z.string().optional(), path_contains: z.string().optional() })
+        .optional(),
+      times: z.number().int().positive().default(1),
+      ms: z.number().nonnegative().optional(),
+      status: z.number().int().min(200).max(599).optional(),
+      retry_after: z.number().int().nonnegative().optional(),
+      code: z.number().int().optional(),
+      message: z.string().optional(),
+    }),
+  ),
+})
+
+class BadControlRequest extends Error {
+  constructor(readonly issues: { path: string; message: string }[]) {
+    super('invalid control request')
+  }
+}
+
+async function readBody<T extends z.ZodType>(request: Request, schema: T): Promise<z.output<T>> {
+  let json: unknown
+  try {
+    json = await request.json()
+  } catch {
+    throw new BadControlRequest([{ path: '', message: 'body must be JSON' }])
+  }
+  const parsed = schema.safeParse(json)
+  if (!parsed.success) {
+    throw new BadControlRequest(
+      parsed.error.issues.map((i) => ({ path: `/${i.path.join('/')}`, message: i.message })),
+    )
+  }
+  return parsed.data
+}
+
+/** Seeds a record as given, plus an id; `updated_at` and `private_key` stay out of its fields. */
+async function seedCertificate(accountId: string, given: Record<string, unknown>) {
+  const { updated_at, private_key: _privateKey, ...rest } = given
+  const id = typeof rest.id === 'string' && rest.id !== '' ? rest.id : crypto.randomUUID()
+  const fingerprint =
+    typeof rest.certificates === 'string'
+      ? await parseCertificates(rest.certificates).then(
+          (parsed) => parsed.fingerprint,
+          () => null,
+        )
+      : null
+  return addCertificate({
+    accountId,
+    fingerprint,
+    updatedAt: typeof updated_at === 'string' ? updated_at : undefined,
+    fields: { ...rest, id },
+  })
+}
+
+export function controlRoutes() {
+  const app = new Hono<AppEnv>().basePath('/__emulator')
+  app.use('*', requireSecret)
+
+  app.post('/reset', (c) => {
+    resetStore()
+    clearFaults()
+    resetLimits()
+    resetRateLimiter()
+    clearRequests()
+    return c.json({ ok: true }, 200)
+  })
+
+  app.put('/associations/:certificate_id', async (c) => {
+    const id = c.req.param('certificate_id')
+    const { associations } = await readBody(c.req.raw, associationsBody)
+    if (!certificateExists(id)) return c.json({ error: `no certificate with id ${id}` }, 404)
+    setAssociations(id, associations)
+    return c.json({ certificate_id: id, associations: getAssociations(id) }, 200)
+  })
+
+  app.post('/certificates', async (c) => {
+    const { account_id, certificate } = await readBody(c.req.raw, seedBody)
+    const record = await seedCertificate(account_id, certificate)
+    return c.json({ account_id, certificate: record.fields }, 200)
+  })
+
+  app.get('/limits', (c) => c.json({ limits: getLimits() }, 200))
+  app.put('/limits', async (c) => {
+    const changes = await readBody(c.req.raw, limitsBody)
+    return c.json({ limits: updateLimits(changes) }, 200)
+  })
+
+  app.get('/faults', (c) => c.json({ faults: listFaults() }, 200))
+  app.post('/faults', async (c) => {
+    const { faults } = await readBody(c.req.raw, faultsBody)
+    addFaults(faults)
+    return c.json({ faults: listFaults() }, 200)
+  })
+  app.delete('/faults', (c) => {
+    clearFaults()
+    return c.json({ ok: true }, 200)
+  })
+
+  app.get('/requests', (c) => c.json({ requests: listRequests() }, 200))
+  app.delete('/requests', (c) => {
+    clearRequests()
+    return c.json({ ok: true }, 200)
+  })
+
+  app.notFound((c) => c.json({ error: 'unknown control endpoint' }, 404))
+  app.onError((err, c) => {
+    if (err instanceof BadControlRequest)
+      return c.json({ error: err.message, issues: err.issues }, 400)
+    console.error('emulator control: unexpected error', err)
+    return c.json({ error: 'internal error' }, 500)
+  })
+  return app
+}

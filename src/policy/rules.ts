@@ -1,0 +1,59 @@
+/**
+ * The rule language of the policy document: who (teams, roles, members) may or may not do what
+ * (actions) to which certificates (conditions), enforced or only reported (mode).
+ *
+ * Semantics (the decision itself is `decide.ts`):
+ *   - A rule matches when its action list covers the action, every subject list it has contains the
+ *     caller (lists it leaves out match everyone) and every condition it has holds.
+ *   - `owner` defaults to "own_team": a rule that says nothing about ownership only ever covers the
+ *     caller's own team's certificates. "any" reaches every certificate of the account, including
+ *     unowned ones (that is "account-wide scope"); "unowned" reaches only certificates nobody owns.
+ *   - Default deny. Any matching enforced deny beats every allow.
+ *   - `approval` on an allow rule makes the action wait for a second member holding one of its roles.
+ */
+import { z } from '@hono/zod-openapi'
+
+/** Actions on certificates, in the upstream's terms. */
+export const CERTIFICATE_ACTIONS = ['list', 'get', 'upload', 'delete', 'associations'] as const
+/** The gateway's own actions: assign an unowned certificate, approve a delete, read the audit log. */
+export const GATEWAY_ACTIONS = ['assign', 'approve', 'audit'] as const
+export const ACTIONS = [...CERTIFICATE_ACTIONS, ...GATEWAY_ACTIONS] as const
+export type PolicyAction = (typeof ACTIONS)[number]
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a lowercase slug')
+
+export const ruleSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9._-]{0,62}$/,
+      'must be 1-63 lowercase letters, digits, ".", "_" or "-"',
+    ),
+  description: z.string().min(1, 'say why the rule exists').max(500),
+  effect: z.enum(['allow', 'deny']),
+  actions: z.array(z.enum([...ACTIONS, '*'])).min(1),
+  subjects: z
+    .strictObject({
+      teams: z.array(slug).min(1).optional(),
+      roles: z.array(slug).min(1).optional(),
+      members: z.array(slug).min(1).optional(),
+    })
+    .default({}),
+  conditions: z
+    .strictObject({
+      owner: z.enum(['own_team', 'any', 'unowned']).default('own_team'),
+      ca: z.boolean().optional(),
+      has_associations: z.boolean().optional(),
+      expires_within_days: z.number().int().min(0).max(36_500).optional(),
+    })
+    .default({ owner: 'own_team' }),
+  mode: z.enum(['enforce', 'shadow']).default('enforce'),
+  approval: z
+    .strictObject({
+      roles: z.array(slug).min(1),
+      ttl_minutes: z.number().int().min(1).max(10_080).default(60),
+    })
+    .optional(),
+})
+
+export type Rule = z.infer<typeof ruleSchema>

@@ -1,0 +1,27 @@
+/** The README's error table is the contract callers code against: it must match the code table. */
+import { describe, expect, it } from 'vitest'
+import readme from '../../README.md?raw'
+import { ERROR_CODES } from '../../src/lib/errors'
+
+const documented = new Map(
+  [...readme.matchAll(/^\|\s*(\d{4,5})\s*\|\s*(\d{3})\s*\|/gm)].map((m) => [
+    Number(m[1]),
+    Number(m[2]),
+  ]),
+)
+
+describe('README error table', () => {
+  it.each(Object.entries(ERROR_CODES))('documents %s with its status', (_, { code, status }) => {
+    expect(documented.get(code)).toBe(status)
+  })
+
+  it('documents no code the gateway does not have', () => {
+    const known = new Set<number>(Object.values(ERROR_CODES).map((e) => e.code))
+    expect([...documented.keys()].filter((code) => !known.has(code))).toEqual([])
+  })
+
+  it('never gives two kinds the same code', () => {
+    const codes = Object.values(ERROR_CODES).map((e) => e.code)
+    expect(new Set(codes).size).toBe(codes.length)
+  })
+})
