@@ -9,12 +9,12 @@
  *   { version: 1, demo?: boolean,
  *     teams:   [{ id, description?, accounts: [account_id, ...] }],
  *     members: [{ id, team, roles: [...], key_sha256?, expires_at?, revoked? }],
- *     rules:   [...] }
- * `rules` is where access rules plug in; until they exist every authenticated member may call every
- * endpoint.
+ *     rules:   [{ id, description, effect, actions, subjects?, conditions?, mode?, approval? }] }
+ * The rule language and its semantics are in `rules.ts`; the decision is `decide.ts`.
  */
 import { z } from '@hono/zod-openapi'
 import { problemsOf, type Problem } from '../lib/zod-issues'
+import { ruleSchema } from './rules'
 
 const slug = z
   .string()
@@ -46,7 +46,7 @@ export const policySchema = z
     demo: z.boolean().default(false),
     teams: z.array(teamSchema).min(1),
     members: z.array(memberSchema),
-    rules: z.array(z.unknown()).default([]),
+    rules: z.array(ruleSchema).default([]),
   })
   .superRefine((policy, ctx) => {
     const teamIds = new Set<string>()
@@ -88,6 +88,55 @@ export const policySchema = z
         })
       } else {
         hashes.add(member.key_sha256)
+      }
+    })
+
+    // Rules may only name teams and members that exist, and an approval must be grantable by
+    // somebody: a typo here would silently make a rule match nobody.
+    const roles = new Set(policy.members.flatMap((m) => m.roles))
+    const ruleIds = new Set<string>()
+    policy.rules.forEach((rule, i) => {
+      if (ruleIds.has(rule.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'id'],
+          message: `duplicate rule id "${rule.id}"`,
+        })
+      }
+      ruleIds.add(rule.id)
+      rule.subjects.teams?.forEach((team, j) => {
+        if (!teamIds.has(team)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', i, 'subjects', 'teams', j],
+            message: `unknown team "${team}"`,
+          })
+        }
+      })
+      rule.subjects.members?.forEach((member, j) => {
+        if (!memberIds.has(member)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', i, 'subjects', 'members', j],
+            message: `unknown member "${member}"`,
+          })
+        }
+      })
+      rule.approval?.roles.forEach((role, j) => {
+        if (!roles.has(role)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', i, 'approval', 'roles', j],
+            message: `no member holds role "${role}", so nothing could ever be approved`,
+          })
+        }
+      })
+      if (rule.approval !== undefined && rule.effect !== 'allow') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'approval'],
+          message: 'only an allow rule can require approval',
+        })
       }
     })
   })
