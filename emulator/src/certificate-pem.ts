@@ -10,9 +10,10 @@
  * upload is "unable to parse certificate".
  */
 
+import { AsnConvert } from '@peculiar/asn1-schema'
+import { Certificate } from '@peculiar/asn1-x509'
 import { BasicConstraintsExtension, X509Certificate } from '@peculiar/x509'
 
-import { childrenOf, DerError, readNode, TAG, expectTag } from './der'
 import { goNameString, goSignatureName } from './go-names'
 import { toWholeSeconds } from './timestamps'
 
@@ -66,16 +67,11 @@ function serialToDecimal(bytes: Uint8Array): string {
 }
 
 function computeFields(der: Uint8Array, certificate: X509Certificate): ComputedFields {
-  const [tbs, signatureAlgorithm] = childrenOf(expectTag(readNode(der), TAG.sequence))
-  const tbsFields = childrenOf(expectTag(tbs, TAG.sequence))
-  // tbsCertificate: [0] version (optional), serialNumber, signature, issuer, ...
-  const offset = tbsFields[0]?.tag === 0xa0 ? 1 : 0
-  const serial = expectTag(tbsFields[offset], TAG.integer)
-  const issuer = expectTag(tbsFields[offset + 2], TAG.sequence)
-  if (!signatureAlgorithm) throw new DerError('no signature algorithm')
+  // @peculiar/x509 keeps its ASN.1 to itself, so read the certificate again with its schema.
+  const { tbsCertificate, signatureAlgorithm } = AsnConvert.parse(der, Certificate)
   return {
-    issuer: goNameString(issuer),
-    serial_number: serialToDecimal(serial.value),
+    issuer: goNameString(tbsCertificate.issuer),
+    serial_number: serialToDecimal(new Uint8Array(tbsCertificate.serialNumber)),
     signature: goSignatureName(signatureAlgorithm),
     expires_on: toWholeSeconds(certificate.notAfter),
   }

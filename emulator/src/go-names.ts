@@ -6,21 +6,18 @@
  * Mirrors Go 1.2x: `Name.FillFromRDNSequence`, `Name.String`, `Name.ToRDNSequence`,
  * `RDNSequence.String` (escaping, `+` for multi-valued attributes, `OID=#hex` for attributes Go has
  * no name for) and `getSignatureAlgorithmFromAI` (including the RSA-PSS parameter checks).
+ *
+ * Input is the ASN.1 of @peculiar/asn1-x509 (`Certificate.tbsCertificate.issuer`,
+ * `Certificate.signatureAlgorithm`), not @peculiar/x509's own objects: its `Name` maps OIDs to its
+ * own short names (E, DC, ...) and its `signatureAlgorithm` is a WebCrypto object, while Go's names
+ * need the OIDs themselves.
  */
 
-import {
-  childrenOf,
-  decodeOid,
-  decodeString,
-  DerError,
-  expectTag,
-  readNode,
-  TAG,
-  toHex,
-  type DerNode,
-} from './der'
+import { AsnConvert, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes } from '@peculiar/asn1-schema'
+import { AlgorithmIdentifier, AttributeValue, type Name } from '@peculiar/asn1-x509'
 
-type Attribute = { oid: string; value: string | null; raw: DerNode }
+/** `value` is null for an ASN.1 type Go does not read as a string; `der` is then printed as hex. */
+type Attribute = { oid: string; value: string | null; der: AttributeValue }
 
 // Go's standard attributes in the order `Name.ToRDNSequence` emits them; the string is reversed.
 const STANDARD_ORDER = [
@@ -38,13 +35,41 @@ const STANDARD_NAMES = new Map<string, string>(STANDARD_ORDER)
 // Go keeps only the last CommonName and SerialNumber; the others are lists.
 const SINGLE_VALUED = new Set(['2.5.4.3', '2.5.4.5'])
 
-function readName(name: DerNode): Attribute[] {
-  return childrenOf(expectTag(name, TAG.sequence)).flatMap((rdn) =>
-    childrenOf(expectTag(rdn, TAG.set)).map((atv) => {
-      const [type, value] = childrenOf(expectTag(atv, TAG.sequence))
-      if (!value) throw new DerError('attribute without value')
-      return { oid: decodeOid(expectTag(type, TAG.oid)), value: decodeString(value), raw: value }
-    }),
+/**
+ * NumericString (Go reads it) and VisibleString (Go refuses it; read here all the same), which
+ * `AttributeValue` leaves as `anyValue`. The asn1-schema decorators are applied by hand: this project
+ * compiles with standard decorators, and these are legacy (`experimentalDecorators`) ones.
+ */
+class OtherString {
+  numericString?: string
+  visibleString?: string
+}
+AsnProp({ type: AsnPropTypes.NumericString })(OtherString.prototype, 'numericString')
+AsnProp({ type: AsnPropTypes.VisibleString })(OtherString.prototype, 'visibleString')
+AsnType({ type: AsnTypeTypes.Choice })(OtherString)
+
+/** The value as a string if it is one of the string types above (T61String read as Latin-1). */
+function stringOf(value: AttributeValue): string | null {
+  const text =
+    value.utf8String ??
+    value.printableString ??
+    value.ia5String ??
+    value.teletexString ??
+    value.bmpString
+  if (text !== undefined) return text
+  // UniversalString, NULL and any non-string type: printed as `OID=#hex`, or dropped if standard.
+  if (!value.anyValue) return null
+  try {
+    const other = AsnConvert.parse(value.anyValue, OtherString)
+    return other.numericString ?? other.visibleString ?? null
+  } catch {
+    return null
+  }
+}
+
+function readName(name: Name): Attribute[] {
+  return name.flatMap((rdn) =>
+    rdn.map((atv) => ({ oid: atv.type, value: stringOf(atv.value), der: atv.value })),
   )
 }
 
@@ -64,23 +89,19 @@ function escapeValue(value: string): string {
   return out
 }
 
-function derLength(length: number): number[] {
-  if (length < 0x80) return [length]
-  const bytes: number[] = []
-  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n % 256)
-  return [0x80 | bytes.length, ...bytes]
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
 /** `asn1.Marshal(string)` as Go does it: PrintableString when possible, else UTF8String. */
-function goMarshalString(value: string): Uint8Array {
+function goMarshalString(value: string): AttributeValue {
   const printable = /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(value)
-  const body = new TextEncoder().encode(value)
-  return Uint8Array.from([printable ? 0x13 : 0x0c, ...derLength(body.length), ...body])
+  return new AttributeValue(printable ? { printableString: value } : { utf8String: value })
 }
 
-/** Go's `pkix.Name.String()` for a DER-encoded Name. */
-export function goNameString(nameDer: DerNode): string {
-  const attributes = readName(nameDer)
+/** Go's `pkix.Name.String()` for an issuer or subject. */
+export function goNameString(name: Name): string {
+  const attributes = readName(name)
   const nonStandard = attributes.filter((a) => !STANDARD_NAMES.has(a.oid))
   const sequence: Attribute[][] = nonStandard.map((a) => [a])
   for (const [oid] of STANDARD_ORDER) {
@@ -95,8 +116,9 @@ export function goNameString(nameDer: DerNode): string {
         .map((a) => {
           const name = STANDARD_NAMES.get(a.oid)
           if (name && a.value !== null) return `${name}=${escapeValue(a.value)}`
-          const der = a.value !== null ? goMarshalString(a.value) : a.raw.raw
-          return `${a.oid}=#${toHex(der)}`
+          // Go re-marshals the strings it read; anything else keeps its own encoding.
+          const der = a.value !== null ? goMarshalString(a.value) : a.der
+          return `${a.oid}=#${toHex(new Uint8Array(AsnConvert.serialize(der)))}`
         })
         .join('+'),
     )
@@ -129,44 +151,61 @@ const PSS_HASHES = new Map<string, [name: string, saltLength: number]>([
 /** What Go's `SignatureAlgorithm.String()` prints for `UnknownSignatureAlgorithm`. */
 const UNKNOWN = '0'
 
-function integerValue(node: DerNode): number {
-  return Array.from(expectTag(node, TAG.integer).value).reduce((n, b) => n * 256 + b, 0)
+/** RSASSA-PSS-params (RFC 4055); every field optional here, so that a missing one is checked below. */
+class PssParameters {
+  hashAlgorithm?: AlgorithmIdentifier
+  maskGenAlgorithm?: AlgorithmIdentifier
+  saltLength?: number | string
+  trailerField?: number | string
 }
+AsnProp({ type: AlgorithmIdentifier, context: 0, optional: true })(
+  PssParameters.prototype,
+  'hashAlgorithm',
+)
+AsnProp({ type: AlgorithmIdentifier, context: 1, optional: true })(
+  PssParameters.prototype,
+  'maskGenAlgorithm',
+)
+AsnProp({ type: AsnPropTypes.Integer, context: 2, optional: true })(
+  PssParameters.prototype,
+  'saltLength',
+)
+AsnProp({ type: AsnPropTypes.Integer, context: 3, optional: true })(
+  PssParameters.prototype,
+  'trailerField',
+)
+AsnType({ type: AsnTypeTypes.Sequence })(PssParameters)
 
-function pssName(params: DerNode | undefined): string {
-  if (!params || params.tag !== TAG.sequence) return UNKNOWN
-  const fields = new Map(childrenOf(params).map((f) => [f.tag, f]))
-  const explicit = (tag: number) => {
-    const field = fields.get(tag)
-    return field ? readNode(field.value) : undefined
+function pssName(parameters: ArrayBuffer | null | undefined): string {
+  if (!parameters) return UNKNOWN
+  let params: PssParameters
+  let mgfHash: AlgorithmIdentifier
+  try {
+    params = AsnConvert.parse(parameters, PssParameters)
+    const mgfParameters = params.maskGenAlgorithm?.parameters
+    if (!mgfParameters) return UNKNOWN
+    mgfHash = AsnConvert.parse(mgfParameters, AlgorithmIdentifier)
+  } catch {
+    // Go: parameters it cannot unmarshal make the algorithm unknown.
+    return UNKNOWN
   }
-  const hash = explicit(0xa0)
-  const mgf = explicit(0xa1)
-  const salt = explicit(0xa2)
-  const trailer = explicit(0xa3)
-  if (!hash || !mgf || !salt) return UNKNOWN
-  const hashOid = decodeOid(expectTag(childrenOf(hash)[0], TAG.oid))
-  const [mgfOid, mgfParams] = childrenOf(mgf)
-  const mgfHash = mgfParams ? childrenOf(mgfParams)[0] : undefined
-  const known = PSS_HASHES.get(hashOid)
+  const { hashAlgorithm: hash, maskGenAlgorithm: mgf, saltLength, trailerField } = params
+  if (!hash || !mgf || saltLength === undefined) return UNKNOWN
+  const known = PSS_HASHES.get(hash.algorithm)
   if (
     !known ||
-    !mgfOid ||
-    decodeOid(mgfOid) !== MGF1 ||
-    !mgfHash ||
-    decodeOid(mgfHash) !== hashOid ||
-    integerValue(salt) !== known[1] ||
-    (trailer !== undefined && integerValue(trailer) !== 1)
+    mgf.algorithm !== MGF1 ||
+    mgfHash.algorithm !== hash.algorithm ||
+    Number(saltLength) !== known[1] ||
+    (trailerField !== undefined && Number(trailerField) !== 1)
   ) {
     return UNKNOWN
   }
   return known[0]
 }
 
-/** Go's `SignatureAlgorithm.String()` for a DER AlgorithmIdentifier. */
-export function goSignatureName(algorithmIdentifier: DerNode): string {
-  const [oidNode, params] = childrenOf(expectTag(algorithmIdentifier, TAG.sequence))
-  const oid = decodeOid(expectTag(oidNode, TAG.oid))
-  if (oid === RSA_PSS) return pssName(params)
-  return SIMPLE_ALGORITHMS.get(oid) ?? UNKNOWN
+/** Go's `SignatureAlgorithm.String()` for a certificate's signatureAlgorithm. */
+export function goSignatureName(algorithm: AlgorithmIdentifier): string {
+  if (algorithm.algorithm === RSA_PSS) return pssName(algorithm.parameters)
+  return SIMPLE_ALGORITHMS.get(algorithm.algorithm) ?? UNKNOWN
 }

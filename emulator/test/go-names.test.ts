@@ -2,23 +2,33 @@
  * Go's `pkix.Name.String()` and signature names, checked on names built with @peculiar/x509 (unit
  * level) and through an upload (the issuer of a self-signed certificate).
  */
+import { AsnConvert } from '@peculiar/asn1-schema'
+import { AlgorithmIdentifier, Name as AsnName } from '@peculiar/asn1-x509'
 import { Name } from '@peculiar/x509'
 import { beforeEach, describe, expect, it } from 'vitest'
 
-import { readNode } from '../src/der'
-import { goNameString } from '../src/go-names'
+import { goNameString, goSignatureName } from '../src/go-names'
 import { makeCertificate, resetEmulator, upload } from './helpers'
 
 function goString(name: string | { [type: string]: string[] }[]): string {
-  return goNameString(readNode(new Uint8Array(new Name(name).toArrayBuffer())))
+  return goNameString(AsnConvert.parse(new Name(name).toArrayBuffer(), AsnName))
+}
+
+const tlv = (tag: number, body: number[]) => [tag, body.length, ...body]
+const CN_OID = [0x55, 0x04, 0x03]
+const UNNAMED_OID = [0x2a, 0x03, 0x04] // 1.2.3.4
+
+/** A Name built by hand, one attribute per RDN, for value types @peculiar/x509 does not write. */
+function goStringOfValues(...attributes: [oid: number[], tag: number, body: number[]][]): string {
+  const rdns = attributes.flatMap(([oid, tag, body]) =>
+    tlv(0x31, tlv(0x30, [...tlv(0x06, oid), ...tlv(tag, body)])),
+  )
+  return goNameString(AsnConvert.parse(Uint8Array.from(tlv(0x30, rdns)), AsnName))
 }
 
 /** A Name with one UTF8String CN, built by hand: @peculiar/x509 reads `#...` values as hex. */
 function goStringOfCommonName(value: string): string {
-  const tlv = (tag: number, body: number[]) => [tag, body.length, ...body]
-  const cn = [...new TextEncoder().encode(value)]
-  const atv = tlv(0x30, [...tlv(0x06, [0x55, 0x04, 0x03]), ...tlv(0x0c, cn)])
-  return goNameString(readNode(Uint8Array.from(tlv(0x30, tlv(0x31, atv)))))
+  return goStringOfValues([CN_OID, 0x0c, [...new TextEncoder().encode(value)]])
 }
 
 beforeEach(() => resetEmulator())
@@ -65,5 +75,42 @@ describe('issuer in Go order', () => {
     expect(goString('DC=com, DC=example, CN=x, E=a@b.c')).toBe(
       'CN=x,1.2.840.113549.1.9.1=#0c056140622e63,0.9.2342.19200300.100.1.25=#13076578616d706c65,0.9.2342.19200300.100.1.25=#1303636f6d',
     )
+  })
+
+  it('reads the other string types and keeps non-strings as they are encoded', () => {
+    expect(goStringOfValues([CN_OID, 0x12, [0x31, 0x32]])).toBe('CN=12') // NumericString
+    expect(goStringOfValues([CN_OID, 0x14, [0xe9]])).toBe('CN=é') // T61String, as Latin-1
+    expect(goStringOfValues([CN_OID, 0x1e, [0x20, 0xac]])).toBe('CN=€') // BMPString
+    // A standard attribute that is not a string is dropped; an unnamed one is printed as encoded.
+    expect(goStringOfValues([CN_OID, 0x02, [5]], [UNNAMED_OID, 0x05, []])).toBe('1.2.3.4=#0500')
+    expect(goStringOfValues([UNNAMED_OID, 0x1c, [0, 0, 0, 0x41]])).toBe('1.2.3.4=#1c0400000041')
+  })
+})
+
+describe('signature algorithm in Go form', () => {
+  const RSA_PSS = '1.2.840.113549.1.1.10'
+  const hash = tlv(0x30, tlv(0x06, [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01])) // SHA-256
+  const mgf1 = tlv(0x06, [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08])
+  const pss = (salt: number, trailer?: number) =>
+    new AlgorithmIdentifier({
+      algorithm: RSA_PSS,
+      parameters: Uint8Array.from(
+        tlv(0x30, [
+          ...tlv(0xa0, hash),
+          ...tlv(0xa1, tlv(0x30, [...mgf1, ...hash])),
+          ...tlv(0xa2, tlv(0x02, [salt])),
+          ...(trailer === undefined ? [] : tlv(0xa3, tlv(0x02, [trailer]))),
+        ]),
+      ).buffer,
+    })
+
+  it('names RSA-PSS only for the parameter sets Go knows', () => {
+    expect(goSignatureName(pss(32))).toBe('SHA256WithRSAPSS')
+    expect(goSignatureName(pss(32, 1))).toBe('SHA256WithRSAPSS')
+    expect(goSignatureName(pss(20))).toBe('0')
+    expect(goSignatureName(pss(32, 2))).toBe('0')
+    expect(goSignatureName(new AlgorithmIdentifier({ algorithm: RSA_PSS }))).toBe('0')
+    expect(goSignatureName(new AlgorithmIdentifier({ algorithm: '1.2.3' }))).toBe('0')
+    expect(goSignatureName(new AlgorithmIdentifier({ algorithm: '1.3.101.112' }))).toBe('Ed25519')
   })
 })
