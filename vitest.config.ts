@@ -1,8 +1,13 @@
 import { defineConfig } from 'vitest/config'
 
-// Two projects: the gateway (tests in test/, emulator as an auxiliary Worker) and the emulator's own.
+// Three projects: the gateway (test/, inside workerd, the emulator as an auxiliary Worker), the
+// emulator's own tests, and the command-line tools (test/cli/, in Node).
 export default defineConfig({
   test: {
-    projects: ['./test/vitest.config.ts', './emulator/vitest.config.ts'],
+    projects: [
+      './test/vitest.config.ts',
+      './emulator/vitest.config.ts',
+      './test/cli/vitest.config.ts',
+    ],
   },
 })

@@ -1,12 +1,15 @@
 /** Assembles the gateway: the shared app, authentication for the API prefix, and the routes. */
 import { certificatesRouter } from './certificates/handlers'
+import { gatewayRouter } from './gateway/handlers'
 import { createApp } from './lib/create-app'
 import { authenticate } from './lib/middleware'
 
 export function buildGateway() {
   const app = createApp()
   app.use('/client/v4/*', authenticate())
+  app.use('/gateway/*', authenticate())
   app.route('/', certificatesRouter)
+  app.route('/', gatewayRouter)
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {

@@ -5,8 +5,8 @@
  * Workers have no start-up hook with access to bindings, so "start-up" is the first request an
  * isolate sees: the result is memoised per `env` object. Anything wrong (no token, a policy with
  * errors, the demo policy pointed at the real Cloudflare API, a plain-http upstream that is not on
- * loopback) makes every request fail with 503 MISCONFIGURED. The details go to the log, never to the
- * caller, and never include a secret.
+ * loopback, only one of ACCESS_TEAM_DOMAIN and ACCESS_AUD) makes every request fail with 503
+ * MISCONFIGURED. The details go to the log, never to the caller, and never include a secret.
  */
 import { z } from '@hono/zod-openapi'
 import { GatewayError } from './lib/errors'
@@ -20,23 +20,41 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 const intFrom = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback)
 
+const isAllowedOrigin = (url: URL) =>
+  url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))
+
+/** An unset optional variable may arrive as '' (an empty `[vars]` entry): that counts as unset. */
+const optionalVar = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional())
+
 const envSchema = z.object({
   CLOUDFLARE_API_TOKEN: z.string().min(1, 'the secret CLOUDFLARE_API_TOKEN is not set'),
   POLICY: z.string().min(1, 'the secret or variable POLICY (the policy document, JSON) is not set'),
   UPSTREAM_BASE_URL: z
     .url()
     .default('https://api.cloudflare.com/client/v4')
-    .refine((value) => {
-      const url = new URL(value)
-      return (
-        url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))
-      )
-    }, 'must be https (plain http is allowed only for a loopback emulator)')
+    .refine(
+      (value) => isAllowedOrigin(new URL(value)),
+      'must be https (plain http is allowed only for a loopback emulator)',
+    )
     .transform((value) => value.replace(/\/+$/, '')),
   UPSTREAM_TIMEOUT_MS: intFrom(100, 120_000, 10_000),
   UPSTREAM_MAX_ATTEMPTS: intFrom(1, 5, 3),
   UPSTREAM_RETRY_BASE_MS: intFrom(0, 10_000, 250),
   MAX_BODY_BYTES: intFrom(1024, 1_048_576, 65_536),
+  // Cloudflare Access (src/identity/access.ts): both or neither, checked in readConfig.
+  ACCESS_TEAM_DOMAIN: optionalVar(
+    z
+      .url()
+      .refine((value) => {
+        const url = new URL(value)
+        return isAllowedOrigin(url) && url.pathname === '/' && !url.search && !url.hash
+      }, 'must be an https origin such as https://<team>.cloudflareaccess.com (no path)')
+      .transform((value) => new URL(value).origin),
+  ),
+  ACCESS_AUD: optionalVar(
+    z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be the Access application audience (AUD) tag'),
+  ),
 })
 
 export interface Config {
@@ -49,6 +67,15 @@ export interface Config {
     retryBaseMs: number
   }
   maxBodyBytes: number
+  /** Set when Cloudflare Access identities are accepted (see `identity/access.ts`). */
+  access?: AccessConfig
+}
+
+export interface AccessConfig {
+  /** The team domain's origin, e.g. `https://acme.cloudflareaccess.com`: the tokens' `iss`. */
+  teamDomain: string
+  /** The Access application's audience tag: must be in the tokens' `aud`. */
+  audience: string
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] }
@@ -77,6 +104,12 @@ export function readConfig(env: Record<string, unknown>): ConfigResult {
       ],
     }
   }
+  if ((vars.ACCESS_TEAM_DOMAIN === undefined) !== (vars.ACCESS_AUD === undefined)) {
+    return {
+      ok: false,
+      problems: ['ACCESS_TEAM_DOMAIN and ACCESS_AUD: set both (Cloudflare Access) or neither'],
+    }
+  }
   return {
     ok: true,
     config: {
@@ -89,6 +122,9 @@ export function readConfig(env: Record<string, unknown>): ConfigResult {
         retryBaseMs: vars.UPSTREAM_RETRY_BASE_MS,
       },
       maxBodyBytes: vars.MAX_BODY_BYTES,
+      ...(vars.ACCESS_TEAM_DOMAIN !== undefined && vars.ACCESS_AUD !== undefined
+        ? { access: { teamDomain: vars.ACCESS_TEAM_DOMAIN, audience: vars.ACCESS_AUD } }
+        : {}),
     },
   }
 }

@@ -1,9 +1,16 @@
-// Secrets are not in wrangler.toml, so `wrangler types` cannot see them; they are declared here.
+// Secrets (and optional variables) are not in wrangler.toml, so `wrangler types` cannot see them;
+// they are declared here.
 declare namespace Cloudflare {
   interface Env {
     /** The one real Cloudflare API token (Account: SSL and Certificates Edit). `wrangler secret put`. */
     CLOUDFLARE_API_TOKEN: string
     /** The policy document (JSON; see README "Policy"). A secret or a variable. */
     POLICY: string
+    /**
+     * Optional, both or neither (README "Configuration"): accept Cloudflare Access identities. Not in
+     * wrangler.toml because most deployments leave them unset.
+     */
+    ACCESS_TEAM_DOMAIN?: string
+    ACCESS_AUD?: string
   }
 }

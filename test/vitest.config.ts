@@ -57,6 +57,7 @@ export default defineProject({
   test: {
     name: 'gateway',
     include: ['test/**/*.test.ts'],
+    exclude: ['test/cli/**'],
     root,
     // One emulator serves every file and each test resets it, so files run one after another.
     fileParallelism: false,

@@ -5,11 +5,14 @@
  *   upstream headers (cf-ray) -> request log -> fault injection -> route
  *   route = 404/7003 unknown, 405/7001 wrong method, or authenticate -> rate limit -> handler
  *
+ * `/cdn-cgi/access/certs` (a Cloudflare Access team's signing keys) is served beside both.
+ *
  * Kept as a plain dispatcher so control calls can never be logged, faulted or rate limited.
  */
 
 import { Hono } from 'hono'
 
+import { ACCESS_CERTS_PATH, serveAccessJwks } from './access-jwks'
 import type { AppEnv } from './app-env'
 import { certificateRoutes } from './certificate-routes'
 import { controlRoutes } from './control-routes'
@@ -35,6 +38,8 @@ export function createEmulator() {
   return {
     fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
       const { pathname } = new URL(request.url)
+      // Cloudflare Access's signing keys (access-jwks.ts): not the mTLS API, so never logged.
+      if (pathname === ACCESS_CERTS_PATH) return serveAccessJwks(request)
       const isControl = pathname === '/__emulator' || pathname.startsWith('/__emulator/')
       return (isControl ? control : upstream).fetch(request, env, ctx)
     },

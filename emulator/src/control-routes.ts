@@ -9,6 +9,7 @@ import { Hono, type MiddlewareHandler } from 'hono'
 import { timingSafeEqual } from 'hono/utils/buffer'
 import { z } from 'zod'
 
+import { accessJwksBody, accessJwksState, resetAccessJwks, setAccessJwks } from './access-jwks'
 import type { AppEnv } from './app-env'
 import {
   addCertificate,
@@ -116,7 +117,14 @@ export function controlRoutes() {
     resetLimits()
     resetRateLimiter()
     clearRequests()
+    resetAccessJwks()
     return c.json({ ok: true }, 200)
+  })
+
+  app.get('/access/jwks', (c) => c.json(accessJwksState(), 200))
+  app.put('/access/jwks', async (c) => {
+    setAccessJwks(await readBody(c.req.raw, accessJwksBody))
+    return c.json(accessJwksState(), 200)
   })
 
   app.put('/associations/:certificate_id', async (c) => {

@@ -1,11 +1,16 @@
 /**
- * The five endpoints' handlers: thin. Each names its operation from its validated input and
- * hands it to `execute`; nothing here reads a raw header, body or query string.
+ * The five endpoints' handlers: thin. Each takes its validated input and runs its operation
+ * (`operations.ts`); nothing here reads a raw header, body or query string.
  */
 import { createRouter } from '../lib/create-app'
-import { upstreamRequests } from '../upstream/request'
-import { execute } from './execute'
-import { applyListFilter } from './list-filter'
+import { detail } from '../lib/errors'
+import {
+  deleteCertificate,
+  getCertificate,
+  listAssociations,
+  listCertificates,
+  uploadCertificate,
+} from './operations'
 import { associationsRoute, deleteRoute, getRoute, listRoute, uploadRoute } from './routes'
 
 // Route response schemas document the shape; the relayed upstream envelope is not re-validated
@@ -14,41 +19,46 @@ export const certificatesRouter = createRouter()
   .openapi(listRoute, async (c) => {
     const { account_id: accountId } = c.req.valid('param')
     const { type, ca, name } = c.req.valid('query')
-    const upstream = upstreamRequests.list(accountId, type)
-    const envelope = await execute(c, { action: 'list', accountId, upstream })
-    return c.json(applyListFilter(envelope, { ca, name }) as never, 200)
+    return c.json((await listCertificates(c, accountId, type, { ca, name })) as never, 200)
   })
   .openapi(uploadRoute, async (c) => {
     const { account_id: accountId } = c.req.valid('param')
     const { fields, certificate } = c.req.valid('json')
+    const { fingerprintSha256, serialNumber } = certificate
     c.var.facts.certificate = {
-      ...certificate,
+      fingerprintSha256,
+      serialNumber,
       ...(fields.name !== undefined ? { name: fields.name } : {}),
     }
-    const upstream = upstreamRequests.upload(accountId, fields)
-    return c.json((await execute(c, { action: 'upload', accountId, upstream })) as never, 200)
+    return c.json((await uploadCertificate(c, accountId, fields, certificate)) as never, 200)
   })
   .openapi(getRoute, async (c) => {
     const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')
-    const upstream = upstreamRequests.get(accountId, certificateId)
-    return c.json(
-      (await execute(c, { action: 'get', accountId, certificateId, upstream })) as never,
-      200,
-    )
+    return c.json((await getCertificate(c, accountId, certificateId)) as never, 200)
   })
   .openapi(deleteRoute, async (c) => {
     const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')
-    const upstream = upstreamRequests.delete(accountId, certificateId)
-    return c.json(
-      (await execute(c, { action: 'delete', accountId, certificateId, upstream })) as never,
-      200,
-    )
+    const outcome = await deleteCertificate(c, accountId, certificateId)
+    if (outcome.kind === 'deleted') return c.json(outcome.envelope as never, 200)
+
+    // Not deleted yet: 202 with no result, so a client cannot mistake it for the deleted object,
+    // and a message that says who must approve and how.
+    const { approval } = outcome
+    c.var.facts.approval = { id: approval.id, requestedBy: approval.requested_by }
+    c.header('x-should-retry', 'false')
+    const message =
+      `Delete of ${approval.certificate_id} awaits approval ${approval.id} by a member with role ` +
+      `${approval.roles.join(' or ')} (POST /gateway/v1/approvals/${approval.id}/approve) until ${approval.expires_at}`
+    const body = {
+      success: true,
+      errors: [],
+      messages: [detail('APPROVAL_PENDING', message)],
+      result: null,
+      approval,
+    }
+    return c.json(body as never, 202)
   })
   .openapi(associationsRoute, async (c) => {
     const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')
-    const upstream = upstreamRequests.associations(accountId, certificateId)
-    return c.json(
-      (await execute(c, { action: 'associations', accountId, certificateId, upstream })) as never,
-      200,
-    )
+    return c.json((await listAssociations(c, accountId, certificateId)) as never, 200)
   })

@@ -16,6 +16,8 @@ export interface InspectedCertificate {
   fingerprintSha256: string
   /** The first certificate's serial number in base 10, as the upstream reports it. */
   serialNumber: string
+  /** notAfter of the first certificate, RFC 3339 in whole seconds (as the upstream's expires_on). */
+  expiresOn: string
   count: number
 }
 
@@ -81,6 +83,7 @@ export async function inspectCertificates(
       info: {
         fingerprintSha256: hex(new Uint8Array(fingerprint)),
         serialNumber: BigInt('0x' + first.serialNumber).toString(10),
+        expiresOn: first.notAfter.toISOString().replace(/\.\d{3}Z$/, 'Z'),
         count: parsed.length,
       },
     },

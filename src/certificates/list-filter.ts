@@ -1,7 +1,7 @@
 /**
- * The list filters the gateway applies itself: `ca` and `name`, which wrangler sends but the
- * upstream's spec does not define. Applying them here makes their meaning certain whatever the
- * upstream does with them, and keeps `result_info` counts equal to what is returned.
+ * Shaping a list answer: the `ca` and `name` filters the gateway applies itself (wrangler sends
+ * them, the upstream's spec does not define them), and `result_info` recounted so that its counts
+ * always equal what is returned, whatever was filtered out (by these filters or by team scope).
  */
 import type { UpstreamEnvelope } from '../lib/envelope'
 
@@ -10,14 +10,17 @@ export interface ListFilter {
   name?: string
 }
 
-export function applyListFilter(envelope: UpstreamEnvelope, filter: ListFilter): UpstreamEnvelope {
-  if (filter.ca === undefined && filter.name === undefined) return envelope
-  const all = Array.isArray(envelope.result) ? (envelope.result as Record<string, unknown>[]) : []
-  const kept = all.filter(
-    (cert) =>
-      (filter.ca === undefined || cert.ca === filter.ca) &&
-      (filter.name === undefined || cert.name === filter.name),
+export function matchesListFilter(
+  cert: { ca?: unknown; name?: unknown },
+  filter: ListFilter,
+): boolean {
+  return (
+    (filter.ca === undefined || cert.ca === filter.ca) &&
+    (filter.name === undefined || cert.name === filter.name)
   )
+}
+
+export function withListResult(envelope: UpstreamEnvelope, kept: unknown[]): UpstreamEnvelope {
   return {
     ...envelope,
     result: kept,

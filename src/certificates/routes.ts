@@ -47,10 +47,11 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
 const failures = {
   400: json(errorEnvelopeSchema, 'Invalid request (the error names the field in source.pointer)'),
   401: json(errorEnvelopeSchema, 'Missing, malformed or unknown gateway key'),
-  404: json(errorEnvelopeSchema, 'No such certificate'),
+  403: json(errorEnvelopeSchema, 'Denied by policy (the message gives the reason)'),
+  404: json(errorEnvelopeSchema, 'No such certificate, or one the caller may not see'),
+  503: json(errorEnvelopeSchema, 'The gateway is misconfigured or cannot record ownership'),
   429: json(errorEnvelopeSchema, 'Upstream rate limit; see retry-after'),
   502: json(errorEnvelopeSchema, 'The upstream failed'),
-  503: json(errorEnvelopeSchema, 'The gateway is misconfigured'),
   504: json(errorEnvelopeSchema, 'The upstream timed out'),
 }
 
@@ -102,7 +103,11 @@ export const deleteRoute = createRoute({
   path: `${BASE}/{mtls_certificate_id}`,
   tags,
   request: { params: certificateParams },
-  responses: { 200: json(envelopeOf(certificate), 'The deleted certificate'), ...failures },
+  responses: {
+    200: json(envelopeOf(certificate), 'The deleted certificate'),
+    202: json(envelopeOf(z.null()), 'Not deleted yet: a second member must approve (see messages)'),
+    ...failures,
+  },
 })
 
 export const associationsRoute = createRoute({

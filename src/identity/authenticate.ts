@@ -1,17 +1,44 @@
 /**
- * Authenticates a caller by their gateway key (`Authorization: Bearer mtlsgw_...`).
+ * Authentication: who is calling, from a gateway key (`Authorization: Bearer mtlsgw_...`) or, when
+ * configured, a Cloudflare Access token (`Cf-Access-Jwt-Assertion`).
+ *
+ * Precedence: if Access is configured (ACCESS_TEAM_DOMAIN + ACCESS_AUD) and the request carries
+ * the assertion header, the token alone decides: it must verify (an invalid or empty one is 401
+ * even when a good key is sent too) and its identity must be a member; any Authorization header is
+ * then ignored. Otherwise the key decides, as if Access did not exist (without Access configured
+ * the assertion header is ignored: nobody could have verified it). Expired and revoked members are
+ * refused whichever way they authenticate.
  *
  * The presented key is hashed and compared, in constant time, with every member's stored hash:
  * the loop never exits early, so the time taken does not say how close a guess was or where in
- * the policy a key sits. The caller's Authorization header is read here and nowhere else; the
- * upstream request is built from scratch (see `upstream/request.ts`), so it never travels on.
+ * the policy a key sits. The caller's Authorization and assertion headers are read here and
+ * nowhere else; the upstream request is built from scratch (see `upstream/request.ts`), so they
+ * never travel on.
  */
+import type { AccessConfig } from '../config'
 import { GatewayError } from '../lib/errors'
-import type { Policy } from '../policy/document'
+import type { Member, Policy } from '../policy/document'
+import { verifyAccessToken } from './access'
 import { hashKey, isWellFormedKey } from './keys'
 import type { Principal } from './principal'
 
 const BEARER = /^Bearer +(\S+) *$/i
+
+export interface Credentials {
+  authorization: string | undefined
+  accessAssertion: string | undefined
+}
+
+export async function authenticateRequest(
+  credentials: Credentials,
+  config: { policy: Policy; access?: AccessConfig },
+  now: Date,
+): Promise<Principal> {
+  if (config.access !== undefined && credentials.accessAssertion !== undefined) {
+    return authenticateAccess(credentials.accessAssertion, config.access, config.policy, now)
+  }
+  return authenticateKey(credentials.authorization, config.policy, now)
+}
 
 export async function authenticateKey(
   authorization: string | undefined,
@@ -25,7 +52,7 @@ export async function authenticateKey(
   if (token === undefined || !isWellFormedKey(token)) throw GatewayError.of('MALFORMED_CREDENTIALS')
 
   const presented = new TextEncoder().encode(await hashKey(token))
-  let match: Policy['members'][number] | undefined
+  let match: Member | undefined
   for (const member of policy.members) {
     if (member.key_sha256 === undefined) continue
     const stored = new TextEncoder().encode(member.key_sha256)
@@ -34,8 +61,39 @@ export async function authenticateKey(
   }
   if (match === undefined) throw GatewayError.of('UNKNOWN_KEY')
   if (match.revoked) throw GatewayError.of('REVOKED_KEY')
-  if (match.expires_at !== undefined && Date.parse(match.expires_at) <= now.getTime()) {
-    throw GatewayError.of('EXPIRED_KEY')
+  if (isExpired(match, now)) throw GatewayError.of('EXPIRED_KEY')
+  return principalOf(match, 'key')
+}
+
+/** A person by `email` (case-insensitive), a service token by `common_name` (exact). */
+export async function authenticateAccess(
+  assertion: string,
+  access: AccessConfig,
+  policy: Policy,
+  now: Date,
+): Promise<Principal> {
+  const identity = await verifyAccessToken(assertion, access, now)
+  let match: Member | undefined
+  if ('email' in identity) {
+    const email = identity.email.toLowerCase()
+    match = policy.members.find((m) => m.access_email?.toLowerCase() === email)
+  } else {
+    match = policy.members.find((m) => m.access_common_name === identity.commonName)
   }
-  return { memberId: match.id, teamId: match.team, roles: match.roles, via: 'key' }
+  if (match === undefined) throw GatewayError.of('ACCESS_NOT_A_MEMBER')
+  if (match.revoked) {
+    throw GatewayError.of('REVOKED_KEY', { message: 'This member has been revoked' })
+  }
+  if (isExpired(match, now)) {
+    throw GatewayError.of('EXPIRED_KEY', { message: 'This member has expired' })
+  }
+  return principalOf(match, 'access')
+}
+
+function isExpired(member: Member, now: Date): boolean {
+  return member.expires_at !== undefined && Date.parse(member.expires_at) <= now.getTime()
+}
+
+function principalOf(member: Member, via: Principal['via']): Principal {
+  return { memberId: member.id, teamId: member.team, roles: member.roles, via }
 }

@@ -3,6 +3,6 @@ export interface Principal {
   memberId: string
   teamId: string
   roles: readonly string[]
-  /** How the caller proved who they are. */
-  via: 'key'
+  /** How the caller proved who they are: a gateway key, or a Cloudflare Access token. */
+  via: 'key' | 'access'
 }

@@ -30,6 +30,18 @@ export const ERROR_CODES = {
   UNKNOWN_KEY: { code: 18003, status: 401, message: 'Unknown gateway key' },
   EXPIRED_KEY: { code: 18004, status: 401, message: 'This gateway key has expired' },
   REVOKED_KEY: { code: 18005, status: 401, message: 'This gateway key has been revoked' },
+  // Cloudflare Access identities (identity/access.ts); an expired or revoked member is 18004/18005.
+  INVALID_ACCESS_TOKEN: { code: 18006, status: 401, message: 'Invalid Cloudflare Access token' },
+  ACCESS_NOT_A_MEMBER: {
+    code: 18007,
+    status: 401,
+    message: 'This Cloudflare Access identity is not a member of any team',
+  },
+  ACCESS_KEYS_UNAVAILABLE: {
+    code: 18008,
+    status: 502,
+    message: "Cloudflare Access tokens cannot be checked: the team's signing keys are unavailable",
+  },
 
   // Request validation (400, 413, 415)
   INVALID_ACCOUNT_ID: {
@@ -78,6 +90,48 @@ export const ERROR_CODES = {
   },
 
   // Routing
+  // Team-scoped access (policy, ownership, guarded deletes, approvals)
+  DENIED: { code: 18301, status: 403, message: 'Denied by policy' },
+  CERTIFICATE_IN_USE: {
+    code: 18302,
+    status: 400,
+    message: 'The certificate is in use by Cloudflare services; remove those associations first',
+  },
+  APPROVAL_PENDING: { code: 18303, status: 202, message: 'The delete awaits a second approver' },
+  APPROVAL_NOT_FOUND: { code: 18304, status: 404, message: 'No such approval' },
+  SELF_APPROVAL: {
+    code: 18305,
+    status: 403,
+    message: 'A delete cannot be approved by the member who requested it',
+  },
+  NOT_AN_APPROVER: {
+    code: 18306,
+    status: 403,
+    message: 'You do not hold a role that may approve this delete',
+  },
+  APPROVAL_EXPIRED: {
+    code: 18307,
+    status: 410,
+    message: 'This approval has expired; request the delete again',
+  },
+  APPROVAL_CLOSED: { code: 18308, status: 409, message: 'This approval has already been used' },
+  LEDGER_UNAVAILABLE: {
+    code: 18320,
+    status: 503,
+    message: 'The ownership ledger cannot be written; nothing was forwarded',
+  },
+  OWNERSHIP_NOT_RECORDED: {
+    code: 18321,
+    status: 200,
+    message:
+      'Uploaded, but its owner could not be recorded yet; the gateway will adopt it on a later read',
+  },
+  UNKNOWN_TEAM: { code: 18330, status: 400, message: 'No such team in the policy' },
+  ACCOUNT_NOT_FOUND: { code: 18404, status: 404, message: 'No such account' },
+  // The upstream's own not-found, answered by the gateway too for a certificate the caller may not
+  // see, so that the two cannot be told apart (same status, code and message).
+  CERTIFICATE_NOT_FOUND: { code: 1472, status: 404, message: 'Certificate not found' },
+
   NO_ROUTE: { code: 7003, status: 404, message: 'No route for the URI' },
   METHOD_NOT_ALLOWED: { code: 18405, status: 405, message: 'Method not allowed for this route' },
 

@@ -5,7 +5,8 @@
 import { bodyLimit } from 'hono/body-limit'
 import { createMiddleware } from 'hono/factory'
 import { configFor } from '../config'
-import { authenticateKey } from '../identity/authenticate'
+import { ACCESS_ASSERTION_HEADER } from '../identity/access'
+import { authenticateRequest } from '../identity/authenticate'
 import type { AppEnv } from './app-env'
 import { GatewayError } from './errors'
 
@@ -18,9 +19,13 @@ export const loadConfig = () =>
 
 export const authenticate = () =>
   createMiddleware<AppEnv>(async function authenticate(c, next) {
-    const principal = await authenticateKey(
-      c.req.header('authorization'),
-      c.var.config.policy,
+    // Key or Cloudflare Access token; the precedence is documented in identity/authenticate.ts.
+    const principal = await authenticateRequest(
+      {
+        authorization: c.req.header('authorization'),
+        accessAssertion: c.req.header(ACCESS_ASSERTION_HEADER),
+      },
+      c.var.config,
       new Date(),
     )
     c.set('principal', principal)

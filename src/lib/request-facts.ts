@@ -20,10 +20,25 @@ export interface RequestFacts {
   certificate?: { name?: string; fingerprintSha256: string; serialNumber: string }
   /** The policy decision that let the request through or stopped it, shadow results included. */
   decision?: Decision
+  /** For a two-person delete: the approval and both members. */
+  approval?: { id: string; requestedBy: string; approvedBy?: string }
   /** How many HTTP calls reached the upstream for this request. */
   upstreamAttempts: number
 }
 
 export function newFacts(requestId: string, startedAt = Date.now()): RequestFacts {
   return { requestId, startedAt, upstreamAttempts: 0 }
+}
+
+/** Names what the request is about, as soon as a handler knows it. */
+export function note(
+  c: { var: { facts: RequestFacts } },
+  action: Action,
+  accountId: string,
+  certificateId?: string,
+): void {
+  const facts = c.var.facts
+  facts.action = action
+  facts.accountId = accountId
+  if (certificateId !== undefined) facts.certificateId = certificateId
 }

@@ -53,7 +53,8 @@ function conditionsMatch(
   now: Date,
 ): Match {
   if (facts === undefined) return 'yes'
-  const { owner, ca, has_associations, expires_within_days } = rule.conditions
+  const { ca, has_associations, expires_within_days } = rule.conditions
+  const owner = rule.conditions.owner ?? (rule.effect === 'allow' ? 'own_team' : 'any')
   const results: Match[] = []
   if (owner === 'own_team') results.push(facts.ownerTeam === subject.teamId ? 'yes' : 'no')
   if (owner === 'unowned') results.push(facts.ownerTeam === null ? 'yes' : 'no')
@@ -80,18 +81,27 @@ function subjectMatches(rule: Rule, subject: Subject): boolean {
   )
 }
 
+/**
+ * `strict`: unknown facts make allows fail and denies hold (the real decision). `optimistic`: the
+ * reverse, which gives "allow" whenever *some* value of the unknown facts could; so an optimistic
+ * "deny" is certain, and lets the gateway refuse without asking the upstream for the facts.
+ */
+export type UnknownFacts = 'strict' | 'optimistic'
+
 function matching(
   rules: readonly Rule[],
   subject: Subject,
   action: PolicyAction,
   facts: CertificateFacts | undefined,
   now: Date,
+  unknown: UnknownFacts,
 ) {
   return rules.filter((rule) => {
     if (!rule.actions.includes(action) && !rule.actions.includes('*')) return false
     if (!subjectMatches(rule, subject)) return false
     const match = conditionsMatch(rule, subject, facts, now)
-    return rule.effect === 'deny' ? match !== 'no' : match === 'yes'
+    if (match !== 'unknown') return match === 'yes'
+    return (rule.effect === 'deny') === (unknown === 'strict')
   })
 }
 
@@ -113,8 +123,9 @@ export function decide(
   action: PolicyAction,
   facts: CertificateFacts | undefined,
   now: Date,
+  unknown: UnknownFacts = 'strict',
 ): Decision {
-  const matched = matching(rules, subject, action, facts, now)
+  const matched = matching(rules, subject, action, facts, now, unknown)
   const enforced = matched.filter((r) => r.mode === 'enforce')
   const decision: Decision = verdict(enforced, action, subject)
 

@@ -8,7 +8,8 @@
  * Shape (version 1):
  *   { version: 1, demo?: boolean,
  *     teams:   [{ id, description?, accounts: [account_id, ...] }],
- *     members: [{ id, team, roles: [...], key_sha256?, expires_at?, revoked? }],
+ *     members: [{ id, team, roles: [...], key_sha256?, access_email?, access_common_name?,
+ *                 expires_at?, revoked? }],
  *     rules:   [{ id, description, effect, actions, subjects?, conditions?, mode?, approval? }] }
  * The rule language and its semantics are in `rules.ts`; the decision is `decide.ts`.
  */
@@ -36,6 +37,13 @@ const memberSchema = z.strictObject({
     .string()
     .regex(/^[0-9a-f]{64}$/, 'must be the lowercase hex SHA-256 of the key')
     .optional(),
+  // Cloudflare Access identities (identity/access.ts): a person's `email` claim, compared
+  // case-insensitively, or a service token's `common_name` claim (its Client ID), compared exactly.
+  access_email: z.email('must be an email address').max(254).optional(),
+  access_common_name: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, 'must be the service token Client ID (no spaces)')
+    .optional(),
   expires_at: z.iso.datetime({ offset: true }).optional(),
   revoked: z.boolean().default(false),
 })
@@ -62,6 +70,8 @@ export const policySchema = z
     })
     const memberIds = new Set<string>()
     const hashes = new Set<string>()
+    const emails = new Set<string>()
+    const commonNames = new Set<string>()
     policy.members.forEach((member, i) => {
       if (memberIds.has(member.id)) {
         ctx.addIssue({
@@ -78,15 +88,46 @@ export const policySchema = z
           message: `unknown team "${member.team}"`,
         })
       }
-      if (member.key_sha256 === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['members', i], message: 'a member needs key_sha256' })
-      } else if (hashes.has(member.key_sha256)) {
+      if (
+        member.key_sha256 === undefined &&
+        member.access_email === undefined &&
+        member.access_common_name === undefined
+      ) {
         ctx.addIssue({
           code: 'custom',
-          path: ['members', i, 'key_sha256'],
-          message: 'this key hash is already used by another member',
+          path: ['members', i],
+          message: 'a member needs key_sha256, access_email or access_common_name',
         })
-      } else {
+      }
+      if (member.access_email !== undefined) {
+        const email = member.access_email.toLowerCase()
+        if (emails.has(email)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['members', i, 'access_email'],
+            message: 'this Access email is already used by another member',
+          })
+        }
+        emails.add(email)
+      }
+      if (member.access_common_name !== undefined) {
+        if (commonNames.has(member.access_common_name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['members', i, 'access_common_name'],
+            message: 'this Access common name is already used by another member',
+          })
+        }
+        commonNames.add(member.access_common_name)
+      }
+      if (member.key_sha256 !== undefined) {
+        if (hashes.has(member.key_sha256)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['members', i, 'key_sha256'],
+            message: 'this key hash is already used by another member',
+          })
+        }
         hashes.add(member.key_sha256)
       }
     })
@@ -131,6 +172,16 @@ export const policySchema = z
           })
         }
       })
+      if (
+        rule.approval !== undefined &&
+        (rule.actions.length !== 1 || rule.actions[0] !== 'delete')
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'actions'],
+          message: 'approval applies to deletes only: actions must be ["delete"]',
+        })
+      }
       if (rule.approval !== undefined && rule.effect !== 'allow') {
         ctx.addIssue({
           code: 'custom',

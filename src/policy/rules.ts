@@ -5,9 +5,11 @@
  * Semantics (the decision itself is `decide.ts`):
  *   - A rule matches when its action list covers the action, every subject list it has contains the
  *     caller (lists it leaves out match everyone) and every condition it has holds.
- *   - `owner` defaults to "own_team": a rule that says nothing about ownership only ever covers the
- *     caller's own team's certificates. "any" reaches every certificate of the account, including
- *     unowned ones (that is "account-wide scope"); "unowned" reaches only certificates nobody owns.
+ *   - `owner` defaults to "own_team" for an allow rule: a grant that says nothing about ownership
+ *     only ever covers the caller's own team's certificates. For a deny rule it defaults to "any":
+ *     a prohibition that says nothing about ownership applies everywhere. Both defaults err on the
+ *     side of refusing. "any" reaches every certificate of the account, including unowned ones
+ *     (that is "account-wide scope"); "unowned" reaches only certificates nobody owns.
  *   - Default deny. Any matching enforced deny beats every allow.
  *   - `approval` on an allow rule makes the action wait for a second member holding one of its roles.
  */
@@ -41,12 +43,12 @@ export const ruleSchema = z.strictObject({
     .default({}),
   conditions: z
     .strictObject({
-      owner: z.enum(['own_team', 'any', 'unowned']).default('own_team'),
+      owner: z.enum(['own_team', 'any', 'unowned']).optional(),
       ca: z.boolean().optional(),
       has_associations: z.boolean().optional(),
       expires_within_days: z.number().int().min(0).max(36_500).optional(),
     })
-    .default({ owner: 'own_team' }),
+    .default({}),
   mode: z.enum(['enforce', 'shadow']).default('enforce'),
   approval: z
     .strictObject({

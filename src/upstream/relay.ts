@@ -4,7 +4,8 @@
  * Successes reach the caller unchanged in shape (a `private_key`, which the upstream never
  * returns, is removed all the same). Failures keep the upstream's own error codes; only the
  * status is adjusted where relaying it would mislead: the upstream refusing the gateway's token
- * (401/403) and upstream 5xx both become 502, because neither is the caller's doing.
+ * (401/403) and upstream 5xx both become 502, because neither is the caller's doing. A 404 is
+ * answered in the gateway's canonical not-found form (see below).
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { GatewayError, detail, type ErrorDetail } from '../lib/errors'
@@ -41,6 +42,12 @@ export function relay(answer: UpstreamAnswer): UpstreamEnvelope {
   }
   if (status === 401 || status === 403) {
     throw new GatewayError(502, [detail('UPSTREAM_CREDENTIALS_REJECTED'), ...upstreamErrors])
+  }
+  if (status === 404) {
+    // Every 404 of these endpoints is "no such certificate". It is answered in one canonical form,
+    // the same one the gateway gives for a certificate the caller may not see: the two must not be
+    // told apart by a different message or field.
+    throw GatewayError.of('CERTIFICATE_NOT_FOUND')
   }
   if (status >= 500) {
     throw new GatewayError(502, [

@@ -45,6 +45,12 @@ export const emulator = {
   addFaults: (
     ...faults: (Fault & { times?: number; match?: { method?: string; path_contains?: string } })[]
   ) => control('POST', '/faults', { faults }),
+  /** The Cloudflare Access key set served at `/cdn-cgi/access/certs` (public JWKs only). */
+  setAccessKeys: (keys: JsonWebKey[]) => control('PUT', '/access/jwks', { keys }),
+  /** The Access key set and how many times the gateway fetched it since the last reset. */
+  async accessKeys(): Promise<{ keys: JsonWebKey[]; fetches: number }> {
+    return (await control('GET', '/access/jwks')) as { keys: JsonWebKey[]; fetches: number }
+  },
   async requests(): Promise<LoggedRequest[]> {
     const { requests } = (await control('GET', '/requests')) as { requests: LoggedRequest[] }
     return requests

@@ -12,13 +12,13 @@ export const certificatesUrl = (account = ACCOUNT) =>
 export const certificateUrl = (id: string, account = ACCOUNT) => `${certificatesUrl(account)}/${id}`
 
 export interface CallOptions extends RequestInit {
-  /** The gateway key to present; `null` sends no Authorization header. Default: alice's. */
+  /** The gateway key to present; `null` sends no Authorization header. Default: the admin's. */
   key?: string | null
   env?: Partial<Env>
 }
 
 export async function call(url: string, options: CallOptions = {}): Promise<Response> {
-  const { key = KEYS.alice, env: overrides, ...init } = options
+  const { key = KEYS.admin, env: overrides, ...init } = options
   const headers = new Headers(init.headers)
   if (key !== null && !headers.has('authorization')) headers.set('authorization', `Bearer ${key}`)
   const ctx = createExecutionContext()

@@ -1,7 +1,7 @@
 /**
- * The teams, members and keys the test suite runs with. Plain data, shared by vitest.config.ts
- * (which hashes the keys into the POLICY binding, in Node) and by the tests (which present them).
- * These keys exist only in tests.
+ * The teams, members, keys and rules the test suite runs with. Plain data, shared by
+ * test/vitest.config.ts (which hashes the keys into the POLICY binding, in Node) and by the tests
+ * (which present the keys, or build policy variants). These keys exist only in tests.
  */
 export const ACCOUNT = '0123456789abcdef0123456789abcdef'
 export const OTHER_ACCOUNT = 'fedcba9876543210fedcba9876543210'
@@ -16,8 +16,12 @@ const key = (name: string) => `mtlsgw_${`TEST_${name}_`.padEnd(43, 'q')}`
 
 export const KEYS = {
   alice: key('payments_alice'),
+  bob: key('payments_bob'),
   carol: key('identity_carol'),
+  dave: key('identity_dave'),
   admin: key('platform_admin'),
+  admin2: key('platform_admin2'),
+  auditor: key('platform_auditor'),
   expired: key('payments_expired'),
   revoked: key('payments_revoked'),
 } as const
@@ -31,8 +35,12 @@ export const TEAMS = [
 /** Members without their hashes; `buildPolicy` adds them. */
 export const MEMBERS = [
   { id: 'alice', team: 'payments', roles: ['developer'], key: KEYS.alice },
+  { id: 'bob', team: 'payments', roles: ['lead'], key: KEYS.bob },
   { id: 'carol', team: 'identity', roles: ['developer'], key: KEYS.carol },
+  { id: 'dave', team: 'identity', roles: ['lead'], key: KEYS.dave },
   { id: 'admin', team: 'platform', roles: ['admin'], key: KEYS.admin },
+  { id: 'admin2', team: 'platform', roles: ['admin'], key: KEYS.admin2 },
+  { id: 'auditor', team: 'platform', roles: ['auditor'], key: KEYS.auditor },
   {
     id: 'expired',
     team: 'payments',
@@ -43,7 +51,56 @@ export const MEMBERS = [
   { id: 'revoked', team: 'payments', roles: ['developer'], key: KEYS.revoked, revoked: true },
 ]
 
-export function buildPolicy(sha256: (key: string) => string) {
+/** The suite's rules: teams work on their own certificates, leads delete, admins do anything. */
+export const RULES = [
+  {
+    id: 'teams-read-own',
+    description: 'Developers and leads see their own team certificates',
+    effect: 'allow',
+    actions: ['list', 'get', 'associations'],
+    subjects: { roles: ['developer', 'lead'] },
+  },
+  {
+    id: 'teams-upload',
+    description: 'Developers and leads upload for their team',
+    effect: 'allow',
+    actions: ['upload'],
+    subjects: { roles: ['developer', 'lead'] },
+  },
+  {
+    id: 'leads-delete-own',
+    description: 'Only leads delete, and only their team certificates',
+    effect: 'allow',
+    actions: ['delete'],
+    subjects: { roles: ['lead'] },
+  },
+  {
+    id: 'ca-delete-needs-admin',
+    description: 'A lead deleting a CA needs an admin to approve',
+    effect: 'allow',
+    actions: ['delete'],
+    subjects: { roles: ['lead'] },
+    conditions: { ca: true },
+    approval: { roles: ['admin'], ttl_minutes: 30 },
+  },
+  {
+    id: 'admins-everything',
+    description: 'Admins act on every certificate of their accounts, owned or not',
+    effect: 'allow',
+    actions: ['*'],
+    subjects: { roles: ['admin'] },
+    conditions: { owner: 'any' },
+  },
+  {
+    id: 'auditors-read-audit',
+    description: 'Auditors read the audit log',
+    effect: 'allow',
+    actions: ['audit'],
+    subjects: { roles: ['auditor'] },
+  },
+]
+
+export function buildPolicy(sha256: (key: string) => string, rules: unknown[] = RULES) {
   return {
     version: 1,
     teams: TEAMS,
@@ -51,6 +108,6 @@ export function buildPolicy(sha256: (key: string) => string) {
       ...member,
       key_sha256: sha256(memberKey),
     })),
-    rules: [],
+    rules,
   }
 }

@@ -49,8 +49,38 @@ describe('readConfig', () => {
     ],
     ['a non-numeric timeout', { ...base, UPSTREAM_TIMEOUT_MS: 'soon' }, 'UPSTREAM_TIMEOUT_MS'],
     ['too many attempts', { ...base, UPSTREAM_MAX_ATTEMPTS: '50' }, 'UPSTREAM_MAX_ATTEMPTS'],
+    [
+      'an Access team domain without its audience',
+      { ...base, ACCESS_TEAM_DOMAIN: 'https://acme.cloudflareaccess.com' },
+      'ACCESS_AUD',
+    ],
+    ['an Access audience without its team domain', { ...base, ACCESS_AUD: 'aud' }, 'ACCESS_TEAM'],
+    [
+      'a plain-http Access team domain off loopback',
+      { ...base, ACCESS_TEAM_DOMAIN: 'http://acme.cloudflareaccess.com', ACCESS_AUD: 'aud' },
+      'ACCESS_TEAM_DOMAIN',
+    ],
+    [
+      'an Access team domain with a path',
+      { ...base, ACCESS_TEAM_DOMAIN: 'https://acme.cloudflareaccess.com/x', ACCESS_AUD: 'aud' },
+      'ACCESS_TEAM_DOMAIN',
+    ],
   ])('refuses %s, naming it', (_, env, name) => {
     expect(problemsOf(env).join('\n')).toContain(name)
+  })
+
+  it('turns Cloudflare Access on with both variables, and leaves it off with neither (or empty)', () => {
+    const on = readConfig({
+      ...base,
+      ACCESS_TEAM_DOMAIN: 'https://acme.cloudflareaccess.com/',
+      ACCESS_AUD: 'a'.repeat(64),
+    })
+    expect(on.ok && on.config.access).toEqual({
+      teamDomain: 'https://acme.cloudflareaccess.com',
+      audience: 'a'.repeat(64),
+    })
+    const off = readConfig({ ...base, ACCESS_TEAM_DOMAIN: '', ACCESS_AUD: '' })
+    expect(off.ok && off.config.access).toBeUndefined()
   })
 
   it('never quotes the token in a problem', () => {

@@ -27,6 +27,18 @@ describe('parsePolicy', () => {
     expect(parsePolicy(JSON.stringify(demoPolicy)).ok).toBe(true)
   })
 
+  it('accepts members identified by Access only, or by a key and Access together', () => {
+    const doc = {
+      ...valid(),
+      members: [
+        { id: 'dana', team: 'payments', roles: ['developer'], access_email: 'dana@example.com' },
+        { id: 'ci', team: 'payments', roles: ['developer'], access_common_name: 'abc.access' },
+        { ...valid().members[0], access_email: 'alice@example.com' },
+      ],
+    }
+    expect(problems(doc)).toEqual([])
+  })
+
   it('refuses text that is not JSON', () => {
     expect(parsePolicy('{ nope')).toMatchObject({ ok: false, problems: [{ pointer: '' }] })
   })
@@ -50,9 +62,41 @@ describe('parsePolicy', () => {
       '/members/0/key_sha256',
     ],
     [
-      'a member without a key',
+      'a member without any identity (key or Access)',
       { ...valid(), members: [{ id: 'alice', team: 'payments', roles: ['x'] }] },
       '/members/0',
+    ],
+    [
+      'an Access email that is not an email',
+      { ...valid(), members: [{ ...valid().members[0], access_email: 'alice' }] },
+      '/members/0/access_email',
+    ],
+    [
+      'an Access common name with a space',
+      { ...valid(), members: [{ ...valid().members[0], access_common_name: 'a b.access' }] },
+      '/members/0/access_common_name',
+    ],
+    [
+      'two members sharing an Access email, whatever its case',
+      {
+        ...valid(),
+        members: [
+          { id: 'alice', team: 'payments', roles: ['x'], access_email: 'alice@example.com' },
+          { id: 'bob', team: 'payments', roles: ['x'], access_email: 'Alice@Example.COM' },
+        ],
+      },
+      '/members/1/access_email',
+    ],
+    [
+      'two members sharing an Access common name',
+      {
+        ...valid(),
+        members: [
+          { id: 'ci', team: 'payments', roles: ['x'], access_common_name: 'abc.access' },
+          { ...valid().members[0], access_common_name: 'abc.access' },
+        ],
+      },
+      '/members/1/access_common_name',
     ],
     [
       'a member without roles',

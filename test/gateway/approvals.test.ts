@@ -1,0 +1,180 @@
+/**
+ * Two-person deletes: a gated delete is parked as an approval; only a different member with an
+ * approver role executes it, exactly once, before it expires.
+ */
+import { beforeEach, describe, expect, it } from 'vitest'
+import { makeCertificate } from '../support/certificates'
+import { emulator } from '../support/emulator'
+import { BASE, callJson, certificateUrl, upload } from '../support/gateway'
+import { KEYS, RULES } from '../support/identities'
+import { policyWith } from '../support/policies'
+
+beforeEach(async () => {
+  await emulator.reset()
+})
+
+const deletes = async () => (await emulator.requests()).filter((r) => r.method === 'DELETE')
+const approveUrl = (id: string) =>
+  `${BASE.replace('/client/v4', '')}/gateway/v1/approvals/${id}/approve`
+const approvalUrl = (id: string) => `${BASE.replace('/client/v4', '')}/gateway/v1/approvals/${id}`
+
+interface Pending {
+  success: boolean
+  result: null
+  messages: { code: number; message: string }[]
+  approval: {
+    id: string
+    requested_by: string
+    roles: string[]
+    status: string
+    expires_at: string
+  }
+}
+
+async function aPaymentsCa(): Promise<string> {
+  const ca = await makeCertificate({ ca: true })
+  const { body } = await upload({ ca: true, certificates: ca.pem }, { key: KEYS.alice })
+  return (body.result as { id: string }).id
+}
+
+async function requestDelete(id: string, env?: Partial<Env>) {
+  const { status, text, response } = await callJson(certificateUrl(id), {
+    method: 'DELETE',
+    key: KEYS.bob,
+    ...(env ? { env } : {}),
+  })
+  return { status, response, body: JSON.parse(text) as Pending }
+}
+
+describe('two-person delete', () => {
+  it('answers the request with 202 and a pending approval, and deletes nothing', async () => {
+    const id = await aPaymentsCa()
+    const { status, body, response } = await requestDelete(id)
+    expect(status).toBe(202)
+    expect(response.headers.get('x-should-retry')).toBe('false')
+    expect(body).toMatchObject({
+      success: true,
+      result: null,
+      messages: [{ code: 18303 }],
+      approval: { requested_by: 'bob', roles: ['admin'], status: 'pending' },
+    })
+    expect(body.messages[0]!.message).toContain(body.approval.id)
+    expect(await deletes()).toEqual([])
+    expect((await callJson(certificateUrl(id), { key: KEYS.alice })).status).toBe(200)
+  })
+
+  it('refuses self-approval and approval by a member without the approver role', async () => {
+    const id = await aPaymentsCa()
+    const { body } = await requestDelete(id)
+    const self = await callJson(approveUrl(body.approval.id), { method: 'POST', key: KEYS.bob })
+    expect([self.status, self.body.errors[0]!.code]).toEqual([403, 18305])
+    const alice = await callJson(approveUrl(body.approval.id), { method: 'POST', key: KEYS.alice })
+    expect([alice.status, alice.body.errors[0]!.code]).toEqual([403, 18306])
+    expect(await deletes()).toEqual([])
+  })
+
+  it('executes on approval by another approver, exactly once, recording both members', async () => {
+    const id = await aPaymentsCa()
+    const { body } = await requestDelete(id)
+    const approved = await callJson<{ id: string }>(approveUrl(body.approval.id), {
+      method: 'POST',
+      key: KEYS.admin,
+    })
+    expect(approved.status).toBe(200)
+    expect(approved.body.result.id).toBe(id)
+    expect(await deletes()).toHaveLength(1)
+
+    const again = await callJson(approveUrl(body.approval.id), { method: 'POST', key: KEYS.admin2 })
+    expect([again.status, again.body.errors[0]!.code]).toEqual([409, 18308])
+    expect(again.response.headers.get('x-should-retry')).toBe('false')
+    expect(await deletes()).toHaveLength(1)
+
+    const record = await callJson<{ status: string; requested_by: string; approved_by: string }>(
+      approvalUrl(body.approval.id),
+      {
+        key: KEYS.bob,
+      },
+    )
+    expect(record.body.result).toMatchObject({
+      status: 'executed',
+      requested_by: 'bob',
+      approved_by: 'admin',
+    })
+    expect((await callJson(certificateUrl(id), { key: KEYS.alice })).status).toBe(404)
+  })
+
+  it('refuses an expired approval and deletes nothing', async () => {
+    const shortLived = RULES.map((rule) =>
+      rule.id === 'ca-delete-needs-admin'
+        ? { ...rule, approval: { roles: ['admin'], ttl_minutes: 1 } }
+        : rule,
+    )
+    const env = { POLICY: await policyWith(shortLived) }
+    const id = await aPaymentsCa()
+    const { body } = await requestDelete(id, env)
+    expect(Date.parse(body.approval.expires_at) - Date.now()).toBeLessThanOrEqual(60_000)
+    // Approvals expire by wall clock; the Worker's clock is moved by the test's own Date.
+    const realNow = Date.now
+    Date.now = () => realNow() + 61_000
+    try {
+      const late = await callJson(approveUrl(body.approval.id), {
+        method: 'POST',
+        key: KEYS.admin,
+        env,
+      })
+      expect([late.status, late.body.errors[0]!.code]).toEqual([410, 18307])
+    } finally {
+      Date.now = realNow
+    }
+    expect(await deletes()).toEqual([])
+  })
+
+  it('re-checks associations at approval time and keeps the approval open if in use', async () => {
+    const id = await aPaymentsCa()
+    const { body } = await requestDelete(id)
+    await emulator.setAssociations(id, [{ service: 'gateway', status: 'available' }])
+    const refused = await callJson(approveUrl(body.approval.id), {
+      method: 'POST',
+      key: KEYS.admin,
+    })
+    expect([refused.status, refused.body.errors[0]!.code]).toEqual([400, 18302])
+    await emulator.setAssociations(id, [])
+    expect(
+      (await callJson(approveUrl(body.approval.id), { method: 'POST', key: KEYS.admin })).status,
+    ).toBe(200)
+  })
+
+  it('answers an unknown approval, and one that does not concern the caller, with 404', async () => {
+    const unknown = await callJson(approveUrl(crypto.randomUUID()), {
+      method: 'POST',
+      key: KEYS.admin,
+    })
+    expect([unknown.status, unknown.body.errors[0]!.code]).toEqual([404, 18304])
+    const id = await aPaymentsCa()
+    const { body } = await requestDelete(id)
+    const carol = await callJson(approvalUrl(body.approval.id), { key: KEYS.carol })
+    expect([carol.status, carol.body.errors[0]!.code]).toEqual([404, 18304])
+  })
+})
+
+describe('guarded deletes', () => {
+  it('refuses to delete a certificate in use, listing the services, and forwards no delete', async () => {
+    const leaf = await makeCertificate({ ca: false })
+    const { body } = await upload({ ca: false, certificates: leaf.pem }, { key: KEYS.alice })
+    const id = (body.result as { id: string }).id
+    await emulator.setAssociations(id, [
+      { service: 'gateway', status: 'available' },
+      { service: 'hyperdrive', status: 'pending_deployment' },
+    ])
+    const refused = await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })
+    expect(refused.status).toBe(400)
+    expect(refused.body.errors).toEqual([
+      {
+        code: 18302,
+        message:
+          'The certificate is in use by gateway (available), hyperdrive (pending_deployment); remove those associations before deleting it',
+      },
+    ])
+    expect(await deletes()).toEqual([])
+  })
+})

@@ -1,0 +1,122 @@
+/** whoami and explain: a caller can learn who they are and what the policy would decide. */
+import { beforeEach, describe, expect, it } from 'vitest'
+import { makeCertificate } from '../support/certificates'
+import { emulator } from '../support/emulator'
+import { BASE, callJson, upload } from '../support/gateway'
+import { ACCOUNT, KEYS, RULES } from '../support/identities'
+import { policyWith } from '../support/policies'
+
+const GATEWAY = BASE.replace('/client/v4', '') + '/gateway/v1'
+
+beforeEach(async () => {
+  await emulator.reset()
+})
+
+async function leafOf(key: string) {
+  const made = await makeCertificate({ ca: false })
+  return (
+    (await upload({ ca: false, certificates: made.pem }, { key })).body.result as { id: string }
+  ).id
+}
+
+describe('whoami', () => {
+  it('names the member, team, roles, accounts and how they authenticated', async () => {
+    const { status, body } = await callJson(`${GATEWAY}/whoami`, { key: KEYS.bob })
+    expect(status).toBe(200)
+    expect(body.result).toEqual({
+      member: 'bob',
+      team: 'payments',
+      roles: ['lead'],
+      authenticated_by: 'key',
+      accounts: [ACCOUNT],
+    })
+  })
+
+  it('needs a key like everything else', async () => {
+    expect((await callJson(`${GATEWAY}/whoami`, { key: null })).status).toBe(401)
+  })
+})
+
+describe('explain', () => {
+  const explain = (query: string, key: string, env?: Partial<Env>) =>
+    callJson<{
+      allowed: boolean
+      rule_ids: string[]
+      reason: string
+      approval_required: unknown
+      shadow: unknown
+    }>(`${GATEWAY}/explain?${query}`, { key, ...(env ? { env } : {}) })
+
+  it('says a developer may not delete her team certificate, and does nothing', async () => {
+    const id = await leafOf(KEYS.alice)
+    const { status, body } = await explain(
+      `action=delete&account_id=${ACCOUNT}&mtls_certificate_id=${id}`,
+      KEYS.alice,
+    )
+    expect(status).toBe(200)
+    expect(body.result).toEqual({
+      action: 'delete',
+      allowed: false,
+      rule_ids: [],
+      reason: 'no rule allows delete for alice',
+      approval_required: null,
+      shadow: null,
+    })
+    expect((await emulator.requests()).filter((r) => r.method === 'DELETE')).toEqual([])
+  })
+
+  it('names the allowing rules and an approval requirement', async () => {
+    const ca = await makeCertificate({ ca: true })
+    const id = (
+      (await upload({ ca: true, certificates: ca.pem }, { key: KEYS.alice })).body.result as {
+        id: string
+      }
+    ).id
+    const { body } = await explain(
+      `action=delete&account_id=${ACCOUNT}&mtls_certificate_id=${id}`,
+      KEYS.bob,
+    )
+    expect(body.result).toMatchObject({
+      allowed: true,
+      rule_ids: ['leads-delete-own', 'ca-delete-needs-admin'],
+      approval_required: { roles: ['admin'], ttl_minutes: 30 },
+    })
+  })
+
+  it('reports shadow rules', async () => {
+    const shadow = {
+      id: 'trial',
+      description: 'd',
+      effect: 'deny',
+      actions: ['upload'],
+      mode: 'shadow',
+    }
+    const { body } = await explain(`action=upload&account_id=${ACCOUNT}&ca=false`, KEYS.alice, {
+      POLICY: await policyWith([...RULES, shadow]),
+    })
+    expect(body.result).toMatchObject({
+      allowed: true,
+      shadow: { effect: 'deny', rule_ids: ['trial'] },
+    })
+  })
+
+  it('does not reveal a certificate the caller may not see', async () => {
+    const theirs = await leafOf(KEYS.carol)
+    const { status, body } = await explain(
+      `action=get&account_id=${ACCOUNT}&mtls_certificate_id=${theirs}`,
+      KEYS.alice,
+    )
+    expect([status, body.errors[0]!.code]).toEqual([404, 1472])
+  })
+
+  it('validates its query', async () => {
+    const { status, body } = await explain(`action=rename&account_id=${ACCOUNT}`, KEYS.alice)
+    expect(status).toBe(400)
+    expect(body.errors[0]!.source?.pointer).toBe('/action')
+    const missing = await explain(`action=delete&account_id=${ACCOUNT}`, KEYS.alice)
+    expect([missing.status, missing.body.errors[0]!.source?.pointer]).toEqual([
+      400,
+      '/mtls_certificate_id',
+    ])
+  })
+})

@@ -1,0 +1,205 @@
+/**
+ * The ownership ledger: written when an upload succeeds, removed when a delete does, never leaving
+ * a certificate owned by nobody without telling anyone; and the admin's assign.
+ */
+import { env } from 'cloudflare:test'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { ledger } from '../../src/ownership/ledger'
+import { adoptUnowned } from '../../src/ownership/reconcile'
+import { makeCertificate } from '../support/certificates'
+import { emulator } from '../support/emulator'
+import { BASE, callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
+import { ACCOUNT, KEYS } from '../support/identities'
+
+beforeEach(async () => {
+  await emulator.reset()
+})
+
+/** The real LEDGER, except that writes to keys with the given prefix fail (or every read fails). */
+function brokenLedger(options: { failPutsTo?: string; failReads?: boolean }): KVNamespace {
+  const real = env.LEDGER
+  return new Proxy(real, {
+    get(target, property) {
+      if (property === 'put') {
+        return async (key: string, ...rest: unknown[]) => {
+          if (options.failPutsTo !== undefined && key.startsWith(options.failPutsTo))
+            throw new Error('KV write failed')
+          return (target.put as (...a: unknown[]) => Promise<void>).call(target, key, ...rest)
+        }
+      }
+      if ((property === 'get' || property === 'list') && options.failReads) {
+        return async () => {
+          throw new Error('KV read failed')
+        }
+      }
+      const value = Reflect.get(target, property) as unknown
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
+const ownerKey = (id: string) => `owner:v1:${ACCOUNT}:${id}`
+const uploads = async () => (await emulator.requests()).filter((r) => r.method === 'POST')
+
+async function uploadLeaf(key: string, options: { env?: Partial<Env> } = {}) {
+  const made = await makeCertificate({ ca: false })
+  const response = await upload({ ca: false, certificates: made.pem }, { key, ...options })
+  return { made, ...response, id: (response.body.result as { id?: string } | null)?.id }
+}
+
+describe('the ledger follows uploads and deletes', () => {
+  it('records the uploading team, and forgets the certificate once deleted', async () => {
+    const { id } = await uploadLeaf(KEYS.alice)
+    expect(await env.LEDGER.get(ownerKey(id!), 'json')).toMatchObject({
+      team: 'payments',
+      member: 'alice',
+      via: 'upload',
+    })
+    expect((await callJson(certificateUrl(id!), { method: 'DELETE', key: KEYS.bob })).status).toBe(
+      200,
+    )
+    expect(await env.LEDGER.get(ownerKey(id!))).toBeNull()
+  })
+
+  it('refuses an upload with 503, forwarding nothing, when its intent cannot be written', async () => {
+    const { status, body } = await uploadLeaf(KEYS.alice, {
+      env: { LEDGER: brokenLedger({ failPutsTo: 'intent:' }) },
+    })
+    expect([status, body.errors[0]!.code]).toEqual([503, 18320])
+    expect(await uploads()).toEqual([])
+  })
+
+  it('refuses reads with 503 when the ledger cannot be read, rather than guess an owner', async () => {
+    const { id } = await uploadLeaf(KEYS.alice)
+    const broken = { LEDGER: brokenLedger({ failReads: true }) }
+    const get = await callJson(certificateUrl(id!), { key: KEYS.alice, env: broken })
+    expect([get.status, get.body.errors[0]!.code]).toEqual([503, 18320])
+    const list = await callJson(certificatesUrl(), { key: KEYS.alice, env: broken })
+    expect(list.status).toBe(503)
+  })
+
+  it('tells the uploader when the owner could not be recorded, and adopts the certificate later', async () => {
+    const { status, body, id } = await uploadLeaf(KEYS.alice, {
+      env: { LEDGER: brokenLedger({ failPutsTo: 'owner:' }) },
+    })
+    expect(status).toBe(200)
+    expect(body.messages).toEqual([expect.objectContaining({ code: 18321 })])
+    expect(await env.LEDGER.get(ownerKey(id!))).toBeNull()
+
+    // The next read that meets it adopts it for the team whose upload created it.
+    const list = await callJson<{ id: string }[]>(certificatesUrl(), { key: KEYS.bob })
+    expect(list.body.result.map((c) => c.id)).toEqual([id])
+    expect(await env.LEDGER.get(ownerKey(id!), 'json')).toMatchObject({
+      team: 'payments',
+      via: 'adopt',
+    })
+    expect((await callJson(certificateUrl(id!), { key: KEYS.carol })).status).toBe(404)
+  })
+
+  it('clears the intent of an upload the upstream refused, and keeps it after an ambiguous failure', async () => {
+    const intents = () => ledger(env.LEDGER).intents(ACCOUNT)
+    const before = (await intents()).length
+    const { made } = await uploadLeaf(KEYS.alice)
+    await upload({ ca: false, certificates: made.pem }, { key: KEYS.carol }) // duplicate: 1471
+    expect((await intents()).length).toBe(before)
+
+    await emulator.addFaults({ kind: 'status', status: 503, match: { method: 'POST' } })
+    const failed = await uploadLeaf(KEYS.alice)
+    expect(failed.status).toBe(502)
+    expect((await intents()).length).toBe(before + 1)
+  })
+})
+
+describe('adoption', () => {
+  it('never adopts a certificate the upstream created before the intent', async () => {
+    const made = await makeCertificate({ ca: false })
+    const l = ledger(env.LEDGER)
+    const { fingerprintSha256 } = await import('../../src/certificates/inspect-pem').then(
+      async (m) => {
+        const r = await m.inspectCertificates(made.pem, false)
+        if (!r.ok) throw new Error(r.message)
+        return r.value.info
+      },
+    )
+    const account = 'abababababababababababababababab'
+    await l.recordIntent(account, {
+      fingerprint_sha256: fingerprintSha256,
+      team: 'identity',
+      member: 'carol',
+      request_id: 'r',
+      at: new Date().toISOString(),
+      ca: false,
+      expires_on: '2030-01-01T00:00:00Z',
+    })
+    const old = {
+      id: crypto.randomUUID(),
+      certificates: made.pem,
+      uploaded_on: new Date(Date.now() - 3_600_000).toISOString(),
+    }
+    expect(await adoptUnowned(l, account, [old])).toEqual(new Map())
+    const fresh = {
+      ...old,
+      id: crypto.randomUUID(),
+      uploaded_on: new Date(Date.now() + 1000).toISOString(),
+    }
+    expect(await adoptUnowned(l, account, [fresh])).toEqual(new Map([[fresh.id, 'identity']]))
+  })
+})
+
+describe('assign', () => {
+  const assignUrl = (id: string) =>
+    `${BASE.replace('/client/v4', '')}/gateway/v1/accounts/${ACCOUNT}/mtls_certificates/${id}/owner`
+  const assign = (id: string, team: string, key: string) =>
+    callJson(assignUrl(id), {
+      method: 'PUT',
+      key,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ team }),
+    })
+
+  async function unowned() {
+    const made = await makeCertificate({ ca: false })
+    const seeded = (await emulator.seedCertificate(ACCOUNT, {
+      ca: false,
+      certificates: made.pem,
+    })) as { certificate: { id: string } }
+    return seeded.certificate.id
+  }
+
+  it('lets an admin give an unowned certificate to a team, which then sees it', async () => {
+    const id = await unowned()
+    expect((await callJson(certificateUrl(id), { key: KEYS.alice })).status).toBe(404)
+    const { status, body } = await assign(id, 'payments', KEYS.admin)
+    expect(status).toBe(200)
+    expect(body.result).toEqual({
+      account_id: ACCOUNT,
+      mtls_certificate_id: id,
+      team: 'payments',
+      previous_team: null,
+    })
+    expect((await callJson(certificateUrl(id), { key: KEYS.alice })).status).toBe(200)
+    expect(await env.LEDGER.get(ownerKey(id), 'json')).toMatchObject({
+      team: 'payments',
+      member: 'admin',
+      via: 'assign',
+    })
+  })
+
+  it('refuses a member without the assign right as if the certificate did not exist', async () => {
+    const id = await unowned()
+    const { status } = await assign(id, 'payments', KEYS.alice)
+    expect(status).toBe(404)
+    expect(await env.LEDGER.get(ownerKey(id))).toBeNull()
+  })
+
+  it('refuses an unknown team, and a certificate that does not exist', async () => {
+    const id = await unowned()
+    const team = await assign(id, 'ghosts', KEYS.admin)
+    expect([team.status, team.body.errors[0]!.code, team.body.errors[0]!.source?.pointer]).toEqual([
+      400,
+      18330,
+      '/team',
+    ])
+    expect((await assign(crypto.randomUUID(), 'payments', KEYS.admin)).status).toBe(404)
+  })
+})
