@@ -57,137 +57,113 @@ export const policySchema = z
     rules: z.array(ruleSchema).default([]),
   })
   .superRefine((policy, ctx) => {
-    const teamIds = new Set<string>()
-    policy.teams.forEach((team, i) => {
-      if (teamIds.has(team.id)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['teams', i, 'id'],
-          message: `duplicate team id "${team.id}"`,
-        })
-      }
-      teamIds.add(team.id)
-    })
-    const memberIds = new Set<string>()
-    const hashes = new Set<string>()
-    const emails = new Set<string>()
-    const commonNames = new Set<string>()
+    const problem = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: 'custom', path, message })
+
+    /** Reports every value seen before (after `normalise`) at its own path; returns all values. */
+    function unique<T>(
+      items: readonly T[],
+      value: (item: T) => string | undefined,
+      path: (index: number) => (string | number)[],
+      message: (value: string) => string,
+      normalise: (value: string) => string = (v) => v,
+    ): Set<string> {
+      const seen = new Set<string>()
+      items.forEach((item, i) => {
+        const raw = value(item)
+        if (raw === undefined) return
+        const key = normalise(raw)
+        if (seen.has(key)) problem(path(i), message(raw))
+        seen.add(key)
+      })
+      return seen
+    }
+
+    /** Reports every name in `names` that is not in `known`, at its index under `path`. */
+    const mustExist = (
+      names: readonly string[] | undefined,
+      known: Set<string>,
+      path: (string | number)[],
+      what: string,
+    ) =>
+      names?.forEach((name, j) => {
+        if (!known.has(name)) problem([...path, j], `unknown ${what} "${name}"`)
+      })
+
+    const teamIds = unique(
+      policy.teams,
+      (t) => t.id,
+      (i) => ['teams', i, 'id'],
+      (v) => `duplicate team id "${v}"`,
+    )
+    const memberIds = unique(
+      policy.members,
+      (m) => m.id,
+      (i) => ['members', i, 'id'],
+      (v) => `duplicate member id "${v}"`,
+    )
+    unique(
+      policy.members,
+      (m) => m.key_sha256,
+      (i) => ['members', i, 'key_sha256'],
+      () => 'this key hash is already used by another member',
+    )
+    unique(
+      policy.members,
+      (m) => m.access_email,
+      (i) => ['members', i, 'access_email'],
+      () => 'this Access email is already used by another member',
+      (email) => email.toLowerCase(),
+    )
+    unique(
+      policy.members,
+      (m) => m.access_common_name,
+      (i) => ['members', i, 'access_common_name'],
+      () => 'this Access common name is already used by another member',
+    )
     policy.members.forEach((member, i) => {
-      if (memberIds.has(member.id)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['members', i, 'id'],
-          message: `duplicate member id "${member.id}"`,
-        })
-      }
-      memberIds.add(member.id)
-      if (!teamIds.has(member.team)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['members', i, 'team'],
-          message: `unknown team "${member.team}"`,
-        })
-      }
+      if (!teamIds.has(member.team))
+        problem(['members', i, 'team'], `unknown team "${member.team}"`)
       if (
         member.key_sha256 === undefined &&
         member.access_email === undefined &&
         member.access_common_name === undefined
       ) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['members', i],
-          message: 'a member needs key_sha256, access_email or access_common_name',
-        })
-      }
-      if (member.access_email !== undefined) {
-        const email = member.access_email.toLowerCase()
-        if (emails.has(email)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['members', i, 'access_email'],
-            message: 'this Access email is already used by another member',
-          })
-        }
-        emails.add(email)
-      }
-      if (member.access_common_name !== undefined) {
-        if (commonNames.has(member.access_common_name)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['members', i, 'access_common_name'],
-            message: 'this Access common name is already used by another member',
-          })
-        }
-        commonNames.add(member.access_common_name)
-      }
-      if (member.key_sha256 !== undefined) {
-        if (hashes.has(member.key_sha256)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['members', i, 'key_sha256'],
-            message: 'this key hash is already used by another member',
-          })
-        }
-        hashes.add(member.key_sha256)
+        problem(['members', i], 'a member needs key_sha256, access_email or access_common_name')
       }
     })
 
     // Rules may only name teams and members that exist, and an approval must be grantable by
     // somebody: a typo here would silently make a rule match nobody.
     const roles = new Set(policy.members.flatMap((m) => m.roles))
-    const ruleIds = new Set<string>()
+    unique(
+      policy.rules,
+      (r) => r.id,
+      (i) => ['rules', i, 'id'],
+      (v) => `duplicate rule id "${v}"`,
+    )
     policy.rules.forEach((rule, i) => {
-      if (ruleIds.has(rule.id)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['rules', i, 'id'],
-          message: `duplicate rule id "${rule.id}"`,
-        })
-      }
-      ruleIds.add(rule.id)
-      rule.subjects.teams?.forEach((team, j) => {
-        if (!teamIds.has(team)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['rules', i, 'subjects', 'teams', j],
-            message: `unknown team "${team}"`,
-          })
-        }
-      })
-      rule.subjects.members?.forEach((member, j) => {
-        if (!memberIds.has(member)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['rules', i, 'subjects', 'members', j],
-            message: `unknown member "${member}"`,
-          })
-        }
-      })
+      mustExist(rule.subjects.teams, teamIds, ['rules', i, 'subjects', 'teams'], 'team')
+      mustExist(rule.subjects.members, memberIds, ['rules', i, 'subjects', 'members'], 'member')
       rule.approval?.roles.forEach((role, j) => {
         if (!roles.has(role)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['rules', i, 'approval', 'roles', j],
-            message: `no member holds role "${role}", so nothing could ever be approved`,
-          })
+          problem(
+            ['rules', i, 'approval', 'roles', j],
+            `no member holds role "${role}", so nothing could ever be approved`,
+          )
         }
       })
       if (
         rule.approval !== undefined &&
         (rule.actions.length !== 1 || rule.actions[0] !== 'delete')
       ) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['rules', i, 'actions'],
-          message: 'approval applies to deletes only: actions must be ["delete"]',
-        })
+        problem(
+          ['rules', i, 'actions'],
+          'approval applies to deletes only: actions must be ["delete"]',
+        )
       }
       if (rule.approval !== undefined && rule.effect !== 'allow') {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['rules', i, 'approval'],
-          message: 'only an allow rule can require approval',
-        })
+        problem(['rules', i, 'approval'], 'only an allow rule can require approval')
       }
     })
   })
