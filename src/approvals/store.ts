@@ -22,6 +22,12 @@ const approvalSchema = z.object({
   request_id: z.string(),
   roles: z.array(z.string()),
   rule_ids: z.array(z.string()),
+  /** The certificate as it was when the delete was requested: who may see the approval is decided on it. */
+  certificate: z.object({
+    owner_team: z.string().nullable(),
+    ca: z.boolean().optional(),
+    expires_on: z.string().optional(),
+  }),
   created_at: z.string(),
   expires_at: z.string(),
   status: z.enum(['pending', 'executed', 'failed']),

@@ -61,16 +61,20 @@ export async function certificateFacts(
   // Only the upstream can say what it is (404 if nothing).
   const fetched = await forward(c, upstreamRequests.get(accountId, certificateId))
   const cert = fetched.result as UpstreamCertificate
-  const adopted = await adoptUnowned(ledger, accountId, [cert])
+  const adopted = await adoptUnowned(ledger, accountId, [cert], c.var.config.upstream.timeoutMs)
   return {
     facts: { ownerTeam: adopted.get(cert.id) ?? null, ca: cert.ca, expiresOn: cert.expires_on },
     fetched,
   }
 }
 
+/** The services using a certificate. An answer that is not a list is an upstream failure, never "none". */
 export async function associationsOf(c: Ctx, accountId: string, certificateId: string) {
   const envelope = await forward(c, upstreamRequests.associations(accountId, certificateId))
-  return Array.isArray(envelope.result)
-    ? (envelope.result as { service?: string; status?: string }[])
-    : []
+  if (!Array.isArray(envelope.result)) {
+    throw GatewayError.of('UPSTREAM_BAD_RESPONSE', {
+      message: 'The upstream answered the associations lookup without a list; nothing was deleted',
+    })
+  }
+  return envelope.result as { service?: string; status?: string }[]
 }

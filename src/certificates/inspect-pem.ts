@@ -14,6 +14,11 @@ import type { ErrorKind } from '../lib/errors'
 export interface InspectedCertificate {
   /** SHA-256 of the first certificate's DER, lowercase hex: the stable identity of an upload. */
   fingerprintSha256: string
+  /**
+   * SHA-256 over the DER of every certificate, in order: what the upstream treats as "the same
+   * upload" (1471), independent of PEM line breaks. Ownership intents are matched on it.
+   */
+  bundleSha256: string
   /** The first certificate's serial number in base 10, as the upstream reports it. */
   serialNumber: string
   /** notAfter of the first certificate, RFC 3339 in whole seconds (as the upstream's expires_on). */
@@ -76,12 +81,17 @@ export async function inspectCertificates(
     }
   }
   const fingerprint = await crypto.subtle.digest('SHA-256', first.rawData)
+  const ders = parsed.map((cert) => new Uint8Array(cert.rawData))
+  const bundle = new Uint8Array(ders.reduce((length, der) => length + der.length, 0))
+  ders.reduce((offset, der) => (bundle.set(der, offset), offset + der.length), 0)
+  const bundleDigest = await crypto.subtle.digest('SHA-256', bundle)
   return {
     ok: true,
     value: {
       first,
       info: {
         fingerprintSha256: hex(new Uint8Array(fingerprint)),
+        bundleSha256: hex(new Uint8Array(bundleDigest)),
         serialNumber: BigInt('0x' + first.serialNumber).toString(10),
         expiresOn: first.notAfter.toISOString().replace(/\.\d{3}Z$/, 'Z'),
         count: parsed.length,

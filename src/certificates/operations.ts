@@ -14,6 +14,7 @@ import type { UpstreamEnvelope } from '../lib/envelope'
 import { GatewayError, detail } from '../lib/errors'
 import { note, type Action } from '../lib/request-facts'
 import { adoptUnowned, type UpstreamCertificate } from '../ownership/reconcile'
+import { decide, type CertificateFacts } from '../policy/decide'
 import { decideFor, requireAccount, requireAllowed, requireVisible } from '../policy/enforce'
 import { forward } from '../upstream/forward'
 import { upstreamRequests } from '../upstream/request'
@@ -57,6 +58,7 @@ export async function listCertificates(
     ledger,
     accountId,
     certs.filter((cert) => !owners.has(cert.id)),
+    c.var.config.upstream.timeoutMs,
   )
   const visible = certs.filter((cert) => {
     if (!matchesListFilter(cert, filter)) return false
@@ -88,7 +90,7 @@ export async function uploadCertificate(
 
   const ledger = ledgerFor(c)
   const intent = {
-    fingerprint_sha256: inspected.fingerprintSha256,
+    bundle_sha256: inspected.bundleSha256,
     team: teamId,
     member: memberId,
     request_id: c.var.requestId,
@@ -111,7 +113,7 @@ export async function uploadCertificate(
     // connection the certificate may exist: the intent stays, for adoption.
     if (error instanceof GatewayError && error.status < 500) {
       await ledger
-        .clearIntent(accountId, intent.fingerprint_sha256)
+        .clearIntent(accountId, intent)
         .catch((e) => console.error('clearing an upload intent failed', e))
     }
     throw error
@@ -139,7 +141,7 @@ export async function uploadCertificate(
     return { ...envelope, messages: [...envelope.messages, detail('OWNERSHIP_NOT_RECORDED')] }
   }
   await ledger
-    .clearIntent(accountId, intent.fingerprint_sha256)
+    .clearIntent(accountId, intent)
     .catch((e) => console.error('clearing an upload intent failed', e))
   return envelope
 }
@@ -183,6 +185,7 @@ export async function deleteCertificate(
   certificateId: string,
 ): Promise<DeleteOutcome> {
   const known = await visibleCertificate(c, 'delete', accountId, certificateId)
+  refuseEarly(c, 'delete', known.facts)
   const associations = await associationsOf(c, accountId, certificateId)
   const decision = requireAllowed(c, 'delete', {
     ...known.facts,
@@ -201,6 +204,11 @@ export async function deleteCertificate(
       request_id: c.var.requestId,
       roles: decision.approval.roles,
       rule_ids: decision.ruleIds,
+      certificate: {
+        owner_team: known.facts.ownerTeam,
+        ...(known.facts.ca !== undefined ? { ca: known.facts.ca } : {}),
+        ...(known.facts.expiresOn !== undefined ? { expires_on: known.facts.expiresOn } : {}),
+      },
       created_at: now.toISOString(),
       expires_at: new Date(now.getTime() + decision.approval.ttlMinutes * 60_000).toISOString(),
       status: 'pending',
@@ -231,10 +239,62 @@ async function forwardDelete(
   return envelope
 }
 
+/**
+ * Refuses before the associations are fetched when no value of them could change a "deny": a
+ * refusal then costs no call on the shared upstream budget.
+ */
+function refuseEarly(c: Ctx, action: 'delete' | 'approve', facts: CertificateFacts): void {
+  if (decideFor(c, action, facts, 'optimistic').effect === 'deny') requireAllowed(c, action, facts)
+}
+
+/**
+ * An approval the caller is concerned by: they requested it, or they hold one of its roles and
+ * could see its certificate (decided on the certificate as it was when the delete was requested,
+ * so a closed approval stays readable after the certificate is gone). For anybody else it does
+ * not exist, whatever its state, so that an approval id says nothing to other teams.
+ */
+export async function concernedApproval(c: Ctx, approvalId: string): Promise<Approval> {
+  const approval = await fromLedger(approvals(c.env.LEDGER).get(approvalId))
+  const unknown = GatewayError.of('APPROVAL_NOT_FOUND')
+  if (approval === null) throw unknown
+  const { memberId, roles } = c.var.principal
+  if (approval.requested_by === memberId) return approval
+  if (!roles.some((role) => approval.roles.includes(role))) throw unknown
+  requireAccount(c, approval.account_id, unknown)
+  const { owner_team, ca, expires_on } = approval.certificate
+  const facts = {
+    ownerTeam: owner_team,
+    ...(ca !== undefined ? { ca } : {}),
+    ...(expires_on ? { expiresOn: expires_on } : {}),
+  }
+  if (decideFor(c, 'get', facts).effect === 'deny') throw unknown
+  return approval
+}
+
+/** The requester must still be an active member, and the delete still allowed for them now. */
+function requireRequesterStillAllowed(c: Ctx, approval: Approval, facts: CertificateFacts): void {
+  const { policy } = c.var.config
+  const requester = policy.members.find((m) => m.id === approval.requested_by)
+  const active =
+    requester !== undefined &&
+    !requester.revoked &&
+    (requester.expires_at === undefined || Date.parse(requester.expires_at) > Date.now())
+  if (!active) {
+    throw GatewayError.of('DENIED', {
+      message: `Denied by policy: ${approval.requested_by}, who requested this delete, is no longer an active member`,
+    })
+  }
+  const subject = { memberId: requester.id, teamId: requester.team, roles: requester.roles }
+  const decision = decide(policy.rules, subject, 'delete', facts, new Date())
+  if (decision.effect === 'deny') {
+    throw GatewayError.of('DENIED', {
+      message: `Denied by policy: the delete is no longer allowed for ${requester.id}: ${decision.reason}`,
+    })
+  }
+}
+
 export async function approveDelete(c: Ctx, approvalId: string): Promise<UpstreamEnvelope> {
-  const store = approvals(c.env.LEDGER)
-  const approval = await fromLedger(store.get(approvalId))
-  if (approval === null) throw GatewayError.of('APPROVAL_NOT_FOUND')
+  const approval = await concernedApproval(c, approvalId)
   note(c, 'approve', approval.account_id, approval.certificate_id)
   c.var.facts.approval = {
     id: approval.id,
@@ -246,23 +306,25 @@ export async function approveDelete(c: Ctx, approvalId: string): Promise<Upstrea
   if (approval.status !== 'pending') throw GatewayError.of('APPROVAL_CLOSED', closed)
   if (Date.parse(approval.expires_at) <= Date.now()) throw GatewayError.of('APPROVAL_EXPIRED')
   if (approval.requested_by === c.var.principal.memberId) throw GatewayError.of('SELF_APPROVAL')
-  if (!c.var.principal.roles.some((role) => approval.roles.includes(role)))
-    throw GatewayError.of('NOT_AN_APPROVER')
 
+  // The certificate as it is now: it may have changed hands, or gone, since the request.
   requireAccount(c, approval.account_id, notFound())
   const known = await certificateFacts(c, approval.account_id, approval.certificate_id)
   requireVisible(c, known.facts)
+  refuseEarly(c, 'approve', known.facts)
   const associations = await associationsOf(c, approval.account_id, approval.certificate_id)
-  requireAllowed(c, 'approve', { ...known.facts, hasAssociations: associations.length > 0 })
+  const facts = { ...known.facts, hasAssociations: associations.length > 0 }
+  requireAllowed(c, 'approve', facts)
+  requireRequesterStillAllowed(c, approval, facts)
   if (associations.length > 0) refuseInUse(associations)
 
   // Closed before the delete is forwarded, so that a second approval cannot run it again.
-  const closedAt = new Date().toISOString()
+  const store = approvals(c.env.LEDGER)
   const executed: Approval = {
     ...approval,
     status: 'executed',
     approved_by: c.var.principal.memberId,
-    closed_at: closedAt,
+    closed_at: new Date().toISOString(),
   }
   try {
     await store.put(executed)

@@ -2,9 +2,8 @@
  * Handlers of the gateway's own endpoints. Like the certificate handlers they are thin: identity
  * comes from the principal, decisions from `policy/enforce.ts`, facts from `certificates/facts.ts`.
  */
-import { approvals } from '../approvals/store'
-import { associationsOf, certificateFacts, fromLedger, ledgerFor } from '../certificates/facts'
-import { approveDelete } from '../certificates/operations'
+import { associationsOf, certificateFacts, ledgerFor } from '../certificates/facts'
+import { approveDelete, concernedApproval } from '../certificates/operations'
 import { createRouter } from '../lib/create-app'
 import { GatewayError } from '../lib/errors'
 import { note } from '../lib/request-facts'
@@ -93,14 +92,7 @@ export const gatewayRouter = createRouter()
   })
   .openapi(getApprovalRoute, async (c) => {
     const { approval_id: id } = c.req.valid('param')
-    const approval = await fromLedger(approvals(c.env.LEDGER).get(id))
-    const { memberId, roles } = c.var.principal
-    // Only the requester and those who could approve it learn that it exists.
-    const concerned =
-      approval !== null &&
-      (approval.requested_by === memberId || roles.some((r) => approval.roles.includes(r)))
-    if (!concerned) throw GatewayError.of('APPROVAL_NOT_FOUND')
-    return c.json(envelope(approval), 200)
+    return c.json(envelope(await concernedApproval(c, id)), 200)
   })
   .openapi(approveRoute, async (c) => {
     const { approval_id: id } = c.req.valid('param')

@@ -104,11 +104,6 @@ export const ERROR_CODES = {
     status: 403,
     message: 'A delete cannot be approved by the member who requested it',
   },
-  NOT_AN_APPROVER: {
-    code: 18306,
-    status: 403,
-    message: 'You do not hold a role that may approve this delete',
-  },
   APPROVAL_EXPIRED: {
     code: 18307,
     status: 410,

@@ -6,12 +6,14 @@
  *   owner:v1:<account_id>:<certificate_id>   value: Ownership (JSON)   metadata: { team }
  *       one key per owned certificate; a certificate with no key is unowned. The team is in the
  *       metadata so that one list() per 1000 certificates gives the owners of a whole account.
- *   intent:v1:<account_id>:<sha256 of the first certificate>   value/metadata: UploadIntent
+ *   intent:v1:<account_id>:<bundle sha256>:<request_id>   value/metadata: UploadIntent
  *       written before an upload is forwarded, removed once its outcome is known. It closes the gap
  *       between "the upstream created it" and "the ledger says who owns it": a certificate found
- *       unowned whose fingerprint matches an intent, and which the upstream created after the
- *       intent was written, is adopted by the intent's team (see `reconcile.ts`). Intents expire
- *       after INTENT_TTL_SECONDS; what is still unowned then needs an admin's `assign`.
+ *       unowned is adopted by the team of the one intent that matches its whole bundle and whose
+ *       upload was in flight when the upstream created it (see `reconcile.ts`). The request id in
+ *       the key means each upload owns its intent: another team uploading the same PEM neither
+ *       overwrites nor clears it. Intents expire after INTENT_TTL_SECONDS; what is still unowned
+ *       then needs an admin's `assign`.
  *
  * KV allows one write per second per key and is eventually consistent; every key here is written
  * by one request about one certificate, so no key is read-modified-written concurrently.
@@ -40,10 +42,12 @@ const intentSchema = z.object({
   ca: z.boolean(),
   expires_on: z.string(),
 })
-export type UploadIntent = z.infer<typeof intentSchema> & { fingerprint_sha256: string }
+export type UploadIntent = z.infer<typeof intentSchema> & { bundle_sha256: string }
 
 const ownerKey = (account: string, id: string) => `owner:v1:${account}:${id}`
-const intentKey = (account: string, fingerprint: string) => `intent:v1:${account}:${fingerprint}`
+const intentPrefix = (account: string) => `intent:v1:${account}:`
+const intentKey = (account: string, bundle: string, requestId: string) =>
+  `${intentPrefix(account)}${bundle}:${requestId}`
 
 async function listAll<M>(kv: KVNamespace, prefix: string) {
   const keys: { name: string; metadata: M | undefined }[] = []
@@ -89,26 +93,29 @@ export function ledger(kv: KVNamespace) {
     },
 
     async recordIntent(account: string, intent: UploadIntent): Promise<void> {
-      const { fingerprint_sha256, ...value } = intent
-      await kv.put(intentKey(account, fingerprint_sha256), JSON.stringify(value), {
+      const { bundle_sha256, ...value } = intent
+      await kv.put(intentKey(account, bundle_sha256, intent.request_id), JSON.stringify(value), {
         expirationTtl: INTENT_TTL_SECONDS,
         metadata: value,
       })
     },
 
     async intents(account: string): Promise<UploadIntent[]> {
-      const prefix = intentKey(account, '')
+      const prefix = intentPrefix(account)
       const keys = await listAll<unknown>(kv, prefix)
       return keys.flatMap(({ name, metadata }) => {
         const parsed = intentSchema.safeParse(metadata)
-        return parsed.success
-          ? [{ ...parsed.data, fingerprint_sha256: name.slice(prefix.length) }]
-          : []
+        const bundle = name.slice(prefix.length).split(':')[0]
+        return parsed.success && bundle ? [{ ...parsed.data, bundle_sha256: bundle }] : []
       })
     },
 
-    async clearIntent(account: string, fingerprint: string): Promise<void> {
-      await kv.delete(intentKey(account, fingerprint))
+    /** Removes one upload's intent, and only that one. */
+    async clearIntent(
+      account: string,
+      intent: Pick<UploadIntent, 'bundle_sha256' | 'request_id'>,
+    ): Promise<void> {
+      await kv.delete(intentKey(account, intent.bundle_sha256, intent.request_id))
     },
   }
 }

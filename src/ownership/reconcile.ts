@@ -1,14 +1,19 @@
 /**
- * Adopts certificates that an upload through the gateway created but whose ledger entry was never
+ * Adopts certificates that an upload through the gateway created but whose owner was never
  * written (the Worker died, or KV failed, between "the upstream created it" and "the ledger says
  * who owns it"). The upload's intent, written before it was forwarded, names the team.
  *
- * A certificate is adopted only if its fingerprint matches an intent AND the upstream created it
- * after the intent was written: an unowned certificate that existed before (uploaded outside the
- * gateway) can never be claimed by uploading the same public PEM again.
+ * A certificate is adopted only when all of these hold, so that nobody can claim what they did not
+ * upload:
+ *   - exactly one live intent matches its whole bundle (two teams uploading the same PEM at about
+ *     the same time make it ambiguous: it stays unowned, for an admin to assign);
+ *   - the upstream created it while that upload was in flight: no earlier than the intent was
+ *     written and no later than the upload could have lasted (plus clock skew). An unowned
+ *     certificate that existed before can never be claimed by uploading the same public PEM again;
+ *   - it is still unowned when the owner is about to be written.
  */
 import { inspectCertificates } from '../certificates/inspect-pem'
-import type { Ledger } from './ledger'
+import type { Ledger, UploadIntent } from './ledger'
 
 /** Allowed disagreement between the gateway's clock and the upstream's `uploaded_on`. */
 const CLOCK_SKEW_MS = 60_000
@@ -21,11 +26,27 @@ export interface UpstreamCertificate {
   expires_on?: string
 }
 
-/** Returns the team that now owns each adopted certificate. Never throws: adoption is best effort. */
+async function bundleOf(cert: UpstreamCertificate): Promise<string | undefined> {
+  if (cert.certificates === undefined) return undefined
+  const inspected = await inspectCertificates(cert.certificates, false)
+  return inspected.ok ? inspected.value.info.bundleSha256 : undefined
+}
+
+function inFlight(intent: UploadIntent, createdAt: number, uploadWindowMs: number): boolean {
+  const start = Date.parse(intent.at)
+  return createdAt >= start - CLOCK_SKEW_MS && createdAt <= start + uploadWindowMs + CLOCK_SKEW_MS
+}
+
+/**
+ * Returns the team that now owns each adopted certificate. Never throws: adoption is best effort,
+ * and a certificate it cannot place simply stays unowned (visible to account-wide roles).
+ * `uploadWindowMs` is how long an upload can take (the upstream timeout).
+ */
 export async function adoptUnowned(
   ledger: Ledger,
   accountId: string,
   unowned: UpstreamCertificate[],
+  uploadWindowMs: number,
 ): Promise<Map<string, string>> {
   const adopted = new Map<string, string>()
   if (unowned.length === 0) return adopted
@@ -33,15 +54,22 @@ export async function adoptUnowned(
     const intents = await ledger.intents(accountId)
     if (intents.length === 0) return adopted
     for (const cert of unowned) {
-      if (cert.certificates === undefined || cert.uploaded_on === undefined) continue
-      const inspected = await inspectCertificates(cert.certificates, false)
-      if (!inspected.ok) continue
-      const intent = intents.find(
-        (i) =>
-          i.fingerprint_sha256 === inspected.value.info.fingerprintSha256 &&
-          Date.parse(cert.uploaded_on!) >= Date.parse(i.at) - CLOCK_SKEW_MS,
+      const createdAt = Date.parse(cert.uploaded_on ?? '')
+      const bundle = await bundleOf(cert)
+      if (bundle === undefined || Number.isNaN(createdAt)) continue
+      const candidates = intents.filter(
+        (i) => i.bundle_sha256 === bundle && inFlight(i, createdAt, uploadWindowMs),
       )
-      if (intent === undefined) continue
+      if (candidates.length !== 1) {
+        if (candidates.length > 1) {
+          console.warn(
+            `certificate ${cert.id} matches ${candidates.length} uploads; left unowned for an admin`,
+          )
+        }
+        continue
+      }
+      const intent = candidates[0]!
+      if ((await ledger.owner(accountId, cert.id)) !== null) continue
       await ledger.assign(accountId, cert.id, {
         team: intent.team,
         member: intent.member,
@@ -50,9 +78,8 @@ export async function adoptUnowned(
         via: 'adopt',
         ca: intent.ca,
         expires_on: intent.expires_on,
-        fingerprint_sha256: intent.fingerprint_sha256,
       })
-      await ledger.clearIntent(accountId, intent.fingerprint_sha256)
+      await ledger.clearIntent(accountId, intent)
       console.warn(
         `adopted certificate ${cert.id} for team ${intent.team} from upload ${intent.request_id}`,
       )

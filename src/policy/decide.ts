@@ -52,21 +52,39 @@ function conditionsMatch(
   facts: CertificateFacts | undefined,
   now: Date,
 ): Match {
-  if (facts === undefined) return 'yes'
   const { ca, has_associations, expires_within_days } = rule.conditions
   const owner = rule.conditions.owner ?? (rule.effect === 'allow' ? 'own_team' : 'any')
+  if (facts === undefined) {
+    // A decision about the collection (a list request): certificate conditions cannot apply. An
+    // allow rule still opens the request (each item is then decided with its facts); a deny rule
+    // that is about some certificates only must not refuse the whole collection.
+    const aboutSome =
+      owner !== 'any' ||
+      ca !== undefined ||
+      has_associations !== undefined ||
+      expires_within_days !== undefined
+    return rule.effect === 'deny' && aboutSome ? 'no' : 'yes'
+  }
   const results: Match[] = []
   if (owner === 'own_team') results.push(facts.ownerTeam === subject.teamId ? 'yes' : 'no')
   if (owner === 'unowned') results.push(facts.ownerTeam === null ? 'yes' : 'no')
-  const known = <T>(value: T | undefined, test: (v: T) => boolean): Match =>
-    value === undefined ? 'unknown' : test(value) ? 'yes' : 'no'
+  const known = <T>(value: T | undefined, test: (v: T) => boolean | undefined): Match => {
+    const result = value === undefined ? undefined : test(value)
+    return result === undefined ? 'unknown' : result ? 'yes' : 'no'
+  }
   if (ca !== undefined) results.push(known(facts.ca, (v) => v === ca))
   if (has_associations !== undefined) {
     results.push(known(facts.hasAssociations, (v) => v === has_associations))
   }
   if (expires_within_days !== undefined) {
     results.push(
-      known(facts.expiresOn, (v) => Date.parse(v) - now.getTime() <= expires_within_days * DAY_MS),
+      known(facts.expiresOn, (v) => {
+        const expires = Date.parse(v)
+        // A date that does not parse is as unknown as a missing one.
+        return Number.isNaN(expires)
+          ? undefined
+          : expires - now.getTime() <= expires_within_days * DAY_MS
+      }),
     )
   }
   return all(results)
@@ -130,7 +148,12 @@ export function decide(
   const decision: Decision = verdict(enforced, action, subject)
 
   if (decision.effect === 'allow') {
-    const gated = enforced.filter((r) => r.approval !== undefined)
+    // Gates are looked for optimistically: a gate that *could* apply (say, "CA deletes need an
+    // approver" while it is unknown whether the certificate is a CA) applies. A missing fact must
+    // never be what removes the second person.
+    const gated = matching(rules, subject, action, facts, now, 'optimistic').filter(
+      (r) => r.mode === 'enforce' && r.approval !== undefined,
+    )
     if (gated.length > 0) {
       decision.approval = {
         roles: [...new Set(gated.flatMap((r) => r.approval!.roles))],

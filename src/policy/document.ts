@@ -133,8 +133,8 @@ export const policySchema = z
       }
     })
 
-    // Rules may only name teams and members that exist, and an approval must be grantable by
-    // somebody: a typo here would silently make a rule match nobody.
+    // Rules may only name teams, members and roles that exist, and an approval must be grantable
+    // by somebody: a typo here would silently make a rule match nobody.
     const roles = new Set(policy.members.flatMap((m) => m.roles))
     unique(
       policy.rules,
@@ -145,6 +145,12 @@ export const policySchema = z
     policy.rules.forEach((rule, i) => {
       mustExist(rule.subjects.teams, teamIds, ['rules', i, 'subjects', 'teams'], 'team')
       mustExist(rule.subjects.members, memberIds, ['rules', i, 'subjects', 'members'], 'member')
+      mustExist(
+        rule.subjects.roles,
+        roles,
+        ['rules', i, 'subjects', 'roles'],
+        'role (no member holds it)',
+      )
       rule.approval?.roles.forEach((role, j) => {
         if (!roles.has(role)) {
           problem(

@@ -63,13 +63,13 @@ describe('two-person delete', () => {
     expect((await callJson(certificateUrl(id), { key: KEYS.alice })).status).toBe(200)
   })
 
-  it('refuses self-approval and approval by a member without the approver role', async () => {
+  it('refuses self-approval, and answers a member without an approver role as if it did not exist', async () => {
     const id = await aPaymentsCa()
     const { body } = await requestDelete(id)
     const self = await callJson(approveUrl(body.approval.id), { method: 'POST', key: KEYS.bob })
     expect([self.status, self.body.errors[0]!.code]).toEqual([403, 18305])
     const alice = await callJson(approveUrl(body.approval.id), { method: 'POST', key: KEYS.alice })
-    expect([alice.status, alice.body.errors[0]!.code]).toEqual([403, 18306])
+    expect([alice.status, alice.body.errors[0]!.code]).toEqual([404, 18304])
     expect(await deletes()).toEqual([])
   })
 
@@ -157,7 +157,79 @@ describe('two-person delete', () => {
   })
 })
 
+describe('approval re-checks the delete itself', () => {
+  it('does not execute once a rule added meanwhile denies the delete', async () => {
+    const id = await aPaymentsCa()
+    const { body } = await requestDelete(id)
+    const freeze = {
+      id: 'change-freeze',
+      description: 'No deletes this week',
+      effect: 'deny',
+      actions: ['delete'],
+    }
+    const env = { POLICY: await policyWith([...RULES, freeze]) }
+    const refused = await callJson(approveUrl(body.approval.id), {
+      method: 'POST',
+      key: KEYS.admin,
+      env,
+    })
+    expect([refused.status, refused.body.errors[0]!.code]).toEqual([403, 18301])
+    expect(refused.body.errors[0]!.message).toContain('change-freeze')
+    expect(await deletes()).toEqual([])
+  })
+
+  it('does not execute once the requester has been revoked', async () => {
+    const id = await aPaymentsCa()
+    const { body } = await requestDelete(id)
+    const policy = JSON.parse(await policyWith()) as {
+      members: { id: string; revoked?: boolean }[]
+    }
+    policy.members.find((m) => m.id === 'bob')!.revoked = true
+    const refused = await callJson(approveUrl(body.approval.id), {
+      method: 'POST',
+      key: KEYS.admin,
+      env: { POLICY: JSON.stringify(policy) },
+    })
+    expect([refused.status, refused.body.errors[0]!.code]).toEqual([403, 18301])
+    expect(await deletes()).toEqual([])
+  })
+
+  it("does not show another team's approval to an approver who may not see its certificate", async () => {
+    // Leads may approve here, but dave (identity) cannot see payments' certificate.
+    const leadsApprove = RULES.map((rule) =>
+      rule.id === 'ca-delete-needs-admin'
+        ? { ...rule, approval: { roles: ['admin', 'lead'], ttl_minutes: 30 } }
+        : rule,
+    )
+    const env = { POLICY: await policyWith(leadsApprove) }
+    const id = await aPaymentsCa()
+    const { body } = await requestDelete(id, env)
+    const snapshot = async (url: string, method: string) => {
+      const { status, text } = await callJson(url, { method, key: KEYS.dave, env })
+      return { status, text }
+    }
+    const random = crypto.randomUUID()
+    expect(await snapshot(approvalUrl(body.approval.id), 'GET')).toEqual(
+      await snapshot(approvalUrl(random), 'GET'),
+    )
+    expect(await snapshot(approveUrl(body.approval.id), 'POST')).toEqual(
+      await snapshot(approveUrl(random), 'POST'),
+    )
+    expect(await deletes()).toEqual([])
+  })
+})
+
 describe('guarded deletes', () => {
+  it('refuses a member who may not delete before looking anything up upstream', async () => {
+    const leaf = await makeCertificate({ ca: false })
+    const { body } = await upload({ ca: false, certificates: leaf.pem }, { key: KEYS.alice })
+    const id = (body.result as { id: string }).id
+    const before = (await emulator.requests()).length
+    const refused = await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.alice })
+    expect(refused.status).toBe(403)
+    expect((await emulator.requests()).slice(before)).toEqual([])
+  })
+
   it('refuses to delete a certificate in use, listing the services, and forwards no delete', async () => {
     const leaf = await makeCertificate({ ca: false })
     const { body } = await upload({ ca: false, certificates: leaf.pem }, { key: KEYS.alice })

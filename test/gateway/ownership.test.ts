@@ -6,6 +6,7 @@ import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { ledger } from '../../src/ownership/ledger'
 import { adoptUnowned } from '../../src/ownership/reconcile'
+import { inspectCertificates } from '../../src/certificates/inspect-pem'
 import { makeCertificate } from '../support/certificates'
 import { emulator } from '../support/emulator'
 import { BASE, callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
@@ -111,38 +112,98 @@ describe('the ledger follows uploads and deletes', () => {
 })
 
 describe('adoption', () => {
-  it('never adopts a certificate the upstream created before the intent', async () => {
-    const made = await makeCertificate({ ca: false })
-    const l = ledger(env.LEDGER)
-    const { fingerprintSha256 } = await import('../../src/certificates/inspect-pem').then(
-      async (m) => {
-        const r = await m.inspectCertificates(made.pem, false)
-        if (!r.ok) throw new Error(r.message)
-        return r.value.info
-      },
-    )
-    const account = 'abababababababababababababababab'
-    await l.recordIntent(account, {
-      fingerprint_sha256: fingerprintSha256,
-      team: 'identity',
-      member: 'carol',
-      request_id: 'r',
-      at: new Date().toISOString(),
+  const account = 'abababababababababababababababab'
+  const hour = 3_600_000
+
+  async function bundleOf(pem: string) {
+    const r = await inspectCertificates(pem, false)
+    if (!r.ok) throw new Error(r.message)
+    return r.value.info.bundleSha256
+  }
+
+  async function intentFor(pem: string, team: string, at: Date) {
+    await ledger(env.LEDGER).recordIntent(account, {
+      bundle_sha256: await bundleOf(pem),
+      team,
+      member: `${team}-member`,
+      request_id: crypto.randomUUID(),
+      at: at.toISOString(),
       ca: false,
       expires_on: '2030-01-01T00:00:00Z',
     })
-    const old = {
-      id: crypto.randomUUID(),
-      certificates: made.pem,
-      uploaded_on: new Date(Date.now() - 3_600_000).toISOString(),
-    }
-    expect(await adoptUnowned(l, account, [old])).toEqual(new Map())
-    const fresh = {
-      ...old,
-      id: crypto.randomUUID(),
-      uploaded_on: new Date(Date.now() + 1000).toISOString(),
-    }
-    expect(await adoptUnowned(l, account, [fresh])).toEqual(new Map([[fresh.id, 'identity']]))
+  }
+
+  const createdAt = (at: number) => ({
+    id: crypto.randomUUID(),
+    uploaded_on: new Date(at).toISOString(),
+  })
+
+  it('adopts only a certificate created while the upload was in flight', async () => {
+    const made = await makeCertificate({ ca: false })
+    const now = Date.now()
+    await intentFor(made.pem, 'identity', new Date(now))
+    const l = ledger(env.LEDGER)
+    const before = { ...createdAt(now - hour), certificates: made.pem }
+    const after = { ...createdAt(now + hour), certificates: made.pem }
+    expect(await adoptUnowned(l, account, [before, after], 10_000)).toEqual(new Map())
+    const during = { ...createdAt(now + 2_000), certificates: made.pem }
+    expect(await adoptUnowned(l, account, [during], 10_000)).toEqual(
+      new Map([[during.id, 'identity']]),
+    )
+  })
+
+  it('leaves a certificate two uploads could have created unowned', async () => {
+    const made = await makeCertificate({ ca: false })
+    const now = Date.now()
+    await intentFor(made.pem, 'identity', new Date(now))
+    await intentFor(made.pem, 'payments', new Date(now + 500))
+    const during = { ...createdAt(now + 1_000), certificates: made.pem }
+    expect(await adoptUnowned(ledger(env.LEDGER), account, [during], 10_000)).toEqual(new Map())
+  })
+})
+
+describe("another team's upload of the same certificate", () => {
+  async function orphanedUpload() {
+    const { made, id } = await uploadLeaf(KEYS.alice, {
+      env: { LEDGER: brokenLedger({ failPutsTo: 'owner:' }) },
+    })
+    expect(await env.LEDGER.get(ownerKey(id!))).toBeNull()
+    return { made, id: id! }
+  }
+
+  it('cannot clear the intent that lets payments adopt its certificate', async () => {
+    const { made, id } = await orphanedUpload()
+    const duplicate = await upload({ ca: false, certificates: made.pem }, { key: KEYS.carol })
+    expect(duplicate.body.errors[0]!.code).toBe(1471)
+    await callJson(certificatesUrl(), { key: KEYS.bob })
+    expect(await env.LEDGER.get(ownerKey(id), 'json')).toMatchObject({
+      team: 'payments',
+      via: 'adopt',
+    })
+  })
+
+  it('cannot take it over with an upload that fails ambiguously', async () => {
+    const { made, id } = await orphanedUpload()
+    await emulator.addFaults({ kind: 'status', status: 503, match: { method: 'POST' } })
+    expect((await upload({ ca: false, certificates: made.pem }, { key: KEYS.carol })).status).toBe(
+      502,
+    )
+    await callJson(certificatesUrl(), { key: KEYS.admin })
+    expect(await env.LEDGER.get(ownerKey(id), 'json')).not.toMatchObject({ team: 'identity' })
+    expect((await callJson(certificateUrl(id), { key: KEYS.carol })).status).toBe(404)
+  })
+
+  it('cannot take it over by uploading a bundle that starts with it', async () => {
+    const { made, id } = await orphanedUpload()
+    const other = await makeCertificate({ ca: false })
+    const bundle = await upload(
+      { ca: false, certificates: `${made.pem}\n${other.pem}` },
+      { key: KEYS.carol },
+    )
+    expect(bundle.status).toBe(200)
+    await callJson(certificatesUrl(), { key: KEYS.bob })
+    expect(await env.LEDGER.get(ownerKey(id), 'json')).toMatchObject({ team: 'payments' })
+    expect((await callJson(certificateUrl(id), { key: KEYS.carol })).status).toBe(404)
   })
 })
 

@@ -134,6 +134,32 @@ describe('decide', () => {
       })
     })
 
+    it('treats an expiry that does not parse as unknown', () => {
+      const garbled: CertificateFacts = { ...own, expiresOn: 'someday' }
+      const deny = rule({ id: 'no', effect: 'deny', conditions: { expires_within_days: 30 } })
+      expect(decide([rule({ id: 'a' }), deny], alice, 'get', garbled, NOW).effect).toBe('deny')
+      expect(
+        decide(
+          [rule({ id: 'a', conditions: { expires_within_days: 30 } })],
+          alice,
+          'get',
+          garbled,
+          NOW,
+        ).effect,
+      ).toBe('deny')
+    })
+
+    it('does not let a deny about some certificates refuse a whole list', () => {
+      const rules = [
+        rule({ id: 'a', actions: ['list'] }),
+        rule({ id: 'no-ca', effect: 'deny', actions: ['list'], conditions: { ca: true } }),
+      ]
+      expect(decide(rules, alice, 'list', undefined, NOW).effect).toBe('allow')
+      expect(decide(rules, alice, 'list', { ...own, ca: true }, NOW).effect).toBe('deny')
+      const everything = rule({ id: 'no', effect: 'deny', actions: ['list'] })
+      expect(decide([...rules, everything], alice, 'list', undefined, NOW).effect).toBe('deny')
+    })
+
     it('ignores certificate conditions for a decision about the collection', () => {
       const rules = [rule({ id: 'a', actions: ['list'], conditions: { ca: true } })]
       expect(decide(rules, alice, 'list', undefined, NOW).effect).toBe('allow')
@@ -191,6 +217,18 @@ describe('decide', () => {
         del({ id: 'ca', conditions: { ca: true }, approval: { roles: ['admin'] } }),
       ]
       expect(decide(rules, alice, 'delete', own, NOW)).not.toHaveProperty('approval')
+    })
+
+    it('is required when a gate could apply but a fact is unknown', () => {
+      const rules = [
+        del({ id: 'plain' }),
+        del({ id: 'ca', conditions: { ca: true }, approval: { roles: ['admin'] } }),
+      ]
+      const unknownCa: CertificateFacts = { ownerTeam: 'payments', hasAssociations: false }
+      expect(decide(rules, alice, 'delete', unknownCa, NOW)).toMatchObject({
+        effect: 'allow',
+        approval: { roles: ['admin'] },
+      })
     })
 
     it('is never attached to a denial', () => {

@@ -60,6 +60,11 @@ describe('policy rules', () => {
       '/rules/0/subjects/teams/0',
     ],
     [
+      'a role nobody holds',
+      { ...rule(), subjects: { roles: ['contracter'] } },
+      '/rules/0/subjects/roles/0',
+    ],
+    [
       'an unknown member',
       { ...rule(), subjects: { members: ['mallory'] } },
       '/rules/0/subjects/members/0',
