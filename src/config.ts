@@ -37,6 +37,15 @@ const envSchema = z.object({
   UPSTREAM_MAX_ATTEMPTS: intFrom(1, 5, 3),
   UPSTREAM_RETRY_BASE_MS: intFrom(0, 10_000, 250),
   MAX_BODY_BYTES: intFrom(1024, 1_048_576, 65_536),
+  // The audit trail is part of the service, not an option: without it the gateway does not serve.
+  AUDIT: z.custom<KVNamespace>(
+    (value) => typeof (value as { put?: unknown } | undefined)?.put === 'function',
+    'the KV namespace binding AUDIT is missing',
+  ),
+  AUDIT_SIGNING_KEY: z
+    .string({ error: 'the secret AUDIT_SIGNING_KEY is not set' })
+    .min(32, 'the secret AUDIT_SIGNING_KEY must be at least 32 characters'),
+  AUDIT_RETENTION_DAYS: intFrom(1, 3650, 365),
 })
 
 export interface Config {
@@ -49,6 +58,7 @@ export interface Config {
     retryBaseMs: number
   }
   maxBodyBytes: number
+  audit: { signingKey: string; retentionDays: number }
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] }
@@ -89,6 +99,7 @@ export function readConfig(env: Record<string, unknown>): ConfigResult {
         retryBaseMs: vars.UPSTREAM_RETRY_BASE_MS,
       },
       maxBodyBytes: vars.MAX_BODY_BYTES,
+      audit: { signingKey: vars.AUDIT_SIGNING_KEY, retentionDays: vars.AUDIT_RETENTION_DAYS },
     },
   }
 }

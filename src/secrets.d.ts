@@ -5,5 +5,7 @@ declare namespace Cloudflare {
     CLOUDFLARE_API_TOKEN: string
     /** The policy document (JSON; see README "Policy"). A secret or a variable. */
     POLICY: string
+    /** HMAC-SHA256 key that signs every audit entry (at least 32 characters). `wrangler secret put`. */
+    AUDIT_SIGNING_KEY: string
   }
 }

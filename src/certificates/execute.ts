@@ -1,8 +1,9 @@
 /**
  * The back half of the pipe for the five endpoints, in one place and one direction:
- * note what is being done → forward it → shape the answer. Handlers only say which operation.
+ * note what is being done → record it if it changes anything → forward it → shape the answer. Handlers only say which operation.
  */
 import type { Context } from 'hono'
+import { recordBeforeForward } from '../audit/middleware'
 import type { AppEnv } from '../lib/app-env'
 import type { UpstreamEnvelope } from '../lib/envelope'
 import type { Action } from '../lib/request-facts'
@@ -23,6 +24,8 @@ export async function execute(c: Context<AppEnv>, operation: Operation): Promise
   facts.accountId = operation.accountId
   if (operation.certificateId !== undefined) facts.certificateId = operation.certificateId
 
+  // A change is on the audit record before it is forwarded, or it is not forwarded at all.
+  if (operation.upstream.method !== 'GET') await recordBeforeForward(c)
   const { apiToken, upstream } = c.var.config
   const answer = await callUpstream(operation.upstream, { apiToken, ...upstream }, (attempts) => {
     facts.upstreamAttempts = attempts

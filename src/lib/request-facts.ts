@@ -22,6 +22,8 @@ export interface RequestFacts {
   decision?: Decision
   /** How many HTTP calls reached the upstream for this request. */
   upstreamAttempts: number
+  /** What the caller was answered: set by `renderError` for failures, by the audit trail otherwise. */
+  outcome?: { status: number; codes: number[] }
 }
 
 export function newFacts(requestId: string, startedAt = Date.now()): RequestFacts {
