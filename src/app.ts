@@ -1,4 +1,5 @@
-/** Assembles the gateway: the shared app, authentication for the API prefix, and the routes. */
+/** Assembles the gateway: the shared app, authentication for the API prefixes, and the routes. */
+import { auditRouter } from './audit/handlers'
 import { certificatesRouter } from './certificates/handlers'
 import { createApp } from './lib/create-app'
 import { authenticate } from './lib/middleware'
@@ -6,7 +7,9 @@ import { authenticate } from './lib/middleware'
 export function buildGateway() {
   const app = createApp()
   app.use('/client/v4/*', authenticate())
+  app.use('/gateway/*', authenticate())
   app.route('/', certificatesRouter)
+  app.route('/', auditRouter)
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {

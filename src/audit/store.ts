@@ -8,9 +8,10 @@
  *       value     the full entry, JSON (`AuditEntry`, entry.ts)
  *       metadata  the entry's `Summary` (entry.ts: what reviewers filter on and what the API
  *                 returns) + vh, sig, seal (signing.ts); at most 1024 bytes, checked on write
- *   v1:team:<team_id>:<rev>:<id>         secondary indexes: value "", metadata = the summary
- *   v1:member:<member_id>:<rev>:<id>     (without sig and seal), so a filtered query is list()
- *   v1:cert:<certificate_id>:<rev>:<id>  calls over the index alone, never a get() per entry
+ *   v1:team:<team_id>:<rev>:<id>         secondary indexes: value "", metadata = the event's
+ *   v1:member:<member_id>:<rev>:<id>     metadata, signature included, so a filtered query (and
+ *   v1:cert:<certificate_id>:<rev>:<id>  its export, verifiable offline) is list() calls over the
+ *                                        index alone, never a get() per entry
  *
  *   <rev> = 9999999999999 - the event's Unix time in ms, 13 digits. list() returns keys in
  *           ascending byte order and cannot start at a given key, so the time is reversed: the
@@ -94,7 +95,7 @@ export async function writeEntry(
   await Promise.all([
     kv.put(key, value, { ...options, metadata }),
     ...indexesOf(entry).map((family) =>
-      kv.put(baseOf(family) + tail, '', { ...options, metadata: unsigned }),
+      kv.put(baseOf(family) + tail, '', { ...options, metadata }),
     ),
   ])
 }
@@ -172,7 +173,9 @@ export async function* scan(
   const lo = rev(range.to)
   const hi = rev(range.from)
   let prefix: string | undefined =
-    start?.prefix ?? base + (range.endsNow ? commonPrefix(lo, hi) : lo.slice(0, FINE_DIGITS))
+    start?.prefix ??
+    // A range that ends now has nothing newer to skip, and a single millisecond is one prefix.
+    base + (range.endsNow || lo === hi ? commonPrefix(lo, hi) : lo.slice(0, FINE_DIGITS))
   let kvCursor = start?.kvCursor
   let after = start?.after ?? ''
 

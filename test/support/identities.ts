@@ -20,6 +20,7 @@ export const KEYS = {
   alice: key('payments_alice'),
   carol: key('identity_carol'),
   admin: key('platform_admin'),
+  auditor: key('platform_auditor'),
   expired: key('payments_expired'),
   revoked: key('payments_revoked'),
 } as const
@@ -35,6 +36,7 @@ export const MEMBERS = [
   { id: 'alice', team: 'payments', roles: ['developer'], key: KEYS.alice },
   { id: 'carol', team: 'identity', roles: ['developer'], key: KEYS.carol },
   { id: 'admin', team: 'platform', roles: ['admin'], key: KEYS.admin },
+  { id: 'auditor', team: 'platform', roles: ['auditor'], key: KEYS.auditor },
   {
     id: 'expired',
     team: 'payments',
