@@ -63,6 +63,13 @@ export class AnonymousBudget {
     return summary
   }
 
+  /** A full bucket and nothing counted: for tests, which must not depend on each other's traffic. */
+  reset(): void {
+    this.tokens = this.burst
+    this.updatedAt = this.clock()
+    this.suppressed = undefined
+  }
+
   /** Puts back a summary whose write failed, so that its count is not lost. */
   restore(summary: Suppressed): void {
     if (this.suppressed === undefined) {

@@ -1,5 +1,5 @@
 /**
- * The audit review API's handlers: thin. Each records its action, checks who may read the log
+ * The audit review API's handlers: thin. Each checks who may read the log
  * (access.ts), turns the validated query into a range and filters, and hands over to query.ts,
  * export.ts or verify.ts.
  */
@@ -17,7 +17,6 @@ import { verifyPage } from './verify'
 const DAY_MS = 86_400_000
 
 function admit(c: Context<AppEnv>) {
-  c.var.facts.action = 'audit'
   if (!mayReviewAudit(c.var.principal)) throw GatewayError.of('AUDIT_FORBIDDEN')
 }
 

@@ -5,6 +5,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { ACTIONS } from '../policy/rules'
 import { errorEnvelopeSchema } from '../lib/envelope'
+import { noteAction } from '../lib/middleware'
 import { OUTCOME_CLASSES } from './entry'
 import { MAX_VERIFY_PAGE } from './verify'
 
@@ -123,6 +124,7 @@ export const queryRoute = createRoute({
   method: 'get',
   path: '/gateway/v1/audit',
   tags,
+  middleware: [noteAction('audit')] as const,
   request: { query: auditQuery },
   responses: {
     200: json(
@@ -138,6 +140,7 @@ export const exportRoute = createRoute({
   method: 'get',
   path: '/gateway/v1/audit/export',
   tags,
+  middleware: [noteAction('audit')] as const,
   request: { query: exportQuery },
   responses: {
     200: {
@@ -162,6 +165,7 @@ export const verifyRoute = createRoute({
   method: 'get',
   path: '/gateway/v1/audit/verify',
   tags,
+  middleware: [noteAction('audit')] as const,
   request: { query: verifyQuery },
   responses: {
     200: json(

@@ -11,6 +11,9 @@ import { callUpstream } from '../upstream/client'
 import { relay } from '../upstream/relay'
 import type { UpstreamRequest } from '../upstream/request'
 
+const CERTIFICATE_ID =
+  /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/
+
 export interface Operation {
   action: Action
   accountId: string
@@ -30,5 +33,9 @@ export async function execute(c: Context<AppEnv>, operation: Operation): Promise
   const answer = await callUpstream(operation.upstream, { apiToken, ...upstream }, (attempts) => {
     facts.upstreamAttempts = attempts
   })
-  return relay(answer)
+  const envelope = relay(answer)
+  // An upload's certificate id exists only once the upstream has created it.
+  const created = (envelope.result as { id?: unknown } | null)?.id
+  if (typeof created === 'string' && CERTIFICATE_ID.test(created)) facts.certificateId ??= created
+  return envelope
 }
