@@ -27,9 +27,11 @@ export function canonical(value: unknown): string {
 }
 
 const encoder = new TextEncoder()
-const keys = new Map<string, Promise<CryptoKey>>()
+// Spelt this way because the Worker's and Node's type libraries name CryptoKey differently.
+type HmacKey = ReturnType<typeof crypto.subtle.importKey>
+const keys = new Map<string, HmacKey>()
 
-function hmacKey(secret: string): Promise<CryptoKey> {
+function hmacKey(secret: string): HmacKey {
   let key = keys.get(secret)
   if (key === undefined) {
     key = crypto.subtle.importKey(
