@@ -189,13 +189,22 @@ export async function* scan(
       limit: 1000,
       ...(kvCursor ? { cursor: kvCursor } : {}),
     })
-    for (const key of page.keys) {
+    const next = nextDigits(digits)
+    for (const [index, key] of page.keys.entries()) {
       const tail = key.name.slice(base.length)
       if (tail <= after) continue
       const keyRev = tail.slice(0, REV_DIGITS)
       if (keyRev > hi) return undefined
       if (keyRev < lo) continue
-      const resume = { prefix, ...(kvCursor ? { kvCursor } : {}), after: tail }
+      // After a page's last key, resume at the following page instead of re-listing this one.
+      const resume: Position =
+        index < page.keys.length - 1
+          ? { prefix, ...(kvCursor ? { kvCursor } : {}), after: tail }
+          : !page.list_complete
+            ? { prefix, kvCursor: page.cursor, after: tail }
+            : next !== undefined
+              ? { prefix: base + next, after: tail }
+              : { prefix, ...(kvCursor ? { kvCursor } : {}), after: tail }
       after = tail
       yield {
         tail,
@@ -205,7 +214,6 @@ export async function* scan(
       }
     }
     if (page.list_complete) {
-      const next = nextDigits(digits)
       prefix = next === undefined ? undefined : base + next
       kvCursor = undefined
     } else {
