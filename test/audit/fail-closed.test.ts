@@ -2,15 +2,19 @@
  * Nothing lost: when the audit log cannot be written, changes are refused and never reach the
  * upstream; reads, which may be recorded late, still work.
  */
-import { beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import exampleCa from '../fixtures/example-ca.pem?raw'
-import { auditEntries } from '../support/audit'
+import { auditEntries, expectNoSecretsInAudit } from '../support/audit'
 import { emulator } from '../support/emulator'
 import { callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
 import { failingWrites } from '../support/kv'
 
 beforeEach(async () => {
   await emulator.reset()
+})
+
+afterAll(async () => {
+  await expectNoSecretsInAudit()
 })
 
 describe('an audit log that refuses writes', () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { writeEntry } from '../../src/audit/store'
 import { uuidv7 } from '../../src/lib/uuidv7'
-import { expectNoSecretsInAudit } from '../support/audit'
+import { expectNoSecretsInAudit, exportText } from '../support/audit'
 import { call, callJson, type CallOptions } from '../support/gateway'
 import { ACCOUNT, AUDIT_SIGNING_KEY, KEYS } from '../support/identities'
 import { counting } from '../support/kv'
@@ -226,7 +226,7 @@ describe('cost in KV operations', () => {
       key: KEYS.auditor,
       env: { AUDIT: kv },
     })
-    const lines = (await response.text()).trimEnd().split('\n')
+    const lines = (await exportText(response)).trimEnd().split('\n')
     expect(lines).toHaveLength(2500)
     expect(calls.get ?? 0).toBe(0)
     expect(calls.list).toBe(3)
@@ -241,7 +241,7 @@ describe('export', () => {
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toMatch(/^application\/x-ndjson/)
     expect(response.body).toBeInstanceOf(ReadableStream)
-    const lines = (await response.text())
+    const lines = (await exportText(response))
       .trimEnd()
       .split('\n')
       .map((l) => JSON.parse(l))
@@ -258,7 +258,7 @@ describe('export', () => {
       { key: KEYS.auditor },
     )
     expect(response.headers.get('content-type')).toMatch(/^text\/csv/)
-    const rows = (await response.text()).trimEnd().split('\r\n')
+    const rows = (await exportText(response)).trimEnd().split('\r\n')
     const expected = small.filter((e) => e.certificate_id === CERTS[0])
     expect(rows).toHaveLength(expected.length + 1)
     expect(rows[0]!.split(',').slice(0, 4)).toEqual(['time', 'id', 'kind', 'request_id'])
@@ -275,7 +275,7 @@ describe('export', () => {
         key: KEYS.auditor,
       },
     )
-    const lines = (await response.text())
+    const lines = (await exportText(response))
       .trimEnd()
       .split('\n')
       .map((l) => JSON.parse(l))

@@ -10,7 +10,7 @@ import { verifyExport } from '../../src/audit/verify-export'
 import { eventKey, tailOf, writeEntry } from '../../src/audit/store'
 import type { Problem } from '../../src/audit/verify'
 import { uuidv7 } from '../../src/lib/uuidv7'
-import { expectNoSecretsInAudit } from '../support/audit'
+import { expectNoSecretsInAudit, exportText } from '../support/audit'
 import { call, callJson, certificatesUrl } from '../support/gateway'
 import { ACCOUNT, AUDIT_SIGNING_KEY, KEYS } from '../support/identities'
 
@@ -82,7 +82,7 @@ async function exportOf(from: string, to: string) {
   const response = await call(`${AUDIT_URL}/export?${new URLSearchParams({ from, to })}`, {
     key: KEYS.auditor,
   })
-  return response.text()
+  return exportText(response)
 }
 
 afterAll(async () => {

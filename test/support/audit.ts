@@ -71,3 +71,8 @@ export async function expectNoSecretsInAudit(extra: string[] = []) {
   // Also the keys' hashes' raw forms and any bearer value: nothing that looks like a gateway key.
   expect(text).not.toMatch(/mtlsgw_[A-Za-z0-9_-]{20}/)
 }
+
+/** A streamed export's body as text (workerd warns when .text() reads a non-text content type). */
+export async function exportText(response: Response): Promise<string> {
+  return new TextDecoder().decode(await response.arrayBuffer())
+}
