@@ -11,6 +11,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 8787)
 const EMULATOR_PORT = Number(process.env.EMULATOR_PORT ?? 8788)
 const EMULATOR_TOKEN = 'emulator-upstream-token' // emulator/wrangler.toml's EMULATOR_API_TOKEN
+const DEMO_AUDIT_SIGNING_KEY = 'demo-audit-signing-key-not-a-secret-0000'
 
 const policy = JSON.stringify(JSON.parse(readFileSync(path.join(root, 'demo/policy.json'), 'utf8')))
 mkdirSync(path.join(root, '.build'), { recursive: true })
@@ -20,6 +21,8 @@ writeFileSync(
   [
     `CLOUDFLARE_API_TOKEN=${EMULATOR_TOKEN}`,
     `UPSTREAM_BASE_URL=http://127.0.0.1:${EMULATOR_PORT}/client/v4`,
+    // A published demo key: entries signed with it prove nothing outside this demo.
+    `AUDIT_SIGNING_KEY=${DEMO_AUDIT_SIGNING_KEY}`,
     `POLICY='${policy}'`,
     '',
   ].join('\n'),

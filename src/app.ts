@@ -1,4 +1,5 @@
-/** Assembles the gateway: the shared app, authentication for the API prefix, and the routes. */
+/** Assembles the gateway: the shared app, authentication for the API prefixes, and the routes. */
+import { auditRouter } from './audit/handlers'
 import { certificatesRouter } from './certificates/handlers'
 import { gatewayRouter } from './gateway/handlers'
 import { createApp } from './lib/create-app'
@@ -10,6 +11,7 @@ export function buildGateway() {
   app.use('/gateway/*', authenticate())
   app.route('/', certificatesRouter)
   app.route('/', gatewayRouter)
+  app.route('/', auditRouter)
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {

@@ -55,6 +55,15 @@ const envSchema = z.object({
   ACCESS_AUD: optionalVar(
     z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be the Access application audience (AUD) tag'),
   ),
+  // The audit trail is part of the service, not an option: without it the gateway does not serve.
+  AUDIT: z.custom<KVNamespace>(
+    (value) => typeof (value as { put?: unknown } | undefined)?.put === 'function',
+    'the KV namespace binding AUDIT is missing',
+  ),
+  AUDIT_SIGNING_KEY: z
+    .string({ error: 'the secret AUDIT_SIGNING_KEY is not set' })
+    .min(32, 'the secret AUDIT_SIGNING_KEY must be at least 32 characters'),
+  AUDIT_RETENTION_DAYS: intFrom(1, 3650, 365),
 })
 
 export interface Config {
@@ -67,6 +76,7 @@ export interface Config {
     retryBaseMs: number
   }
   maxBodyBytes: number
+  audit: { signingKey: string; retentionDays: number }
   /** Set when Cloudflare Access identities are accepted (see `identity/access.ts`). */
   access?: AccessConfig
 }
@@ -125,6 +135,7 @@ export function readConfig(env: Record<string, unknown>): ConfigResult {
       ...(vars.ACCESS_TEAM_DOMAIN !== undefined && vars.ACCESS_AUD !== undefined
         ? { access: { teamDomain: vars.ACCESS_TEAM_DOMAIN, audience: vars.ACCESS_AUD } }
         : {}),
+      audit: { signingKey: vars.AUDIT_SIGNING_KEY, retentionDays: vars.AUDIT_RETENTION_DAYS },
     },
   }
 }

@@ -12,5 +12,7 @@ declare namespace Cloudflare {
      */
     ACCESS_TEAM_DOMAIN?: string
     ACCESS_AUD?: string
+    /** HMAC-SHA256 key that signs every audit entry (at least 32 characters). `wrangler secret put`. */
+    AUDIT_SIGNING_KEY: string
   }
 }

@@ -9,6 +9,7 @@
  */
 import type { Context } from 'hono'
 import { approvals, type Approval } from '../approvals/store'
+import { recordBeforeForward } from '../audit/middleware'
 import type { AppEnv } from '../lib/app-env'
 import type { UpstreamEnvelope } from '../lib/envelope'
 import { GatewayError, detail } from '../lib/errors'
@@ -88,6 +89,8 @@ export async function uploadCertificate(
     hasAssociations: false,
   })
 
+  // A change is on the audit record before anything is written or forwarded, or it does not happen.
+  await recordBeforeForward(c)
   const ledger = ledgerFor(c)
   const intent = {
     bundle_sha256: inspected.bundleSha256,
@@ -120,6 +123,7 @@ export async function uploadCertificate(
   }
 
   const cert = envelope.result as UpstreamCertificate
+  c.var.facts.certificateId = cert.id
   try {
     await ledger.assign(accountId, cert.id, {
       team: teamId,
@@ -192,6 +196,7 @@ export async function deleteCertificate(
     hasAssociations: associations.length > 0,
   })
   if (associations.length > 0) refuseInUse(associations)
+  await recordBeforeForward(c)
 
   if (decision.approval !== undefined) {
     const now = new Date()
@@ -318,6 +323,7 @@ export async function approveDelete(c: Ctx, approvalId: string): Promise<Upstrea
   requireRequesterStillAllowed(c, approval, facts)
   if (associations.length > 0) refuseInUse(associations)
 
+  await recordBeforeForward(c)
   // Closed before the delete is forwarded, so that a second approval cannot run it again.
   const store = approvals(c.env.LEDGER)
   const executed: Approval = {

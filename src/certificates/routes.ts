@@ -4,7 +4,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi'
 import { errorEnvelopeSchema } from '../lib/envelope'
-import { jsonBody } from '../lib/middleware'
+import { jsonBody, noteAction } from '../lib/middleware'
 import { accountParams, certificateParams, listQuery, uploadBody } from './schemas'
 
 const certificate = z
@@ -63,6 +63,7 @@ export const listRoute = createRoute({
   method: 'get',
   path: BASE,
   tags,
+  middleware: [noteAction('list')] as const,
   request: { params: accountParams, query: listQuery },
   responses: { 200: json(envelopeOf(z.array(certificate), true), 'The certificates'), ...failures },
 })
@@ -72,7 +73,7 @@ export const uploadRoute = createRoute({
   method: 'post',
   path: BASE,
   tags,
-  middleware: [jsonBody()] as const,
+  middleware: [noteAction('upload'), jsonBody()] as const,
   request: {
     params: accountParams,
     body: { required: true, content: { 'application/json': { schema: uploadBody } } },
@@ -93,6 +94,7 @@ export const getRoute = createRoute({
   method: 'get',
   path: `${BASE}/{mtls_certificate_id}`,
   tags,
+  middleware: [noteAction('get')] as const,
   request: { params: certificateParams },
   responses: { 200: json(envelopeOf(certificate), 'The certificate'), ...failures },
 })
@@ -102,6 +104,7 @@ export const deleteRoute = createRoute({
   method: 'delete',
   path: `${BASE}/{mtls_certificate_id}`,
   tags,
+  middleware: [noteAction('delete')] as const,
   request: { params: certificateParams },
   responses: {
     200: json(envelopeOf(certificate), 'The deleted certificate'),
@@ -115,6 +118,7 @@ export const associationsRoute = createRoute({
   method: 'get',
   path: `${BASE}/{mtls_certificate_id}/associations`,
   tags,
+  middleware: [noteAction('associations')] as const,
   request: { params: certificateParams },
   responses: {
     200: json(

@@ -12,14 +12,14 @@ import { inspectCertificates, inspectPrivateKey } from './inspect-pem'
 export const CERTIFICATE_TYPES = ['custom', 'gateway_managed', 'access_managed'] as const
 export type CertificateType = (typeof CERTIFICATE_TYPES)[number]
 
-const accountId = z
+export const accountId = z
   .string()
   .regex(/^[0-9a-f]{32}$/, 'account_id must be 32 lowercase hexadecimal characters')
   .openapi({ example: '023e105f4ecef8ad9ca31a8372d0c353' })
 
 // Real certificate ids are UUIDs; the SDKs' own tests use 32 hex characters. Both are accepted,
 // lowercase only, so that one certificate has exactly one spelling (ownership and audit key on it).
-const certificateId = z
+export const certificateId = z
   .string()
   .regex(
     /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/,

@@ -2,6 +2,7 @@
  * Handlers of the gateway's own endpoints. Like the certificate handlers they are thin: identity
  * comes from the principal, decisions from `policy/enforce.ts`, facts from `certificates/facts.ts`.
  */
+import { recordBeforeForward } from '../audit/middleware'
 import { associationsOf, certificateFacts, ledgerFor } from '../certificates/facts'
 import { approveDelete, concernedApproval } from '../certificates/operations'
 import { createRouter } from '../lib/create-app'
@@ -116,6 +117,7 @@ export const gatewayRouter = createRouter()
     // The certificate must exist now, whatever the ledger says (404 from the upstream if not).
     if (known.fetched === undefined)
       await forward(c, upstreamRequests.get(accountId, certificateId))
+    await recordBeforeForward(c)
     const ledger = ledgerFor(c)
     try {
       await ledger.assign(accountId, certificateId, {

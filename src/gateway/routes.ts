@@ -5,7 +5,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { errorEnvelopeSchema } from '../lib/envelope'
 import { jsonBody } from '../lib/middleware'
-import { accountParams, certificateParams } from '../certificates/schemas'
+import { accountId, certificateId, certificateParams } from '../certificates/schemas'
 import { ACTIONS } from '../policy/rules'
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
@@ -58,8 +58,8 @@ export const explainRoute = createRoute({
   request: {
     query: z.strictObject({
       action: z.enum(ACTIONS, { message: `action must be one of ${ACTIONS.join(', ')}` }),
-      account_id: accountParams.shape.account_id,
-      mtls_certificate_id: certificateParams.shape.mtls_certificate_id.optional(),
+      account_id: accountId,
+      mtls_certificate_id: certificateId.optional(),
       ca: z
         .enum(['true', 'false'], { message: 'ca must be true or false' })
         .transform((v) => v === 'true')

@@ -7,11 +7,13 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { HTTPException } from 'hono/http-exception'
 import { methodNotAllowed } from 'hono/method-not-allowed'
 import { requestId } from 'hono/request-id'
+import { auditTrail } from '../audit/middleware'
 import type { AppEnv } from './app-env'
 import { failureEnvelope } from './envelope'
 import { GatewayError, detail } from './errors'
 import { loadConfig } from './middleware'
 import { newFacts } from './request-facts'
+import { uuidv7 } from './uuidv7'
 import { validationHook } from './validation-hook'
 
 export function createRouter() {
@@ -44,27 +46,34 @@ export function renderError(
   }
   for (const [name, value] of Object.entries(failure.headers)) c.header(name, value)
   if (failure.status === 401) c.header('www-authenticate', 'Bearer realm="mtls-gateway"')
+  const facts = c.get('facts') as AppEnv['Variables']['facts'] | undefined
+  if (facts) facts.outcome = { status: failure.status, codes: failure.errors.map((e) => e.code) }
   return c.json(failureEnvelope(failure.errors), failure.status)
 }
 
 export function createApp() {
   const app = createRouter()
   // Request ids are always minted here: a caller-chosen id could collide in the audit trail.
-  app.use(requestId({ headerName: '' }))
+  app.use(requestId({ headerName: '', generator: () => uuidv7() }))
   app.use(async function startFacts(c, next) {
     c.set('facts', newFacts(c.var.requestId))
     c.header('x-request-id', c.var.requestId)
     await next()
   })
+  // Outermost after the facts, so that every answer (errors, 404s, 405s included) is recorded.
+  app.use(auditTrail())
   app.use(
     methodNotAllowed({
       app,
       onMethodNotAllowed: (c, methods) =>
-        c.json(failureEnvelope([detail('METHOD_NOT_ALLOWED')]), 405, { allow: methods.join(', ') }),
+        renderError(
+          GatewayError.of('METHOD_NOT_ALLOWED', { headers: { allow: methods.join(', ') } }),
+          c,
+        ),
     }),
   )
   app.use(loadConfig())
-  app.notFound((c) => c.json(failureEnvelope([detail('NO_ROUTE')]), 404))
+  app.notFound((c) => renderError(GatewayError.of('NO_ROUTE'), c))
   app.onError(renderError)
   return app
 }

@@ -130,6 +130,13 @@ export const ERROR_CODES = {
   NO_ROUTE: { code: 7003, status: 404, message: 'No route for the URI' },
   METHOD_NOT_ALLOWED: { code: 18405, status: 405, message: 'Method not allowed for this route' },
 
+  // Audit trail (184xx, except 18405 above)
+  AUDIT_UNAVAILABLE: {
+    code: 18401,
+    status: 503,
+    message: 'The audit log cannot be written, so this change was refused and not forwarded',
+  },
+
   // Gateway and upstream failures (5xx)
   INTERNAL: { code: 18500, status: 500, message: 'Internal gateway error' },
   MISCONFIGURED: {

@@ -9,6 +9,7 @@ import { ACCESS_ASSERTION_HEADER } from '../identity/access'
 import { authenticateRequest } from '../identity/authenticate'
 import type { AppEnv } from './app-env'
 import { GatewayError } from './errors'
+import type { Action } from './request-facts'
 
 /** Every request needs a usable configuration; without one the gateway answers 503 to all. */
 export const loadConfig = () =>
@@ -62,4 +63,14 @@ export const jsonBody = () =>
       }
       await next()
     })
+  })
+
+/**
+ * Names a route's action in the facts before its input is validated, so that a request refused as
+ * invalid is still recorded as the action it attempted (route middleware runs before validators).
+ */
+export const noteAction = (action: Action) =>
+  createMiddleware<AppEnv>(async function noteAction(c, next) {
+    c.var.facts.action = action
+    await next()
   })

@@ -24,6 +24,8 @@ export interface RequestFacts {
   approval?: { id: string; requestedBy: string; approvedBy?: string }
   /** How many HTTP calls reached the upstream for this request. */
   upstreamAttempts: number
+  /** What the caller was answered: set by `renderError` for failures, by the audit trail otherwise. */
+  outcome?: { status: number; codes: number[] }
 }
 
 export function newFacts(requestId: string, startedAt = Date.now()): RequestFacts {

@@ -7,7 +7,7 @@ import exampleCa from '../fixtures/example-ca.pem?raw'
 import exampleKey from '../fixtures/example-ca.key?raw'
 import { makeCertificate } from '../support/certificates'
 import { emulator } from '../support/emulator'
-import { callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
+import { call, callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
 import { ACCOUNT, UPSTREAM_TOKEN } from '../support/identities'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -212,6 +212,23 @@ describe('get, list, associations and delete', () => {
 })
 
 describe('routing', () => {
+  it('serves its OpenAPI description, with the five upstream paths and the gateway endpoints', async () => {
+    const response = await call('https://gateway.test/openapi.json', { key: null })
+    expect(response.status).toBe(200)
+    const doc = (await response.json()) as { openapi: string; paths: Record<string, unknown> }
+    expect(doc.openapi).toBe('3.1.0')
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/client/v4/accounts/{account_id}/mtls_certificates',
+        '/client/v4/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}',
+        '/client/v4/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}/associations',
+        '/gateway/v1/whoami',
+        '/gateway/v1/explain',
+        '/gateway/v1/audit',
+      ]),
+    )
+  })
+
   it('answers an unknown route with 404 and 7003 in the envelope', async () => {
     const { status, body } = await callJson(`${certificatesUrl()}/x/y/z`)
     expect(status).toBe(404)

@@ -9,6 +9,8 @@ export const OTHER_ACCOUNT = 'fedcba9876543210fedcba9876543210'
 /** The token the emulator accepts and the gateway holds: it must never reach a caller. */
 export const UPSTREAM_TOKEN = 'test-upstream-token-0f3c9a1e7b2d4c68'
 export const EMULATOR_CONTROL_SECRET = 'test-emulator-control-secret'
+/** Signs the audit entries the suite writes (test/audit/). */
+export const AUDIT_SIGNING_KEY = 'test-audit-signing-key-5d1e8f2a9c4b7e60'
 /** Where the gateway believes the upstream is; outboundService routes it to the emulator. */
 export const UPSTREAM_BASE_URL = 'http://127.0.0.1:8788/client/v4'
 

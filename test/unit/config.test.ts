@@ -7,7 +7,12 @@ const policy = JSON.stringify({
   teams: [{ id: 'payments', accounts: ['0123456789abcdef0123456789abcdef'] }],
   members: [{ id: 'alice', team: 'payments', roles: ['developer'], key_sha256: 'a'.repeat(64) }],
 })
-const base = { CLOUDFLARE_API_TOKEN: 'token-value-that-must-stay-secret', POLICY: policy }
+const base = {
+  CLOUDFLARE_API_TOKEN: 'token-value-that-must-stay-secret',
+  POLICY: policy,
+  AUDIT: { put: () => {} },
+  AUDIT_SIGNING_KEY: 'an-audit-signing-key-of-32-characters',
+}
 
 function problemsOf(env: Record<string, unknown>) {
   const result = readConfig(env)

@@ -1,0 +1,235 @@
+/**
+ * What an audit entry holds, and its two stored forms.
+ *
+ * This file owns the list of recorded fields. It builds an entry only from `RequestFacts` (who,
+ * what, which certificate, the decision, the outcome), so a token, a caller's key, a private key, a
+ * PEM or a request body cannot reach the log: they are not in the facts. It must never read a raw
+ * request.
+ *
+ * Stored forms: the KV value is the full entry (JSON); the KV metadata is `Summary`, the same
+ * fields under short names, cut to fit KV's 1024 bytes, so that reviewers' queries are answered
+ * from list() alone. `expand(summary)` gives back an entry (marked `truncated` if it was cut).
+ */
+import type { RequestFacts } from '../lib/request-facts'
+
+export const OUTCOME_CLASSES = [
+  'allowed',
+  'denied',
+  'invalid',
+  'unauthenticated',
+  'upstream_error',
+  'gateway_error',
+  'pending',
+] as const
+export type OutcomeClass = (typeof OUTCOME_CLASSES)[number]
+
+export interface Verdict {
+  effect: 'allow' | 'deny'
+  rule_ids: string[]
+}
+
+/** What a flood of anonymous requests left behind when it was not recorded one by one. */
+export interface Suppressed {
+  count: number
+  first: string
+  last: string
+  error_codes: Record<string, number>
+}
+
+export interface AuditEntry {
+  kind: 'request' | 'suppressed'
+  /** The key's unique suffix: the request id for requests, a fresh UUIDv7 for summaries. */
+  id: string
+  time: string
+  request_id?: string
+  member?: string
+  team?: string
+  via?: string
+  action?: string
+  account_id?: string
+  certificate_id?: string
+  certificate_name?: string
+  fingerprint_sha256?: string
+  serial_number?: string
+  decision?: Verdict & { reason?: string; shadow?: Verdict }
+  outcome: { class: OutcomeClass; status?: number; error_codes: number[] }
+  latency_ms?: number
+  upstream_attempts: number
+  suppressed?: Suppressed
+  /** Set on entries rebuilt from a summary that had to be cut to fit KV metadata. */
+  truncated?: true
+}
+
+export function classify(facts: RequestFacts, status: number): OutcomeClass {
+  if (status < 400) return 'allowed'
+  if (status === 401) return 'unauthenticated'
+  if (status === 403 || facts.decision?.effect === 'deny') return 'denied'
+  if (facts.upstreamAttempts > 0) return 'upstream_error'
+  return status >= 500 ? 'gateway_error' : 'invalid'
+}
+
+/** The entry for a request: `pending` before a mutation is forwarded, final once answered. */
+export function entryFromFacts(facts: RequestFacts, id: string, time: number, now: number) {
+  const { principal, certificate, decision, outcome } = facts
+  const entry: AuditEntry = {
+    kind: 'request',
+    id,
+    time: new Date(time).toISOString(),
+    request_id: facts.requestId,
+    member: principal?.memberId,
+    team: principal?.teamId,
+    via: principal?.via,
+    action: facts.action,
+    account_id: facts.accountId,
+    certificate_id: facts.certificateId,
+    certificate_name: certificate?.name,
+    fingerprint_sha256: certificate?.fingerprintSha256,
+    serial_number: certificate?.serialNumber,
+    decision: decision && {
+      effect: decision.effect,
+      rule_ids: decision.ruleIds,
+      reason: decision.reason,
+      shadow: decision.shadow && {
+        effect: decision.shadow.effect,
+        rule_ids: decision.shadow.ruleIds,
+      },
+    },
+    outcome: outcome
+      ? {
+          class: classify(facts, outcome.status),
+          status: outcome.status,
+          error_codes: outcome.codes,
+        }
+      : { class: 'pending', error_codes: [] },
+    latency_ms: outcome ? now - facts.startedAt : undefined,
+    upstream_attempts: facts.upstreamAttempts,
+  }
+  return withoutUndefined(entry)
+}
+
+export function suppressedEntry(id: string, time: number, suppressed: Suppressed): AuditEntry {
+  return {
+    kind: 'suppressed',
+    id,
+    time: new Date(time).toISOString(),
+    outcome: { class: 'unauthenticated', error_codes: [] },
+    upstream_attempts: 0,
+    suppressed,
+  }
+}
+
+/** The KV metadata form. Short names because every byte counts against KV's 1024. */
+export interface Summary {
+  k: 'r' | 's'
+  t: number
+  id: string
+  m?: string
+  tm?: string
+  via?: string
+  a?: string
+  ac?: string
+  c?: string
+  n?: string
+  fp?: string
+  sn?: string
+  d?: 'allow' | 'deny'
+  dr?: string[]
+  sd?: 'allow' | 'deny'
+  sr?: string[]
+  o: OutcomeClass
+  s?: number
+  e?: number[]
+  l?: number
+  u: number
+  x?: Suppressed
+  tr?: 1
+}
+
+const SCALARS = [
+  ['member', 'm'],
+  ['team', 'tm'],
+  ['via', 'via'],
+  ['action', 'a'],
+  ['account_id', 'ac'],
+  ['certificate_id', 'c'],
+  ['certificate_name', 'n'],
+  ['fingerprint_sha256', 'fp'],
+  ['serial_number', 'sn'],
+] as const
+
+export function summarize(entry: AuditEntry): Summary {
+  const summary: Summary = {
+    k: entry.kind === 'request' ? 'r' : 's',
+    t: Date.parse(entry.time),
+    id: entry.id,
+    o: entry.outcome.class,
+    u: entry.upstream_attempts,
+  }
+  for (const [long, short] of SCALARS) if (entry[long] !== undefined) summary[short] = entry[long]
+  if (entry.decision) {
+    summary.d = entry.decision.effect
+    summary.dr = entry.decision.rule_ids
+    if (entry.decision.shadow) {
+      summary.sd = entry.decision.shadow.effect
+      summary.sr = entry.decision.shadow.rule_ids
+    }
+  }
+  if (entry.outcome.status !== undefined) summary.s = entry.outcome.status
+  if (entry.outcome.error_codes.length > 0) summary.e = entry.outcome.error_codes
+  if (entry.latency_ms !== undefined) summary.l = entry.latency_ms
+  if (entry.suppressed) summary.x = entry.suppressed
+  return summary
+}
+
+export function expand(summary: Summary): AuditEntry {
+  const entry: AuditEntry = {
+    kind: summary.k === 'r' ? 'request' : 'suppressed',
+    id: summary.id,
+    time: new Date(summary.t).toISOString(),
+    outcome: { class: summary.o, status: summary.s, error_codes: summary.e ?? [] },
+    upstream_attempts: summary.u,
+  }
+  if (summary.k === 'r') entry.request_id = summary.id
+  for (const [long, short] of SCALARS)
+    if (summary[short] !== undefined) entry[long] = summary[short]
+  if (summary.d) {
+    entry.decision = { effect: summary.d, rule_ids: summary.dr ?? [] }
+    if (summary.sd) entry.decision.shadow = { effect: summary.sd, rule_ids: summary.sr ?? [] }
+  }
+  if (summary.l !== undefined) entry.latency_ms = summary.l
+  if (summary.x) entry.suppressed = summary.x
+  if (summary.tr) entry.truncated = true
+  return withoutUndefined(entry)
+}
+
+/** KV's limit on metadata, serialised as JSON. */
+export const MAX_METADATA_BYTES = 1024
+/** Room kept for what the store adds next to the summary: value hash, signature, seal. */
+export const RESERVED_METADATA_BYTES = 160
+
+const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length
+
+/**
+ * Cuts the only unbounded fields (a caller-chosen name up to 255 characters, rule id lists) until
+ * the summary fits; the full values stay in the entry itself (the KV value).
+ */
+export function fit(summary: Summary): Summary {
+  const budget = MAX_METADATA_BYTES - RESERVED_METADATA_BYTES
+  for (const [name, rules] of [
+    [64, 8],
+    [16, 2],
+    [0, 0],
+  ] as const) {
+    if (bytes(summary) <= budget) return summary
+    summary = { ...summary, tr: 1 }
+    if (summary.n !== undefined) summary.n = [...summary.n].slice(0, name).join('')
+    if (summary.dr) summary.dr = summary.dr.slice(0, rules)
+    if (summary.sr) summary.sr = summary.sr.slice(0, rules)
+  }
+  if (bytes(summary) > budget) throw new Error(`audit summary of ${bytes(summary)} bytes`)
+  return summary
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T
+}

@@ -1,0 +1,125 @@
+/**
+ * The audit review API's handlers: thin. Each asks the policy whether the caller may read the log
+ * (action `audit`), turns the validated query into a range and filters, and hands over to query.ts,
+ * export.ts or verify.ts.
+ */
+import type { Context } from 'hono'
+import { createRouter } from '../lib/create-app'
+import type { AppEnv } from '../lib/app-env'
+import { GatewayError } from '../lib/errors'
+import { requireAllowed } from '../policy/enforce'
+import { exportStream } from './export'
+import { decodeCursor, encodeCursor, runQuery, type Filters } from './query'
+import { exportRoute, queryRoute, verifyRoute } from './routes'
+import type { TimeRange } from './store'
+import { verifyPage } from './verify'
+
+const DAY_MS = 86_400_000
+
+/** Reading the log is the policy's `audit` action (403 with the reason otherwise). */
+function admit(c: Context<AppEnv>) {
+  c.var.facts.action = 'audit'
+  requireAllowed(c, 'audit', undefined)
+}
+
+function rangeOf(c: Context<AppEnv>, query: { from?: string; to?: string }): TimeRange {
+  const now = Date.now()
+  const to = query.to === undefined ? now : Date.parse(query.to)
+  const from =
+    query.from === undefined
+      ? to - c.var.config.audit.retentionDays * DAY_MS
+      : Date.parse(query.from)
+  return { from, to, endsNow: to >= now }
+}
+
+function cursorOf(cursor: string | undefined, filters: Filters) {
+  if (cursor === undefined) return undefined
+  const position = decodeCursor(cursor, filters)
+  if (position === undefined) {
+    throw GatewayError.of('INVALID_QUERY', {
+      message: 'cursor is not one this query returned',
+      pointer: '/cursor',
+    })
+  }
+  return position
+}
+
+function filtersOf(query: {
+  team?: string
+  member?: string
+  action?: string
+  decision?: Filters['decision']
+  outcome?: Filters['outcome']
+  certificate?: string
+  request_id?: string
+}): Filters {
+  const { request_id: requestId, team, member, action, decision, outcome, certificate } = query
+  return { team, member, action, decision, outcome, certificate, requestId }
+}
+
+export const auditRouter = createRouter()
+  .openapi(queryRoute, async (c) => {
+    admit(c)
+    const query = c.req.valid('query')
+    const filters = filtersOf(query)
+    const page = await runQuery(c.env.AUDIT, {
+      ...filters,
+      range: rangeOf(c, query),
+      limit: query.limit,
+      cursor: cursorOf(query.cursor, filters),
+    })
+    return c.json(
+      {
+        success: true as const,
+        errors: [],
+        messages: [],
+        result: page.entries,
+        result_info: {
+          count: page.entries.length,
+          cursor: page.cursor ? encodeCursor(page.cursor) : null,
+        },
+      },
+      200,
+    )
+  })
+  .openapi(exportRoute, async (c) => {
+    admit(c)
+    const query = c.req.valid('query')
+    const filters = filtersOf(query)
+    const stream = exportStream(
+      c.env.AUDIT,
+      {
+        ...filters,
+        range: rangeOf(c, query),
+        limit: query.limit,
+        cursor: cursorOf(query.cursor, filters),
+      },
+      query.format,
+    )
+    return c.body(stream, 200, {
+      'content-type':
+        query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+      'content-disposition': `attachment; filename="audit.${query.format}"`,
+    })
+  })
+  .openapi(verifyRoute, async (c) => {
+    admit(c)
+    const query = c.req.valid('query')
+    const { policy, audit } = c.var.config
+    const report = await verifyPage(c.env.AUDIT, {
+      signingKey: audit.signingKey,
+      range: rangeOf(c, query),
+      limit: query.limit,
+      cursor: cursorOf(query.cursor, {}),
+      known: { teams: policy.teams.map((t) => t.id), members: policy.members.map((m) => m.id) },
+    })
+    return c.json(
+      {
+        success: true as const,
+        errors: [],
+        messages: [],
+        result: { ...report, cursor: report.cursor ? encodeCursor(report.cursor) : null },
+      },
+      200,
+    )
+  })

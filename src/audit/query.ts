@@ -1,0 +1,146 @@
+/**
+ * Reviewers' queries over the audit log: a time range and filters in, entries out, newest first,
+ * with a cursor to continue. Answered from key metadata only (store.scan), never a get() per entry.
+ *
+ * The most selective filter picks what is listed: a request id names its own key prefix (it is a
+ * UUIDv7, store.ts), then the certificate, member or team index, else the event keys. The other
+ * filters are applied to each listed summary. A page can come back shorter than `limit` with a
+ * cursor when its list() budget ran out (a very selective filter over many entries): continue with
+ * the cursor. No Hono types here: handlers and the verifier call it with plain values.
+ */
+import { uuidv7Time } from '../lib/uuidv7'
+import { expand, type AuditEntry, type OutcomeClass, type Summary } from './entry'
+import {
+  eventKey,
+  isPositionOf,
+  scan,
+  type Budget,
+  type Family,
+  type Position,
+  type Scanned,
+  type TimeRange,
+} from './store'
+
+export interface Filters {
+  team?: string
+  member?: string
+  action?: string
+  decision?: 'allow' | 'deny' | 'none'
+  outcome?: OutcomeClass
+  certificate?: string
+  requestId?: string
+}
+
+export interface Query extends Filters {
+  range: TimeRange
+  limit: number
+  cursor?: Position
+}
+
+export interface Page {
+  entries: AuditEntry[]
+  cursor?: Position
+}
+
+/** List() calls one page may spend (1000 keys each); KV allows 1000 operations per invocation. */
+export const PAGE_LIST_BUDGET = 100
+
+export function familyFor(filters: Filters): Family {
+  if (filters.requestId) return { kind: 'events' }
+  if (filters.certificate) return { kind: 'index', index: 'cert', value: filters.certificate }
+  if (filters.member) return { kind: 'index', index: 'member', value: filters.member }
+  if (filters.team) return { kind: 'index', index: 'team', value: filters.team }
+  return { kind: 'events' }
+}
+
+export function matches(summary: Summary, filters: Filters): boolean {
+  return (
+    (filters.team === undefined || summary.tm === filters.team) &&
+    (filters.member === undefined || summary.m === filters.member) &&
+    (filters.action === undefined || summary.a === filters.action) &&
+    (filters.certificate === undefined || summary.c === filters.certificate) &&
+    (filters.outcome === undefined || summary.o === filters.outcome) &&
+    (filters.requestId === undefined || (summary.k === 'r' && summary.id === filters.requestId)) &&
+    (filters.decision === undefined || (summary.d ?? 'none') === filters.decision)
+  )
+}
+
+/** A summary read from KV, if it looks like one (index and event keys carry the same fields). */
+function summaryOf(item: Scanned): Summary | undefined {
+  const m = item.metadata
+  if (m === null || typeof m.id !== 'string' || typeof m.o !== 'string') return undefined
+  return m as unknown as Summary
+}
+
+export interface Found {
+  entry: AuditEntry
+  /** The event's key and its stored metadata (signature included), for verifiable exports. */
+  key: string
+  metadata: Record<string, unknown>
+  resume: Position
+}
+
+/**
+ * The entries of one query, one at a time: what pages and exports both consume. Returns the
+ * position to continue from if the budget ran out first.
+ */
+export async function* entries(
+  kv: KVNamespace,
+  query: Omit<Query, 'limit'>,
+  budget: Budget,
+): AsyncGenerator<Found, Position | undefined> {
+  let { range } = query
+  if (query.requestId !== undefined) {
+    // The id names its millisecond: narrow the range to it (or to nothing, if outside the range).
+    const time = uuidv7Time(query.requestId)
+    if (time === undefined || time < range.from || time > range.to) return undefined
+    range = { from: time, to: time, endsNow: false }
+  }
+  const family = familyFor(query)
+  const walk = scan(kv, family, range, query.cursor, budget)
+  for (;;) {
+    const next = await walk.next()
+    if (next.done) return next.value
+    const summary = summaryOf(next.value)
+    // Entries that do not carry a readable summary are skipped here and reported by verify.
+    if (summary && matches(summary, query)) {
+      const { tail, metadata, resume } = next.value
+      yield { entry: expand(summary), key: eventKey(tail), metadata: metadata!, resume }
+    }
+  }
+}
+
+export async function runQuery(kv: KVNamespace, query: Query): Promise<Page> {
+  const budget = { lists: PAGE_LIST_BUDGET }
+  const found: AuditEntry[] = []
+  const walk = entries(kv, query, budget)
+  for (;;) {
+    const next = await walk.next()
+    if (next.done) return { entries: found, ...(next.value ? { cursor: next.value } : {}) }
+    found.push(next.value.entry)
+    if (found.length >= query.limit) {
+      // Whether anything follows is known only by looking; the cursor may lead to an empty page.
+      await walk.return(undefined)
+      return { entries: found, cursor: next.value.resume }
+    }
+  }
+}
+
+/** Cursors are opaque to callers: base64url of the position, checked when it comes back. */
+export function encodeCursor(position: Position): string {
+  const json = JSON.stringify({ p: position.prefix, c: position.kvCursor, a: position.after })
+  return btoa(json).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
+}
+
+export function decodeCursor(cursor: string, filters: Filters): Position | undefined {
+  try {
+    const json = atob(cursor.replaceAll('-', '+').replaceAll('_', '/'))
+    const { p, c, a } = JSON.parse(json) as { p: unknown; c: unknown; a: unknown }
+    if (typeof p !== 'string' || typeof a !== 'string') return undefined
+    if (c !== undefined && typeof c !== 'string') return undefined
+    const position: Position = { prefix: p, after: a, ...(c ? { kvCursor: c } : {}) }
+    return isPositionOf(familyFor(filters), position) ? position : undefined
+  } catch {
+    return undefined
+  }
+}

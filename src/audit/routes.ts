@@ -1,0 +1,184 @@
+/**
+ * The audit review API as data: query, export and verify under /gateway/v1/audit. Every filter is
+ * validated here (unknown parameters are refused, with 18103 and a pointer, like the list query).
+ */
+import { createRoute, z } from '@hono/zod-openapi'
+import { ACTIONS } from '../policy/rules'
+import { errorEnvelopeSchema } from '../lib/envelope'
+import { noteAction } from '../lib/middleware'
+import { OUTCOME_CLASSES } from './entry'
+import { MAX_VERIFY_PAGE } from './verify'
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a lowercase slug')
+const instant = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' })
+
+const range = {
+  from: instant.optional().openapi({ description: 'Oldest time included (default: retention)' }),
+  to: instant.optional().openapi({ description: 'Newest time included (default: now)' }),
+  cursor: z.string().max(4096).optional().openapi({ description: 'From the previous page' }),
+}
+
+const fromBeforeTo = (query: { from?: string; to?: string }, ctx: z.RefinementCtx) => {
+  if (query.from && query.to && Date.parse(query.from) > Date.parse(query.to)) {
+    ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must not be after to' })
+  }
+}
+
+const filters = {
+  ...range,
+  team: slug.optional(),
+  member: slug.optional(),
+  action: z.enum([...ACTIONS, 'whoami', 'explain']).optional(),
+  decision: z.enum(['allow', 'deny', 'none']).optional(),
+  outcome: z.enum(OUTCOME_CLASSES).optional(),
+  certificate: z
+    .string()
+    .regex(
+      /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/,
+      'must be a lowercase UUID or 32 lowercase hexadecimal characters',
+    )
+    .optional(),
+  request_id: z
+    .string()
+    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a request id')
+    .optional(),
+}
+
+const limit = (max: number, fallback: number) =>
+  z.coerce.number().int().min(1).max(max).default(fallback)
+
+export const auditQuery = z
+  .strictObject({ ...filters, limit: limit(1000, 100) })
+  .superRefine(fromBeforeTo)
+export const exportQuery = z
+  .strictObject({
+    ...filters,
+    format: z.enum(['ndjson', 'csv']).default('ndjson'),
+    limit: limit(100_000, 100_000),
+  })
+  .superRefine(fromBeforeTo)
+export const verifyQuery = z
+  .strictObject({ ...range, limit: limit(MAX_VERIFY_PAGE, 100) })
+  .superRefine(fromBeforeTo)
+
+const verdict = z.object({ effect: z.enum(['allow', 'deny']), rule_ids: z.array(z.string()) })
+export const auditEntrySchema = z
+  .object({
+    kind: z.enum(['request', 'suppressed']),
+    id: z.string(),
+    time: z.string(),
+    request_id: z.string().optional(),
+    member: z.string().optional(),
+    team: z.string().optional(),
+    via: z.string().optional(),
+    action: z.string().optional(),
+    account_id: z.string().optional(),
+    certificate_id: z.string().optional(),
+    certificate_name: z.string().optional(),
+    fingerprint_sha256: z.string().optional(),
+    serial_number: z.string().optional(),
+    decision: verdict.extend({ shadow: verdict.optional() }).optional(),
+    outcome: z.object({
+      class: z.enum(OUTCOME_CLASSES),
+      status: z.number().optional(),
+      error_codes: z.array(z.number()),
+    }),
+    latency_ms: z.number().optional(),
+    upstream_attempts: z.number(),
+    suppressed: z
+      .object({
+        count: z.number(),
+        first: z.string(),
+        last: z.string(),
+        error_codes: z.record(z.string(), z.number()),
+      })
+      .optional(),
+    truncated: z.literal(true).optional(),
+  })
+  .openapi('AuditEntry')
+
+const ok = <T extends z.ZodType>(result: T, resultInfo?: z.ZodType) =>
+  z.object({
+    success: z.literal(true),
+    errors: z.array(z.unknown()),
+    messages: z.array(z.unknown()),
+    result,
+    ...(resultInfo ? { result_info: resultInfo } : {}),
+  })
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+})
+
+const failures = {
+  400: json(errorEnvelopeSchema, 'Invalid query (source.pointer names the parameter)'),
+  401: json(errorEnvelopeSchema, 'Missing, malformed or unknown gateway key'),
+  403: json(errorEnvelopeSchema, 'Not an auditor or admin'),
+  503: json(errorEnvelopeSchema, 'The gateway is misconfigured'),
+}
+const tags = ['Audit']
+
+export const queryRoute = createRoute({
+  operationId: 'auditQuery',
+  method: 'get',
+  path: '/gateway/v1/audit',
+  tags,
+  middleware: [noteAction('audit')] as const,
+  request: { query: auditQuery },
+  responses: {
+    200: json(
+      ok(z.array(auditEntrySchema), z.object({ count: z.number(), cursor: z.string().nullable() })),
+      'Entries, newest first; follow result_info.cursor while it is not null',
+    ),
+    ...failures,
+  },
+})
+
+export const exportRoute = createRoute({
+  operationId: 'auditExport',
+  method: 'get',
+  path: '/gateway/v1/audit/export',
+  tags,
+  middleware: [noteAction('audit')] as const,
+  request: { query: exportQuery },
+  responses: {
+    200: {
+      content: {
+        'application/x-ndjson': { schema: z.string() },
+        'text/csv': { schema: z.string() },
+      },
+      description: 'The query, streamed: one entry per line (NDJSON, with `_kv`) or CSV',
+    },
+    ...failures,
+  },
+})
+
+const problem = z.object({
+  kind: z.enum(['unsigned', 'forged', 'altered', 'missing_index', 'orphan_index', 'index_altered']),
+  key: z.string(),
+  detail: z.string(),
+})
+
+export const verifyRoute = createRoute({
+  operationId: 'auditVerify',
+  method: 'get',
+  path: '/gateway/v1/audit/verify',
+  tags,
+  middleware: [noteAction('audit')] as const,
+  request: { query: verifyQuery },
+  responses: {
+    200: json(
+      ok(
+        z.object({
+          checked: z.number(),
+          problems: z.array(problem),
+          pending: z.array(z.string()),
+          cursor: z.string().nullable(),
+        }),
+      ),
+      'What one page of the range holds that is not as the gateway wrote it',
+    ),
+    ...failures,
+  },
+})

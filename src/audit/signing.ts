@@ -1,0 +1,104 @@
+/**
+ * Audit entry integrity: HMAC-SHA256 (WebCrypto) under the secret AUDIT_SIGNING_KEY. Used by the
+ * Worker and by the offline verifier (scripts/audit-verify.ts), so it uses nothing but WebCrypto.
+ *
+ * Each stored entry carries three values in its KV metadata:
+ *   vh   = SHA-256 of the KV value, exactly as stored (so the value is covered by the signature)
+ *   sig  = HMAC(key, "mtls-gateway-audit/v1\n" + <kv key> + "\n" + canonical(metadata without sig, seal))
+ *   seal = HMAC(key, "mtls-gateway-audit-seal/v1\n" + <kv key>)
+ * The signature covers the key name, so an entry cannot be moved to another time or request id.
+ * The seal says only "the gateway created an entry under this key": an edited entry keeps a valid
+ * seal and fails its signature (altered); an entry nobody signed fails both (forged).
+ *
+ * canonical(): JSON with object keys sorted by UTF-16 code units, no whitespace, `undefined`
+ * members dropped; the values held here (strings, finite numbers, booleans, arrays, objects) then
+ * serialise the same way everywhere (the subset of RFC 8785 that the entries use).
+ */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const members = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
+    return `{${members.join(',')}}`
+  }
+  return JSON.stringify(value)
+}
+
+const encoder = new TextEncoder()
+// Spelt this way because the Worker's and Node's type libraries name CryptoKey differently.
+type HmacKey = ReturnType<typeof crypto.subtle.importKey>
+const keys = new Map<string, HmacKey>()
+
+function hmacKey(secret: string): HmacKey {
+  let key = keys.get(secret)
+  if (key === undefined) {
+    key = crypto.subtle.importKey(
+      'raw',
+      encoder.encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    )
+    keys.set(secret, key)
+  }
+  return key
+}
+
+function base64url(buffer: ArrayBuffer): string {
+  let binary = ''
+  for (const b of new Uint8Array(buffer)) binary += String.fromCharCode(b)
+  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
+}
+
+function fromBase64url(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(text)) return undefined
+  const binary = atob(text.replaceAll('-', '+').replaceAll('_', '/') + '=')
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
+}
+
+export async function sha256(text: string): Promise<string> {
+  return base64url(await crypto.subtle.digest('SHA-256', encoder.encode(text)))
+}
+
+const signedText = (kvKey: string, unsigned: object) =>
+  `mtls-gateway-audit/v1\n${kvKey}\n${canonical(unsigned)}`
+const sealText = (kvKey: string) => `mtls-gateway-audit-seal/v1\n${kvKey}`
+
+export interface Seals {
+  sig: string
+  seal: string
+}
+
+export async function sign(secret: string, kvKey: string, unsigned: object): Promise<Seals> {
+  const key = await hmacKey(secret)
+  const [sig, seal] = await Promise.all([
+    crypto.subtle.sign('HMAC', key, encoder.encode(signedText(kvKey, unsigned))),
+    crypto.subtle.sign('HMAC', key, encoder.encode(sealText(kvKey))),
+  ])
+  return { sig: base64url(sig), seal: base64url(seal) }
+}
+
+/** HMAC verification through WebCrypto, which compares in constant time. */
+async function check(secret: string, mac: unknown, text: string): Promise<boolean> {
+  const bytes = typeof mac === 'string' ? fromBase64url(mac) : undefined
+  if (bytes === undefined) return false
+  return crypto.subtle.verify('HMAC', await hmacKey(secret), bytes, encoder.encode(text))
+}
+
+export type SignatureState = 'valid' | 'unsigned' | 'altered' | 'forged'
+
+/** Judges stored metadata (signature fields included) for the entry stored under `kvKey`. */
+export async function judge(
+  secret: string,
+  kvKey: string,
+  metadata: Record<string, unknown> | null,
+): Promise<SignatureState> {
+  if (metadata === null || (metadata.sig === undefined && metadata.seal === undefined)) {
+    return 'unsigned'
+  }
+  const { sig, seal, ...unsigned } = metadata
+  if (!(await check(secret, seal, sealText(kvKey)))) return 'forged'
+  return (await check(secret, sig, signedText(kvKey, unsigned))) ? 'valid' : 'altered'
+}

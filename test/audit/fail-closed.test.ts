@@ -1,0 +1,80 @@
+/**
+ * Nothing lost: when the audit log cannot be written, changes are refused and never reach the
+ * upstream; reads, which may be recorded late, still work.
+ */
+import { afterAll, beforeEach, describe, expect, it } from 'vitest'
+import exampleCa from '../fixtures/example-ca.pem?raw'
+import { auditEntries, expectNoSecretsInAudit } from '../support/audit'
+import { emulator } from '../support/emulator'
+import { callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
+import { failingWrites } from '../support/kv'
+
+beforeEach(async () => {
+  await emulator.reset()
+})
+
+afterAll(async () => {
+  await expectNoSecretsInAudit()
+})
+
+describe('an audit log that refuses writes', () => {
+  it('refuses an upload with 503 18401 and forwards nothing', async () => {
+    const AUDIT = failingWrites()
+    const { status, body, response } = await upload(
+      { ca: true, certificates: exampleCa, name: 'never-sent' },
+      { env: { AUDIT } },
+    )
+    expect(status).toBe(503)
+    expect(body.errors.map((e) => e.code)).toEqual([18401])
+    expect(response.headers.get('x-should-retry')).toBe('false')
+    expect(await emulator.requests()).toEqual([])
+  })
+
+  it('refuses a delete with 503 18401 and forwards nothing', async () => {
+    const { body: uploaded } = await upload({ ca: true, certificates: exampleCa })
+    const id = uploaded.result.id as string
+    const before = (await emulator.requests()).length
+    const { status, body } = await callJson(certificateUrl(id), {
+      method: 'DELETE',
+      env: { AUDIT: failingWrites() },
+    })
+    expect(status).toBe(503)
+    expect(body.errors.map((e) => e.code)).toEqual([18401])
+    // Only the associations lookup (a read) reached the upstream, never the delete.
+    expect((await emulator.requests()).slice(before).map((r) => r.method)).toEqual(['GET'])
+    // The certificate is still there: the delete never happened.
+    expect((await callJson(certificateUrl(id))).status).toBe(200)
+  })
+
+  it('still serves reads', async () => {
+    const AUDIT = failingWrites()
+    expect((await callJson(certificatesUrl(), { env: { AUDIT } })).status).toBe(200)
+    const { body: uploaded } = await upload({ ca: true, certificates: exampleCa })
+    const id = uploaded.result.id as string
+    expect((await callJson(certificateUrl(id), { env: { AUDIT } })).status).toBe(200)
+    expect((await callJson(`${certificateUrl(id)}/associations`, { env: { AUDIT } })).status).toBe(
+      200,
+    )
+  })
+
+  it('leaves no entry behind for what it refused', async () => {
+    const before = (await auditEntries()).length
+    await upload({ ca: true, certificates: exampleCa }, { env: { AUDIT: failingWrites() } })
+    expect((await auditEntries()).length).toBe(before)
+  })
+})
+
+describe('a gateway without an audit log', () => {
+  it('refuses to serve (503 18501) without the AUDIT binding or the signing key', async () => {
+    for (const env of [
+      { AUDIT: undefined },
+      { AUDIT_SIGNING_KEY: undefined },
+      { AUDIT_SIGNING_KEY: 'short' },
+    ]) {
+      const { status, body } = await callJson(certificatesUrl(), { env: env as never })
+      expect(status).toBe(503)
+      expect(body.errors[0]!.code).toBe(18501)
+    }
+    expect(await emulator.requests()).toEqual([])
+  })
+})
