@@ -5,8 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { REAL_CLOUDFLARE_API_HOST } from '../src/config'
-import { isDemoPolicy } from '../src/policy/demo'
+import { demoPolicyFrontsCloudflare } from '../src/policy/demo'
 import { parsePolicy } from '../src/policy/document'
 
 const { positionals, values } = parseArgs({
@@ -37,7 +36,7 @@ if (!result.ok) {
   process.exit(1)
 }
 const { policy } = result
-if (isDemoPolicy(policy) && new URL(values.upstream).hostname === REAL_CLOUDFLARE_API_HOST) {
+if (demoPolicyFrontsCloudflare(policy, values.upstream)) {
   console.error(
     `${file}: this is the demo policy (published keys); the gateway refuses it in front of ${values.upstream}`,
   )

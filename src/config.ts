@@ -12,9 +12,8 @@ import { z } from '@hono/zod-openapi'
 import { GatewayError } from './lib/errors'
 import { problemsOf } from './lib/zod-issues'
 import { parsePolicy, type Policy } from './policy/document'
-import { isDemoPolicy } from './policy/demo'
+import { demoPolicyFrontsCloudflare } from './policy/demo'
 
-export const REAL_CLOUDFLARE_API_HOST = 'api.cloudflare.com'
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 const intFrom = (min: number, max: number, fallback: number) =>
@@ -103,10 +102,7 @@ export function readConfig(env: Record<string, unknown>): ConfigResult {
   if (!policy.ok) {
     return { ok: false, problems: policy.problems.map((p) => `POLICY${p.pointer}: ${p.message}`) }
   }
-  if (
-    isDemoPolicy(policy.policy) &&
-    new URL(vars.UPSTREAM_BASE_URL).hostname === REAL_CLOUDFLARE_API_HOST
-  ) {
+  if (demoPolicyFrontsCloudflare(policy.policy, vars.UPSTREAM_BASE_URL)) {
     return {
       ok: false,
       problems: [

@@ -15,6 +15,13 @@ const DEMO_KEY_HASHES = new Set([
   'f0d8333a45f5d769de1b30417134d99742044131a3976c110c1f9e8ef31ffb0c',
 ])
 
+const REAL_CLOUDFLARE_API_HOST = 'api.cloudflare.com'
+
+/** True when this policy would put published keys in front of the real Cloudflare API. */
+export function demoPolicyFrontsCloudflare(policy: Policy, upstreamBaseUrl: string): boolean {
+  return isDemoPolicy(policy) && new URL(upstreamBaseUrl).hostname === REAL_CLOUDFLARE_API_HOST
+}
+
 export function isDemoPolicy(policy: Policy): boolean {
   return (
     policy.demo ||
