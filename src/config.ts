@@ -54,7 +54,12 @@ const envSchema = z.object({
   ACCESS_AUD: optionalVar(
     z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be the Access application audience (AUD) tag'),
   ),
-  // The audit trail is part of the service, not an option: without it the gateway does not serve.
+  // Ownership and the audit trail are part of the service, not options: without either binding
+  // the gateway does not serve.
+  LEDGER: z.custom<KVNamespace>(
+    (value) => typeof (value as { put?: unknown } | undefined)?.put === 'function',
+    'the KV namespace binding LEDGER is missing',
+  ),
   AUDIT: z.custom<KVNamespace>(
     (value) => typeof (value as { put?: unknown } | undefined)?.put === 'function',
     'the KV namespace binding AUDIT is missing',

@@ -10,6 +10,7 @@ const policy = JSON.stringify({
 const base = {
   CLOUDFLARE_API_TOKEN: 'token-value-that-must-stay-secret',
   POLICY: policy,
+  LEDGER: { put: () => {} },
   AUDIT: { put: () => {} },
   AUDIT_SIGNING_KEY: 'an-audit-signing-key-of-32-characters',
 }
@@ -42,6 +43,7 @@ describe('readConfig', () => {
   it.each([
     ['no token', { POLICY: policy }, 'CLOUDFLARE_API_TOKEN'],
     ['no policy', { CLOUDFLARE_API_TOKEN: 't' }, 'POLICY'],
+    ['no ledger binding', { ...base, LEDGER: undefined }, 'LEDGER'],
     [
       'a policy with an error',
       { ...base, POLICY: '{"version":1,"teams":[],"members":[]}' },
