@@ -12,7 +12,7 @@ import {
   UPSTREAM_BASE_URL,
   UPSTREAM_TOKEN,
   buildPolicy,
-} from '../test/support/identities'
+} from '../test/support/identities.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const sha256 = (key: string) => createHash('sha256').update(key).digest('hex')

@@ -16,7 +16,7 @@ import {
   UPSTREAM_BASE_URL,
   UPSTREAM_TOKEN,
   buildPolicy,
-} from './support/identities'
+} from './support/identities.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const emulatorBundle = path.join(root, '.build/emulator.js')
