@@ -4,7 +4,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi'
 import { ACTIONS } from '../policy/rules'
-import { errorEnvelopeSchema } from '../lib/envelope'
+import { failure, jsonContent, successEnvelope } from '../lib/openapi'
 import { noteAction } from '../lib/middleware'
 import { OUTCOME_CLASSES } from './entry'
 import { MAX_VERIFY_PAGE } from './verify'
@@ -97,25 +97,14 @@ export const auditEntrySchema = z
   })
   .openapi('AuditEntry')
 
-const ok = <T extends z.ZodType>(result: T, resultInfo?: z.ZodType) =>
-  z.object({
-    success: z.literal(true),
-    errors: z.array(z.unknown()),
-    messages: z.array(z.unknown()),
-    result,
-    ...(resultInfo ? { result_info: resultInfo } : {}),
-  })
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-})
+const ok = successEnvelope
+const json = jsonContent
 
 const failures = {
-  400: json(errorEnvelopeSchema, 'Invalid query (source.pointer names the parameter)'),
-  401: json(errorEnvelopeSchema, 'Missing, malformed or unknown gateway key'),
-  403: json(errorEnvelopeSchema, 'Not an auditor or admin'),
-  503: json(errorEnvelopeSchema, 'The gateway is misconfigured'),
+  400: failure('Invalid query (source.pointer names the parameter)'),
+  401: failure('Missing, malformed or unknown gateway key'),
+  403: failure('Denied by policy (action audit)'),
+  503: failure('The gateway is misconfigured'),
 }
 const tags = ['Audit']
 

@@ -3,7 +3,7 @@
  * upstream's own paths under /client/v4 so that a Cloudflare client only changes its base URL.
  */
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorEnvelopeSchema } from '../lib/envelope'
+import { failure, jsonContent, successEnvelope } from '../lib/openapi'
 import { jsonBody, noteAction } from '../lib/middleware'
 import { accountParams, certificateParams, listQuery, uploadBody } from './schemas'
 
@@ -31,28 +31,19 @@ const resultInfo = z.object({
 })
 
 const envelopeOf = <T extends z.ZodType>(result: T, withInfo = false) =>
-  z.object({
-    success: z.literal(true),
-    errors: z.array(z.unknown()),
-    messages: z.array(z.unknown()),
-    result,
-    ...(withInfo ? { result_info: resultInfo } : {}),
-  })
+  successEnvelope(result, withInfo ? resultInfo : undefined)
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-})
+const json = jsonContent
 
 const failures = {
-  400: json(errorEnvelopeSchema, 'Invalid request (the error names the field in source.pointer)'),
-  401: json(errorEnvelopeSchema, 'Missing, malformed or unknown gateway key'),
-  403: json(errorEnvelopeSchema, 'Denied by policy (the message gives the reason)'),
-  404: json(errorEnvelopeSchema, 'No such certificate, or one the caller may not see'),
-  503: json(errorEnvelopeSchema, 'The gateway is misconfigured or cannot record ownership'),
-  429: json(errorEnvelopeSchema, 'Upstream rate limit; see retry-after'),
-  502: json(errorEnvelopeSchema, 'The upstream failed'),
-  504: json(errorEnvelopeSchema, 'The upstream timed out'),
+  400: failure('Invalid request (the error names the field in source.pointer)'),
+  401: failure('Missing, malformed or unknown gateway key'),
+  403: failure('Denied by policy (the message gives the reason)'),
+  404: failure('No such certificate, or one the caller may not see'),
+  503: failure('The gateway is misconfigured or cannot record ownership'),
+  429: failure('Upstream rate limit; see retry-after'),
+  502: failure('The upstream failed'),
+  504: failure('The upstream timed out'),
 }
 
 const BASE = '/client/v4/accounts/{account_id}/mtls_certificates'
@@ -83,8 +74,8 @@ export const uploadRoute = createRoute({
       envelopeOf(certificate.extend({ updated_at: z.string() })),
       'The uploaded certificate',
     ),
-    413: json(errorEnvelopeSchema, 'Body too large'),
-    415: json(errorEnvelopeSchema, 'Body is not JSON'),
+    413: failure('Body too large'),
+    415: failure('Body is not JSON'),
     ...failures,
   },
 })

@@ -3,30 +3,18 @@
  * approvals of gated deletes, and assigning a certificate to a team. Same keys, same envelope.
  */
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorEnvelopeSchema } from '../lib/envelope'
+import { failure, jsonContent, successEnvelope } from '../lib/openapi'
 import { jsonBody } from '../lib/middleware'
 import { accountId, certificateId, certificateParams } from '../certificates/schemas'
 import { ACTIONS } from '../policy/rules'
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-})
 const ok = <T extends z.ZodType>(result: T, description: string) =>
-  json(
-    z.object({
-      success: z.literal(true),
-      errors: z.array(z.unknown()),
-      messages: z.array(z.unknown()),
-      result,
-    }),
-    description,
-  )
+  jsonContent(successEnvelope(result), description)
 const failures = {
-  400: json(errorEnvelopeSchema, 'Invalid request'),
-  401: json(errorEnvelopeSchema, 'Missing, malformed or unknown gateway key'),
-  403: json(errorEnvelopeSchema, 'Denied'),
-  404: json(errorEnvelopeSchema, 'Not found'),
+  400: failure('Invalid request'),
+  401: failure('Missing, malformed or unknown gateway key'),
+  403: failure('Denied'),
+  404: failure('Not found'),
 }
 const tags = ['Gateway']
 
@@ -107,8 +95,8 @@ export const approveRoute = createRoute({
   request: { params: approvalParams },
   responses: {
     200: ok(z.record(z.string(), z.unknown()), 'Approved and executed: the deleted certificate'),
-    409: json(errorEnvelopeSchema, 'Already used'),
-    410: json(errorEnvelopeSchema, 'Expired'),
+    409: failure('Already used'),
+    410: failure('Expired'),
     ...failures,
   },
 })

@@ -1,0 +1,24 @@
+/**
+ * The building blocks every route definition shares, so the three route files (certificates,
+ * gateway, audit) describe their answers the same way: JSON content, the success envelope, and the
+ * failure envelope.
+ */
+import { z } from '@hono/zod-openapi'
+import { errorEnvelopeSchema } from './envelope'
+
+export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+})
+
+/** Cloudflare's success envelope around `result`, with `result_info` when the result is a page. */
+export const successEnvelope = <T extends z.ZodType>(result: T, resultInfo?: z.ZodType) =>
+  z.object({
+    success: z.literal(true),
+    errors: z.array(z.unknown()),
+    messages: z.array(z.unknown()),
+    result,
+    ...(resultInfo ? { result_info: resultInfo } : {}),
+  })
+
+export const failure = (description: string) => jsonContent(errorEnvelopeSchema, description)
