@@ -158,6 +158,7 @@ describe('configuration', () => {
   const base = {
     CLOUDFLARE_API_TOKEN: 't',
     POLICY: policy,
+    LEDGER: { put: () => {} },
     AUDIT: { put: () => {} },
     AUDIT_SIGNING_KEY: 's'.repeat(32),
   }
