@@ -52,6 +52,10 @@ export interface AuditEntry {
   fingerprint_sha256?: string
   serial_number?: string
   decision?: Verdict & { reason?: string; shadow?: Verdict }
+  /** A two-person delete: the approval and both members. */
+  approval?: { id: string; requested_by: string; approved_by?: string }
+  /** Certificates this request gave to a team by adoption (see ownership/reconcile.ts). */
+  adopted?: { certificate_id: string; team: string }[]
   outcome: { class: OutcomeClass; status?: number; error_codes: number[] }
   latency_ms?: number
   upstream_attempts: number
@@ -64,13 +68,13 @@ export function classify(facts: RequestFacts, status: number): OutcomeClass {
   if (status < 400) return 'allowed'
   if (status === 401) return 'unauthenticated'
   if (status === 403 || facts.decision?.effect === 'deny') return 'denied'
-  if (facts.upstreamAttempts > 0) return 'upstream_error'
+  if (facts.upstreamFailed) return 'upstream_error'
   return status >= 500 ? 'gateway_error' : 'invalid'
 }
 
 /** The entry for a request: `pending` before a mutation is forwarded, final once answered. */
 export function entryFromFacts(facts: RequestFacts, id: string, time: number, now: number) {
-  const { principal, certificate, decision, outcome } = facts
+  const { principal, certificate, decision, outcome, approval, adopted } = facts
   const entry: AuditEntry = {
     kind: 'request',
     id,
@@ -94,6 +98,12 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
         rule_ids: decision.shadow.ruleIds,
       },
     },
+    approval: approval && {
+      id: approval.id,
+      requested_by: approval.requestedBy,
+      approved_by: approval.approvedBy,
+    },
+    adopted: adopted && adopted.length > 0 ? adopted : undefined,
     outcome: outcome
       ? {
           class: classify(facts, outcome.status),
@@ -136,6 +146,8 @@ export interface Summary {
   dr?: string[]
   sd?: 'allow' | 'deny'
   sr?: string[]
+  /** Approval: [id, requested_by, approved_by?]. */
+  ap?: string[]
   o: OutcomeClass
   s?: number
   e?: number[]
@@ -174,6 +186,10 @@ export function summarize(entry: AuditEntry): Summary {
       summary.sr = entry.decision.shadow.rule_ids
     }
   }
+  if (entry.approval) {
+    const { id, requested_by, approved_by } = entry.approval
+    summary.ap = approved_by === undefined ? [id, requested_by] : [id, requested_by, approved_by]
+  }
   if (entry.outcome.status !== undefined) summary.s = entry.outcome.status
   if (entry.outcome.error_codes.length > 0) summary.e = entry.outcome.error_codes
   if (entry.latency_ms !== undefined) summary.l = entry.latency_ms
@@ -196,6 +212,14 @@ export function expand(summary: Summary): AuditEntry {
     entry.decision = { effect: summary.d, rule_ids: summary.dr ?? [] }
     if (summary.sd) entry.decision.shadow = { effect: summary.sd, rule_ids: summary.sr ?? [] }
   }
+  if (summary.ap) {
+    const [id, requested_by, approved_by] = summary.ap
+    entry.approval = {
+      id: id!,
+      requested_by: requested_by!,
+      ...(approved_by ? { approved_by } : {}),
+    }
+  }
   if (summary.l !== undefined) entry.latency_ms = summary.l
   if (summary.x) entry.suppressed = summary.x
   if (summary.tr) entry.truncated = true
@@ -210,21 +234,24 @@ export const RESERVED_METADATA_BYTES = 160
 const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length
 
 /**
- * Cuts the only unbounded fields (a caller-chosen name up to 255 characters, rule id lists) until
- * the summary fits; the full values stay in the entry itself (the KV value).
+ * Cuts the only unbounded fields (a caller-chosen name up to 255 characters, rule id lists, error
+ * codes, one per invalid field a caller chose to send) until the summary fits; the full values
+ * stay in the entry itself (the KV value). A caller must not be able to make an entry too big to
+ * write, so the last step always fits.
  */
 export function fit(summary: Summary): Summary {
   const budget = MAX_METADATA_BYTES - RESERVED_METADATA_BYTES
-  for (const [name, rules] of [
-    [64, 8],
-    [16, 2],
-    [0, 0],
+  for (const [name, rules, codes] of [
+    [64, 8, 16],
+    [16, 2, 4],
+    [0, 0, 1],
   ] as const) {
     if (bytes(summary) <= budget) return summary
     summary = { ...summary, tr: 1 }
     if (summary.n !== undefined) summary.n = [...summary.n].slice(0, name).join('')
     if (summary.dr) summary.dr = summary.dr.slice(0, rules)
     if (summary.sr) summary.sr = summary.sr.slice(0, rules)
+    if (summary.e) summary.e = summary.e.slice(0, codes)
   }
   if (bytes(summary) > budget) throw new Error(`audit summary of ${bytes(summary)} bytes`)
   return summary

@@ -13,7 +13,7 @@
 import type { Suppressed } from './entry'
 
 export const BURST = 10
-export const REFILL_MS = 120_000
+export const REFILL_MS = 15 * 60_000
 
 export class AnonymousBudget {
   private tokens: number

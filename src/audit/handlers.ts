@@ -16,10 +16,16 @@ import { verifyPage } from './verify'
 
 const DAY_MS = 86_400_000
 
-/** Reading the log is the policy's `audit` action (403 with the reason otherwise). */
+/**
+ * The log holds every team's entries, so reading it is the policy's `audit` action with
+ * account-wide scope: decided as if about a certificate of some other team, which only an
+ * `owner: "any"` grant reaches (403 with the reason otherwise).
+ */
+const EVERY_TEAM = { ownerTeam: '(every team)' }
+
 function admit(c: Context<AppEnv>) {
   c.var.facts.action = 'audit'
-  requireAllowed(c, 'audit', undefined)
+  requireAllowed(c, 'audit', EVERY_TEAM)
 }
 
 function rangeOf(c: Context<AppEnv>, query: { from?: string; to?: string }): TimeRange {

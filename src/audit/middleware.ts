@@ -4,7 +4,8 @@
  *   recordBeforeForward(c)  a mutation's entry, outcome "pending", written and awaited before the
  *                           mutation goes anywhere; if it cannot be written the mutation is refused
  *                           (503 AUDIT_UNAVAILABLE) and nothing is forwarded. Call it for every
- *                           change: upload, delete (certificates/execute.ts), approvals, ownership.
+ *                           change: upload, delete, approvals, assign, adoption (certificates/operations.ts, facts.ts,
+ *                           gateway/handlers.ts).
  *   auditTrail()            after every request, whatever its answer: the final entry, under the
  *                           same key as a pending one. It is written after the response
  *                           (`waitUntil`): the mutation is already on record, and a read loses

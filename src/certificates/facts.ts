@@ -4,6 +4,7 @@
  * it answers 404 for a certificate that does not exist). Plus the associations a delete needs.
  */
 import type { Context } from 'hono'
+import { recordBeforeForward } from '../audit/middleware'
 import type { AppEnv } from '../lib/app-env'
 import type { UpstreamEnvelope } from '../lib/envelope'
 import { GatewayError } from '../lib/errors'
@@ -30,6 +31,24 @@ export async function fromLedger<T>(read: Promise<T>): Promise<T> {
       cause: error,
     })
   }
+}
+
+/**
+ * Adopts what can be adopted among unowned certificates (ownership/reconcile.ts), with the change
+ * on the audit record first, and notes each adoption on the request's facts.
+ */
+export async function adopt(c: Ctx, accountId: string, unowned: UpstreamCertificate[]) {
+  const adopted = await adoptUnowned(
+    ledgerFor(c),
+    accountId,
+    unowned,
+    c.var.config.upstream.timeoutMs,
+    () => recordBeforeForward(c),
+  )
+  for (const [certificate_id, team] of adopted) {
+    ;(c.var.facts.adopted ??= []).push({ certificate_id, team })
+  }
+  return adopted
 }
 
 export interface KnownCertificate {
@@ -61,7 +80,7 @@ export async function certificateFacts(
   // Only the upstream can say what it is (404 if nothing).
   const fetched = await forward(c, upstreamRequests.get(accountId, certificateId))
   const cert = fetched.result as UpstreamCertificate
-  const adopted = await adoptUnowned(ledger, accountId, [cert], c.var.config.upstream.timeoutMs)
+  const adopted = await adopt(c, accountId, [cert])
   return {
     facts: { ownerTeam: adopted.get(cert.id) ?? null, ca: cert.ca, expiresOn: cert.expires_on },
     fetched,

@@ -14,12 +14,12 @@ import type { AppEnv } from '../lib/app-env'
 import type { UpstreamEnvelope } from '../lib/envelope'
 import { GatewayError, detail } from '../lib/errors'
 import { note, type Action } from '../lib/request-facts'
-import { adoptUnowned, type UpstreamCertificate } from '../ownership/reconcile'
+import type { UpstreamCertificate } from '../ownership/reconcile'
 import { decide, type CertificateFacts } from '../policy/decide'
 import { decideFor, requireAccount, requireAllowed, requireVisible } from '../policy/enforce'
 import { forward } from '../upstream/forward'
 import { upstreamRequests } from '../upstream/request'
-import { associationsOf, certificateFacts, fromLedger, ledgerFor } from './facts'
+import { adopt, associationsOf, certificateFacts, fromLedger, ledgerFor } from './facts'
 import type { InspectedCertificate } from './inspect-pem'
 import { matchesListFilter, withListResult, type ListFilter } from './list-filter'
 import type { CertificateType, UploadFields } from './schemas'
@@ -55,11 +55,10 @@ export async function listCertificates(
   const certs = Array.isArray(envelope.result) ? (envelope.result as UpstreamCertificate[]) : []
   const ledger = ledgerFor(c)
   const owners = await fromLedger(ledger.owners(accountId))
-  const adopted = await adoptUnowned(
-    ledger,
+  const adopted = await adopt(
+    c,
     accountId,
     certs.filter((cert) => !owners.has(cert.id)),
-    c.var.config.upstream.timeoutMs,
   )
   const visible = certs.filter((cert) => {
     if (!matchesListFilter(cert, filter)) return false

@@ -22,6 +22,10 @@ export interface RequestFacts {
   decision?: Decision
   /** For a two-person delete: the approval and both members. */
   approval?: { id: string; requestedBy: string; approvedBy?: string }
+  /** Certificates adopted for a team while this request read them (ownership/reconcile.ts). */
+  adopted?: { certificate_id: string; team: string }[]
+  /** Set when the upstream itself failed (5xx, 429, timeout, unreachable, not an envelope). */
+  upstreamFailed?: boolean
   /** How many HTTP calls reached the upstream for this request. */
   upstreamAttempts: number
   /** What the caller was answered: set by `renderError` for failures, by the audit trail otherwise. */

@@ -40,13 +40,16 @@ function inFlight(intent: UploadIntent, createdAt: number, uploadWindowMs: numbe
 /**
  * Returns the team that now owns each adopted certificate. Never throws: adoption is best effort,
  * and a certificate it cannot place simply stays unowned (visible to account-wide roles).
- * `uploadWindowMs` is how long an upload can take (the upstream timeout).
+ * `uploadWindowMs` is how long an upload can take (the upstream timeout). `beforeChange` runs once,
+ * before the first owner is written (the audit trail records the change first); if it fails,
+ * nothing is adopted.
  */
 export async function adoptUnowned(
   ledger: Ledger,
   accountId: string,
   unowned: UpstreamCertificate[],
   uploadWindowMs: number,
+  beforeChange: () => Promise<void> = async () => {},
 ): Promise<Map<string, string>> {
   const adopted = new Map<string, string>()
   if (unowned.length === 0) return adopted
@@ -70,6 +73,7 @@ export async function adoptUnowned(
       }
       const intent = candidates[0]!
       if ((await ledger.owner(accountId, cert.id)) !== null) continue
+      if (adopted.size === 0) await beforeChange()
       await ledger.assign(accountId, cert.id, {
         team: intent.team,
         member: intent.member,

@@ -5,6 +5,7 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../lib/app-env'
 import type { UpstreamEnvelope } from '../lib/envelope'
+import { GatewayError } from '../lib/errors'
 import { callUpstream } from './client'
 import { relay } from './relay'
 import type { UpstreamRequest } from './request'
@@ -15,8 +16,16 @@ export async function forward(
 ): Promise<UpstreamEnvelope> {
   const { apiToken, upstream } = c.var.config
   const before = c.var.facts.upstreamAttempts
-  const answer = await callUpstream(request, { apiToken, ...upstream }, (attempts) => {
-    c.var.facts.upstreamAttempts = before + attempts
-  })
-  return relay(answer)
+  try {
+    const answer = await callUpstream(request, { apiToken, ...upstream }, (attempts) => {
+      c.var.facts.upstreamAttempts = before + attempts
+    })
+    return relay(answer)
+  } catch (error) {
+    // The upstream's own refusals (404, 1471, ...) are answers; failures are the upstream's fault.
+    if (error instanceof GatewayError && (error.status >= 500 || error.status === 429)) {
+      c.var.facts.upstreamFailed = true
+    }
+    throw error
+  }
 }

@@ -20,6 +20,7 @@ import {
   type JWTPayload,
 } from 'jose'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { registerSecret } from '../support/audit'
 import { emulator } from '../support/emulator'
 import { BASE, callJson, certificatesUrl, type CallOptions } from '../support/gateway'
 import { KEYS } from '../support/identities'
@@ -89,7 +90,10 @@ function claims(overrides: JWTPayload = {}): JWTPayload {
 }
 
 function sign(payload: JWTPayload, key: SigningKey = keyA, kid: string = key.kid) {
-  return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid }).sign(key.privateKey)
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: 'RS256', kid })
+    .sign(key.privateKey)
+    .then(registerSecret)
 }
 
 /** A call that presents only an Access token (no gateway key) to a gateway with Access on. */

@@ -99,6 +99,7 @@ export const RULES = [
     effect: 'allow',
     actions: ['audit'],
     subjects: { roles: ['auditor'] },
+    conditions: { owner: 'any' },
   },
 ]
 

@@ -1,0 +1,192 @@
+/**
+ * Every change is on record, with who did it and what came of it: approvals (both members),
+ * adoptions, assigns; refused when the record cannot be written; and no caller can make a request
+ * leave no entry, or read the log with a grant that only covers their own team.
+ */
+import { env } from 'cloudflare:test'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { AuditEntry } from '../../src/audit/entry'
+import { makeCertificate } from '../support/certificates'
+import { auditEntries, newEntries } from '../support/audit'
+import { emulator } from '../support/emulator'
+import { BASE, call, callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
+import { ACCOUNT, KEYS, RULES } from '../support/identities'
+import { failingWrites } from '../support/kv'
+import { policyWith } from '../support/policies'
+
+const GATEWAY = BASE.replace('/client/v4', '') + '/gateway/v1'
+
+beforeEach(async () => {
+  await emulator.reset()
+})
+
+async function paymentsCertificate(ca: boolean) {
+  const made = await makeCertificate({ ca })
+  const { body } = await upload({ ca, certificates: made.pem }, { key: KEYS.alice })
+  return (body.result as { id: string }).id
+}
+
+const byRequest = async (response: Response) => {
+  const id = response.headers.get('x-request-id')
+  return (await auditEntries()).find((e) => e.id === id)
+}
+
+describe('two-person deletes on record', () => {
+  it('names the approval and its requester on the request, and both members on the approval', async () => {
+    const id = await paymentsCertificate(true)
+    const requested = await callJson<null>(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })
+    const approvalId = (requested.body as unknown as { approval: { id: string } }).approval.id
+    expect(await byRequest(requested.response)).toMatchObject({
+      action: 'delete',
+      member: 'bob',
+      outcome: { class: 'allowed', status: 202 },
+      approval: { id: approvalId, requested_by: 'bob' },
+    })
+    const approved = await call(`${GATEWAY}/approvals/${approvalId}/approve`, {
+      method: 'POST',
+      key: KEYS.admin,
+    })
+    expect(approved.status).toBe(200)
+    expect(await byRequest(approved)).toMatchObject({
+      action: 'approve',
+      member: 'admin',
+      certificate_id: id,
+      approval: { id: approvalId, requested_by: 'bob', approved_by: 'admin' },
+    })
+  })
+})
+
+describe('refused when the record cannot be written', () => {
+  const deletes = async () => (await emulator.requests()).filter((r) => r.method === 'DELETE')
+
+  it('does not create a pending approval', async () => {
+    const id = await paymentsCertificate(true)
+    const { status, body } = await callJson(certificateUrl(id), {
+      method: 'DELETE',
+      key: KEYS.bob,
+      env: { AUDIT: failingWrites() },
+    })
+    expect([status, body.errors[0]!.code]).toEqual([503, 18401])
+    const { keys } = await env.LEDGER.list({ prefix: 'approval:' })
+    const stored = await Promise.all(
+      keys.map((k) => env.LEDGER.get<{ certificate_id: string }>(k.name, 'json')),
+    )
+    expect(stored.filter((a) => a?.certificate_id === id)).toEqual([])
+  })
+
+  it('does not execute an approval', async () => {
+    const id = await paymentsCertificate(true)
+    const requested = await callJson<null>(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })
+    const approvalId = (requested.body as unknown as { approval: { id: string } }).approval.id
+    const { status } = await callJson(`${GATEWAY}/approvals/${approvalId}/approve`, {
+      method: 'POST',
+      key: KEYS.admin,
+      env: { AUDIT: failingWrites() },
+    })
+    expect(status).toBe(503)
+    expect(await deletes()).toEqual([])
+    const record = await callJson<{ status: string }>(`${GATEWAY}/approvals/${approvalId}`, {
+      key: KEYS.bob,
+    })
+    expect(record.body.result.status).toBe('pending')
+  })
+
+  it('does not assign an owner', async () => {
+    const made = await makeCertificate({ ca: false })
+    const seeded = (await emulator.seedCertificate(ACCOUNT, {
+      ca: false,
+      certificates: made.pem,
+    })) as {
+      certificate: { id: string }
+    }
+    const id = seeded.certificate.id
+    const { status } = await callJson(
+      `${GATEWAY}/accounts/${ACCOUNT}/mtls_certificates/${id}/owner`,
+      {
+        method: 'PUT',
+        key: KEYS.admin,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ team: 'payments' }),
+        env: { AUDIT: failingWrites() },
+      },
+    )
+    expect(status).toBe(503)
+    expect(await env.LEDGER.get(`owner:v1:${ACCOUNT}:${id}`)).toBeNull()
+  })
+
+  it('does not adopt, and records the adoption when it does', async () => {
+    const made = await makeCertificate({ ca: false })
+    // An upload whose owner could not be written: it awaits adoption by its intent.
+    const failingOwners = new Proxy(env.LEDGER, {
+      get(target, property) {
+        if (property === 'put') {
+          return (key: string, ...rest: unknown[]) =>
+            key.startsWith('owner:')
+              ? Promise.reject(new Error('KV write failed'))
+              : (target.put as (...a: unknown[]) => Promise<void>).call(target, key, ...rest)
+        }
+        const value = Reflect.get(target, property) as unknown
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const { body } = await upload(
+      { ca: false, certificates: made.pem },
+      { key: KEYS.alice, env: { LEDGER: failingOwners } },
+    )
+    const id = (body.result as { id: string }).id
+
+    await callJson(certificatesUrl(), { key: KEYS.bob, env: { AUDIT: failingWrites() } })
+    expect(await env.LEDGER.get(`owner:v1:${ACCOUNT}:${id}`)).toBeNull()
+
+    const list = await call(certificatesUrl(), { key: KEYS.bob })
+    expect(await env.LEDGER.get(`owner:v1:${ACCOUNT}:${id}`)).not.toBeNull()
+    expect(await byRequest(list)).toMatchObject({
+      action: 'list',
+      adopted: [{ certificate_id: id, team: 'payments' }],
+    })
+  })
+})
+
+describe('what a caller cannot do to the log', () => {
+  it('cannot make a request leave no entry by sending many unknown fields', async () => {
+    const query = Array.from({ length: 150 }, (_, i) => `field${i}=x`).join('&')
+    const written = await newEntries(() =>
+      call(`${certificatesUrl()}?${query}`, { key: KEYS.alice }),
+    )
+    expect(written).toHaveLength(1)
+    const [entry] = written as [AuditEntry]
+    expect(entry.outcome).toMatchObject({ class: 'invalid', status: 400 })
+    expect(entry.outcome.error_codes).toHaveLength(150)
+  })
+
+  it('cannot read other teams entries with a grant that covers only its own team', async () => {
+    const leadsAudit = {
+      id: 'leads-audit',
+      description: 'Leads audit',
+      effect: 'allow',
+      actions: ['audit'],
+      subjects: { roles: ['lead'] },
+    }
+    const { status, body } = await callJson(`${GATEWAY}/audit?team=identity`, {
+      key: KEYS.bob,
+      env: { POLICY: await policyWith([...RULES, leadsAudit]) },
+    })
+    expect([status, body.errors[0]!.code]).toEqual([403, 18301])
+  })
+})
+
+describe('outcome classes', () => {
+  it('calls a refusal to delete a certificate in use invalid, not an upstream error', async () => {
+    const id = await paymentsCertificate(false)
+    await emulator.setAssociations(id, [{ service: 'gateway', status: 'available' }])
+    const response = await call(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })
+    expect(response.status).toBe(400)
+    expect((await byRequest(response))!.outcome.class).toBe('invalid')
+  })
+
+  it('calls an upstream 5xx an upstream error', async () => {
+    await emulator.addFaults({ kind: 'status', status: 500, times: 5 })
+    const response = await call(certificatesUrl(), { key: KEYS.alice })
+    expect((await byRequest(response))!.outcome.class).toBe('upstream_error')
+  })
+})
