@@ -7,6 +7,8 @@
  * - `status`: answer `status` (default 500) in the error envelope (`code`/`message` overridable).
  * - `rate_limit`: answer 429, code 971, with `retry-after: retry_after` (default 1).
  * - `non_json`: answer `status` (default 200) with an HTML body and `content-type: text/html`.
+ * - `null_result`: answer 200 with a success envelope whose `result` is null: well-formed, but not
+ *   the list or object the endpoint promises (clients must not read it as "nothing").
  * - `drop`: send the status (default 200) and headers, then a body stream that errors after a
  *   partial JSON chunk: the caller's `fetch()` resolves but reading the body fails.
  * - `reset`: throw out of the Worker, so no response exists: the caller's `fetch()` rejects.
@@ -22,7 +24,15 @@ import type { AppEnv } from './app-env'
 import { ConnectionReset, errorBody } from './envelope'
 import { apiErrors } from './errors'
 
-export const FAULT_KINDS = ['latency', 'status', 'rate_limit', 'non_json', 'drop', 'reset'] as const
+export const FAULT_KINDS = [
+  'latency',
+  'status',
+  'rate_limit',
+  'non_json',
+  'null_result',
+  'drop',
+  'reset',
+] as const
 
 export type Fault = {
   kind: (typeof FAULT_KINDS)[number]
@@ -103,6 +113,8 @@ export const injectFaults: MiddlewareHandler<AppEnv> = async function injectFaul
       throw apiErrors.rateLimited({ 'retry-after': String(fault.retry_after ?? 1) })
     case 'non_json':
       return c.html(HTML_BODY, (fault.status ?? 200) as ContentfulStatusCode)
+    case 'null_result':
+      return c.json({ success: true, errors: [], messages: [], result: null }, 200)
     case 'drop':
       return new Response(droppedBody(), {
         status: fault.status ?? 200,

@@ -89,6 +89,13 @@ describe('kinds', () => {
     expect((await call('')).headers.get('retry-after')).toBe('7')
   })
 
+  it('null_result answers a success envelope without a result', async () => {
+    await addFaults([{ kind: 'null_result' }])
+    const { status, body } = await callJson('')
+    expect(status).toBe(200)
+    expect(body).toEqual({ success: true, errors: [], messages: [], result: null })
+  })
+
   it('non_json answers HTML (200 unless a status is given)', async () => {
     await addFaults([{ kind: 'non_json' }, { kind: 'non_json', status: 502 }])
     const first = await call('')

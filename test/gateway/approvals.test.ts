@@ -250,3 +250,15 @@ describe('guarded deletes', () => {
     expect(await deletes()).toEqual([])
   })
 })
+
+describe('an associations answer that is not a list', () => {
+  it('is an upstream failure, never "not in use": the delete is not forwarded', async () => {
+    const leaf = await makeCertificate({ ca: false })
+    const { body } = await upload({ ca: false, certificates: leaf.pem }, { key: KEYS.alice })
+    const id = (body.result as { id: string }).id
+    await emulator.addFaults({ kind: 'null_result', match: { path_contains: '/associations' } })
+    const refused = await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })
+    expect([refused.status, refused.body.errors[0]!.code]).toEqual([502, 18502])
+    expect(await deletes()).toEqual([])
+  })
+})

@@ -19,6 +19,7 @@ export type Fault =
   | { kind: 'status'; status: number }
   | { kind: 'rate_limit'; retry_after?: number }
   | { kind: 'non_json'; status?: number }
+  | { kind: 'null_result' }
   | { kind: 'drop' }
   | { kind: 'reset' }
 
