@@ -5,6 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { expand, fit, summarize, type AuditEntry } from '../../src/audit/entry'
+import { sha256, sign } from '../../src/audit/signing'
 
 const tsx = path.resolve('node_modules/.bin/tsx')
 const run = (script: string, args: string[]) => {
@@ -108,5 +110,64 @@ describe('key', () => {
     expect(
       run('mint-key', ['--member', 'e', '--team', 't', '--role', 'r', '--expires', 'soon']).status,
     ).toBe(2)
+  })
+})
+
+describe('audit:verify on an export', () => {
+  const signingKey = 'cli-test-audit-signing-key-0123456789'
+
+  /** One NDJSON line as the gateway's export writes it: the entry and its signed KV metadata. */
+  async function exportLine(outcome: AuditEntry['outcome'], id = crypto.randomUUID()) {
+    const entry: AuditEntry = {
+      kind: 'request',
+      id,
+      request_id: id,
+      time: '2026-11-26T12:00:00.000Z',
+      member: 'bob',
+      team: 'payments',
+      action: 'delete',
+      outcome,
+      upstream_attempts: 1,
+    }
+    const key = `v1:e:8235000000000:${id}`
+    const unsigned = { ...fit(summarize(entry)), vh: await sha256(JSON.stringify(entry)) }
+    const metadata = { ...unsigned, ...(await sign(signingKey, key, unsigned)) }
+    return JSON.stringify({ ...expand(metadata), _kv: { key, metadata } })
+  }
+
+  const verify = (lines: string[]) => {
+    const result = spawnSync(
+      tsx,
+      ['scripts/audit-verify.ts', '--file', write('audit.ndjson', lines.join('\n'))],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, AUDIT_SIGNING_KEY: signingKey },
+      },
+    )
+    return { status: result.status, stdout: result.stdout }
+  }
+
+  it('passes a clean export', async () => {
+    const { status, stdout } = verify([
+      await exportLine({ class: 'allowed', status: 200, error_codes: [] }),
+    ])
+    expect(status).toBe(0)
+    expect(stdout).toContain('1 entries checked, 0 problems, 0 pending')
+  })
+
+  it('fails on an entry whose outcome never arrived (a crash, or a rollback to the pending version)', async () => {
+    const { status, stdout } = verify([await exportLine({ class: 'pending', error_codes: [] })])
+    expect(status).toBe(1)
+    expect(stdout).toMatch(/^pending\t/m)
+  })
+
+  it('fails on an edited entry', async () => {
+    const line = (await exportLine({ class: 'allowed', status: 200, error_codes: [] })).replace(
+      '"member":"bob"',
+      '"member":"eve"',
+    )
+    const { status, stdout } = verify([line])
+    expect(status).toBe(1)
+    expect(stdout).toMatch(/^altered\t/m)
   })
 })
