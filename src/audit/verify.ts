@@ -52,11 +52,13 @@ export async function verifyPage(
     cursor?: Position
     /** Teams and members to check for orphaned index keys even when no entry names them. */
     known: { teams: string[]; members: string[] }
+    /** KV list() calls one page may make (a Worker invocation allows 1000 KV operations). */
+    listBudget?: number
   },
 ): Promise<VerifyReport> {
   const { signingKey, range, limit } = options
   const events = { kind: 'events' } as const
-  const budget = { lists: 400 }
+  const budget = { lists: options.listBudget ?? 400 }
   const tails: string[] = []
   const walk = scan(kv, events, range, options.cursor, budget)
   let cursor: Position | undefined

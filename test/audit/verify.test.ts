@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { verifyExport } from '../../src/audit/verify-export'
 import { eventKey, tailOf, writeEntry } from '../../src/audit/store'
-import type { Problem } from '../../src/audit/verify'
+import { verifyPage, type Problem } from '../../src/audit/verify'
 import { uuidv7 } from '../../src/lib/uuidv7'
 import { expectNoSecretsInAudit, exportText } from '../support/audit'
 import { call, callJson, certificatesUrl } from '../support/gateway'
@@ -215,5 +215,28 @@ describe('offline verification of an export (npm run audit:verify -- --file)', (
     ])
     const wrongKey = await verifyExport(lines.join('\n'), 'another-key-of-at-least-32-characters')
     expect(wrongKey.problems.map((p) => p.kind)).toEqual(['forged', 'forged', 'forged', 'forged'])
+  })
+})
+
+describe('a page that runs out of KV calls', () => {
+  it('reports the index families it could not read as unchecked, never as missing', async () => {
+    const { from, to } = await seedWindow(6)
+    const range = { from: Date.parse(from), to: Date.parse(to), endsNow: false }
+    const known = { teams: ['payments', 'identity'], members: ['alice', 'carol'] }
+    const full = await verifyPage(kv(), { signingKey: AUDIT_SIGNING_KEY, range, limit: 100, known })
+    expect(full.problems).toEqual([])
+    expect(full.unchecked_indexes).toBeUndefined()
+
+    // One list() for the events and one more: most index families go unread.
+    const starved = await verifyPage(kv(), {
+      signingKey: AUDIT_SIGNING_KEY,
+      range,
+      limit: 100,
+      known,
+      listBudget: 2,
+    })
+    expect(starved.checked).toBe(6)
+    expect(starved.problems).toEqual([])
+    expect(starved.unchecked_indexes!.length).toBeGreaterThan(0)
   })
 })
