@@ -13,6 +13,7 @@ import { recordBeforeForward } from '../audit/middleware'
 import type { AppEnv } from '../lib/app-env'
 import type { UpstreamEnvelope } from '../lib/envelope'
 import { GatewayError, detail } from '../lib/errors'
+import { isActive } from '../identity/authenticate'
 import { note, type Action } from '../lib/request-facts'
 import type { UpstreamCertificate } from '../ownership/reconcile'
 import { decide, type CertificateFacts } from '../policy/decide'
@@ -279,11 +280,7 @@ export async function concernedApproval(c: Ctx, approvalId: string): Promise<App
 function requireRequesterStillAllowed(c: Ctx, approval: Approval, facts: CertificateFacts): void {
   const { policy } = c.var.config
   const requester = policy.members.find((m) => m.id === approval.requested_by)
-  const active =
-    requester !== undefined &&
-    !requester.revoked &&
-    (requester.expires_at === undefined || Date.parse(requester.expires_at) > Date.now())
-  if (!active) {
+  if (requester === undefined || !isActive(requester, new Date())) {
     throw GatewayError.of('DENIED', {
       message: `Denied by policy: ${approval.requested_by}, who requested this delete, is no longer an active member`,
     })

@@ -94,6 +94,11 @@ function isExpired(member: Member, now: Date): boolean {
   return member.expires_at !== undefined && Date.parse(member.expires_at) <= now.getTime()
 }
 
+/** Neither revoked nor expired: what any way of authenticating requires of a member. */
+export function isActive(member: Member, now: Date): boolean {
+  return !member.revoked && !isExpired(member, now)
+}
+
 function principalOf(member: Member, via: Principal['via']): Principal {
   return { memberId: member.id, teamId: member.team, roles: member.roles, via }
 }
