@@ -104,6 +104,7 @@ export function exportStream(
         // Stopped by the limit (continue after the last entry) or by the budget (where it stopped).
         const rest = next === undefined ? lastResume : next.value
         if (next === undefined) await walk.return(undefined)
+        // Every export ends with a marker, so that one cut off in transit is told from a whole one.
         if (rest) {
           const cursor = encodeCursor(rest)
           controller.enqueue(
@@ -111,6 +112,14 @@ export function exportStream(
               format === 'ndjson'
                 ? JSON.stringify({ truncated: true, next_cursor: cursor }) + '\n'
                 : `# truncated; continue with cursor=${cursor}\r\n`,
+            ),
+          )
+        } else {
+          controller.enqueue(
+            encoder.encode(
+              format === 'ndjson'
+                ? JSON.stringify({ complete: true, count: written }) + '\n'
+                : `# complete; ${written} entries\r\n`,
             ),
           )
         }

@@ -1,7 +1,8 @@
 /**
  * Verifies an NDJSON export offline, with the signing key and nothing else (no KV, no gateway):
  * each line's `_kv` metadata must carry a valid seal and signature for its key, and the readable
- * entry on the line must be exactly what that signed metadata says (so an edit to either shows).
+ * entry on the line must be exactly what that signed metadata says (so an edit to either shows),
+ * and the export must end with its end marker (so a cut-off export shows).
  * What an export cannot show: the KV values (only their signed hashes travel) and the index keys;
  * the gateway's verify API checks those. Used by scripts/audit-verify.ts; pure, so tests run it.
  */
@@ -10,7 +11,7 @@ import { canonical, judge } from './signing'
 
 export interface ExportProblem {
   line: number
-  kind: 'unsigned' | 'forged' | 'altered' | 'unreadable'
+  kind: 'unsigned' | 'forged' | 'altered' | 'unreadable' | 'incomplete'
   key?: string
   detail: string
 }
@@ -26,9 +27,19 @@ export interface ExportReport {
 export async function verifyExport(ndjson: string, signingKey: string): Promise<ExportReport> {
   const report: ExportReport = { checked: 0, problems: [], pending: [] }
   const lines = ndjson.split('\n')
+  // The line that ended the export: a complete marker (with its count) or a truncated one.
+  let end: { line: number; count?: number } | undefined
   for (const [index, text] of lines.entries()) {
     if (text.trim() === '') continue
     const line = index + 1
+    if (end !== undefined) {
+      report.problems.push({
+        line,
+        kind: 'unreadable',
+        detail: 'a line after the end of the export',
+      })
+      continue
+    }
     let parsed: Record<string, unknown>
     try {
       parsed = JSON.parse(text) as Record<string, unknown>
@@ -38,6 +49,11 @@ export async function verifyExport(ndjson: string, signingKey: string): Promise<
     }
     if (parsed.truncated === true && typeof parsed.next_cursor === 'string') {
       report.nextCursor = parsed.next_cursor
+      end = { line }
+      continue
+    }
+    if (parsed.complete === true && typeof parsed.count === 'number') {
+      end = { line, count: parsed.count }
       continue
     }
     report.checked++
@@ -63,6 +79,19 @@ export async function verifyExport(ndjson: string, signingKey: string): Promise<
       continue
     }
     if (metadata.o === 'pending') report.pending.push(key)
+  }
+  if (end === undefined) {
+    report.problems.push({
+      line: lines.length,
+      kind: 'incomplete',
+      detail: 'the export has no end marker: it was cut off',
+    })
+  } else if (end.count !== undefined && end.count !== report.checked) {
+    report.problems.push({
+      line: end.line,
+      kind: 'incomplete',
+      detail: `the export says ${end.count} entries, ${report.checked} are here`,
+    })
   }
   return report
 }

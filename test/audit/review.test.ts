@@ -228,7 +228,8 @@ describe('cost in KV operations', () => {
       env: { AUDIT: kv },
     })
     const lines = (await exportText(response)).trimEnd().split('\n')
-    expect(lines).toHaveLength(2500)
+    expect(lines).toHaveLength(2501)
+    expect(JSON.parse(lines[2500]!)).toEqual({ complete: true, count: 2500 })
     expect(calls.get ?? 0).toBe(0)
     expect(calls.list).toBe(3)
   })
@@ -246,6 +247,7 @@ describe('export', () => {
       .trimEnd()
       .split('\n')
       .map((l) => JSON.parse(l))
+    expect(lines.pop()).toEqual({ complete: true, count: small.length })
     expect(lines.map(({ _kv: _, ...entry }) => entry)).toEqual(small)
     expect(lines[0]._kv).toMatchObject({
       key: expect.stringMatching(/^v1:e:\d{13}:/),
@@ -261,12 +263,13 @@ describe('export', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/csv/)
     const rows = (await exportText(response)).trimEnd().split('\r\n')
     const expected = small.filter((e) => e.certificate_id === CERTS[0])
-    expect(rows).toHaveLength(expected.length + 1)
+    expect(rows).toHaveLength(expected.length + 2)
+    expect(rows.at(-1)).toBe(`# complete; ${expected.length} entries`)
     expect(rows[0]!.split(',').slice(0, 4)).toEqual(['time', 'id', 'kind', 'request_id'])
     expect(rows[1]!.startsWith(`${expected[0]!.time},${expected[0]!.id},request,`)).toBe(true)
     // A spreadsheet must not run a caller-chosen certificate name as a formula.
     expect(rows[1]).toContain(`"'=HYPERLINK(""http://x.example/`)
-    expect(rows.slice(1).join('\n')).not.toMatch(/(^|,)=/m)
+    expect(rows.slice(1, -1).join('\n')).not.toMatch(/(^|,)=/m)
   })
 
   it('stops at the limit and says where to continue', async () => {

@@ -206,7 +206,7 @@ describe('offline verification of an export (npm run audit:verify -- --file)', (
     meta._kv.metadata.o = 'invalid'
     const forged = JSON.parse(lines[2]!)
     forged._kv.key = forged._kv.key.replace(/:[0-9a-f-]{36}$/, ':' + uuidv7())
-    const tampered = [edited, meta, forged].map((l) => JSON.stringify(l)).concat(lines[3]!)
+    const tampered = [edited, meta, forged].map((l) => JSON.stringify(l)).concat(lines.slice(3))
     const report = await verifyExport(tampered.join('\n'), AUDIT_SIGNING_KEY)
     expect(report.problems.map((p) => [p.line, p.kind])).toEqual([
       [1, 'altered'],
@@ -215,6 +215,16 @@ describe('offline verification of an export (npm run audit:verify -- --file)', (
     ])
     const wrongKey = await verifyExport(lines.join('\n'), 'another-key-of-at-least-32-characters')
     expect(wrongKey.problems.map((p) => p.kind)).toEqual(['forged', 'forged', 'forged', 'forged'])
+  })
+
+  it('reports an export that was cut off, or that lost a line', async () => {
+    const w = await seedWindow(3)
+    const lines = (await exportOf(w.from, w.to)).trimEnd().split('\n')
+    expect(JSON.parse(lines.at(-1)!)).toEqual({ complete: true, count: 3 })
+    const cut = await verifyExport(lines.slice(0, 2).join('\n'), AUDIT_SIGNING_KEY)
+    expect(cut.problems.map((p) => p.kind)).toEqual(['incomplete'])
+    const lost = await verifyExport([lines[0], lines[2], lines[3]].join('\n'), AUDIT_SIGNING_KEY)
+    expect(lost.problems.map((p) => p.kind)).toEqual(['incomplete'])
   })
 })
 

@@ -135,10 +135,11 @@ describe('audit:verify on an export', () => {
     return JSON.stringify({ ...expand(metadata), _kv: { key, metadata } })
   }
 
-  const verify = (lines: string[]) => {
+  const verify = (lines: string[], { cut = false } = {}) => {
+    const ended = cut ? lines : [...lines, JSON.stringify({ complete: true, count: lines.length })]
     const result = spawnSync(
       tsx,
-      ['scripts/audit-verify.ts', '--file', write('audit.ndjson', lines.join('\n'))],
+      ['scripts/audit-verify.ts', '--file', write('audit.ndjson', ended.join('\n'))],
       {
         encoding: 'utf8',
         env: { ...process.env, AUDIT_SIGNING_KEY: signingKey },
@@ -159,6 +160,13 @@ describe('audit:verify on an export', () => {
     const { status, stdout } = verify([await exportLine({ class: 'pending', error_codes: [] })])
     expect(status).toBe(1)
     expect(stdout).toMatch(/^pending\t/m)
+  })
+
+  it('fails on an export that was cut off', async () => {
+    const line = await exportLine({ class: 'allowed', status: 200, error_codes: [] })
+    const { status, stdout } = verify([line], { cut: true })
+    expect(status).toBe(1)
+    expect(stdout).toMatch(/^incomplete\t/m)
   })
 
   it('fails on an edited entry', async () => {
