@@ -97,9 +97,6 @@ export const auditEntrySchema = z
   })
   .openapi('AuditEntry')
 
-const ok = successEnvelope
-const json = jsonContent
-
 const failures = {
   400: failure('Invalid query (source.pointer names the parameter)'),
   401: failure('Missing, malformed or unknown gateway key'),
@@ -116,8 +113,11 @@ export const queryRoute = createRoute({
   middleware: [noteAction('audit')] as const,
   request: { query: auditQuery },
   responses: {
-    200: json(
-      ok(z.array(auditEntrySchema), z.object({ count: z.number(), cursor: z.string().nullable() })),
+    200: jsonContent(
+      successEnvelope(
+        z.array(auditEntrySchema),
+        z.object({ count: z.number(), cursor: z.string().nullable() }),
+      ),
       'Entries, newest first; follow result_info.cursor while it is not null',
     ),
     ...failures,
@@ -157,8 +157,8 @@ export const verifyRoute = createRoute({
   middleware: [noteAction('audit')] as const,
   request: { query: verifyQuery },
   responses: {
-    200: json(
-      ok(
+    200: jsonContent(
+      successEnvelope(
         z.object({
           checked: z.number(),
           problems: z.array(problem),

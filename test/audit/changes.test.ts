@@ -8,7 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { makeCertificate } from '../support/certificates'
 import { auditEntries, newEntries } from '../support/audit'
-import { emulator } from '../support/emulator'
+import { emulator, seedUnowned } from '../support/emulator'
 import { BASE, call, callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
 import { ACCOUNT, KEYS, RULES } from '../support/identities'
 import { failingWrites } from '../support/kv'
@@ -92,14 +92,7 @@ describe('refused when the record cannot be written', () => {
   })
 
   it('does not assign an owner', async () => {
-    const made = await makeCertificate({ ca: false })
-    const seeded = (await emulator.seedCertificate(ACCOUNT, {
-      ca: false,
-      certificates: made.pem,
-    })) as {
-      certificate: { id: string }
-    }
-    const id = seeded.certificate.id
+    const id = await seedUnowned()
     const { status } = await callJson(
       `${GATEWAY}/accounts/${ACCOUNT}/mtls_certificates/${id}/owner`,
       {

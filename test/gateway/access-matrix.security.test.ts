@@ -6,7 +6,7 @@
  */
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { makeCertificate } from '../support/certificates'
-import { emulator } from '../support/emulator'
+import { emulator, seedUnowned } from '../support/emulator'
 import { callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
 import { ACCOUNT, KEYS, RULES } from '../support/identities'
 import { policyWith } from '../support/policies'
@@ -85,17 +85,8 @@ beforeEach(async () => {
 })
 
 async function certificateFor(caller: Caller, target: Target): Promise<string> {
+  if (target === 'unowned') return seedUnowned()
   const made = await makeCertificate({ ca: false })
-  if (target === 'unowned') {
-    const seeded = (await emulator.seedCertificate(ACCOUNT, {
-      ca: false,
-      certificates: made.pem,
-      name: 'seeded',
-    })) as {
-      certificate: { id: string }
-    }
-    return seeded.certificate.id
-  }
   const { status, body } = await upload(
     { ca: false, certificates: made.pem },
     { key: KEYS[UPLOADER[caller][target]] },

@@ -8,7 +8,7 @@ import { ledger } from '../../src/ownership/ledger'
 import { adoptUnowned } from '../../src/ownership/reconcile'
 import { inspectCertificates } from '../../src/certificates/inspect-pem'
 import { makeCertificate } from '../support/certificates'
-import { emulator } from '../support/emulator'
+import { emulator, seedUnowned } from '../support/emulator'
 import { BASE, callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
 import { ACCOUNT, KEYS } from '../support/identities'
 
@@ -218,17 +218,8 @@ describe('assign', () => {
       body: JSON.stringify({ team }),
     })
 
-  async function unowned() {
-    const made = await makeCertificate({ ca: false })
-    const seeded = (await emulator.seedCertificate(ACCOUNT, {
-      ca: false,
-      certificates: made.pem,
-    })) as { certificate: { id: string } }
-    return seeded.certificate.id
-  }
-
   it('lets an admin give an unowned certificate to a team, which then sees it', async () => {
-    const id = await unowned()
+    const id = await seedUnowned()
     expect((await callJson(certificateUrl(id), { key: KEYS.alice })).status).toBe(404)
     const { status, body } = await assign(id, 'payments', KEYS.admin)
     expect(status).toBe(200)
@@ -247,14 +238,14 @@ describe('assign', () => {
   })
 
   it('refuses a member without the assign right as if the certificate did not exist', async () => {
-    const id = await unowned()
+    const id = await seedUnowned()
     const { status } = await assign(id, 'payments', KEYS.alice)
     expect(status).toBe(404)
     expect(await env.LEDGER.get(ownerKey(id))).toBeNull()
   })
 
   it('refuses an unknown team, and a certificate that does not exist', async () => {
-    const id = await unowned()
+    const id = await seedUnowned()
     const team = await assign(id, 'ghosts', KEYS.admin)
     expect([team.status, team.body.errors[0]!.code, team.body.errors[0]!.source?.pointer]).toEqual([
       400,

@@ -3,7 +3,8 @@
  * The request log is how tests prove what did, and did not, reach the upstream.
  */
 import { env } from 'cloudflare:test'
-import { EMULATOR_CONTROL_SECRET } from './identities'
+import { makeCertificate } from './certificates'
+import { ACCOUNT, EMULATOR_CONTROL_SECRET } from './identities'
 
 export interface LoggedRequest {
   method: string
@@ -56,4 +57,19 @@ export const emulator = {
     const { requests } = (await control('GET', '/requests')) as { requests: LoggedRequest[] }
     return requests
   },
+}
+
+/**
+ * A leaf certificate placed straight into the emulator, as if uploaded outside the gateway: it has
+ * no owner in the ledger. Returns its id.
+ */
+export async function seedUnowned(account = ACCOUNT): Promise<string> {
+  const made = await makeCertificate({ ca: false })
+  const seeded = (await emulator.seedCertificate(account, {
+    ca: false,
+    certificates: made.pem,
+  })) as {
+    certificate: { id: string }
+  }
+  return seeded.certificate.id
 }
