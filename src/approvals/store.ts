@@ -10,6 +10,7 @@
  * could both see it pending (README: "Two-person deletes" says what that means and why it is safe).
  */
 import { z } from '@hono/zod-openapi'
+import type { CertificateFacts } from '../policy/decide'
 
 const LINGER_SECONDS = 86_400
 
@@ -51,5 +52,24 @@ export function approvals(kv: KVNamespace) {
       const parsed = approvalSchema.safeParse(stored)
       return parsed.success ? parsed.data : null
     },
+  }
+}
+
+type StoredFacts = Approval['certificate']
+
+/** The certificate facts kept with an approval, and back: who may see it is decided on them. */
+export function toStoredFacts({ ownerTeam, ca, expiresOn }: CertificateFacts): StoredFacts {
+  return {
+    owner_team: ownerTeam,
+    ...(ca !== undefined ? { ca } : {}),
+    ...(expiresOn !== undefined ? { expires_on: expiresOn } : {}),
+  }
+}
+
+export function fromStoredFacts({ owner_team, ca, expires_on }: StoredFacts): CertificateFacts {
+  return {
+    ownerTeam: owner_team,
+    ...(ca !== undefined ? { ca } : {}),
+    ...(expires_on !== undefined ? { expiresOn: expires_on } : {}),
   }
 }

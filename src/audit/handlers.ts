@@ -6,10 +6,11 @@
 import type { Context } from 'hono'
 import { createRouter } from '../lib/create-app'
 import type { AppEnv } from '../lib/app-env'
+import { successEnvelope } from '../lib/envelope'
 import { GatewayError } from '../lib/errors'
 import { requireAllowed } from '../policy/enforce'
 import { exportStream } from './export'
-import { decodeCursor, encodeCursor, runQuery, type Filters } from './query'
+import { decodeCursor, encodeCursor, runQuery, type Filters, type Query } from './query'
 import { exportRoute, queryRoute, verifyRoute } from './routes'
 import type { TimeRange } from './store'
 import { verifyPage } from './verify'
@@ -24,7 +25,6 @@ const DAY_MS = 86_400_000
 const EVERY_TEAM = { ownerTeam: '(every team)' }
 
 function admit(c: Context<AppEnv>) {
-  c.var.facts.action = 'audit'
   requireAllowed(c, 'audit', EVERY_TEAM)
 }
 
@@ -50,7 +50,7 @@ function cursorOf(cursor: string | undefined, filters: Filters) {
   return position
 }
 
-function filtersOf(query: {
+interface QueryParams {
   team?: string
   member?: string
   action?: string
@@ -58,50 +58,38 @@ function filtersOf(query: {
   outcome?: Filters['outcome']
   certificate?: string
   request_id?: string
-}): Filters {
-  const { request_id: requestId, team, member, action, decision, outcome, certificate } = query
-  return { team, member, action, decision, outcome, certificate, requestId }
+  from?: string
+  to?: string
+  limit: number
+  cursor?: string
+}
+
+/** A validated query or export request as a store query: filters, range, limit, cursor. */
+function queryOf(c: Context<AppEnv>, params: QueryParams): Query {
+  const { request_id: requestId, team, member, action, decision, outcome, certificate } = params
+  const filters: Filters = { team, member, action, decision, outcome, certificate, requestId }
+  return {
+    ...filters,
+    range: rangeOf(c, params),
+    limit: params.limit,
+    cursor: cursorOf(params.cursor, filters),
+  }
 }
 
 export const auditRouter = createRouter()
   .openapi(queryRoute, async (c) => {
     admit(c)
-    const query = c.req.valid('query')
-    const filters = filtersOf(query)
-    const page = await runQuery(c.env.AUDIT, {
-      ...filters,
-      range: rangeOf(c, query),
-      limit: query.limit,
-      cursor: cursorOf(query.cursor, filters),
-    })
+    const page = await runQuery(c.env.AUDIT, queryOf(c, c.req.valid('query')))
+    const cursor = page.cursor ? encodeCursor(page.cursor) : null
     return c.json(
-      {
-        success: true as const,
-        errors: [],
-        messages: [],
-        result: page.entries,
-        result_info: {
-          count: page.entries.length,
-          cursor: page.cursor ? encodeCursor(page.cursor) : null,
-        },
-      },
+      successEnvelope(page.entries, { resultInfo: { count: page.entries.length, cursor } }),
       200,
     )
   })
   .openapi(exportRoute, async (c) => {
     admit(c)
     const query = c.req.valid('query')
-    const filters = filtersOf(query)
-    const stream = exportStream(
-      c.env.AUDIT,
-      {
-        ...filters,
-        range: rangeOf(c, query),
-        limit: query.limit,
-        cursor: cursorOf(query.cursor, filters),
-      },
-      query.format,
-    )
+    const stream = exportStream(c.env.AUDIT, queryOf(c, query), query.format)
     return c.body(stream, 200, {
       'content-type':
         query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
@@ -119,13 +107,6 @@ export const auditRouter = createRouter()
       cursor: cursorOf(query.cursor, {}),
       known: { teams: policy.teams.map((t) => t.id), members: policy.members.map((m) => m.id) },
     })
-    return c.json(
-      {
-        success: true as const,
-        errors: [],
-        messages: [],
-        result: { ...report, cursor: report.cursor ? encodeCursor(report.cursor) : null },
-      },
-      200,
-    )
+    const cursor = report.cursor ? encodeCursor(report.cursor) : null
+    return c.json(successEnvelope({ ...report, cursor }), 200)
   })

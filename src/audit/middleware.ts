@@ -4,8 +4,9 @@
  *   recordBeforeForward(c)  a mutation's entry, outcome "pending", written and awaited before the
  *                           mutation goes anywhere; if it cannot be written the mutation is refused
  *                           (503 AUDIT_UNAVAILABLE) and nothing is forwarded. Call it for every
- *                           change: upload, delete, approvals, assign, adoption (certificates/operations.ts, facts.ts,
- *                           gateway/handlers.ts).
+ *                           change: upload, delete, approvals, assign, adoption
+ *                           (certificates/operations.ts, certificates/facts.ts, gateway/handlers.ts);
+ *                           a request is recorded once, however many changes it makes.
  *   auditTrail()            after every request, whatever its answer: the final entry, under the
  *                           same key as a pending one. It is written after the response
  *                           (`waitUntil`): the mutation is already on record, and a read loses
@@ -32,6 +33,9 @@ const settingsOf = (config: Config): StoreSettings => config.audit
 
 export async function recordBeforeForward(c: Context<AppEnv>): Promise<void> {
   const facts = c.var.facts
+  // Once on record, the request is on record: a second change in the same request (an adoption,
+  // then a delete) needs no second pending write to the same keys (KV: one write per key per second).
+  if (pending.has(facts)) return
   const entry = entryFromFacts(
     { ...facts, outcome: undefined },
     facts.requestId,

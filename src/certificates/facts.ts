@@ -8,7 +8,7 @@ import { recordBeforeForward } from '../audit/middleware'
 import type { AppEnv } from '../lib/app-env'
 import type { UpstreamEnvelope } from '../lib/envelope'
 import { GatewayError } from '../lib/errors'
-import { ledger, type Ledger } from '../ownership/ledger'
+import { ledger, type Ledger, type UploadIntent } from '../ownership/ledger'
 import { adoptUnowned, type UpstreamCertificate } from '../ownership/reconcile'
 import type { CertificateFacts } from '../policy/decide'
 import { decideFor } from '../policy/enforce'
@@ -37,13 +37,18 @@ export async function fromLedger<T>(read: Promise<T>): Promise<T> {
  * Adopts what can be adopted among unowned certificates (ownership/reconcile.ts), with the change
  * on the audit record first, and notes each adoption on the request's facts.
  */
-export async function adopt(c: Ctx, accountId: string, unowned: UpstreamCertificate[]) {
+export async function adopt(
+  c: Ctx,
+  accountId: string,
+  unowned: UpstreamCertificate[],
+  intents?: UploadIntent[],
+) {
   const adopted = await adoptUnowned(
     ledgerFor(c),
     accountId,
     unowned,
     c.var.config.upstream.timeoutMs,
-    () => recordBeforeForward(c),
+    { beforeChange: () => recordBeforeForward(c), ...(intents ? { intents } : {}) },
   )
   for (const [certificate_id, team] of adopted) {
     ;(c.var.facts.adopted ??= []).push({ certificate_id, team })
@@ -70,9 +75,10 @@ export async function certificateFacts(
   // Unowned as far as the ledger knows. If no unowned certificate could be visible to the caller
   // whatever it is, and no upload of the caller's team awaits adoption, the answer is "not found"
   // without asking the upstream anything.
+  let intents: UploadIntent[] | undefined
   const couldSee = decideFor(c, 'get', { ownerTeam: null }, 'optimistic').effect === 'allow'
   if (!couldSee) {
-    const intents = await fromLedger(ledger.intents(accountId))
+    intents = await fromLedger(ledger.intents(accountId))
     if (!intents.some((intent) => intent.team === c.var.principal.teamId)) {
       throw GatewayError.of('CERTIFICATE_NOT_FOUND')
     }
@@ -80,7 +86,7 @@ export async function certificateFacts(
   // Only the upstream can say what it is (404 if nothing).
   const fetched = await forward(c, upstreamRequests.get(accountId, certificateId))
   const cert = fetched.result as UpstreamCertificate
-  const adopted = await adopt(c, accountId, [cert])
+  const adopted = await adopt(c, accountId, [cert], intents)
   return {
     facts: { ownerTeam: adopted.get(cert.id) ?? null, ca: cert.ca, expiresOn: cert.expires_on },
     fetched,

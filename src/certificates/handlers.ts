@@ -3,6 +3,7 @@
  * (`operations.ts`); nothing here reads a raw header, body or query string.
  */
 import { createRouter } from '../lib/create-app'
+import { successEnvelope } from '../lib/envelope'
 import { detail } from '../lib/errors'
 import {
   deleteCertificate,
@@ -50,10 +51,7 @@ export const certificatesRouter = createRouter()
       `Delete of ${approval.certificate_id} awaits approval ${approval.id} by a member with role ` +
       `${approval.roles.join(' or ')} (POST /gateway/v1/approvals/${approval.id}/approve) until ${approval.expires_at}`
     const body = {
-      success: true,
-      errors: [],
-      messages: [detail('APPROVAL_PENDING', message)],
-      result: null,
+      ...successEnvelope(null, { messages: [detail('APPROVAL_PENDING', message)] }),
       approval,
     }
     return c.json(body as never, 202)

@@ -8,7 +8,7 @@
  * never forwarded.
  */
 import type { Context } from 'hono'
-import { approvals, type Approval } from '../approvals/store'
+import { approvals, fromStoredFacts, toStoredFacts, type Approval } from '../approvals/store'
 import { recordBeforeForward } from '../audit/middleware'
 import type { AppEnv } from '../lib/app-env'
 import type { UpstreamEnvelope } from '../lib/envelope'
@@ -209,11 +209,7 @@ export async function deleteCertificate(
       request_id: c.var.requestId,
       roles: decision.approval.roles,
       rule_ids: decision.ruleIds,
-      certificate: {
-        owner_team: known.facts.ownerTeam,
-        ...(known.facts.ca !== undefined ? { ca: known.facts.ca } : {}),
-        ...(known.facts.expiresOn !== undefined ? { expires_on: known.facts.expiresOn } : {}),
-      },
+      certificate: toStoredFacts(known.facts),
       created_at: now.toISOString(),
       expires_at: new Date(now.getTime() + decision.approval.ttlMinutes * 60_000).toISOString(),
       status: 'pending',
@@ -266,13 +262,7 @@ export async function concernedApproval(c: Ctx, approvalId: string): Promise<App
   if (approval.requested_by === memberId) return approval
   if (!roles.some((role) => approval.roles.includes(role))) throw unknown
   requireAccount(c, approval.account_id, unknown)
-  const { owner_team, ca, expires_on } = approval.certificate
-  const facts = {
-    ownerTeam: owner_team,
-    ...(ca !== undefined ? { ca } : {}),
-    ...(expires_on ? { expiresOn: expires_on } : {}),
-  }
-  if (decideFor(c, 'get', facts).effect === 'deny') throw unknown
+  if (decideFor(c, 'get', fromStoredFacts(approval.certificate)).effect === 'deny') throw unknown
   return approval
 }
 

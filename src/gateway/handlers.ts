@@ -6,6 +6,7 @@ import { recordBeforeForward } from '../audit/middleware'
 import { associationsOf, certificateFacts, ledgerFor } from '../certificates/facts'
 import { approveDelete, concernedApproval } from '../certificates/operations'
 import { createRouter } from '../lib/create-app'
+import { successEnvelope } from '../lib/envelope'
 import { GatewayError } from '../lib/errors'
 import { note } from '../lib/request-facts'
 import type { CertificateFacts } from '../policy/decide'
@@ -15,15 +16,13 @@ import { forward } from '../upstream/forward'
 import { upstreamRequests } from '../upstream/request'
 import { approveRoute, assignRoute, explainRoute, getApprovalRoute, whoamiRoute } from './routes'
 
-const envelope = <T>(result: T) => ({ success: true as const, errors: [], messages: [], result })
-
 export const gatewayRouter = createRouter()
   .openapi(whoamiRoute, (c) => {
     const { memberId, teamId, roles, via } = c.var.principal
     c.var.facts.action = 'whoami'
     const accounts = c.var.config.policy.teams.find((t) => t.id === teamId)?.accounts ?? []
     return c.json(
-      envelope({
+      successEnvelope({
         member: memberId,
         team: teamId,
         roles: [...roles],
@@ -72,7 +71,7 @@ export const gatewayRouter = createRouter()
     }
     const decision = decideFor(c, action, facts)
     return c.json(
-      envelope({
+      successEnvelope({
         action,
         allowed: decision.effect === 'allow',
         rule_ids: decision.ruleIds,
@@ -93,7 +92,7 @@ export const gatewayRouter = createRouter()
   })
   .openapi(getApprovalRoute, async (c) => {
     const { approval_id: id } = c.req.valid('param')
-    return c.json(envelope(await concernedApproval(c, id)), 200)
+    return c.json(successEnvelope(await concernedApproval(c, id)), 200)
   })
   .openapi(approveRoute, async (c) => {
     const { approval_id: id } = c.req.valid('param')
@@ -141,5 +140,5 @@ export const gatewayRouter = createRouter()
       team,
       previous_team: known.facts.ownerTeam,
     }
-    return c.json(envelope(result), 200)
+    return c.json(successEnvelope(result), 200)
   })

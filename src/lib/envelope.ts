@@ -36,6 +36,20 @@ export interface FailureEnvelope {
   result: null
 }
 
+/** The gateway's own successes, in the upstream's envelope. */
+export function successEnvelope<T, I extends object | undefined = undefined>(
+  result: T,
+  options: { messages?: ErrorDetail[]; resultInfo?: I } = {},
+) {
+  return {
+    success: true as const,
+    errors: [] as never[],
+    messages: options.messages ?? [],
+    result,
+    ...(options.resultInfo !== undefined ? { result_info: options.resultInfo } : {}),
+  }
+}
+
 export function failureEnvelope(errors: ErrorDetail[]): FailureEnvelope {
   return { success: false, errors, messages: [], result: null }
 }

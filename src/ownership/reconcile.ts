@@ -42,19 +42,24 @@ function inFlight(intent: UploadIntent, createdAt: number, uploadWindowMs: numbe
  * and a certificate it cannot place simply stays unowned (visible to account-wide roles).
  * `uploadWindowMs` is how long an upload can take (the upstream timeout). `beforeChange` runs once,
  * before the first owner is written (the audit trail records the change first); if it fails,
- * nothing is adopted.
+ * nothing is adopted. `intents` saves a list() when the caller has them already.
  */
 export async function adoptUnowned(
   ledger: Ledger,
   accountId: string,
   unowned: UpstreamCertificate[],
   uploadWindowMs: number,
-  beforeChange: () => Promise<void> = async () => {},
+  options: {
+    beforeChange?: () => Promise<void>
+    /** The account's intents, when the caller has already read them. */
+    intents?: UploadIntent[]
+  } = {},
 ): Promise<Map<string, string>> {
+  const { beforeChange = async () => {} } = options
   const adopted = new Map<string, string>()
   if (unowned.length === 0) return adopted
   try {
-    const intents = await ledger.intents(accountId)
+    const intents = options.intents ?? (await ledger.intents(accountId))
     if (intents.length === 0) return adopted
     for (const cert of unowned) {
       const createdAt = Date.parse(cert.uploaded_on ?? '')

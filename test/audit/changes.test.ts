@@ -7,7 +7,7 @@ import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { makeCertificate } from '../support/certificates'
-import { auditEntries, newEntries } from '../support/audit'
+import { auditEntries, exportText, newEntries } from '../support/audit'
 import { emulator, seedUnowned } from '../support/emulator'
 import { BASE, call, callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
 import { ACCOUNT, KEYS, RULES } from '../support/identities'
@@ -52,6 +52,20 @@ describe('two-person deletes on record', () => {
       member: 'admin',
       certificate_id: id,
       approval: { id: approvalId, requested_by: 'bob', approved_by: 'admin' },
+    })
+    // The CSV export carries both members too.
+    const csv = await call(
+      `${GATEWAY}/audit/export?format=csv&request_id=${approved.headers.get('x-request-id')}`,
+      { key: KEYS.auditor },
+    )
+    const [header, row] = (await exportText(csv)).split('\r\n')
+    const cells = Object.fromEntries(
+      header!.split(',').map((name, i) => [name, row!.split(',')[i]]),
+    )
+    expect(cells).toMatchObject({
+      approval_id: approvalId,
+      approval_requested_by: 'bob',
+      approval_approved_by: 'admin',
     })
   })
 })
