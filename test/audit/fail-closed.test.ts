@@ -2,6 +2,7 @@
  * Nothing lost: when the audit log cannot be written, changes are refused and never reach the
  * upstream; reads, which may be recorded late, still work.
  */
+import { env } from 'cloudflare:test'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import exampleCa from '../fixtures/example-ca.pem?raw'
 import { auditEntries, expectNoSecretsInAudit } from '../support/audit'
@@ -57,10 +58,31 @@ describe('an audit log that refuses writes', () => {
     )
   })
 
-  it('leaves no entry behind for what it refused', async () => {
-    const before = (await auditEntries()).length
-    await upload({ ca: true, certificates: exampleCa }, { env: { AUDIT: failingWrites() } })
-    expect((await auditEntries()).length).toBe(before)
+  it('never shows a refused change as done, even when only part of the record was written', async () => {
+    // Event keys are written, index keys fail: the pending write fails half-way.
+    const halfBroken = new Proxy(env.AUDIT, {
+      get(target, property) {
+        if (property === 'put') {
+          return (key: string, ...rest: unknown[]) =>
+            key.startsWith('v1:e:')
+              ? (target.put as (...a: unknown[]) => Promise<void>).call(target, key, ...rest)
+              : Promise.reject(new Error('KV PUT failed: 503 Service Unavailable'))
+        }
+        const value = Reflect.get(target, property) as unknown
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const { status, response } = await upload(
+      { ca: true, certificates: exampleCa, name: 'half-recorded' },
+      { env: { AUDIT: halfBroken } },
+    )
+    expect(status).toBe(503)
+    expect(await emulator.requests()).toEqual([])
+    const id = response.headers.get('x-request-id')
+    const left = (await auditEntries()).filter((e) => e.id === id)
+    expect(left.length).toBeLessThanOrEqual(1)
+    for (const entry of left)
+      expect(entry.outcome).toMatchObject({ status: 503, error_codes: [18401] })
   })
 })
 
