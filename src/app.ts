@@ -1,16 +1,100 @@
-/** Assembles the gateway: the shared app, authentication for the API prefixes, and the routes. */
+/**
+ * Assembles the gateway: the stages every request passes (request id, audit trail, 404/405,
+ * configuration, the one error renderer), authentication and the request scope for the API
+ * prefixes, and each feature's routes. Tests build the same app.
+ */
+import type { Context } from 'hono'
+import { createMiddleware } from 'hono/factory'
+import { HTTPException } from 'hono/http-exception'
+import { methodNotAllowed } from 'hono/method-not-allowed'
+import { requestId } from 'hono/request-id'
+import type { AppEnv } from './app-env'
+import { approvalsRouter } from './approvals/handlers'
 import { auditRouter } from './audit/handlers'
+import { auditTrail } from './audit/middleware'
 import { certificatesRouter } from './certificates/handlers'
-import { gatewayRouter } from './gateway/handlers'
-import { createApp } from './lib/create-app'
-import { authenticate } from './lib/middleware'
+import { configFor } from './config'
+import { identityRouter } from './identity/handlers'
+import { authenticate } from './identity/middleware'
+import { failureEnvelope } from './lib/envelope'
+import { GatewayError, detail } from './lib/errors'
+import { createRouter } from './lib/router'
+import { uuidv7 } from './lib/uuidv7'
+import { ownershipRouter } from './ownership/handlers'
+import { requestScope } from './pipe'
+import { policyRouter } from './policy/handlers'
+
+/** Renders any error as the upstream envelope. Only 5xx are logged; no stack ever reaches a caller. */
+export function renderError(error: Error, c: Context<AppEnv>) {
+  let failure: GatewayError
+  if (error instanceof GatewayError) {
+    failure = error
+  } else if (error instanceof HTTPException && error.status < 500) {
+    // Hono's own 4xx (for example from a validator): keep the status, use our envelope.
+    failure = new GatewayError(error.status as 400, [
+      detail('INVALID_BODY', error.message || undefined),
+    ])
+  } else {
+    failure = GatewayError.of('INTERNAL', { cause: error })
+  }
+  if (failure.status >= 500) {
+    console.error(
+      `request ${c.var.requestId ?? '-'} failed: ${failure.message}`,
+      failure.cause ?? '',
+    )
+    // The official SDK retries 5xx by itself; the gateway already retried what was safe to retry.
+    c.header('x-should-retry', 'false')
+  }
+  for (const [name, value] of Object.entries(failure.headers)) c.header(name, value)
+  if (failure.status === 401) c.header('www-authenticate', 'Bearer realm="mtls-gateway"')
+  c.set('failure', failure) // the audit trail records the codes the caller was answered
+  return c.json(failureEnvelope(failure.errors), failure.status)
+}
+
+/** Every request needs a usable configuration; without one the gateway answers 503 to all. */
+const loadConfig = () =>
+  createMiddleware<AppEnv>(async function loadConfig(c, next) {
+    c.set('config', configFor(c.env))
+    await next()
+  })
+
+export function createApp() {
+  const app = createRouter<AppEnv>()
+  // Request ids are always minted here: a caller-chosen id could collide in the audit trail.
+  app.use(requestId({ headerName: '', generator: () => uuidv7() }))
+  app.use(async function startRequest(c, next) {
+    c.set('startedAt', Date.now())
+    c.header('x-request-id', c.var.requestId)
+    await next()
+  })
+  // Outermost after the request id, so that every answer (errors, 404s, 405s included) is recorded.
+  app.use(auditTrail())
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        renderError(
+          GatewayError.of('METHOD_NOT_ALLOWED', { headers: { allow: methods.join(', ') } }),
+          c,
+        ),
+    }),
+  )
+  app.use(loadConfig())
+  app.notFound((c) => renderError(GatewayError.of('NO_ROUTE'), c))
+  app.onError(renderError)
+  return app
+}
 
 export function buildGateway() {
   const app = createApp()
-  app.use('/client/v4/*', authenticate())
-  app.use('/gateway/*', authenticate())
+  for (const prefix of ['/client/v4/*', '/gateway/*']) {
+    app.use(prefix, authenticate(), requestScope())
+  }
   app.route('/', certificatesRouter)
-  app.route('/', gatewayRouter)
+  app.route('/', identityRouter)
+  app.route('/', policyRouter)
+  app.route('/', approvalsRouter)
+  app.route('/', ownershipRouter)
   app.route('/', auditRouter)
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

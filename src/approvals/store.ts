@@ -40,7 +40,12 @@ export type Approval = z.infer<typeof approvalSchema>
 
 const key = (id: string) => `approval:v1:${id}`
 
-export function approvals(kv: KVNamespace) {
+export interface ApprovalStore {
+  put(approval: Approval): Promise<void>
+  get(id: string): Promise<Approval | null>
+}
+
+export function approvals(kv: KVNamespace): ApprovalStore {
   async function put(approval: Approval) {
     const expiresAt = Math.floor(Date.parse(approval.expires_at) / 1000) + LINGER_SECONDS
     await kv.put(key(approval.id), JSON.stringify(approval), { expiration: expiresAt })

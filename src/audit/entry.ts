@@ -10,7 +10,7 @@
  * fields under short names, cut to fit KV's 1024 bytes, so that reviewers' queries are answered
  * from list() alone. `expand(summary)` gives back an entry (marked `truncated` if it was cut).
  */
-import type { RequestFacts } from '../lib/request-facts'
+import type { RequestFacts } from './record'
 
 export const OUTCOME_CLASSES = [
   'allowed',

@@ -4,12 +4,13 @@
  * export.ts or verify.ts.
  */
 import type { Context } from 'hono'
-import { createRouter } from '../lib/create-app'
-import type { AppEnv } from '../lib/app-env'
+import type { AppEnv } from '../app-env'
 import { successEnvelope } from '../lib/envelope'
 import { GatewayError } from '../lib/errors'
-import { requireAllowed } from '../policy/enforce'
+import { createRouter } from '../lib/router'
+import { settle } from '../pipe'
 import { exportStream } from './export'
+import { run } from './record'
 import { decodeCursor, encodeCursor, runQuery, type Filters, type Query } from './query'
 import { exportRoute, queryRoute, verifyRoute } from './routes'
 import type { TimeRange } from './store'
@@ -24,8 +25,9 @@ const DAY_MS = 86_400_000
  */
 const EVERY_TEAM = { ownerTeam: '(every team)' }
 
-function admit(c: Context<AppEnv>) {
-  requireAllowed(c, 'audit', EVERY_TEAM)
+async function admit(c: Context<AppEnv>) {
+  const { who } = c.var.scope
+  settle(c, await run({}, async (found) => who.requireAllowed(found, 'audit', EVERY_TEAM)))
 }
 
 function rangeOf(c: Context<AppEnv>, query: { from?: string; to?: string }): TimeRange {
@@ -76,9 +78,9 @@ function queryOf(c: Context<AppEnv>, params: QueryParams): Query {
   }
 }
 
-export const auditRouter = createRouter()
+export const auditRouter = createRouter<AppEnv>()
   .openapi(queryRoute, async (c) => {
-    admit(c)
+    await admit(c)
     const page = await runQuery(c.env.AUDIT, queryOf(c, c.req.valid('query')))
     const cursor = page.cursor ? encodeCursor(page.cursor) : null
     return c.json(
@@ -87,7 +89,7 @@ export const auditRouter = createRouter()
     )
   })
   .openapi(exportRoute, async (c) => {
-    admit(c)
+    await admit(c)
     const query = c.req.valid('query')
     const stream = exportStream(c.env.AUDIT, queryOf(c, query), query.format)
     return c.body(stream, 200, {
@@ -97,7 +99,7 @@ export const auditRouter = createRouter()
     })
   })
   .openapi(verifyRoute, async (c) => {
-    admit(c)
+    await admit(c)
     const query = c.req.valid('query')
     const { policy, audit } = c.var.config
     const report = await verifyPage(c.env.AUDIT, {

@@ -1,53 +1,80 @@
 /**
  * Where the pipe meets the audit log: the two moments an entry is written.
  *
- *   recordBeforeForward(c)  a mutation's entry, outcome "pending", written and awaited before the
- *                           mutation goes anywhere; if it cannot be written the mutation is refused
- *                           (503 AUDIT_UNAVAILABLE) and nothing is forwarded. Call it for every
- *                           change: upload, delete, approvals, assign, adoption
- *                           (certificates/operations.ts, certificates/facts.ts, gateway/handlers.ts);
- *                           a request is recorded once, however many changes it makes.
- *   auditTrail()            after every request, whatever its answer: the final entry, under the
- *                           same key as a pending one. It is written after the response
- *                           (`waitUntil`): the mutation is already on record, and a read loses
- *                           nothing by being recorded a moment late.
+ *   pendingRecorder(...)  the port operations call before a change (`AuditPort.beforeChange`): a
+ *                         mutation's entry, outcome "pending", written and awaited before the
+ *                         mutation goes anywhere; if it cannot be written the mutation is refused
+ *                         (503 AUDIT_UNAVAILABLE) and nothing is forwarded. A request is recorded
+ *                         once, however many changes it makes (an adoption, then a delete).
+ *   auditTrail()          after every request, whatever its answer: the final entry, under the
+ *                         same key as a pending one. It is written after the response
+ *                         (`waitUntil`): the mutation is already on record, and a read loses
+ *                         nothing by being recorded a moment late.
  *
- * It records facts (lib/request-facts.ts), never the request itself.
+ * Both build the entry from `recordOf` (record.ts) over what each stage owns; never from the
+ * request itself.
  */
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
+import type { AppEnv } from '../app-env'
 import { configFor, type Config } from '../config'
-import type { AppEnv } from '../lib/app-env'
 import { GatewayError } from '../lib/errors'
-import type { RequestFacts } from '../lib/request-facts'
 import { uuidv7, uuidv7Time } from '../lib/uuidv7'
 import { entryFromFacts, suppressedEntry } from './entry'
 import { anonymousBudget } from './flood-guard'
+import {
+  recordOf,
+  type AuditPort,
+  type Findings,
+  type RecordParts,
+  type RequestFacts,
+} from './record'
 import { rewriteEntry, writeEntry, type StoreSettings } from './store'
 
-/** Requests whose pending entry is on record, so their final write goes to keys just written. */
-const pending = new WeakSet<RequestFacts>()
-
 const entryTime = (facts: RequestFacts) => uuidv7Time(facts.requestId) ?? facts.startedAt
-const settingsOf = (config: Config): StoreSettings => config.audit
 
-export async function recordBeforeForward(c: Context<AppEnv>): Promise<void> {
-  const facts = c.var.facts
-  // Once on record, the request is on record: a second change in the same request (an adoption,
-  // then a delete) needs no second pending write to the same keys (KV: one write per key per second).
-  if (pending.has(facts)) return
-  const entry = entryFromFacts(
-    { ...facts, outcome: undefined },
-    facts.requestId,
-    entryTime(facts),
-    Date.now(),
-  )
-  try {
-    await writeEntry(c.env.AUDIT, entry, settingsOf(c.var.config))
-  } catch (error) {
-    throw GatewayError.of('AUDIT_UNAVAILABLE', { cause: error })
+export interface PendingRecorder extends AuditPort {
+  /** Whether a pending entry is on record, so the final write goes to the keys just written. */
+  readonly written: boolean
+}
+
+/** The audit port of one request; `parts` gives what the request is known to be so far. */
+export function pendingRecorder(
+  kv: KVNamespace,
+  settings: StoreSettings,
+  parts: () => RecordParts,
+): PendingRecorder {
+  let written = false
+  return {
+    get written() {
+      return written
+    },
+    async beforeChange(found: Findings) {
+      // Once on record, the request is on record: a second change in the same request needs no
+      // second pending write to the same keys (KV: one write per key per second).
+      if (written) return
+      const facts = recordOf({ ...parts(), findings: found, answer: undefined })
+      const entry = entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now())
+      try {
+        await writeEntry(kv, entry, settings)
+      } catch (error) {
+        throw GatewayError.of('AUDIT_UNAVAILABLE', { cause: error })
+      }
+      written = true
+    },
   }
-  pending.add(facts)
+}
+
+/** What the stages of this request have established; each part is read where its owner put it. */
+export function partsOf(c: Context<AppEnv>): RecordParts {
+  return {
+    requestId: c.var.requestId,
+    startedAt: c.get('startedAt') ?? Date.now(),
+    principal: c.get('principal'),
+    action: c.get('action'),
+    findings: c.get('findings'),
+    upstream: c.get('scope')?.upstreamStats,
+  }
 }
 
 function later(c: Context<AppEnv>, work: Promise<void>): void {
@@ -68,15 +95,17 @@ function report(facts: RequestFacts) {
 export const auditTrail = () =>
   createMiddleware<AppEnv>(async function auditTrail(c, next) {
     await next()
-    const facts = c.var.facts
-    facts.outcome ??= { status: c.res.status, codes: [] }
+    const facts = recordOf({
+      ...partsOf(c),
+      answer: { status: c.res.status, failure: c.get('failure') },
+    })
     let config: Config
     try {
       config = c.get('config') ?? configFor(c.env)
     } catch {
       return // misconfigured: it serves nothing and has already logged why; nothing can be signed
     }
-    const settings = settingsOf(config)
+    const settings: StoreSettings = config.audit
     const kv = c.env.AUDIT
     const writes: Promise<void>[] = []
 
@@ -90,9 +119,9 @@ export const auditTrail = () =>
         }),
       )
     }
-    if (facts.principal !== undefined || anonymousBudget.admit(facts.outcome.codes)) {
+    if (facts.principal !== undefined || anonymousBudget.admit(facts.outcome?.codes ?? [])) {
       const entry = entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now())
-      const write = pending.has(facts) ? rewriteEntry : writeEntry
+      const write = c.get('scope')?.audit.written ? rewriteEntry : writeEntry
       writes.push(write(kv, entry, settings).catch(report(facts)))
     }
     if (writes.length > 0)

@@ -3,9 +3,9 @@
  * validated here (unknown parameters are refused, with 18103 and a pointer, like the list query).
  */
 import { createRoute, z } from '@hono/zod-openapi'
-import { ACTIONS } from '../policy/rules'
 import { failure, jsonContent, successEnvelope } from '../lib/openapi'
-import { noteAction } from '../lib/middleware'
+import { declareAction } from '../pipe'
+import { AUDITED_ACTIONS } from './record'
 import { OUTCOME_CLASSES } from './entry'
 import { MAX_VERIFY_PAGE } from './verify'
 
@@ -28,7 +28,7 @@ const filters = {
   ...range,
   team: slug.optional(),
   member: slug.optional(),
-  action: z.enum([...ACTIONS, 'whoami', 'explain']).optional(),
+  action: z.enum(AUDITED_ACTIONS).optional(),
   decision: z.enum(['allow', 'deny', 'none']).optional(),
   outcome: z.enum(OUTCOME_CLASSES).optional(),
   certificate: z
@@ -110,7 +110,7 @@ export const queryRoute = createRoute({
   method: 'get',
   path: '/gateway/v1/audit',
   tags,
-  middleware: [noteAction('audit')] as const,
+  middleware: [declareAction('audit')] as const,
   request: { query: auditQuery },
   responses: {
     200: jsonContent(
@@ -129,7 +129,7 @@ export const exportRoute = createRoute({
   method: 'get',
   path: '/gateway/v1/audit/export',
   tags,
-  middleware: [noteAction('audit')] as const,
+  middleware: [declareAction('audit')] as const,
   request: { query: exportQuery },
   responses: {
     200: {
@@ -154,7 +154,7 @@ export const verifyRoute = createRoute({
   method: 'get',
   path: '/gateway/v1/audit/verify',
   tags,
-  middleware: [noteAction('audit')] as const,
+  middleware: [declareAction('audit')] as const,
   request: { query: verifyQuery },
   responses: {
     200: jsonContent(

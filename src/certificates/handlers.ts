@@ -1,10 +1,13 @@
 /**
- * The five endpoints' handlers: thin. Each takes its validated input and runs its operation
- * (`operations.ts`); nothing here reads a raw header, body or query string.
+ * The five endpoints' handlers: thin. Each takes its validated input, runs its operation
+ * (`operations.ts`) on the request scope, settles the outcome and renders it; nothing here reads
+ * a raw header, body or query string, and nothing here decides.
  */
-import { createRouter } from '../lib/create-app'
+import type { AppEnv } from '../app-env'
 import { successEnvelope } from '../lib/envelope'
 import { detail } from '../lib/errors'
+import { createRouter } from '../lib/router'
+import { settle } from '../pipe'
 import {
   deleteCertificate,
   getCertificate,
@@ -14,49 +17,36 @@ import {
 } from './operations'
 import { associationsRoute, deleteRoute, getRoute, listRoute, uploadRoute } from './routes'
 
-// Route response schemas document the shape; the relayed upstream envelope is not re-validated
-// against them (wire compatibility means passing the upstream's shape through), hence the casts.
-export const certificatesRouter = createRouter()
+export const certificatesRouter = createRouter<AppEnv>()
   .openapi(listRoute, async (c) => {
     const { account_id: accountId } = c.req.valid('param')
-    const { type, ca, name } = c.req.valid('query')
-    return c.json((await listCertificates(c, accountId, type, { ca, name })) as never, 200)
+    const { type: types, ca, name } = c.req.valid('query')
+    const input = { accountId, types, filter: { ca, name } }
+    return c.json(settle(c, await listCertificates(c.var.scope, input)), 200)
   })
   .openapi(uploadRoute, async (c) => {
     const { account_id: accountId } = c.req.valid('param')
-    const { fields, certificate } = c.req.valid('json')
-    const { fingerprintSha256, serialNumber } = certificate
-    c.var.facts.certificate = {
-      fingerprintSha256,
-      serialNumber,
-      ...(fields.name !== undefined ? { name: fields.name } : {}),
-    }
-    return c.json((await uploadCertificate(c, accountId, fields, certificate)) as never, 200)
+    const { fields, certificate: inspected } = c.req.valid('json')
+    const input = { accountId, fields, inspected }
+    return c.json(settle(c, await uploadCertificate(c.var.scope, input)), 200)
   })
   .openapi(getRoute, async (c) => {
     const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')
-    return c.json((await getCertificate(c, accountId, certificateId)) as never, 200)
+    return c.json(settle(c, await getCertificate(c.var.scope, { accountId, certificateId })), 200)
   })
   .openapi(deleteRoute, async (c) => {
     const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')
-    const outcome = await deleteCertificate(c, accountId, certificateId)
-    if (outcome.kind === 'deleted') return c.json(outcome.envelope as never, 200)
+    const done = settle(c, await deleteCertificate(c.var.scope, { accountId, certificateId }))
+    if (done.kind === 'deleted') return c.json(done.envelope, 200)
 
     // Not deleted yet: 202 with no result, so a client cannot mistake it for the deleted object,
     // and a message that says who must approve and how.
-    const { approval } = outcome
-    c.var.facts.approval = { id: approval.id, requestedBy: approval.requested_by }
+    const { approval, message } = done.parked
     c.header('x-should-retry', 'false')
-    const message =
-      `Delete of ${approval.certificate_id} awaits approval ${approval.id} by a member with role ` +
-      `${approval.roles.join(' or ')} (POST /gateway/v1/approvals/${approval.id}/approve) until ${approval.expires_at}`
-    const body = {
-      ...successEnvelope(null, { messages: [detail('APPROVAL_PENDING', message)] }),
-      approval,
-    }
-    return c.json(body as never, 202)
+    const messages = [detail('APPROVAL_PENDING', message)]
+    return c.json({ ...successEnvelope(null, { messages }), approval }, 202)
   })
   .openapi(associationsRoute, async (c) => {
     const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')
-    return c.json((await listAssociations(c, accountId, certificateId)) as never, 200)
+    return c.json(settle(c, await listAssociations(c.var.scope, { accountId, certificateId })), 200)
   })

@@ -3,7 +3,7 @@
  * them, the upstream's spec does not define them), and `result_info` recounted so that its counts
  * always equal what is returned, whatever was filtered out (by these filters or by team scope).
  */
-import type { UpstreamEnvelope } from '../lib/envelope'
+import type { Envelope } from '../upstream/port'
 
 export interface ListFilter {
   ca?: boolean
@@ -20,7 +20,7 @@ export function matchesListFilter(
   )
 }
 
-export function withListResult(envelope: UpstreamEnvelope, kept: unknown[]): UpstreamEnvelope {
+export function withListResult<T>(envelope: Envelope<T[]>, kept: T[]): Envelope<T[]> {
   return {
     ...envelope,
     result: kept,

@@ -1,28 +1,19 @@
 /**
- * The five endpoints as data: method, upstream path, what each accepts and answers. Served at the
- * upstream's own paths under /client/v4 so that a Cloudflare client only changes its base URL.
+ * The five endpoints as data: method, upstream path, action, what each accepts and answers. Served
+ * at the upstream's own paths under /client/v4 so that a Cloudflare client only changes its base URL.
  */
 import { createRoute, z } from '@hono/zod-openapi'
 import { failure, jsonContent, successEnvelope } from '../lib/openapi'
-import { jsonBody, noteAction } from '../lib/middleware'
+import { declareAction, jsonBody } from '../pipe'
+import {
+  associationList,
+  certificateList,
+  mtlsCertificate,
+  uploadedCertificate,
+} from '../upstream/shapes'
 import { accountParams, certificateParams, listQuery, uploadBody } from './schemas'
 
-const certificate = z
-  .object({
-    id: z.string(),
-    ca: z.boolean(),
-    certificates: z.string(),
-    expires_on: z.string(),
-    issuer: z.string(),
-    name: z.string().optional(),
-    serial_number: z.string(),
-    signature: z.string(),
-    type: z.string().optional(),
-    uploaded_on: z.string(),
-  })
-  .openapi('MTLSCertificate')
-
-const resultInfo = z.object({
+const resultInfo = z.looseObject({
   count: z.number(),
   page: z.number(),
   per_page: z.number(),
@@ -31,7 +22,7 @@ const resultInfo = z.object({
 })
 
 const envelopeOf = <T extends z.ZodType>(result: T, withInfo = false) =>
-  successEnvelope(result, withInfo ? resultInfo : undefined)
+  successEnvelope(result, withInfo ? resultInfo.optional() : undefined)
 
 const json = jsonContent
 
@@ -54,9 +45,9 @@ export const listRoute = createRoute({
   method: 'get',
   path: BASE,
   tags,
-  middleware: [noteAction('list')] as const,
+  middleware: [declareAction('list')] as const,
   request: { params: accountParams, query: listQuery },
-  responses: { 200: json(envelopeOf(z.array(certificate), true), 'The certificates'), ...failures },
+  responses: { 200: json(envelopeOf(certificateList, true), 'The certificates'), ...failures },
 })
 
 export const uploadRoute = createRoute({
@@ -64,16 +55,13 @@ export const uploadRoute = createRoute({
   method: 'post',
   path: BASE,
   tags,
-  middleware: [noteAction('upload'), jsonBody()] as const,
+  middleware: [declareAction('upload'), jsonBody()] as const,
   request: {
     params: accountParams,
     body: { required: true, content: { 'application/json': { schema: uploadBody } } },
   },
   responses: {
-    200: json(
-      envelopeOf(certificate.extend({ updated_at: z.string() })),
-      'The uploaded certificate',
-    ),
+    200: json(envelopeOf(uploadedCertificate), 'The uploaded certificate'),
     413: failure('Body too large'),
     415: failure('Body is not JSON'),
     ...failures,
@@ -85,9 +73,9 @@ export const getRoute = createRoute({
   method: 'get',
   path: `${BASE}/{mtls_certificate_id}`,
   tags,
-  middleware: [noteAction('get')] as const,
+  middleware: [declareAction('get')] as const,
   request: { params: certificateParams },
-  responses: { 200: json(envelopeOf(certificate), 'The certificate'), ...failures },
+  responses: { 200: json(envelopeOf(mtlsCertificate), 'The certificate'), ...failures },
 })
 
 export const deleteRoute = createRoute({
@@ -95,11 +83,14 @@ export const deleteRoute = createRoute({
   method: 'delete',
   path: `${BASE}/{mtls_certificate_id}`,
   tags,
-  middleware: [noteAction('delete')] as const,
+  middleware: [declareAction('delete')] as const,
   request: { params: certificateParams },
   responses: {
-    200: json(envelopeOf(certificate), 'The deleted certificate'),
-    202: json(envelopeOf(z.null()), 'Not deleted yet: a second member must approve (see messages)'),
+    200: json(envelopeOf(mtlsCertificate), 'The deleted certificate'),
+    202: json(
+      successEnvelope(z.null()).extend({ approval: z.record(z.string(), z.unknown()) }),
+      'Not deleted yet: a second member must approve (see messages)',
+    ),
     ...failures,
   },
 })
@@ -109,13 +100,10 @@ export const associationsRoute = createRoute({
   method: 'get',
   path: `${BASE}/{mtls_certificate_id}/associations`,
   tags,
-  middleware: [noteAction('associations')] as const,
+  middleware: [declareAction('associations')] as const,
   request: { params: certificateParams },
   responses: {
-    200: json(
-      envelopeOf(z.array(z.object({ service: z.string(), status: z.string() })), true),
-      'Associations',
-    ),
+    200: json(envelopeOf(associationList, true), 'Associations'),
     ...failures,
   },
 })

@@ -43,7 +43,7 @@ export function successEnvelope<T, I extends object | undefined = undefined>(
 ) {
   return {
     success: true as const,
-    errors: [] as never[],
+    errors: [] as ErrorDetail[],
     messages: options.messages ?? [],
     result,
     ...(options.resultInfo !== undefined ? { result_info: options.resultInfo } : {}),

@@ -1,7 +1,6 @@
 /**
- * The building blocks every route definition shares, so the three route files (certificates,
- * gateway, audit) describe their answers the same way: JSON content, the success envelope, and the
- * failure envelope.
+ * The building blocks every route definition shares, so that every feature's route file describes
+ * its answers the same way: JSON content, the success envelope, and the failure envelope.
  */
 import { z } from '@hono/zod-openapi'
 import { errorEnvelopeSchema } from './envelope'
@@ -22,3 +21,15 @@ export const successEnvelope = <T extends z.ZodType>(result: T, resultInfo?: z.Z
   })
 
 export const failure = (description: string) => jsonContent(errorEnvelopeSchema, description)
+
+/** A JSON success answer: the envelope around `result`. */
+export const ok = <T extends z.ZodType>(result: T, description: string) =>
+  jsonContent(successEnvelope(result), description)
+
+/** The failures every authenticated gateway endpoint (under /gateway/v1) can answer. */
+export const gatewayFailures = {
+  400: failure('Invalid request'),
+  401: failure('Missing, malformed or unknown gateway key'),
+  403: failure('Denied'),
+  404: failure('Not found'),
+}

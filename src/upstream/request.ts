@@ -3,14 +3,25 @@
  * filter, and the four upload fields. Nothing a caller sent is copied through untouched: not a
  * header, not an unknown field, not a query parameter the gateway has not decided to forward.
  */
-import type { CertificateType, UploadFields } from '../certificates/schemas'
+import type { z } from '@hono/zod-openapi'
+import { associationList, certificateList, mtlsCertificate, uploadedCertificate } from './shapes'
 
-export interface UpstreamRequest {
+/** The upload body's four fields, as validated by the gateway's own schema. */
+export interface UploadFields {
+  ca: boolean
+  certificates: string
+  name?: string | undefined
+  private_key?: string | undefined
+}
+
+export interface UpstreamRequest<R = unknown> {
   method: 'GET' | 'POST' | 'DELETE'
   /** Path below the base URL, starting with `/accounts/`. Ids in it have passed validation. */
   path: string
   query?: string
   body?: Record<string, unknown>
+  /** What a successful answer's `result` must be (shapes.ts). */
+  result: z.ZodType<R>
 }
 
 const certificatesPath = (accountId: string) => `/accounts/${accountId}/mtls_certificates`
@@ -18,16 +29,18 @@ const certificatePath = (accountId: string, certificateId: string) =>
   `${certificatesPath(accountId)}/${certificateId}`
 
 export const upstreamRequests = {
-  list: (accountId: string, types: readonly CertificateType[] | undefined): UpstreamRequest => ({
-    method: 'GET',
+  list: (accountId: string, types: readonly string[] | undefined) => ({
+    method: 'GET' as const,
     path: certificatesPath(accountId),
+    result: certificateList,
     // The spec's wire form for `type` is comma-separated (style: form, explode: false).
     ...(types && types.length > 0
       ? { query: new URLSearchParams({ type: types.join(',') }).toString() }
       : {}),
   }),
-  upload: (accountId: string, fields: UploadFields): UpstreamRequest => ({
-    method: 'POST',
+  upload: (accountId: string, fields: UploadFields) => ({
+    method: 'POST' as const,
+    result: uploadedCertificate,
     path: certificatesPath(accountId),
     body: {
       ca: fields.ca,
@@ -36,16 +49,19 @@ export const upstreamRequests = {
       ...(fields.private_key !== undefined ? { private_key: fields.private_key } : {}),
     },
   }),
-  get: (accountId: string, certificateId: string): UpstreamRequest => ({
-    method: 'GET',
+  get: (accountId: string, certificateId: string) => ({
+    method: 'GET' as const,
+    result: mtlsCertificate,
     path: certificatePath(accountId, certificateId),
   }),
-  delete: (accountId: string, certificateId: string): UpstreamRequest => ({
-    method: 'DELETE',
+  delete: (accountId: string, certificateId: string) => ({
+    method: 'DELETE' as const,
+    result: mtlsCertificate,
     path: certificatePath(accountId, certificateId),
   }),
-  associations: (accountId: string, certificateId: string): UpstreamRequest => ({
-    method: 'GET',
+  associations: (accountId: string, certificateId: string) => ({
+    method: 'GET' as const,
+    result: associationList,
     path: `${certificatePath(accountId, certificateId)}/associations`,
   }),
 }

@@ -1,0 +1,123 @@
+/**
+ * Reading and approving a parked delete. Approving executes it exactly as the requester's delete
+ * would have run, decided again on the certificate as it is now: it may have changed hands, or
+ * gone, since the request, and the requester must still be allowed to delete it.
+ */
+import { run, type Findings, type Outcome } from '../audit/record'
+import { isActive } from '../identity/authenticate'
+import { GatewayError } from '../lib/errors'
+import { releaseOnDelete } from '../ownership/bookkeeping'
+import { associationsOf, certificateFacts, fromLedger, refuseInUse } from '../ownership/facts'
+import { decide, type CertificateFacts } from '../policy/decide'
+import type { Envelope } from '../upstream/port'
+import { upstreamRequests } from '../upstream/request'
+import type { MtlsCertificate } from '../upstream/shapes'
+import type { ApprovalDeps } from './park'
+import { fromStoredFacts, type Approval } from './store'
+
+/**
+ * An approval the caller is concerned by: they requested it, or they hold one of its roles and
+ * could see its certificate (decided on the certificate as it was when the delete was requested,
+ * so a closed approval stays readable after the certificate is gone). For anybody else it does
+ * not exist, whatever its state, so that an approval id says nothing to other teams.
+ */
+async function concernedApproval(deps: ApprovalDeps, approvalId: string): Promise<Approval> {
+  const approval = await fromLedger(deps.approvals.get(approvalId))
+  const unknown = GatewayError.of('APPROVAL_NOT_FOUND')
+  if (approval === null) throw unknown
+  const { memberId, roles } = deps.principal
+  if (approval.requested_by === memberId) return approval
+  if (!roles.some((role) => approval.roles.includes(role))) throw unknown
+  deps.who.requireAccount(approval.account_id, unknown)
+  if (deps.who.decide('get', fromStoredFacts(approval.certificate)).effect === 'deny') throw unknown
+  return approval
+}
+
+export function getApproval(deps: ApprovalDeps, approvalId: string): Promise<Outcome<Approval>> {
+  return run({}, () => concernedApproval(deps, approvalId))
+}
+
+/** The requester must still be an active member, and the delete still allowed for them now. */
+function requireRequesterStillAllowed(
+  deps: ApprovalDeps,
+  approval: Approval,
+  facts: CertificateFacts,
+): void {
+  const { policy } = deps
+  const requester = policy.members.find((m) => m.id === approval.requested_by)
+  if (requester === undefined || !isActive(requester, new Date())) {
+    throw GatewayError.of('DENIED', {
+      message: `Denied by policy: ${approval.requested_by}, who requested this delete, is no longer an active member`,
+    })
+  }
+  const subject = { memberId: requester.id, teamId: requester.team, roles: requester.roles }
+  const decision = decide(policy.rules, subject, 'delete', facts, new Date())
+  if (decision.effect === 'deny') {
+    throw GatewayError.of('DENIED', {
+      message: `Denied by policy: the delete is no longer allowed for ${requester.id}: ${decision.reason}`,
+    })
+  }
+}
+
+/** Notes the approval and who approves it, and refuses one that cannot be used any more. */
+function requireUsable(deps: ApprovalDeps, found: Findings, approval: Approval): void {
+  const { memberId } = deps.principal
+  found.accountId = approval.account_id
+  found.certificateId = approval.certificate_id
+  found.approval = { id: approval.id, requestedBy: approval.requested_by, approvedBy: memberId }
+  const closed = { headers: { 'x-should-retry': 'false' } }
+  if (approval.status !== 'pending') throw GatewayError.of('APPROVAL_CLOSED', closed)
+  if (Date.parse(approval.expires_at) <= Date.now()) throw GatewayError.of('APPROVAL_EXPIRED')
+  if (approval.requested_by === memberId) throw GatewayError.of('SELF_APPROVAL')
+}
+
+export function approveDelete(
+  deps: ApprovalDeps,
+  approvalId: string,
+): Promise<Outcome<Envelope<MtlsCertificate>>> {
+  return run({}, async (found) => {
+    const { who, upstream, approvals, principal } = deps
+    const approval = await concernedApproval(deps, approvalId)
+    requireUsable(deps, found, approval)
+    const { account_id: accountId, certificate_id: certificateId } = approval
+
+    // The certificate as it is now: it may have changed hands, or gone, since the request.
+    who.requireAccount(accountId, GatewayError.of('CERTIFICATE_NOT_FOUND'))
+    const known = await certificateFacts(deps, found, accountId, certificateId)
+    who.requireVisible(found, known.facts)
+    who.refuseEarly(found, 'approve', known.facts)
+    const associations = await associationsOf(upstream, accountId, certificateId)
+    const facts = { ...known.facts, hasAssociations: associations.length > 0 }
+    who.requireAllowed(found, 'approve', facts)
+    requireRequesterStillAllowed(deps, approval, facts)
+    refuseInUse(associations)
+
+    await deps.audit.beforeChange(found)
+    // Closed before the delete is forwarded, so that a second approval cannot run it again.
+    const executed: Approval = {
+      ...approval,
+      status: 'executed',
+      approved_by: principal.memberId,
+      closed_at: new Date().toISOString(),
+    }
+    try {
+      await approvals.put(executed)
+    } catch (error) {
+      throw GatewayError.of('LEDGER_UNAVAILABLE', {
+        message: 'The approval could not be closed; nothing was deleted',
+        cause: error,
+      })
+    }
+    try {
+      return await releaseOnDelete(deps.ledger, accountId, certificateId, () =>
+        upstream.call(upstreamRequests.delete(accountId, certificateId)),
+      )
+    } catch (error) {
+      const outcome = error instanceof Error ? error.message : 'failed'
+      await approvals
+        .put({ ...executed, status: 'failed', outcome })
+        .catch((e) => console.error('recording a failed approval failed', e))
+      throw error
+    }
+  })
+}

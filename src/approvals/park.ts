@@ -1,0 +1,62 @@
+/**
+ * Parking a delete that the policy gates behind a second member's approval: the delete is stored
+ * as a pending approval instead of being forwarded (approve.ts executes it later).
+ */
+import type { Findings } from '../audit/record'
+import { GatewayError } from '../lib/errors'
+import type { OwnershipDeps } from '../ownership/facts'
+import type { CertificateFacts, Decision } from '../policy/decide'
+import type { Policy } from '../policy/document'
+import { toStoredFacts, type Approval, type ApprovalStore } from './store'
+
+/** What approval operations run on: the ownership deps plus the approvals and the policy. */
+export interface ApprovalDeps extends OwnershipDeps {
+  approvals: ApprovalStore
+  /** The requester of an approval is checked against the policy as it is when it is approved. */
+  policy: Policy
+}
+
+export interface ParkedDelete {
+  approval: Approval
+  /** Says what happens next: who must approve, how, and until when. */
+  message: string
+}
+
+export async function park(
+  deps: ApprovalDeps,
+  found: Findings,
+  target: { accountId: string; certificateId: string },
+  facts: CertificateFacts,
+  decision: Decision,
+  gate: NonNullable<Decision['approval']>,
+): Promise<ParkedDelete> {
+  const { principal } = deps
+  const now = new Date()
+  const approval: Approval = {
+    id: crypto.randomUUID(),
+    account_id: target.accountId,
+    certificate_id: target.certificateId,
+    requested_by: principal.memberId,
+    requested_team: principal.teamId,
+    request_id: deps.requestId,
+    roles: gate.roles,
+    rule_ids: decision.ruleIds,
+    certificate: toStoredFacts(facts),
+    created_at: now.toISOString(),
+    expires_at: new Date(now.getTime() + gate.ttlMinutes * 60_000).toISOString(),
+    status: 'pending',
+  }
+  try {
+    await deps.approvals.put(approval)
+  } catch (error) {
+    throw GatewayError.of('LEDGER_UNAVAILABLE', {
+      message: 'The approval could not be stored; nothing was deleted',
+      cause: error,
+    })
+  }
+  found.approval = { id: approval.id, requestedBy: approval.requested_by }
+  const message =
+    `Delete of ${approval.certificate_id} awaits approval ${approval.id} by a member with role ` +
+    `${approval.roles.join(' or ')} (POST /gateway/v1/approvals/${approval.id}/approve) until ${approval.expires_at}`
+  return { approval, message }
+}

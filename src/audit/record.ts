@@ -1,0 +1,112 @@
+/**
+ * What the audit records about one request, and how it comes together.
+ *
+ * Operations never write the request's record. They take plain inputs and return an `Outcome`:
+ * the value (or the refusal) plus the `Findings` the audit needs (which certificate, the deciding
+ * decision, the approval, adoptions). The record is then assembled once, by `recordOf`, from what
+ * each stage owns: the route's declared action, the principal from authentication, the findings,
+ * the upstream port's call count and the answer's status. Nothing else builds one.
+ */
+import type { GatewayError } from '../lib/errors'
+import type { Principal } from '../identity/principal'
+import type { Decision } from '../policy/decide'
+import { ACTIONS } from '../policy/rules'
+
+/** Every action a route can declare: the policy's, and the gateway's own reads. */
+export const AUDITED_ACTIONS = [...ACTIONS, 'whoami', 'explain', 'approval'] as const
+export type Action = (typeof AUDITED_ACTIONS)[number]
+
+/** What an operation learnt on its way, whether it ended in a value or a refusal. */
+export interface Findings {
+  accountId?: string
+  certificateId?: string
+  /** For uploads: what the gateway read from the PEM (never the PEM or a key). */
+  certificate?: { name?: string; fingerprintSha256: string; serialNumber: string }
+  /** The policy decision that let the request through or stopped it, shadow results included. */
+  decision?: Decision
+  /** For a two-person delete: the approval and both members. */
+  approval?: { id: string; requestedBy: string; approvedBy?: string }
+  /** Certificates adopted for a team while this request read them (ownership/reconcile.ts). */
+  adopted?: { certificate_id: string; team: string }[]
+}
+
+export type Outcome<T> =
+  { ok: true; value: T; findings: Findings } | { ok: false; error: unknown; findings: Findings }
+
+/**
+ * Runs an operation's body with its findings, starting from what the request names. Whatever the
+ * body throws becomes a refusal that keeps the findings gathered until then: a denied delete is
+ * recorded with the decision that denied it.
+ */
+export async function run<T>(
+  start: Findings,
+  body: (found: Findings) => Promise<T>,
+): Promise<Outcome<T>> {
+  const findings: Findings = { ...start }
+  try {
+    return { ok: true, value: await body(findings), findings }
+  } catch (error) {
+    return { ok: false, error, findings }
+  }
+}
+
+/** What the upstream port counted for this request (upstream/port.ts). */
+export interface UpstreamStats {
+  attempts: number
+  /** The upstream itself failed (5xx, 429, timeout, unreachable, not an envelope). */
+  failed: boolean
+}
+
+export interface RequestFacts extends Findings {
+  requestId: string
+  startedAt: number
+  principal?: Principal
+  action?: Action
+  upstreamFailed?: boolean
+  /** How many HTTP calls reached the upstream for this request. */
+  upstreamAttempts: number
+  /** What the caller was answered; absent while a change is pending. */
+  outcome?: { status: number; codes: number[] }
+}
+
+/** The parts of a request the record is assembled from, each owned by the stage that knows it. */
+export interface RecordParts {
+  requestId: string
+  startedAt: number
+  principal?: Principal | undefined
+  action?: Action | undefined
+  findings?: Findings | undefined
+  upstream?: UpstreamStats | undefined
+  answer?: { status: number; failure?: GatewayError | undefined } | undefined
+}
+
+/** The one place a request's record is built. */
+export function recordOf(parts: RecordParts): RequestFacts {
+  const { findings = {}, upstream, answer } = parts
+  return {
+    ...findings,
+    requestId: parts.requestId,
+    startedAt: parts.startedAt,
+    ...(parts.principal !== undefined ? { principal: parts.principal } : {}),
+    ...(parts.action !== undefined ? { action: parts.action } : {}),
+    ...(upstream?.failed ? { upstreamFailed: true } : {}),
+    upstreamAttempts: upstream?.attempts ?? 0,
+    ...(answer !== undefined
+      ? {
+          outcome: {
+            status: answer.status,
+            codes: answer.failure?.errors.map((e) => e.code) ?? [],
+          },
+        }
+      : {}),
+  }
+}
+
+/**
+ * What operations may ask of the audit: put the change they are about to make on record, before
+ * it is made. It refuses (503) when the record cannot be written; a request is recorded once
+ * however many changes it makes (audit/middleware.ts).
+ */
+export interface AuditPort {
+  beforeChange(found: Findings): Promise<void>
+}

@@ -1,0 +1,98 @@
+/**
+ * The ledger's side of the two changes that create or remove a certificate.
+ *
+ *   trackUpload     intent written before the upload is forwarded, the owner once it exists,
+ *                   the intent cleared once the outcome is known (see ledger.ts for why)
+ *   releaseOnDelete the owner entry dropped once the upstream has deleted the certificate
+ *
+ * Both take the upstream call to make as a function, so the change and its bookkeeping cannot be
+ * separated by whoever calls them.
+ */
+import { GatewayError, detail } from '../lib/errors'
+import type { Envelope } from '../upstream/port'
+import type { Ledger } from './ledger'
+
+export interface UploadBookkeeping {
+  ledger: Ledger
+  accountId: string
+  team: string
+  member: string
+  requestId: string
+  ca: boolean
+  expiresOn: string
+  bundleSha256: string
+  fingerprintSha256: string
+}
+
+const clearing = (what: string) => (error: unknown) => console.error(`${what} failed`, error)
+
+export async function trackUpload<C extends { id: string }>(
+  upload: UploadBookkeeping,
+  forward: () => Promise<Envelope<C>>,
+): Promise<{ envelope: Envelope<C>; certificateId: string }> {
+  const { ledger, accountId, team, member, requestId } = upload
+  const intent = {
+    bundle_sha256: upload.bundleSha256,
+    team,
+    member,
+    request_id: requestId,
+    at: new Date().toISOString(),
+    ca: upload.ca,
+    expires_on: upload.expiresOn,
+  }
+  try {
+    await ledger.recordIntent(accountId, intent)
+  } catch (error) {
+    throw GatewayError.of('LEDGER_UNAVAILABLE', { cause: error })
+  }
+
+  let envelope: Envelope<C>
+  try {
+    envelope = await forward()
+  } catch (error) {
+    // A refusal (4xx) created nothing, so its intent goes: left behind, it could later adopt a
+    // certificate of the same PEM uploaded by someone else. After a 5xx, a timeout or a dropped
+    // connection the certificate may exist: the intent stays, for adoption.
+    if (error instanceof GatewayError && error.status < 500) {
+      await ledger.clearIntent(accountId, intent).catch(clearing('clearing an upload intent'))
+    }
+    throw error
+  }
+
+  const certificateId = envelope.result.id
+  try {
+    await ledger.assign(accountId, certificateId, {
+      team,
+      member,
+      request_id: requestId,
+      assigned_at: new Date().toISOString(),
+      via: 'upload',
+      ca: upload.ca,
+      expires_on: upload.expiresOn,
+      fingerprint_sha256: upload.fingerprintSha256,
+    })
+  } catch (error) {
+    // The certificate exists and nobody owns it yet. Say so to the caller and the log; the intent
+    // stays, so the next read that meets the certificate adopts it for this team.
+    console.error(
+      `certificate ${certificateId} uploaded by ${member} (request ${requestId}) has no ledger entry yet`,
+      error,
+    )
+    const messages = [...envelope.messages, detail('OWNERSHIP_NOT_RECORDED')]
+    return { envelope: { ...envelope, messages }, certificateId }
+  }
+  await ledger.clearIntent(accountId, intent).catch(clearing('clearing an upload intent'))
+  return { envelope, certificateId }
+}
+
+export async function releaseOnDelete<R>(
+  ledger: Ledger,
+  accountId: string,
+  certificateId: string,
+  forward: () => Promise<Envelope<R>>,
+): Promise<Envelope<R>> {
+  const envelope = await forward()
+  // The certificate is gone; a stale ledger entry would only ever describe a deleted id.
+  await ledger.release(accountId, certificateId).catch(clearing('releasing a ledger entry'))
+  return envelope
+}

@@ -1,0 +1,59 @@
+/**
+ * The upstream as operations see it: one `call` per upstream request, made with the stored token
+ * and settings, its answer relayed (relay.ts) and its result checked against the request's
+ * schema (shapes.ts). The port counts its own calls, so the audit learns
+ * how many reached the upstream and whether the upstream itself failed without anybody noting it.
+ * One port per request.
+ */
+import type { UpstreamStats } from '../audit/record'
+import type { UpstreamEnvelope } from '../lib/envelope'
+import { GatewayError } from '../lib/errors'
+import { callUpstream, type UpstreamSettings } from './client'
+import { relay } from './relay'
+import type { UpstreamRequest } from './request'
+
+/** A relayed success whose result has been checked against what its request promises. */
+export interface Envelope<R> {
+  success: true
+  errors: UpstreamEnvelope['errors']
+  messages: UpstreamEnvelope['messages']
+  result: R
+  result_info?: UpstreamEnvelope['result_info']
+}
+
+export interface Upstream {
+  call<R>(request: UpstreamRequest<R>): Promise<Envelope<R>>
+}
+
+export interface UpstreamPort extends Upstream {
+  readonly stats: Readonly<UpstreamStats>
+}
+
+export function upstreamPort(settings: UpstreamSettings): UpstreamPort {
+  const stats: UpstreamStats = { attempts: 0, failed: false }
+  return {
+    stats,
+    async call<R>(request: UpstreamRequest<R>): Promise<Envelope<R>> {
+      const before = stats.attempts
+      try {
+        const answer = await callUpstream(request, settings, (attempts) => {
+          stats.attempts = before + attempts
+        })
+        const envelope = relay(answer)
+        const result = request.result.safeParse(envelope.result)
+        if (!result.success) {
+          throw GatewayError.of('UPSTREAM_BAD_RESPONSE', {
+            message: `The upstream answered HTTP ${answer.status} without the result it documents; nothing was relayed`,
+          })
+        }
+        return { ...envelope, success: true, result: result.data }
+      } catch (error) {
+        // The upstream's own refusals (404, 1471, ...) are answers; failures are the upstream's fault.
+        if (error instanceof GatewayError && (error.status >= 500 || error.status === 429)) {
+          stats.failed = true
+        }
+        throw error
+      }
+    },
+  }
+}

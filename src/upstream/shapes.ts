@@ -1,0 +1,36 @@
+/**
+ * The upstream's answers as the gateway relies on them: one schema per result, used twice. The
+ * upstream port checks every successful answer against its request's schema (an answer without
+ * the result it promises is an upstream failure, 502, never relayed or acted on), and the route
+ * definitions document the same schemas. Objects are loose: fields the upstream adds pass through
+ * to the caller unchanged, because wire compatibility means relaying the upstream's shape.
+ *
+ * Only what the gateway itself relies on is required (a certificate's `id`); the other documented
+ * fields are typed but optional, so that an upstream answer is refused for being wrong, never for
+ * omitting a field the gateway does not read.
+ */
+import { z } from '@hono/zod-openapi'
+
+export const mtlsCertificate = z
+  .looseObject({
+    id: z.string(),
+    ca: z.boolean().optional(),
+    certificates: z.string().optional(),
+    expires_on: z.string().optional(),
+    issuer: z.string().optional(),
+    name: z.string().optional(),
+    serial_number: z.string().optional(),
+    signature: z.string().optional(),
+    type: z.string().optional(),
+    uploaded_on: z.string().optional(),
+  })
+  .openapi('MTLSCertificate')
+export type MtlsCertificate = z.infer<typeof mtlsCertificate>
+
+export const uploadedCertificate = mtlsCertificate.extend({ updated_at: z.string().optional() })
+
+export const association = z.looseObject({ service: z.string(), status: z.string() })
+export type Association = z.infer<typeof association>
+
+export const certificateList = z.array(mtlsCertificate)
+export const associationList = z.array(association)
