@@ -10,6 +10,7 @@
  * fields under short names, cut to fit KV's 1024 bytes, so that reviewers' queries are answered
  * from list() alone. `expand(summary)` gives back an entry (marked `truncated` if it was cut).
  */
+import { ERROR_CODES } from '../lib/errors'
 import type { RequestFacts } from './record'
 
 export const OUTCOME_CLASSES = [
@@ -65,7 +66,10 @@ export interface AuditEntry {
 }
 
 export function classify(facts: RequestFacts, status: number): OutcomeClass {
-  if (status < 400) return 'allowed'
+  // A parked delete was allowed, pending approval, whichever form it was answered in (403 or 202).
+  if (status < 400 || facts.outcome?.codes.includes(ERROR_CODES.APPROVAL_REQUIRED.code)) {
+    return 'allowed'
+  }
   if (status === 401) return 'unauthenticated'
   if (status === 403 || facts.decision?.effect === 'deny') return 'denied'
   if (facts.upstreamFailed) return 'upstream_error'

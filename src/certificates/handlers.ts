@@ -5,7 +5,7 @@
  */
 import type { AppEnv } from '../app-env'
 import { successEnvelope } from '../lib/envelope'
-import { detail } from '../lib/errors'
+import { GatewayError, detail } from '../lib/errors'
 import { createRouter } from '../lib/router'
 import { settle } from '../pipe'
 import {
@@ -16,6 +16,13 @@ import {
   uploadCertificate,
 } from './operations'
 import { associationsRoute, deleteRoute, getRoute, listRoute, uploadRoute } from './routes'
+
+/** `Prefer: respond-async` (RFC 7240), among other preferences, in any case. */
+function prefersAsync(prefer: string | undefined): boolean {
+  return (prefer ?? '')
+    .split(',')
+    .some((preference) => preference.split(';')[0]!.trim().toLowerCase() === 'respond-async')
+}
 
 export const certificatesRouter = createRouter<AppEnv>()
   .openapi(listRoute, async (c) => {
@@ -39,10 +46,19 @@ export const certificatesRouter = createRouter<AppEnv>()
     const done = settle(c, await deleteCertificate(c.var.scope, { accountId, certificateId }))
     if (done.kind === 'deleted') return c.json(done.envelope, 200)
 
-    // Not deleted yet: 202 with no result, so a client cannot mistake it for the deleted object,
-    // and a message that says who must approve and how.
+    // Not deleted yet. To a Cloudflare client that is an error (403, 18309): the SDK raises it and
+    // wrangler exits non-zero, printing the message that says who must approve, how, and until
+    // when. A client that understands approvals asks for the accepted form (RFC 7240).
     const { approval, message } = done.parked
     c.header('x-should-retry', 'false')
+    if (!prefersAsync(c.req.header('prefer'))) {
+      throw GatewayError.of('APPROVAL_REQUIRED', {
+        message: `Not deleted: ${message}`,
+        headers: { 'x-should-retry': 'false' },
+        body: { approval },
+      })
+    }
+    c.header('preference-applied', 'respond-async')
     const messages = [detail('APPROVAL_PENDING', message)]
     return c.json({ ...successEnvelope(null, { messages }), approval }, 202)
   })

@@ -89,7 +89,7 @@ export const deleteRoute = createRoute({
     200: json(envelopeOf(mtlsCertificate), 'The deleted certificate'),
     202: json(
       successEnvelope(z.null()).extend({ approval: z.record(z.string(), z.unknown()) }),
-      'Not deleted yet: a second member must approve (see messages)',
+      'Only with `Prefer: respond-async`: not deleted yet, a second member must approve (see messages). Without it a parked delete is 403 / 18309.',
     ),
     ...failures,
   },

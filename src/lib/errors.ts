@@ -60,7 +60,8 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: {
     code: 18112,
     status: 415,
-    message: 'The request body must be JSON (Content-Type: application/json)',
+    message:
+      'The request body must be JSON (Content-Type: application/json, or text/plain in UTF-8)',
   },
   BODY_TOO_LARGE: { code: 18113, status: 413, message: 'The request body is too large' },
   CERTIFICATE_UNPARSABLE: {
@@ -110,6 +111,13 @@ export const ERROR_CODES = {
     message: 'This approval has expired; request the delete again',
   },
   APPROVAL_CLOSED: { code: 18308, status: 409, message: 'This approval has already been used' },
+  // A parked delete is an error to Cloudflare's clients (the SDK raises, wrangler exits non-zero):
+  // nothing was deleted. 403, not 409 or 5xx, so that neither client retries it by itself.
+  APPROVAL_REQUIRED: {
+    code: 18309,
+    status: 403,
+    message: 'Not deleted: the delete awaits the approval of a second member',
+  },
   LEDGER_UNAVAILABLE: {
     code: 18320,
     status: 503,
@@ -173,17 +181,24 @@ export class GatewayError extends Error {
   readonly status: ContentfulStatusCode
   readonly errors: ErrorDetail[]
   readonly headers: Record<string, string>
+  /** Top-level fields rendered beside the envelope's (the parked delete's `approval`). */
+  readonly body: Record<string, unknown>
 
   constructor(
     status: ContentfulStatusCode,
     errors: ErrorDetail[],
-    options: { headers?: Record<string, string>; cause?: unknown } = {},
+    options: {
+      headers?: Record<string, string>
+      cause?: unknown
+      body?: Record<string, unknown>
+    } = {},
   ) {
     super(errors.map((e) => `${e.code}: ${e.message}`).join('; '), { cause: options.cause })
     this.name = 'GatewayError'
     this.status = status
     this.errors = errors
     this.headers = options.headers ?? {}
+    this.body = options.body ?? {}
   }
 
   /** The usual way to fail: one known kind, optionally a more precise message and a JSON pointer. */
@@ -194,6 +209,7 @@ export class GatewayError extends Error {
       pointer?: string
       headers?: Record<string, string>
       cause?: unknown
+      body?: Record<string, unknown>
     } = {},
   ): GatewayError {
     return new GatewayError(

@@ -37,16 +37,66 @@ async function aPaymentsCa(): Promise<string> {
   return (body.result as { id: string }).id
 }
 
+/** bob's delete, asking for the accepted form that clients who understand approvals use. */
 async function requestDelete(id: string, env?: Partial<Env>) {
   const { status, text, response } = await callJson(certificateUrl(id), {
     method: 'DELETE',
     key: KEYS.bob,
+    headers: { prefer: 'respond-async' },
     ...(env ? { env } : {}),
   })
   return { status, response, body: JSON.parse(text) as Pending }
 }
 
 describe('two-person delete', () => {
+  it('is an error to a Cloudflare client: 403/18309 naming the approval, its approvers and expiry', async () => {
+    const id = await aPaymentsCa()
+    const { status, text, response } = await callJson(certificateUrl(id), {
+      method: 'DELETE',
+      key: KEYS.bob,
+    })
+    const body = JSON.parse(text) as Pending & { errors: { code: number; message: string }[] }
+    expect(status).toBe(403)
+    // Not retried by the SDK (it retries 408, 409, 429 and 5xx, and honours this header).
+    expect(response.headers.get('x-should-retry')).toBe('false')
+    expect(response.headers.get('preference-applied')).toBeNull()
+    expect(body).toMatchObject({
+      success: false,
+      result: null,
+      messages: [],
+      errors: [{ code: 18309 }],
+      approval: { requested_by: 'bob', roles: ['admin'], status: 'pending' },
+    })
+    const message = body.errors[0]!.message
+    expect(message).toMatch(/^Not deleted: /)
+    for (const part of [body.approval.id, 'admin', body.approval.expires_at]) {
+      expect(message).toContain(part)
+    }
+    expect(await deletes()).toEqual([])
+    expect((await callJson(certificateUrl(id), { key: KEYS.alice })).status).toBe(200)
+    // The approval it names is real: an admin can execute it.
+    const approved = await callJson(approveUrl(body.approval.id), {
+      method: 'POST',
+      key: KEYS.admin,
+    })
+    expect(approved.status).toBe(200)
+    expect(await deletes()).toHaveLength(1)
+  })
+
+  it.each(['respond-async', 'wait=10, respond-async', 'RESPOND-ASYNC; x=1'])(
+    'answers Prefer: %s with 202 and the pending approval',
+    async (prefer) => {
+      const id = await aPaymentsCa()
+      const { status, response } = await callJson(certificateUrl(id), {
+        method: 'DELETE',
+        key: KEYS.bob,
+        headers: { prefer },
+      })
+      expect(status).toBe(202)
+      expect(response.headers.get('preference-applied')).toBe('respond-async')
+    },
+  )
+
   it('answers the request with 202 and a pending approval, and deletes nothing', async () => {
     const id = await aPaymentsCa()
     const { status, body, response } = await requestDelete(id)

@@ -136,3 +136,35 @@ describe('mutations are never retried', () => {
     expect(await upstreamCalls('DELETE')).toBe(1)
   })
 })
+
+describe('a success without the result it documents', () => {
+  const NULL_RESULT = (method: string) => ({ kind: 'null_result' as const, match: { method } })
+
+  it('is a 502 for an upload, not a 500 from reading a result that is not there', async () => {
+    await emulator.addFaults(NULL_RESULT('POST'))
+    const { status, body, response } = await upload(await aLeaf())
+    expect([status, body.errors[0]!.code]).toEqual([502, 18502])
+    expect(response.headers.get('x-should-retry')).toBe('false')
+    const list = await callJson<unknown[]>(certificatesUrl())
+    expect(list.body.result).toEqual([])
+  })
+
+  it('is a 502 for a delete, and the owner stays: the team still sees its certificate', async () => {
+    const { body } = await upload(await aLeaf())
+    const id = (body.result as { id: string }).id
+    await emulator.addFaults(NULL_RESULT('DELETE'))
+    const refused = await callJson(certificateUrl(id), { method: 'DELETE' })
+    expect([refused.status, refused.body.errors[0]!.code]).toEqual([502, 18502])
+    const again = await callJson<{ id: string }>(certificateUrl(id))
+    expect([again.status, again.body.result.id]).toEqual([200, id])
+  })
+
+  it.each([
+    ['a list', () => certificatesUrl()],
+    ['a get', () => certificateUrl(crypto.randomUUID())],
+  ])('is a 502 for %s, never relayed as a success', async (_, url) => {
+    await emulator.addFaults({ kind: 'null_result', times: 10 })
+    const { status, body } = await callJson(url())
+    expect([status, body.success, body.errors[0]!.code]).toEqual([502, false, 18502])
+  })
+})

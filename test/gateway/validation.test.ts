@@ -97,9 +97,13 @@ describe('upload body', () => {
   })
 
   it.each([
-    ['text/plain', 'text/plain'],
     ['form data', 'application/x-www-form-urlencoded'],
+    ['multipart form data', 'multipart/form-data; boundary=x'],
+    ['HTML', 'text/html'],
+    ['no media type', ''],
     ['JSON in another charset', 'application/json; charset=latin1'],
+    ['text in another charset', 'text/plain; charset=iso-8859-1'],
+    ['a media type that only starts like JSON', 'application/jsonx'],
   ])('refuses %s with 415', async (_, contentType) => {
     await expectRefused(
       callJson(certificatesUrl(), {
@@ -110,6 +114,25 @@ describe('upload body', () => {
       415,
       [{ code: 18112, pointer: '/headers/content-type' }],
     )
+  })
+
+  // wrangler sends its uploads as text/plain;charset=UTF-8, and Cloudflare takes them.
+  it.each([
+    'application/json',
+    'application/json; charset=utf-8',
+    'APPLICATION/JSON;charset="UTF-8"',
+    'text/plain',
+    'text/plain;charset=UTF-8',
+    'text/plain; charset=utf8',
+  ])('takes JSON sent as %s', async (contentType) => {
+    const ca = await makeCertificate({ ca: true })
+    const { status, body } = await callJson<{ id: string }>(certificatesUrl(), {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body: JSON.stringify({ ca: true, certificates: ca.pem }),
+    })
+    expect(status).toBe(200)
+    expect(body.result.id).toMatch(/^[0-9a-f-]{36}$/)
   })
 
   it('refuses a body over the cap with 413, with or without Content-Length', async () => {
