@@ -1,7 +1,7 @@
 /**
  * The one Hono environment every router and middleware of the gateway shares. Each variable has
  * one writer: `config` the configuration check, `principal` authentication, `action` the route's
- * declaration, `scope` the request scope (pipe.ts), `findings` the handler settling its
+ * declaration, `scope` the request scope (scope.ts), `findings` the handler settling its
  * operation's outcome, `failure` the error renderer. The audit trail reads them all, once.
  */
 import type { RequestIdVariables } from 'hono/request-id'
@@ -9,7 +9,7 @@ import type { Action, Findings } from './audit/record'
 import type { Config } from './config'
 import type { Principal } from './identity/principal'
 import type { GatewayError } from './lib/errors'
-import type { RequestScope } from './pipe'
+import type { RequestScope } from './scope'
 
 export interface AppEnv {
   Bindings: Env

@@ -1,0 +1,41 @@
+/**
+ * The request scope: the plain inputs every operation runs on, built once per authenticated
+ * request from the configuration, the bindings and the principal: the authorizer, the stores, the
+ * upstream port and the audit port. Handlers pass it (`c.var.scope`) to their operation; an
+ * operation declares the part it needs (OwnershipDeps, ApprovalDeps) and never sees Hono's
+ * `Context`. Only app.ts mounts it.
+ */
+import { createMiddleware } from 'hono/factory'
+import type { AppEnv } from './app-env'
+import type { ApprovalDeps } from './approvals/park'
+import { approvals } from './approvals/store'
+import { partsOf, pendingRecorder, type PendingRecorder } from './audit/middleware'
+import type { UpstreamStats } from './audit/record'
+import { ledger } from './ownership/ledger'
+import { authorizer } from './policy/enforce'
+import { upstreamPort } from './upstream/port'
+
+export interface RequestScope extends ApprovalDeps {
+  audit: PendingRecorder
+  upstreamStats: Readonly<UpstreamStats>
+}
+
+/** Mounted after authentication: every handler behind it reads `c.var.scope`. */
+export const requestScope = () =>
+  createMiddleware<AppEnv>(async function requestScope(c, next) {
+    const { config, principal } = c.var
+    const upstream = upstreamPort({ apiToken: config.apiToken, ...config.upstream })
+    c.set('scope', {
+      principal,
+      requestId: c.var.requestId,
+      policy: config.policy,
+      who: authorizer(principal, config.policy),
+      ledger: ledger(c.env.LEDGER),
+      approvals: approvals(c.env.LEDGER),
+      upstream,
+      upstreamStats: upstream.stats,
+      audit: pendingRecorder(c.env.AUDIT, config.audit, () => partsOf(c)),
+      uploadWindowMs: config.upstream.timeoutMs,
+    })
+    await next()
+  })
