@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
-import { writeEntry } from '../../src/audit/store'
+import { rev, writeEntry } from '../../src/audit/store'
 import { uuidv7 } from '../../src/lib/uuidv7'
 import { expectNoSecretsInAudit, exportText } from '../support/audit'
 import { call, callJson, type CallOptions } from '../support/gateway'
@@ -69,6 +69,8 @@ async function query(params: Record<string, string | number>, options: CallOptio
 const ids = (entries: AuditEntry[]) => entries.map((e) => e.id)
 
 // A window two hours back, so that the requests the tests make (themselves audited) fall outside.
+// Clock-relative on purpose: the request_id test below uses the default range (retention days back
+// from now), and nothing asserted over this window depends on where it falls in the day.
 const newest = Date.now() - 120 * MINUTE
 const window = (extra: Record<string, string | number> = {}) => ({
   from: new Date(newest - 40 * MINUTE).toISOString(),
@@ -81,9 +83,10 @@ beforeAll(async () => {
   small = await seed(60, newest)
 })
 
+// The scan reads the 8,600 keys of the 2,660 seeded entries one by one: see test/setup.ts.
 afterAll(async () => {
   await expectNoSecretsInAudit()
-})
+}, 60_000)
 
 describe('filters', () => {
   it('returns the window newest first, every field as written', async () => {
@@ -181,10 +184,17 @@ describe('pagination', () => {
 })
 
 describe('cost in KV operations', () => {
-  const bigNewest = newest - 24 * 60 * MINUTE
+  // Fixed times, never Date.now()-relative. A range that ends in the past is listed from the
+  // 10^7 ms (2.8 h) prefix of <rev> that holds its end (store.ts), one list() per prefix it reaches,
+  // so where a window falls against those prefixes decides its cost. Placed relative to the clock,
+  // this window straddled a prefix boundary 50 minutes out of every 2 h 47 min (a third of the day)
+  // and the counts below came out as high as 2, 6 and 4. It crosses midnight of New Year's Eve:
+  // calendar boundaries are nothing to the key layout.
+  const bigNewest = Date.parse('2026-01-01T00:30:00Z')
+  const bigFrom = bigNewest - 3000 * 1000
   let big: AuditEntry[] = []
   const bigWindow = (extra: Record<string, string | number> = {}) => ({
-    from: new Date(bigNewest - 3000 * 1000).toISOString(),
+    from: new Date(bigFrom).toISOString(),
     to: new Date(bigNewest).toISOString(),
     ...extra,
   })
@@ -192,6 +202,11 @@ describe('cost in KV operations', () => {
   beforeAll(async () => {
     big = await seed(2500, bigNewest)
   }, 60_000)
+
+  it('seeds a window across a day, a month and a year, inside one 2.8-hour prefix of <rev>', () => {
+    expect(new Date(bigFrom).toISOString()).toBe('2025-12-31T23:40:00.000Z')
+    expect(rev(bigFrom).slice(0, 6)).toBe(rev(bigNewest).slice(0, 6))
+  })
 
   it('answers 1000 entries with one list() call and no get()', async () => {
     const { kv, calls } = counting()
@@ -232,6 +247,52 @@ describe('cost in KV operations', () => {
     expect(JSON.parse(lines[2500]!)).toEqual({ complete: true, count: 2500 })
     expect(calls.get ?? 0).toBe(0)
     expect(calls.list).toBe(3)
+  })
+
+  describe('a window across a boundary of the 2.8-hour prefixes', () => {
+    // The newest 40 entries sort under one prefix, the other 60 under the next (older) one. Few
+    // entries: the point is the number of prefixes, and every test file ends scanning all it wrote.
+    const boundary = Date.parse('2026-06-15T10:40:00Z')
+    const straddleNewest = boundary + 39_500
+    const straddleFrom = straddleNewest - 100 * 1000
+    let straddling: AuditEntry[] = []
+    const straddlingWindow = (extra: Record<string, string | number> = {}) => ({
+      from: new Date(straddleFrom).toISOString(),
+      to: new Date(straddleNewest).toISOString(),
+      ...extra,
+    })
+
+    beforeAll(async () => {
+      straddling = await seed(100, straddleNewest)
+    })
+
+    it('is seeded across the boundary', () => {
+      expect(rev(boundary).slice(0, 6)).toBe(rev(straddleNewest).slice(0, 6))
+      expect(rev(boundary - 1).slice(0, 6)).toBe(rev(straddleFrom).slice(0, 6))
+      expect(rev(boundary).slice(0, 6)).not.toBe(rev(boundary - 1).slice(0, 6))
+    })
+
+    it('costs one list() per prefix it reaches: two, however few the entries, and no get()', async () => {
+      const { kv, calls } = counting()
+      const { body } = await query(straddlingWindow({ limit: 1000 }), { env: { AUDIT: kv } })
+      expect(ids(body.result)).toEqual(ids(straddling))
+      expect(calls.get ?? 0).toBe(0)
+      expect(calls.getWithMetadata ?? 0).toBe(0)
+      expect(calls.list).toBe(2)
+    })
+
+    it('exports them with the same two list() calls', async () => {
+      const { kv, calls } = counting()
+      const response = await call(
+        `${AUDIT_URL}/export?${new URLSearchParams(straddlingWindow())}`,
+        { key: KEYS.auditor, env: { AUDIT: kv } },
+      )
+      const lines = (await exportText(response)).trimEnd().split('\n')
+      expect(lines).toHaveLength(101)
+      expect(JSON.parse(lines[100]!)).toEqual({ complete: true, count: 100 })
+      expect(calls.get ?? 0).toBe(0)
+      expect(calls.list).toBe(2)
+    })
   })
 })
 
