@@ -33,11 +33,15 @@ const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g
 
 function decodeBlocks(pem: string): { type: string; rawData: ArrayBuffer }[] | undefined {
   if (pem.replace(PEM_BLOCK, '').trim() !== '') return undefined
+  let decoded
   try {
-    return PemConverter.decodeWithHeaders(pem)
+    decoded = PemConverter.decodeWithHeaders(pem)
   } catch {
     return undefined
   }
+  // PemConverter skips a block it cannot read instead of failing, so a damaged second certificate
+  // would vanish from the count while the whole text is still forwarded: every block must decode.
+  return decoded.length === (pem.match(PEM_BLOCK) ?? []).length ? decoded : undefined
 }
 
 export async function inspectCertificates(

@@ -34,6 +34,10 @@ describe('inspectCertificates', () => {
     ['a certificate with text after it', `${exampleCa}\ntrailing words`],
     ['a certificate whose base64 is damaged', exampleCa.replace('MIIDmDCC', 'MIIDmDCD')],
     ['a block that is not DER', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'],
+    [
+      'a certificate followed by a block that is not base64',
+      `${exampleCa}\n-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n`,
+    ],
   ])('refuses %s as unparsable', async (_, pem) => {
     const result = await inspectCertificates(pem, false)
     expect(result).toMatchObject({ ok: false, kind: 'CERTIFICATE_UNPARSABLE' })
