@@ -4,6 +4,7 @@
  */
 import pem from '../../test/fixtures/example-ca.pem?raw'
 import key from '../../test/fixtures/example-ca.key?raw'
+import { KEYS, keyCases } from '../../test/fixtures/keys'
 import { beforeEach, describe, expect, it } from 'vitest'
 
 import {
@@ -162,6 +163,47 @@ describe('upload', () => {
     const { status, body } = await upload({ ca: false, certificates })
     expect(status).toBe(400)
     expect(body.errors).toEqual([{ code: 1476, message: 'unable to parse certificate' }])
+  })
+
+  it('reads certificate blocks with header lines as Go does: the headers are skipped', async () => {
+    const headed = pem.replace('CERTIFICATE-----\n', 'CERTIFICATE-----\nComment: from a tool\n\n')
+    const { status, body } = await upload({ ca: true, certificates: headed })
+    expect(status).toBe(200)
+    expect(body.result.serial_number).toBe('235217144297995885180570755458463043449861756659')
+  })
+
+  it.each([
+    ...keyCases.matching,
+    ['a P-256 SEC1 key after its EC PARAMETERS block', KEYS.p256Cert, KEYS.p256WithParams],
+    ['an RSA PKCS#1 key with CRLF line ends', KEYS.rsaCert, KEYS.rsaPkcs1.replace(/\n/g, '\r\n')],
+    // Not emulated: whether the key belongs to the certificate.
+    ['a key of another certificate', KEYS.rsaCert, KEYS.otherRsaPkcs1],
+  ])('accepts a private_key that is %s, and never returns it', async (_, certificates, key) => {
+    const { status, body } = await upload({ ca: false, certificates, private_key: key })
+    expect(status).toBe(200)
+    expect(JSON.stringify(body)).not.toContain('PRIVATE KEY')
+  })
+
+  it.each([
+    ['not PEM', 'secret'],
+    ['a certificate', pem],
+    ['a public key', '-----BEGIN PUBLIC KEY-----\nMAA=\n-----END PUBLIC KEY-----'],
+    ['an encrypted PKCS#8 key', KEYS.rsaEncrypted],
+    ['a legacy encrypted PKCS#1 key (Proc-Type, DEK-Info)', KEYS.rsaLegacyEncrypted],
+    ['a legacy encrypted SEC1 key (Proc-Type, DEK-Info)', KEYS.p256LegacyEncrypted],
+    [
+      'a key block whose data is no key',
+      '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----',
+    ],
+  ])('answers 400/1479 for a private_key that is %s, and stores nothing', async (_, key) => {
+    const { status, body } = await upload({
+      ca: false,
+      certificates: KEYS.rsaCert,
+      private_key: key,
+    })
+    expect(status).toBe(400)
+    expect(body.errors).toEqual([{ code: 1479, message: 'unable to parse private key' }])
+    expect((await callJson<Certificate[]>('')).body.result).toEqual([])
   })
 
   it('answers 6007 for a body that is not JSON', async () => {
