@@ -4,10 +4,10 @@
  * `issuer` (Go order), `serial_number` (base 10), `signature` (Go name), `expires_on` (notAfter,
  * whole seconds), plus a fingerprint of all certificate bytes for duplicate detection.
  *
- * PEM rules: every `-----BEGIN X-----`/`-----END X-----` block must be a CERTIFICATE whose base64
- * decodes to a certificate @peculiar/x509 can parse; text outside blocks is ignored (as Go's
- * `pem.Decode` skips it). No block, any other block (key, CSR, public key) or bad contents: the
- * upload is "unable to parse certificate".
+ * PEM rules: the text is read as Go's `pem.Decode` reads it (`pem.ts`: text outside blocks and
+ * header lines are skipped), and every block must be a CERTIFICATE whose data @peculiar/x509 can
+ * parse. No block, any other block (key, CSR, public key) or bad contents: the upload is "unable to
+ * parse certificate".
  */
 
 import { AsnConvert } from '@peculiar/asn1-schema'
@@ -15,6 +15,7 @@ import { Certificate } from '@peculiar/asn1-x509'
 import { BasicConstraintsExtension, X509Certificate } from '@peculiar/x509'
 
 import { goNameString, goSignatureName } from './go-names'
+import { readPemBlocks } from './pem'
 import { toWholeSeconds } from './timestamps'
 
 export class UnparsableCertificate extends Error {
@@ -39,22 +40,12 @@ export type ParsedUpload = {
   fingerprint: string
 }
 
-const PEM_BLOCK = /-----BEGIN ([^-\r\n]*)-----([\s\S]*?)-----END ([^-\r\n]*)-----/g
-
-function decodeBase64(text: string): Uint8Array {
-  const compact = text.replace(/\s+/g, '')
-  if (compact.length === 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) {
-    throw new UnparsableCertificate()
-  }
-  return Uint8Array.from(atob(compact), (c) => c.charCodeAt(0))
-}
-
-export function splitPemCertificates(pem: string): Uint8Array[] {
-  const blocks = [...pem.matchAll(PEM_BLOCK)]
-  if (blocks.length === 0) throw new UnparsableCertificate()
-  return blocks.map(([, begin, body, end]) => {
-    if (begin !== 'CERTIFICATE' || end !== 'CERTIFICATE') throw new UnparsableCertificate()
-    return decodeBase64(body ?? '')
+function splitPemCertificates(pem: string): Uint8Array[] {
+  const blocks = readPemBlocks(pem)
+  if (!blocks || blocks.length === 0) throw new UnparsableCertificate()
+  return blocks.map((block) => {
+    if (block.type !== 'CERTIFICATE') throw new UnparsableCertificate()
+    return block.der
   })
 }
 

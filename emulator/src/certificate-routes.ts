@@ -20,6 +20,7 @@ import {
 } from './certificate-store'
 import { success, type ResultInfo } from './envelope'
 import { apiErrors } from './errors'
+import { listFilter } from './list-filter'
 import { rateLimit } from './rate-limiter'
 import { parseUploadBody, uploadCertificate } from './upload'
 
@@ -28,13 +29,6 @@ const ASSOCIATIONS_PER_PAGE = 20
 
 function singlePage(count: number, perPage: number): ResultInfo {
   return { count, page: 1, per_page: perPage, total_count: count, total_pages: 1 }
-}
-
-/** `type=a,b` (spec, explode: false) and `type=a&type=b` (SDK v6+) both work, mixed too. */
-function typeFilter(c: Context<AppEnv>): Set<string> | undefined {
-  const values = (c.req.queries('type') ?? []).flatMap((v) => v.split(','))
-  const types = values.map((v) => v.trim()).filter((v) => v !== '')
-  return types.length > 0 ? new Set(types) : undefined
 }
 
 function findOrThrow(c: Context<AppEnv>): StoredCertificate {
@@ -51,10 +45,7 @@ export function certificateRoutes() {
   const guard = [authenticate(), rateLimit()] as const
   return new Hono<AppEnv>()
     .get('/', ...guard, (c) => {
-      const types = typeFilter(c)
-      const records = listCertificates(c.req.param('account_id') ?? '').filter(
-        (r) => !types || types.has(String(r.fields.type)),
-      )
+      const records = listCertificates(c.req.param('account_id') ?? '').filter(listFilter(c))
       return success(
         c,
         records.map((r) => r.fields),

@@ -63,8 +63,13 @@ export const apiErrors = {
         ({ message, pointer }) => ({ code: 1470, message, source: { pointer } }),
       ) as [ErrorItem, ...ErrorItem[]],
     ),
+  /** chosen: a list query parameter with a value it cannot take (`ca=yes`), with a pointer. */
+  invalidQuery: (parameter: string, message: string) =>
+    new ApiError(400, [{ code: 1473, message, source: { pointer: `/${parameter}` } }]),
   /** message from contract §4/§6; code 1476 and status 400 chosen. */
   unparsableCertificate: () => fail(400, 1476, 'unable to parse certificate'),
+  /** message by analogy with 1476; code 1479 and status 400 chosen (contract §1 has no key errors). */
+  unparsablePrivateKey: () => fail(400, 1479, 'unable to parse private key'),
   /** contract §4 CA requirements; code 1477 and messages chosen. */
   notACaCertificate: (reason: string) => fail(400, 1477, reason),
   /** contract §3 (code and message); status 400 chosen. */

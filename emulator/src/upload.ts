@@ -1,11 +1,13 @@
 /**
  * Owns: the rules of an upload (POST .../mtls_certificates), kept free of HTTP so they read as a
- * list: validate the body, parse the PEM, refuse duplicates, enforce the CA quota, then store.
+ * list: validate the body, parse the PEM, read the private key, refuse duplicates, enforce the CA
+ * quota, then store.
  *
  * Body (contract §1): `ca` boolean and `certificates` string are required; `name` and
  * `private_key` are optional strings, where `""` and `null` count as absent (cloudflare-go sends
  * `""` for unset fields). Unknown fields are ignored (the spec has no additionalProperties: false).
- * The private key is checked to be a string and then dropped: never stored, never returned.
+ * The private key must be readable (`private-key.ts`) and is then dropped: never stored, never
+ * returned.
  */
 
 import { z } from 'zod'
@@ -19,6 +21,7 @@ import {
 import { parseCertificates, UnparsableCertificate } from './certificate-pem'
 import { apiErrors } from './errors'
 import { getLimits } from './limits'
+import { isReadablePrivateKey } from './private-key'
 import { nowWithMicros } from './timestamps'
 
 const optionalString = z
@@ -92,6 +95,9 @@ export async function uploadCertificate(
         `signature algorithm ${parsed.computed.signature} is not supported for a CA certificate`,
       )
     }
+  }
+  if (body.private_key !== undefined && !isReadablePrivateKey(body.private_key)) {
+    throw apiErrors.unparsablePrivateKey()
   }
   if (findByFingerprint(accountId, parsed.fingerprint)) throw apiErrors.duplicateCertificate()
   if (body.ca && countCaCertificates(accountId) >= getLimits().ca_certificates_per_account) {

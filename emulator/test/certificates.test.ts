@@ -1,9 +1,10 @@
 /**
  * The five upstream endpoints: upload (computed fields, duplicates, CA quota, validation), list
- * (type filter), get, delete (in-use refusal) and associations.
+ * (type, ca and name filters), get, delete (in-use refusal) and associations.
  */
 import pem from '../../test/fixtures/example-ca.pem?raw'
 import key from '../../test/fixtures/example-ca.key?raw'
+import { KEYS, keyCases } from '../../test/fixtures/keys'
 import { beforeEach, describe, expect, it } from 'vitest'
 
 import {
@@ -164,6 +165,47 @@ describe('upload', () => {
     expect(body.errors).toEqual([{ code: 1476, message: 'unable to parse certificate' }])
   })
 
+  it('reads certificate blocks with header lines as Go does: the headers are skipped', async () => {
+    const headed = pem.replace('CERTIFICATE-----\n', 'CERTIFICATE-----\nComment: from a tool\n\n')
+    const { status, body } = await upload({ ca: true, certificates: headed })
+    expect(status).toBe(200)
+    expect(body.result.serial_number).toBe('235217144297995885180570755458463043449861756659')
+  })
+
+  it.each([
+    ...keyCases.matching,
+    ['a P-256 SEC1 key after its EC PARAMETERS block', KEYS.p256Cert, KEYS.p256WithParams],
+    ['an RSA PKCS#1 key with CRLF line ends', KEYS.rsaCert, KEYS.rsaPkcs1.replace(/\n/g, '\r\n')],
+    // Not emulated: whether the key belongs to the certificate.
+    ['a key of another certificate', KEYS.rsaCert, KEYS.otherRsaPkcs1],
+  ])('accepts a private_key that is %s, and never returns it', async (_, certificates, key) => {
+    const { status, body } = await upload({ ca: false, certificates, private_key: key })
+    expect(status).toBe(200)
+    expect(JSON.stringify(body)).not.toContain('PRIVATE KEY')
+  })
+
+  it.each([
+    ['not PEM', 'secret'],
+    ['a certificate', pem],
+    ['a public key', '-----BEGIN PUBLIC KEY-----\nMAA=\n-----END PUBLIC KEY-----'],
+    ['an encrypted PKCS#8 key', KEYS.rsaEncrypted],
+    ['a legacy encrypted PKCS#1 key (Proc-Type, DEK-Info)', KEYS.rsaLegacyEncrypted],
+    ['a legacy encrypted SEC1 key (Proc-Type, DEK-Info)', KEYS.p256LegacyEncrypted],
+    [
+      'a key block whose data is no key',
+      '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----',
+    ],
+  ])('answers 400/1479 for a private_key that is %s, and stores nothing', async (_, key) => {
+    const { status, body } = await upload({
+      ca: false,
+      certificates: KEYS.rsaCert,
+      private_key: key,
+    })
+    expect(status).toBe(400)
+    expect(body.errors).toEqual([{ code: 1479, message: 'unable to parse private key' }])
+    expect((await callJson<Certificate[]>('')).body.result).toEqual([])
+  })
+
   it('answers 6007 for a body that is not JSON', async () => {
     const res = await call('', {
       method: 'POST',
@@ -212,7 +254,7 @@ describe('list', () => {
       method: 'POST',
       json: { ca: false, certificates: (await makeCertificate()).pem },
     })
-    const { status, body } = await callJson<Certificate[]>('?page=3&per_page=1&ca=false&name=zzz')
+    const { status, body } = await callJson<Certificate[]>('?page=3&per_page=1&limit=1&offset=1')
     expect(status).toBe(200)
     expect(body.result.map((c) => c.id)).toEqual([a.id, b.id])
     expect(body.result[0]).not.toHaveProperty('updated_at')
@@ -250,6 +292,81 @@ describe('list', () => {
     ])
     expect(await ids('?type=')).toHaveLength(3)
     expect(await ids('?type=nothing')).toEqual([])
+  })
+
+  /** Uploads CA and leaf certificates with the given names; returns their ids by label. */
+  async function uploadNamed(entries: [label: string, ca: boolean, name?: string][]) {
+    const ids: Record<string, string> = {}
+    for (const [label, ca, name] of entries) {
+      const { body } = await upload({ ca, certificates: (await makeCertificate({ ca })).pem, name })
+      ids[label] = body.result.id
+    }
+    return ids
+  }
+  const listIds = async (query: string) => {
+    const { status, body } = await callJson<Certificate[]>(query)
+    expect(status).toBe(200)
+    expect(body.result_info).toMatchObject({ count: body.result.length })
+    expect(body.result_info).toMatchObject({ total_count: body.result.length })
+    return body.result.map((c) => c.id)
+  }
+
+  it('filters by name: exact and case-sensitive, unnamed never match, empty means no filter', async () => {
+    const id = await uploadNamed([
+      ['alpha', false, 'alpha'],
+      ['alpha again', true, 'alpha'],
+      ['Alpha', false, 'Alpha'],
+      ['alphabet', false, 'alphabet'],
+      ['unnamed', false],
+    ])
+    expect(await listIds('?name=alpha')).toEqual([id.alpha, id['alpha again']])
+    expect(await listIds('?name=Alpha')).toEqual([id.Alpha])
+    expect(await listIds('?name=alp')).toEqual([])
+    expect(await listIds('?name=alpha%20')).toEqual([])
+    expect(await listIds('?name=')).toHaveLength(5)
+    expect(await listIds('?name=Alpha&name=alpha')).toEqual([id.Alpha])
+  })
+
+  it('filters by ca as Go reads a boolean; anything else is 400/1473 on /ca', async () => {
+    const id = await uploadNamed([
+      ['root', true, 'root'],
+      ['leaf', false, 'leaf'],
+    ])
+    const seeded = (await (
+      await control('POST', '/certificates', { account_id: ACCOUNT, certificate: { name: 's' } })
+    ).json()) as { certificate: Certificate }
+    for (const value of ['true', 'TRUE', 'True', 't', 'T', '1']) {
+      expect(await listIds(`?ca=${value}`)).toEqual([id.root])
+    }
+    for (const value of ['false', 'FALSE', 'False', 'f', 'F', '0']) {
+      expect(await listIds(`?ca=${value}`)).toEqual([id.leaf, seeded.certificate.id])
+    }
+    expect(await listIds('?ca=')).toHaveLength(3)
+    expect(await listIds('?ca=true&ca=false')).toEqual([id.root])
+    for (const value of ['yes', 'tRUE', '2', ' true']) {
+      const { status, body } = await callJson(`?ca=${encodeURIComponent(value)}`)
+      expect(status).toBe(400)
+      expect(body).toMatchObject({ success: false, result: null })
+      expect(body.errors).toEqual([
+        { code: 1473, message: 'ca: must be a boolean', source: { pointer: '/ca' } },
+      ])
+    }
+  })
+
+  it("answers wrangler's lookups by name: ca=false&name= finds the leaf only, name= alone both kinds", async () => {
+    // What `wrangler mtls-certificate delete --name` and `wrangler cert delete --name` send.
+    const id = await uploadNamed([
+      ['ca', true, 'shared'],
+      ['leaf', false, 'shared'],
+      ['other leaf', false, 'other'],
+    ])
+    expect(await listIds('?ca=false&name=shared')).toEqual([id.leaf])
+    expect(await listIds('?ca=false&name=other')).toEqual([id['other leaf']])
+    expect(await listIds('?name=shared')).toEqual([id.ca, id.leaf])
+    expect(await listIds('?ca=false')).toEqual([id.leaf, id['other leaf']])
+    expect(await listIds('?ca=true&name=other')).toEqual([])
+    expect(await listIds('?ca=false&name=shared&type=custom')).toEqual([id.leaf])
+    expect(await listIds('?ca=false&name=shared&type=gateway_managed')).toEqual([])
   })
 })
 

@@ -3,11 +3,35 @@
  * optional `private_key`. DER parsing is @peculiar/x509's; key matching is WebCrypto's.
  *
  * Each kind of failure has its own error kind so a caller can tell "not a certificate" from "not a
- * CA" from "wrong key". Messages never quote the submitted key material.
+ * CA" from "wrong key" from "encrypted". Messages never quote the submitted key material.
+ *
+ * Keys come in the three unencrypted forms the upstream takes: PKCS#8 (`PRIVATE KEY`, the spec's
+ * example), PKCS#1 (`RSA PRIVATE KEY`, what wrangler's own end-to-end tests upload to the real API)
+ * and SEC1 (`EC PRIVATE KEY`, what `openssl ecparam -genkey` writes) on P-256, P-384 or P-521.
+ * WebCrypto imports only PKCS#8, so the other two are wrapped into PKCS#8 first, byte for byte as
+ * `openssl pkcs8 -topk8 -nocrypt` would. Encrypted blocks are refused, never decrypted: the upload
+ * has no passphrase field, so the upstream could not read them either.
  */
 // tsyringe, which @peculiar/x509 uses, needs the Reflect metadata API before x509 loads.
 import '@abraham/reflection'
-import { BasicConstraintsExtension, PemConverter, X509Certificate } from '@peculiar/x509'
+import {
+  ECParameters,
+  ECPrivateKey,
+  id_ecPublicKey,
+  id_secp256r1,
+  id_secp384r1,
+  id_secp521r1,
+} from '@peculiar/asn1-ecc'
+import { PrivateKeyInfo } from '@peculiar/asn1-pkcs8'
+import { RSAPrivateKey, id_rsaEncryption } from '@peculiar/asn1-rsa'
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema'
+import { AlgorithmIdentifier } from '@peculiar/asn1-x509'
+import {
+  BasicConstraintsExtension,
+  PemConverter,
+  X509Certificate,
+  type PemHeader,
+} from '@peculiar/x509'
 import { hex } from '../identity/keys'
 import type { ErrorKind } from '../lib/errors'
 
@@ -31,12 +55,53 @@ export type Inspection<T> = { ok: true; value: T } | { ok: false; kind: ErrorKin
 // A complete PEM block; used only to find text that lies outside every block.
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g
 
-function decodeBlocks(pem: string): { type: string; rawData: ArrayBuffer }[] | undefined {
+interface PemBlock {
+  type: string
+  headers: PemHeader[]
+  rawData: ArrayBuffer
+}
+
+function decodeBlocks(pem: string): PemBlock[] | undefined {
   if (pem.replace(PEM_BLOCK, '').trim() !== '') return undefined
+  let decoded
   try {
-    return PemConverter.decodeWithHeaders(pem)
+    decoded = PemConverter.decodeWithHeaders(pem)
   } catch {
     return undefined
+  }
+  // PemConverter skips a block it cannot read instead of failing, so a damaged second certificate
+  // would vanish from the count while the whole text is still forwarded: every block must decode.
+  return decoded.length === (pem.match(PEM_BLOCK) ?? []).length ? decoded : undefined
+}
+
+const isHeader = (header: PemHeader, key: string) =>
+  header.key.trim().toLowerCase() === key.toLowerCase()
+
+/**
+ * A block that cannot be read as sent: encrypted (PKCS#8 `ENCRYPTED PRIVATE KEY`, or OpenSSL's
+ * legacy `Proc-Type: 4,ENCRYPTED` + `DEK-Info` headers), or carrying any other RFC 1421 header.
+ * Checked before the block's type so that an encrypted key gets this answer wherever it was sent.
+ */
+function sealedBlock(blocks: PemBlock[], field: string): Inspection<never> | undefined {
+  for (const block of blocks) {
+    const legacy = block.headers.some(
+      (h) => (isHeader(h, 'Proc-Type') && /ENCRYPTED/i.test(h.value)) || isHeader(h, 'DEK-Info'),
+    )
+    if (legacy || block.type === 'ENCRYPTED PRIVATE KEY') {
+      const how = legacy ? 'legacy OpenSSL encryption (Proc-Type, DEK-Info)' : 'encrypted PKCS#8'
+      return {
+        ok: false,
+        kind: 'PEM_ENCRYPTED',
+        message: `${field} holds an encrypted ${block.type} block (${how}); the upload has no passphrase, so send the key decrypted (openssl pkcs8 -topk8 -nocrypt)`,
+      }
+    }
+  }
+  const withHeaders = blocks.find((block) => block.headers.length > 0)
+  if (withHeaders === undefined) return undefined
+  return {
+    ok: false,
+    kind: 'PEM_HEADERS',
+    message: `${field} has a ${withHeaders.type} block with header lines; send plain PEM, the base64 alone between BEGIN and END`,
   }
 }
 
@@ -52,6 +117,8 @@ export async function inspectCertificates(
       message: 'certificates is not a PEM document of certificates',
     }
   }
+  const sealed = sealedBlock(blocks, 'certificates')
+  if (sealed !== undefined) return sealed
   const foreign = blocks.find((block) => block.type !== 'CERTIFICATE')
   if (foreign !== undefined) {
     return {
@@ -100,7 +167,71 @@ export async function inspectCertificates(
   }
 }
 
-// Algorithms a PKCS#8 key is tried under, to tell "not a key" from "a key, but not this one".
+// The curves a SEC1 key may name: the three WebCrypto has, which are also those Go's crypto/x509
+// reads (the upstream names fields as Go does) apart from P-224, which Cloudflare's minimum ECDSA
+// key size for uploaded certificates (225 bits) leaves out.
+const SEC1_CURVES = new Set([id_secp256r1, id_secp384r1, id_secp521r1])
+
+const KEY_FORMATS: Record<string, string> = {
+  'PRIVATE KEY': 'PKCS#8',
+  'RSA PRIVATE KEY': 'PKCS#1 RSA',
+  'EC PRIVATE KEY': 'SEC1 EC',
+}
+
+function privateKeyInfo(algorithm: string, parameters: ArrayBuffer | null, key: ArrayBuffer) {
+  return AsnConvert.serialize(
+    new PrivateKeyInfo({
+      privateKeyAlgorithm: new AlgorithmIdentifier({ algorithm, parameters }),
+      privateKey: new OctetString(key),
+    }),
+  )
+}
+
+/**
+ * The key of a `PRIVATE KEY`, `RSA PRIVATE KEY` or `EC PRIVATE KEY` block as PKCS#8 DER, the only
+ * form WebCrypto imports. Exported for its unit test, which compares it with openssl's output.
+ */
+export function toPkcs8(type: string, der: ArrayBuffer): Inspection<ArrayBuffer> {
+  const unparsable = (message: string): Inspection<ArrayBuffer> => ({
+    ok: false,
+    kind: 'PRIVATE_KEY_UNPARSABLE',
+    message,
+  })
+  if (type === 'PRIVATE KEY') return { ok: true, value: der }
+  if (type === 'RSA PRIVATE KEY') {
+    try {
+      AsnConvert.parse(der, RSAPrivateKey)
+    } catch {
+      return unparsable('private_key is an RSA PRIVATE KEY block but not a PKCS#1 RSA private key')
+    }
+    return { ok: true, value: privateKeyInfo(id_rsaEncryption, null, der) }
+  }
+  if (type === 'EC PRIVATE KEY') {
+    let key: ECPrivateKey
+    try {
+      key = AsnConvert.parse(der, ECPrivateKey)
+    } catch {
+      return unparsable('private_key is an EC PRIVATE KEY block but not a SEC1 EC private key')
+    }
+    const curve = key.parameters?.namedCurve
+    if (curve === undefined || !SEC1_CURVES.has(curve)) {
+      return unparsable('private_key is an EC key that does not name P-256, P-384 or P-521')
+    }
+    // In PKCS#8 the algorithm names the curve, so the inner key drops it (RFC 5915 section 3).
+    const { version, privateKey, publicKey } = key
+    const inner = new ECPrivateKey({ version, privateKey, publicKey })
+    const parameters = AsnConvert.serialize(new ECParameters({ namedCurve: curve }))
+    return {
+      ok: true,
+      value: privateKeyInfo(id_ecPublicKey, parameters, AsnConvert.serialize(inner)),
+    }
+  }
+  return unparsable(
+    `private_key is a ${type} block; send an unencrypted PRIVATE KEY (PKCS#8), RSA PRIVATE KEY (PKCS#1) or EC PRIVATE KEY (SEC1)`,
+  )
+}
+
+// Algorithms a key is tried under, to tell "not a key" from "a key, but not this one".
 const KEY_ALGORITHMS: SubtleCryptoImportKeyAlgorithm[] = [
   { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
   { name: 'ECDSA', namedCurve: 'P-256' },
@@ -134,21 +265,28 @@ export async function inspectPrivateKey(
     kind: 'PRIVATE_KEY_UNPARSABLE',
     message,
   })
-  if (blocks === undefined || blocks.length !== 1) {
+  if (blocks === undefined || blocks.length === 0) {
     return unparsable('private_key must be exactly one PEM block')
   }
-  const block = blocks[0] as { type: string; rawData: ArrayBuffer }
-  if (block.type !== 'PRIVATE KEY') {
-    return unparsable(
-      `private_key is a ${block.type} block; send an unencrypted PKCS#8 "PRIVATE KEY" (openssl pkcs8 -topk8 -nocrypt)`,
-    )
+  const sealed = sealedBlock(blocks, 'private_key')
+  if (sealed !== undefined) return sealed
+  if (blocks.length !== 1) {
+    // `openssl ecparam -genkey` writes this block before the key; Cloudflare's custom-certificate
+    // upload guide, too, asks to remove it.
+    return blocks.some((block) => block.type === 'EC PARAMETERS')
+      ? unparsable('private_key must be the key block alone: remove the EC PARAMETERS block')
+      : unparsable('private_key must be exactly one PEM block')
   }
+  const block = blocks[0] as PemBlock
+  const pkcs8 = toPkcs8(block.type, block.rawData)
+  if (!pkcs8.ok) return pkcs8
+  const der = pkcs8.value
 
   const publicKey = await certificate.publicKey.export().catch(() => undefined)
-  const privateKey = publicKey ? await importPkcs8(block.rawData, publicKey.algorithm) : undefined
+  const privateKey = publicKey ? await importPkcs8(der, publicKey.algorithm) : undefined
   if (publicKey === undefined || privateKey === undefined) {
     for (const algorithm of KEY_ALGORITHMS) {
-      if (await importPkcs8(block.rawData, algorithm)) {
+      if (await importPkcs8(der, algorithm)) {
         return {
           ok: false,
           kind: 'PRIVATE_KEY_MISMATCH',
@@ -156,7 +294,7 @@ export async function inspectPrivateKey(
         }
       }
     }
-    return unparsable('private_key is not a readable PKCS#8 private key')
+    return unparsable(`private_key is not a readable ${KEY_FORMATS[block.type]} private key`)
   }
 
   const [publicJwk, privateJwk] = await Promise.all([

@@ -143,7 +143,8 @@ export const uploadBody = uploadFields
       name: { type: 'string', maxLength: 255 },
       private_key: {
         type: 'string',
-        description: 'Unencrypted PKCS#8 PEM matching the first certificate',
+        description:
+          'Unencrypted PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC) matching the first certificate',
       },
     },
   })

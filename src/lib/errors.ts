@@ -82,12 +82,25 @@ export const ERROR_CODES = {
   PRIVATE_KEY_UNPARSABLE: {
     code: 18123,
     status: 400,
-    message: 'private_key must be one unencrypted PKCS#8 PEM private key',
+    message:
+      'private_key must be one unencrypted PEM private key: PKCS#8, PKCS#1 (RSA) or SEC1 (EC on P-256, P-384, P-521)',
   },
   PRIVATE_KEY_MISMATCH: {
     code: 18124,
     status: 400,
     message: "private_key does not match the first certificate's public key",
+  },
+  // In certificates or private_key; the pointer names the field.
+  PEM_ENCRYPTED: {
+    code: 18125,
+    status: 400,
+    message:
+      'An encrypted PEM block (ENCRYPTED PRIVATE KEY, or Proc-Type: 4,ENCRYPTED) cannot be used: send it decrypted',
+  },
+  PEM_HEADERS: {
+    code: 18126,
+    status: 400,
+    message: 'PEM blocks must not carry header lines: send the base64 alone between BEGIN and END',
   },
 
   // Routing

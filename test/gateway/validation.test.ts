@@ -207,6 +207,13 @@ describe('upload PEM checks', () => {
     ])
   })
 
+  it('refuses a chain whose second block does not decode, instead of forwarding it', async () => {
+    const damaged = '-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n'
+    await expectRefused(upload({ ca: true, certificates: `${exampleCa}\n${damaged}` }), 400, [
+      { code: 18120, pointer: '/certificates' },
+    ])
+  })
+
   it('refuses a key inside certificates', async () => {
     await expectRefused(upload({ ca: true, certificates: `${exampleCa}\n${exampleKey}` }), 400, [
       { code: 18121, pointer: '/certificates' },
