@@ -10,7 +10,7 @@ import type { z } from '@hono/zod-openapi'
 export interface Problem {
   pointer: string
   message: string
-  /** Set by refinements that carry their own gateway error kind (see `certificates/upload-body.ts`). */
+  /** Set by refinements that carry their own gateway error kind (see `certificates/schemas.ts`). */
   kind?: string
 }
 
