@@ -8,7 +8,7 @@
 // tsyringe, which @peculiar/x509 uses, needs the Reflect metadata API before x509 loads.
 import '@abraham/reflection'
 import { BasicConstraintsExtension, PemConverter, X509Certificate } from '@peculiar/x509'
-import { hex } from '../identity/keys'
+import { hex } from '../lib/encoding'
 import type { ErrorKind } from '../lib/errors'
 
 export interface InspectedCertificate {
