@@ -4,12 +4,13 @@
  */
 import { createRoute, z } from '@hono/zod-openapi'
 import { ACTIONS } from '../policy/rules'
+import * as ids from '../lib/ids'
 import { failure, jsonContent, successEnvelope } from '../lib/openapi'
 import { noteAction } from '../lib/middleware'
 import { OUTCOME_CLASSES } from './entry'
 import { MAX_VERIFY_PAGE } from './verify'
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a lowercase slug')
+const slug = ids.slugReference()
 const instant = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' })
 
 const range = {
@@ -31,17 +32,8 @@ const filters = {
   action: z.enum([...ACTIONS, 'whoami', 'explain']).optional(),
   decision: z.enum(['allow', 'deny', 'none']).optional(),
   outcome: z.enum(OUTCOME_CLASSES).optional(),
-  certificate: z
-    .string()
-    .regex(
-      /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/,
-      'must be a lowercase UUID or 32 lowercase hexadecimal characters',
-    )
-    .optional(),
-  request_id: z
-    .string()
-    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a request id')
-    .optional(),
+  certificate: ids.certificateId().optional(),
+  request_id: ids.requestId().optional(),
 }
 
 const limit = (max: number, fallback: number) =>

@@ -5,6 +5,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { failure, jsonContent, successEnvelope } from '../lib/openapi'
 import { jsonBody } from '../lib/middleware'
+import { booleanFlag } from '../lib/query'
 import { accountId, certificateId, certificateParams } from '../certificates/schemas'
 import { ACTIONS } from '../policy/rules'
 
@@ -48,10 +49,7 @@ export const explainRoute = createRoute({
       action: z.enum(ACTIONS, { message: `action must be one of ${ACTIONS.join(', ')}` }),
       account_id: accountId,
       mtls_certificate_id: certificateId.optional(),
-      ca: z
-        .enum(['true', 'false'], { message: 'ca must be true or false' })
-        .transform((v) => v === 'true')
-        .optional(),
+      ca: booleanFlag('ca').optional(),
     }),
   },
   responses: {
