@@ -7,8 +7,8 @@ import { ACTIONS } from '../policy/rules'
 import * as ids from '../lib/ids'
 import { failure, jsonContent, successEnvelope } from '../lib/openapi'
 import { noteAction } from '../lib/middleware'
-import { OUTCOME_CLASSES } from './entry'
-import { MAX_VERIFY_PAGE } from './verify'
+import { auditEntrySchema, OUTCOME_CLASSES } from './entry'
+import { MAX_VERIFY_PAGE, problemSchema } from './verify'
 
 const slug = ids.slugReference()
 const instant = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' })
@@ -52,42 +52,6 @@ export const exportQuery = z
 export const verifyQuery = z
   .strictObject({ ...range, limit: limit(MAX_VERIFY_PAGE, 100) })
   .superRefine(fromBeforeTo)
-
-const verdict = z.object({ effect: z.enum(['allow', 'deny']), rule_ids: z.array(z.string()) })
-export const auditEntrySchema = z
-  .object({
-    kind: z.enum(['request', 'suppressed']),
-    id: z.string(),
-    time: z.string(),
-    request_id: z.string().optional(),
-    member: z.string().optional(),
-    team: z.string().optional(),
-    via: z.string().optional(),
-    action: z.string().optional(),
-    account_id: z.string().optional(),
-    certificate_id: z.string().optional(),
-    certificate_name: z.string().optional(),
-    fingerprint_sha256: z.string().optional(),
-    serial_number: z.string().optional(),
-    decision: verdict.extend({ shadow: verdict.optional() }).optional(),
-    outcome: z.object({
-      class: z.enum(OUTCOME_CLASSES),
-      status: z.number().optional(),
-      error_codes: z.array(z.number()),
-    }),
-    latency_ms: z.number().optional(),
-    upstream_attempts: z.number(),
-    suppressed: z
-      .object({
-        count: z.number(),
-        first: z.string(),
-        last: z.string(),
-        error_codes: z.record(z.string(), z.number()),
-      })
-      .optional(),
-    truncated: z.literal(true).optional(),
-  })
-  .openapi('AuditEntry')
 
 const failures = {
   400: failure('Invalid query (source.pointer names the parameter)'),
@@ -135,12 +99,6 @@ export const exportRoute = createRoute({
   },
 })
 
-const problem = z.object({
-  kind: z.enum(['unsigned', 'forged', 'altered', 'missing_index', 'orphan_index', 'index_altered']),
-  key: z.string(),
-  detail: z.string(),
-})
-
 export const verifyRoute = createRoute({
   operationId: 'auditVerify',
   method: 'get',
@@ -153,7 +111,7 @@ export const verifyRoute = createRoute({
       successEnvelope(
         z.object({
           checked: z.number(),
-          problems: z.array(problem),
+          problems: z.array(problemSchema),
           pending: z.array(z.string()),
           cursor: z.string().nullable(),
         }),

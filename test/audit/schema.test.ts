@@ -1,0 +1,196 @@
+/**
+ * One schema per record: the audit entry's zod schema (audit/entry.ts) is what the OpenAPI
+ * document and the entries themselves agree on. Each test here fails when one of them drifts from
+ * it: a field missing from the API description, a recorded field the schema does not know (the
+ * schema is strict), verify's kinds described twice.
+ */
+import { beforeEach, describe, expect, it } from 'vitest'
+import {
+  auditEntrySchema,
+  entryFromFacts,
+  suppressedEntry,
+  type AuditEntry,
+} from '../../src/audit/entry'
+import { problemKindSchema } from '../../src/audit/verify'
+import type { RequestFacts } from '../../src/lib/request-facts'
+import { makeCertificate } from '../support/certificates'
+import { auditEntries } from '../support/audit'
+import { emulator } from '../support/emulator'
+import { BASE, call, callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
+import { ACCOUNT, KEYS } from '../support/identities'
+
+const GATEWAY = BASE.replace('/client/v4', '') + '/gateway/v1'
+const REQUEST_ID = '01a233be-14f1-7ebd-98de-25c517cdfc6f'
+const CERT = '2458ce5a-0c35-4c7f-82c7-8e9487d3ff60'
+const T0 = Date.UTC(2026, 3, 20, 12, 0, 0)
+
+/** A request that touched every recorded field: who, what, decision with shadow, approval, adoption. */
+function everyFact(): RequestFacts {
+  return {
+    requestId: REQUEST_ID,
+    startedAt: T0,
+    principal: { memberId: 'admin', teamId: 'platform', roles: ['admin'], via: 'key' },
+    action: 'approve',
+    accountId: ACCOUNT,
+    certificateId: CERT,
+    certificate: { name: 'ci-root', fingerprintSha256: 'f'.repeat(64), serialNumber: '01ab' },
+    decision: {
+      effect: 'allow',
+      ruleIds: ['admins-anything'],
+      reason: 'approve allowed by admins-anything',
+      shadow: { effect: 'deny', ruleIds: ['freeze'], reason: 'approve denied by freeze' },
+    },
+    approval: {
+      id: '7d6c2f9e-8a51-4b1e-9f0a-3c2d1e0f9a8b',
+      requestedBy: 'bob',
+      approvedBy: 'admin',
+    },
+    adopted: [
+      { certificate_id: CERT, team: 'payments' },
+      { certificate_id: '023e105f4ecef8ad9ca31a8372d0c353', team: 'identity' },
+    ],
+    upstreamAttempts: 2,
+    outcome: { status: 200, codes: [] },
+  }
+}
+
+const complete = () => entryFromFacts(everyFact(), REQUEST_ID, T0, T0 + 42)
+const suppressed = () =>
+  suppressedEntry('01a233be-14f2-7ebd-98de-25c517cdfc6f', T0, {
+    count: 3,
+    first: new Date(T0).toISOString(),
+    last: new Date(T0 + 5000).toISOString(),
+    error_codes: { 0: 1, 18001: 2 },
+  })
+
+/**
+ * Every leaf of a JSON value with its path; a list of objects gives one path per field. Empty lists
+ * are left out: they have nothing to show in a cell.
+ */
+function leafPaths(value: unknown, path: string[] = []): string[] {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return []
+    return value.some((item) => typeof item === 'object' && item !== null)
+      ? [...new Set(value.flatMap((item) => leafPaths(item, path)))]
+      : [path.join('.')]
+  }
+  if (typeof value === 'object' && value !== null && path.join('.') !== 'suppressed.error_codes') {
+    return Object.entries(value).flatMap(([key, item]) => leafPaths(item, [...path, key]))
+  }
+  return [path.join('.')]
+}
+
+describe('the schema and the entries the gateway builds', () => {
+  it('accepts a complete entry, a pending one and a flood summary as they are built', () => {
+    const pending = entryFromFacts({ ...everyFact(), outcome: undefined }, REQUEST_ID, T0, T0)
+    for (const entry of [complete(), pending, suppressed()]) {
+      expect(auditEntrySchema.parse(entry)).toEqual(entry)
+    }
+    expect(pending.outcome).toEqual({ class: 'pending', error_codes: [] })
+  })
+
+  it('knows every field a complete entry carries, nested ones included', () => {
+    const entry = complete()
+    expect(leafPaths(entry).sort()).toEqual(
+      expect.arrayContaining([
+        'approval.approved_by',
+        'adopted.certificate_id',
+        'adopted.team',
+        'decision.reason',
+        'decision.shadow.rule_ids',
+        'fingerprint_sha256',
+        'latency_ms',
+      ]),
+    )
+  })
+
+  it.each([
+    ['a field at the top', (e: AuditEntry) => ({ ...e, token: 'x' })],
+    ['a field in the decision', (e: AuditEntry) => ({ ...e, decision: { ...e.decision, x: 1 } })],
+    ['a field in the approval', (e: AuditEntry) => ({ ...e, approval: { ...e.approval, x: 1 } })],
+    [
+      'a field in an adoption',
+      (e: AuditEntry) => ({ ...e, adopted: [{ ...e.adopted![0]!, private_key: 'x' }] }),
+    ],
+    ['a field in the outcome', (e: AuditEntry) => ({ ...e, outcome: { ...e.outcome, x: 1 } })],
+  ])('refuses %s it does not describe (so a new field cannot skip it)', (_, add) => {
+    expect(auditEntrySchema.safeParse(add(complete())).success).toBe(false)
+  })
+})
+
+describe('the OpenAPI description', () => {
+  async function components() {
+    const response = await call('https://gateway.test/openapi.json', { key: null })
+    expect(response.status).toBe(200)
+    const doc = (await response.json()) as {
+      components: { schemas: Record<string, Schema> }
+      paths: Record<string, { get: { responses: { 200: { content: Record<string, Schema> } } } }>
+    }
+    return doc
+  }
+  interface Schema {
+    properties?: Record<string, Schema>
+    items?: Schema
+    required?: string[]
+    enum?: string[]
+    schema?: Schema
+    additionalProperties?: boolean
+  }
+
+  it('describes every field of an entry, approval, adoption and decision reason included', async () => {
+    const entry = (await components()).components.schemas.AuditEntry!
+    expect(Object.keys(entry.properties!)).toEqual(Object.keys(auditEntrySchema.shape))
+    expect(entry.additionalProperties).toBe(false)
+    const { decision, approval, adopted } = entry.properties!
+    expect(Object.keys(decision!.properties!)).toEqual(['effect', 'rule_ids', 'reason', 'shadow'])
+    expect(Object.keys(approval!.properties!)).toEqual(['id', 'requested_by', 'approved_by'])
+    expect(approval!.required).toEqual(['id', 'requested_by'])
+    expect(Object.keys(adopted!.items!.properties!)).toEqual(['certificate_id', 'team'])
+    expect(entry.required).toEqual(['time', 'id', 'kind', 'outcome', 'upstream_attempts'])
+  })
+
+  it("lists verify's problem kinds as verify.ts defines them", async () => {
+    const doc = await components()
+    const ok =
+      doc.paths['/gateway/v1/audit/verify']!.get.responses[200].content['application/json']!.schema!
+    const problem = ok.properties!.result!.properties!.problems!.items!
+    expect(problem.properties!.kind!.enum).toEqual(problemKindSchema.options)
+    expect(problemKindSchema.options).toEqual([
+      'unsigned',
+      'forged',
+      'altered',
+      'missing_index',
+      'orphan_index',
+      'index_altered',
+    ])
+  })
+})
+
+describe('entries written through the gateway', () => {
+  beforeEach(async () => {
+    await emulator.reset()
+  })
+
+  it('parse with the schema, stored and as the review API returns them', async () => {
+    const made = await makeCertificate({ ca: true })
+    const { body } = await upload({ ca: true, certificates: made.pem }, { key: KEYS.alice })
+    const id = (body.result as { id: string }).id
+    const requested = await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })
+    const approvalId = (requested.body as unknown as { approval: { id: string } }).approval.id
+    await call(`${GATEWAY}/approvals/${approvalId}/approve`, { method: 'POST', key: KEYS.admin })
+    await call(certificatesUrl(), { key: KEYS.carol })
+    await call(`${GATEWAY}/whoami`, { key: null })
+    await call(`${certificatesUrl()}?colour=red`, { key: KEYS.alice })
+
+    const stored = await auditEntries()
+    expect(stored.some((entry) => entry.approval?.approved_by === 'admin')).toBe(true)
+    expect(stored.some((entry) => entry.decision?.reason !== undefined)).toBe(true)
+    for (const entry of stored) expect(auditEntrySchema.parse(entry)).toEqual(entry)
+
+    const listed = await callJson<AuditEntry[]>(`${GATEWAY}/audit?limit=1000`, {
+      key: KEYS.auditor,
+    })
+    expect(listed.body.result.length).toBeGreaterThanOrEqual(stored.length)
+    for (const entry of listed.body.result) expect(auditEntrySchema.parse(entry)).toEqual(entry)
+  })
+})
