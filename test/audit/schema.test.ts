@@ -1,8 +1,8 @@
 /**
  * One schema per record: the audit entry's zod schema (audit/entry.ts) is what the OpenAPI
- * document and the entries themselves agree on. Each test here fails when one of them drifts from
- * it: a field missing from the API description, a recorded field the schema does not know (the
- * schema is strict), verify's kinds described twice.
+ * document, the CSV export and the entries themselves agree on. Each test here fails when one of
+ * them drifts from it: a field missing from the API description or the export, a recorded field
+ * the schema does not know (the schema is strict), verify's kinds described twice.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
 import {
@@ -11,6 +11,7 @@ import {
   suppressedEntry,
   type AuditEntry,
 } from '../../src/audit/entry'
+import { CSV_COLUMNS, LEGACY_COLUMN_NAMES, csvRow } from '../../src/audit/export'
 import { problemKindSchema } from '../../src/audit/verify'
 import type { RequestFacts } from '../../src/lib/request-facts'
 import { makeCertificate } from '../support/certificates'
@@ -78,6 +79,15 @@ function leafPaths(value: unknown, path: string[] = []): string[] {
     return Object.entries(value).flatMap(([key, item]) => leafPaths(item, [...path, key]))
   }
   return [path.join('.')]
+}
+
+const columnOf = (path: string) => LEGACY_COLUMN_NAMES[path] ?? path.replaceAll('.', '_')
+
+/** A CSV row as column name -> cell (the cells of these entries hold no quoted commas). */
+function cells(entry: AuditEntry): Record<string, string> {
+  const row = csvRow(entry).replace(/\r\n$/, '').split(',')
+  expect(row).toHaveLength(CSV_COLUMNS.length)
+  return Object.fromEntries(CSV_COLUMNS.map((name, i) => [name, row[i]!]))
 }
 
 describe('the schema and the entries the gateway builds', () => {
@@ -163,6 +173,126 @@ describe('the OpenAPI description', () => {
       'orphan_index',
       'index_altered',
     ])
+  })
+})
+
+describe('the CSV columns', () => {
+  // The columns as they were before they were derived from the schema: same names, same order.
+  const BEFORE = [
+    'time',
+    'id',
+    'kind',
+    'request_id',
+    'member',
+    'team',
+    'via',
+    'action',
+    'account_id',
+    'certificate_id',
+    'certificate_name',
+    'fingerprint_sha256',
+    'serial_number',
+    'decision',
+    'decision_rule_ids',
+    'shadow_decision',
+    'shadow_rule_ids',
+    'approval_id',
+    'approval_requested_by',
+    'approval_approved_by',
+    'outcome',
+    'status',
+    'error_codes',
+    'latency_ms',
+    'upstream_attempts',
+    'suppressed_count',
+    'truncated',
+  ]
+  const ADDED = [
+    'decision_reason',
+    'adopted_certificate_id',
+    'adopted_team',
+    'suppressed_first',
+    'suppressed_last',
+    'suppressed_error_codes',
+  ]
+
+  it('keep every earlier column, in its order, and add the fields that were missing', () => {
+    expect(CSV_COLUMNS.filter((name) => BEFORE.includes(name))).toEqual(BEFORE)
+    expect(CSV_COLUMNS.filter((name) => !BEFORE.includes(name))).toEqual(ADDED)
+  })
+
+  it('give every field of a real entry a column, and that column its value', () => {
+    for (const entry of [complete(), suppressed()]) {
+      const row = cells(entry)
+      for (const path of leafPaths(entry)) {
+        expect(CSV_COLUMNS, path).toContain(columnOf(path))
+        expect(row[columnOf(path)], path).not.toBe('')
+      }
+    }
+  })
+
+  it('write the earlier columns exactly as before', () => {
+    const { outcome: _, ...facts } = everyFact()
+    const answered = entryFromFacts(
+      { ...facts, outcome: { status: 403, codes: [18301, 18302] } },
+      REQUEST_ID,
+      T0,
+      T0 + 42,
+    )
+    const row = cells({ ...answered, truncated: true })
+    expect(Object.fromEntries(BEFORE.map((name) => [name, row[name]]))).toEqual({
+      time: '2026-04-20T12:00:00.000Z',
+      id: REQUEST_ID,
+      kind: 'request',
+      request_id: REQUEST_ID,
+      member: 'admin',
+      team: 'platform',
+      via: 'key',
+      action: 'approve',
+      account_id: ACCOUNT,
+      certificate_id: CERT,
+      certificate_name: 'ci-root',
+      fingerprint_sha256: 'f'.repeat(64),
+      serial_number: '01ab',
+      decision: 'allow',
+      decision_rule_ids: 'admins-anything',
+      shadow_decision: 'deny',
+      shadow_rule_ids: 'freeze',
+      approval_id: '7d6c2f9e-8a51-4b1e-9f0a-3c2d1e0f9a8b',
+      approval_requested_by: 'bob',
+      approval_approved_by: 'admin',
+      outcome: 'denied',
+      status: '403',
+      error_codes: '18301 18302',
+      latency_ms: '42',
+      upstream_attempts: '2',
+      suppressed_count: '',
+      truncated: 'true',
+    })
+    expect(cells(suppressed())).toMatchObject({
+      kind: 'suppressed',
+      outcome: 'unauthenticated',
+      error_codes: '',
+      suppressed_count: '3',
+      suppressed_first: '2026-04-20T12:00:00.000Z',
+      suppressed_last: '2026-04-20T12:00:05.000Z',
+      suppressed_error_codes: '0:1 18001:2',
+    })
+  })
+
+  it('write a list of objects as one column per field, items in the same order', () => {
+    expect(cells(complete())).toMatchObject({
+      adopted_certificate_id: `${CERT} 023e105f4ecef8ad9ca31a8372d0c353`,
+      adopted_team: 'payments identity',
+      decision_reason: 'approve allowed by admins-anything',
+    })
+  })
+
+  it('rename only fields the schema has', () => {
+    for (const [path, name] of Object.entries(LEGACY_COLUMN_NAMES)) {
+      expect(CSV_COLUMNS).toContain(name)
+      expect(CSV_COLUMNS).not.toContain(path.replaceAll('.', '_'))
+    }
   })
 })
 
