@@ -8,7 +8,7 @@ import * as ids from '../lib/ids'
 import { failure, jsonContent, successEnvelope } from '../lib/openapi'
 import { noteAction } from '../lib/middleware'
 import { auditEntrySchema, OUTCOME_CLASSES } from './entry'
-import { MAX_VERIFY_PAGE, problemSchema } from './verify'
+import { MAX_VERIFY_PAGE, verifyReportSchema } from './verify'
 
 const slug = ids.slugReference()
 const instant = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' })
@@ -108,14 +108,7 @@ export const verifyRoute = createRoute({
   request: { query: verifyQuery },
   responses: {
     200: jsonContent(
-      successEnvelope(
-        z.object({
-          checked: z.number(),
-          problems: z.array(problemSchema),
-          pending: z.array(z.string()),
-          cursor: z.string().nullable(),
-        }),
-      ),
+      successEnvelope(verifyReportSchema.extend({ cursor: z.string().nullable() })),
       'What one page of the range holds that is not as the gateway wrote it',
     ),
     ...failures,

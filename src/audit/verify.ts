@@ -35,21 +35,24 @@ export const problemKindSchema = z.enum([
 ])
 export type ProblemKind = z.output<typeof problemKindSchema>
 
-export const problemSchema = z.object({
+export const problemSchema = z.strictObject({
   kind: problemKindSchema,
   key: z.string(),
   detail: z.string(),
 })
 export type Problem = z.output<typeof problemSchema>
 
-export interface VerifyReport {
-  checked: number
-  problems: Problem[]
-  pending: string[]
-  /** Index families not fully read within the page's KV budget: verify a smaller page. */
-  unchecked_indexes?: string[]
-  cursor?: Position
-}
+/** One page's findings, as the API answers them (its cursor is encoded there; see routes.ts). */
+export const verifyReportSchema = z.strictObject({
+  checked: z.number().int(),
+  problems: z.array(problemSchema),
+  pending: z.array(z.string()).openapi({ description: 'Keys of entries still pending' }),
+  unchecked_indexes: z.array(z.string()).optional().openapi({
+    description: "Index families not fully read within the page's KV budget: verify a smaller page",
+  }),
+})
+
+export type VerifyReport = z.output<typeof verifyReportSchema> & { cursor?: Position }
 
 export const MAX_VERIFY_PAGE = 200
 

@@ -4,6 +4,7 @@
  * them drifts from it: a field missing from the API description or the export, a recorded field
  * the schema does not know (the schema is strict), verify's kinds described twice.
  */
+import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import {
   auditEntrySchema,
@@ -12,13 +13,15 @@ import {
   type AuditEntry,
 } from '../../src/audit/entry'
 import { CSV_COLUMNS, LEGACY_COLUMN_NAMES, csvRow } from '../../src/audit/export'
-import { problemKindSchema } from '../../src/audit/verify'
+import { eventKey, readEvent, tailOf, writeEntry } from '../../src/audit/store'
+import { problemKindSchema, verifyPage, verifyReportSchema } from '../../src/audit/verify'
 import type { RequestFacts } from '../../src/lib/request-facts'
 import { makeCertificate } from '../support/certificates'
 import { auditEntries } from '../support/audit'
 import { emulator } from '../support/emulator'
 import { BASE, call, callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
-import { ACCOUNT, KEYS } from '../support/identities'
+import { uuidv7 } from '../../src/lib/uuidv7'
+import { ACCOUNT, AUDIT_SIGNING_KEY, KEYS } from '../support/identities'
 
 const GATEWAY = BASE.replace('/client/v4', '') + '/gateway/v1'
 const REQUEST_ID = '01a233be-14f1-7ebd-98de-25c517cdfc6f'
@@ -173,6 +176,56 @@ describe('the OpenAPI description', () => {
       'orphan_index',
       'index_altered',
     ])
+  })
+})
+
+describe("verify's report", () => {
+  it('is described with every field a page can carry, unchecked index families included', async () => {
+    // Two entries a day back, one of them edited; then a page with too few KV calls to read
+    // every index family, so that the report carries problems, pending and unchecked families.
+    const settings = { signingKey: AUDIT_SIGNING_KEY, retentionDays: 365 }
+    const time = Date.now() - 86_400_000
+    const written = [0, 1].map((i) =>
+      entryFromFacts(
+        {
+          ...everyFact(),
+          requestId: uuidv7(time - i),
+          outcome: i ? undefined : everyFact().outcome,
+        },
+        uuidv7(time - i),
+        time - i,
+        time,
+      ),
+    )
+    await Promise.all(written.map((entry) => writeEntry(env.AUDIT, entry, settings)))
+    const tail = tailOf(time, written[0]!.id)
+    const stored = (await readEvent(env.AUDIT, tail))!
+    await env.AUDIT.put(eventKey(tail), stored.value.replace('platform', 'payments'), {
+      metadata: stored.metadata,
+    })
+    const { cursor: _, ...report } = await verifyPage(env.AUDIT, {
+      signingKey: AUDIT_SIGNING_KEY,
+      range: { from: time - 10, to: time, endsNow: false },
+      limit: 100,
+      known: { teams: ['payments', 'identity', 'platform'], members: ['alice', 'bob'] },
+      listBudget: 2,
+    })
+    expect(report.problems).toMatchObject([{ kind: 'altered' }])
+    expect(report.pending).toHaveLength(1)
+    expect(report.unchecked_indexes!.length).toBeGreaterThan(0)
+    expect(verifyReportSchema.parse(report)).toEqual(report)
+
+    const doc = (await (await call('https://gateway.test/openapi.json', { key: null })).json()) as {
+      paths: Record<string, { get: { responses: Record<string, unknown> } }>
+    }
+    const ok = doc.paths['/gateway/v1/audit/verify']!.get.responses['200'] as {
+      content: {
+        'application/json': { schema: { properties: { result: { properties: object } } } }
+      }
+    }
+    expect(Object.keys(ok.content['application/json'].schema.properties.result.properties)).toEqual(
+      [...Object.keys(report), 'cursor'],
+    )
   })
 })
 
