@@ -1,0 +1,46 @@
+/**
+ * lib/ is the ground floor: its modules may import packages and each other, never a feature folder
+ * (or config), so that every feature can use them without a cycle. The files listed are the ones
+ * that still reach up, being rewritten in parallel (issue 7); the list may only shrink.
+ */
+import { describe, expect, it } from 'vitest'
+
+declare global {
+  interface ImportMeta {
+    glob(
+      pattern: string,
+      options: { query: '?raw'; import: 'default'; eager: true },
+    ): Record<string, string>
+  }
+}
+
+const sources = import.meta.glob('../../src/lib/*.ts', {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+})
+
+const STILL_REACHING_UP: Record<string, string[]> = {
+  'app-env.ts': ['../config', '../identity/principal'],
+  'create-app.ts': ['../audit/middleware'],
+  'middleware.ts': ['../config', '../identity/access', '../identity/authenticate'],
+  'request-facts.ts': ['../identity/principal', '../policy/decide', '../policy/rules'],
+}
+
+const importsOf = (source: string) =>
+  [...source.matchAll(/^\s*(?:import|export)\b[^'"]*?(?:from\s+)?'([^']+)'/gm)].map((m) => m[1]!)
+
+describe('src/lib', () => {
+  const files = Object.entries(sources).map(([path, source]) => [path.split('/').pop()!, source])
+
+  it('is read whole (the glob found its modules)', () => {
+    expect(files.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['encoding.ts', 'ids.ts', 'query.ts', 'uuidv7.ts', 'errors.ts']),
+    )
+  })
+
+  it.each(files)('%s imports no feature folder', (name, source) => {
+    const upward = importsOf(source).filter((specifier) => specifier.startsWith('../'))
+    expect(upward.filter((specifier) => !STILL_REACHING_UP[name]?.includes(specifier))).toEqual([])
+  })
+})
