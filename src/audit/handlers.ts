@@ -3,6 +3,7 @@
  * (action `audit`), turns the validated query into a range and filters, and hands over to query.ts,
  * export.ts or verify.ts.
  */
+import type { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { createRouter } from '../lib/create-app'
 import type { AppEnv } from '../lib/app-env'
@@ -11,7 +12,7 @@ import { GatewayError } from '../lib/errors'
 import { requireAllowed } from '../policy/enforce'
 import { exportStream } from './export'
 import { decodeCursor, encodeCursor, runQuery, type Filters, type Query } from './query'
-import { exportRoute, queryRoute, verifyRoute } from './routes'
+import { auditQuery, exportRoute, queryRoute, verifyRoute } from './routes'
 import type { TimeRange } from './store'
 import { verifyPage } from './verify'
 
@@ -50,22 +51,8 @@ function cursorOf(cursor: string | undefined, filters: Filters) {
   return position
 }
 
-interface QueryParams {
-  team?: string
-  member?: string
-  action?: string
-  decision?: Filters['decision']
-  outcome?: Filters['outcome']
-  certificate?: string
-  request_id?: string
-  from?: string
-  to?: string
-  limit: number
-  cursor?: string
-}
-
 /** A validated query or export request as a store query: filters, range, limit, cursor. */
-function queryOf(c: Context<AppEnv>, params: QueryParams): Query {
+function queryOf(c: Context<AppEnv>, params: z.output<typeof auditQuery>): Query {
   const { request_id: requestId, team, member, action, decision, outcome, certificate } = params
   const filters: Filters = { team, member, action, decision, outcome, certificate, requestId }
   return {
