@@ -1,8 +1,9 @@
 /**
  * The identifiers the gateway accepts, in one place: what an account id, a certificate id, a
  * request id and a slug (team, member, role and rule ids) look like, as patterns and as zod
- * schemas. Every id that reaches a KV key, an upstream path or a policy lookup has passed one of
- * these, so each has exactly one spelling (lowercase only): ownership, audit and policy key on it.
+ * schemas. Ids a caller sends pass one of these before they reach a KV key, an upstream path or a
+ * policy lookup, so each has one spelling (lowercase only): ownership, audit and policy key on it.
+ * (Approval ids are still checked with z.uuid() in gateway/routes.ts, which also takes uppercase.)
  *
  * The schemas' messages say what is expected; `field` names the parameter where a message is read
  * without its pointer (path parameters). Imports nothing of the gateway's.
