@@ -1,11 +1,12 @@
 /** Approvals of parked deletes, under /gateway/v1: read one, approve one. */
 import { createRoute, z } from '@hono/zod-openapi'
+import { approvalId } from '../lib/ids'
 import { failure, gatewayFailures, ok } from '../lib/openapi'
 import { declareAction } from '../pipe'
 import { mtlsCertificate } from '../upstream/shapes'
 
 const approvalParams = z.strictObject({
-  approval_id: z.uuid({ message: 'approval_id must be a UUID' }),
+  approval_id: approvalId(),
 })
 
 export const getApprovalRoute = createRoute({

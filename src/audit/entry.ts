@@ -1,15 +1,20 @@
 /**
  * What an audit entry holds, and its two stored forms.
  *
- * This file owns the list of recorded fields. It builds an entry only from `RequestFacts` (who,
- * what, which certificate, the decision, the outcome), so a token, a caller's key, a private key, a
- * PEM or a request body cannot reach the log: they are not in the facts. It must never read a raw
- * request.
+ * This file owns the list of recorded fields: `auditEntrySchema` is the one description of an
+ * entry. The `AuditEntry` type, the OpenAPI schema `AuditEntry` (audit/routes.ts) and the CSV
+ * columns (audit/export.ts, in the schema's field order) are derived from it, so a field added
+ * here is typed, documented and exported at once. It builds an entry only from `RequestFacts`
+ * (who, what, which certificate, the decision, the outcome), so a token, a caller's key, a private
+ * key, a PEM or a request body cannot reach the log: they are not in the facts. It must never read
+ * a raw request.
  *
  * Stored forms: the KV value is the full entry (JSON); the KV metadata is `Summary`, the same
  * fields under short names, cut to fit KV's 1024 bytes, so that reviewers' queries are answered
- * from list() alone. `expand(summary)` gives back an entry (marked `truncated` if it was cut).
+ * from list() alone. `expand(summary)` gives back an entry (marked `truncated` if it was cut). The
+ * summary leaves out `decision.reason` and `adopted`: they are in the KV value only.
  */
+import { z } from '@hono/zod-openapi'
 import { ERROR_CODES } from '../lib/errors'
 import type { RequestFacts } from './record'
 
@@ -24,46 +29,87 @@ export const OUTCOME_CLASSES = [
 ] as const
 export type OutcomeClass = (typeof OUTCOME_CLASSES)[number]
 
-export interface Verdict {
-  effect: 'allow' | 'deny'
-  rule_ids: string[]
-}
+const verdictSchema = z.strictObject({
+  effect: z.enum(['allow', 'deny']),
+  rule_ids: z.array(z.string()).openapi({ description: 'The rules that decided' }),
+})
+export type Verdict = z.output<typeof verdictSchema>
 
-/** What a flood of anonymous requests left behind when it was not recorded one by one. */
-export interface Suppressed {
-  count: number
-  first: string
-  last: string
-  error_codes: Record<string, number>
-}
+const suppressedSchema = z
+  .strictObject({
+    count: z.number().int(),
+    first: z.iso.datetime(),
+    last: z.iso.datetime(),
+    error_codes: z.record(z.string(), z.number().int()).openapi({
+      description: 'How many of them were answered with each error code (0: none)',
+    }),
+  })
+  .openapi({
+    description:
+      'What a flood of anonymous requests left behind when it was not recorded one by one',
+  })
+export type Suppressed = z.output<typeof suppressedSchema>
 
-export interface AuditEntry {
-  kind: 'request' | 'suppressed'
-  /** The key's unique suffix: the request id for requests, a fresh UUIDv7 for summaries. */
-  id: string
-  time: string
-  request_id?: string
-  member?: string
-  team?: string
-  via?: string
-  action?: string
-  account_id?: string
-  certificate_id?: string
-  certificate_name?: string
-  fingerprint_sha256?: string
-  serial_number?: string
-  decision?: Verdict & { reason?: string; shadow?: Verdict }
-  /** A two-person delete: the approval and both members. */
-  approval?: { id: string; requested_by: string; approved_by?: string }
-  /** Certificates this request gave to a team by adoption (see ownership/reconcile.ts). */
-  adopted?: { certificate_id: string; team: string }[]
-  outcome: { class: OutcomeClass; status?: number; error_codes: number[] }
-  latency_ms?: number
-  upstream_attempts: number
-  suppressed?: Suppressed
-  /** Set on entries rebuilt from a summary that had to be cut to fit KV metadata. */
-  truncated?: true
-}
+/**
+ * The audit entry. Field order matters: it is the order of the CSV columns (see export.ts), so a
+ * new field goes where a reader of the export would look for it.
+ */
+export const auditEntrySchema = z
+  .strictObject({
+    time: z.iso.datetime(),
+    id: z.string().openapi({
+      description:
+        "The key's unique suffix: the request id for requests, a fresh UUIDv7 for summaries",
+    }),
+    kind: z.enum(['request', 'suppressed']),
+    request_id: z.string().optional(),
+    member: z.string().optional(),
+    team: z.string().optional(),
+    via: z.string().optional().openapi({ description: 'How the member was authenticated' }),
+    action: z.string().optional(),
+    account_id: z.string().optional(),
+    certificate_id: z.string().optional(),
+    certificate_name: z.string().optional(),
+    fingerprint_sha256: z.string().optional(),
+    serial_number: z.string().optional(),
+    decision: verdictSchema
+      .extend({
+        reason: z.string().optional(),
+        shadow: verdictSchema.optional().openapi({
+          description: 'What the rules in shadow mode would have decided',
+        }),
+      })
+      .optional(),
+    approval: z
+      .strictObject({
+        id: z.string(),
+        requested_by: z.string(),
+        approved_by: z.string().optional(),
+      })
+      .optional()
+      .openapi({ description: 'A two-person delete: the approval and both members' }),
+    adopted: z
+      .array(z.strictObject({ certificate_id: z.string(), team: z.string() }))
+      .optional()
+      .openapi({
+        description:
+          'Certificates this request gave to a team by adoption (ownership/reconcile.ts)',
+      }),
+    outcome: z.strictObject({
+      class: z.enum(OUTCOME_CLASSES),
+      status: z.number().int().optional(),
+      error_codes: z.array(z.number().int()),
+    }),
+    latency_ms: z.number().int().optional(),
+    upstream_attempts: z.number().int(),
+    suppressed: suppressedSchema.optional(),
+    truncated: z.literal(true).optional().openapi({
+      description: 'Set on entries rebuilt from a summary that had to be cut to fit KV metadata',
+    }),
+  })
+  .openapi('AuditEntry')
+
+export type AuditEntry = z.output<typeof auditEntrySchema>
 
 export function classify(facts: RequestFacts, status: number): OutcomeClass {
   // A parked delete was allowed, pending approval, whichever form it was answered in (403 or 202).

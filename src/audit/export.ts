@@ -2,13 +2,16 @@
  * Exports of a query, streamed as they are listed (a `ReadableStream`, so an export of many
  * thousands of entries never sits in memory): NDJSON, one entry per line with its KV key and
  * signed metadata under `_kv` (so `npm run audit:verify -- --file` can check it offline), or CSV
- * with one fixed column per field, for spreadsheets.
+ * with one column per field of the entry's schema, for spreadsheets. Exports are read from key
+ * metadata, like queries, so the columns of what the summary leaves out (`decision_reason`,
+ * `adopted_*`; see entry.ts) stay empty there.
  *
  * CSV cells that a spreadsheet would run as a formula (a caller-chosen certificate name such as
  * `=HYPERLINK(...)`) are prefixed with an apostrophe. If the export's list() budget runs out before
  * the range does, the last line says so and carries the cursor to continue from.
  */
-import type { AuditEntry } from './entry'
+import { z } from '@hono/zod-openapi'
+import { auditEntrySchema, type AuditEntry } from './entry'
 import { encodeCursor, entries, type Query } from './query'
 import type { Position } from './store'
 
@@ -17,37 +20,85 @@ export type ExportFormat = 'ndjson' | 'csv'
 /** List() calls one export may spend: up to 800,000 listed keys, under KV's 1000 operations. */
 export const EXPORT_LIST_BUDGET = 800
 
-export const CSV_COLUMNS = [
-  'time',
-  'id',
-  'kind',
-  'request_id',
-  'member',
-  'team',
-  'via',
-  'action',
-  'account_id',
-  'certificate_id',
-  'certificate_name',
-  'fingerprint_sha256',
-  'serial_number',
-  'decision',
-  'decision_rule_ids',
-  'shadow_decision',
-  'shadow_rule_ids',
-  'approval_id',
-  'approval_requested_by',
-  'approval_approved_by',
-  'outcome',
-  'status',
-  'error_codes',
-  'latency_ms',
-  'upstream_attempts',
-  'suppressed_count',
-  'truncated',
-] as const
+/**
+ * CSV columns are derived from the entry's schema (entry.ts), so that every recorded field is
+ * exported: one column per leaf field, in the schema's field order, nested objects flattened
+ * depth-first and named by their path joined with `_` (approval.requested_by is
+ * `approval_requested_by`). A list is one cell, its items separated by spaces; a list of objects
+ * gives one column per field, with the items in the same order in each (`adopted_certificate_id`,
+ * `adopted_team`); a map is `key:value` pairs separated by spaces (`suppressed_error_codes`).
+ * The names below are older than that rule and are kept, because reviewers' sheets use them.
+ */
+export const LEGACY_COLUMN_NAMES: Readonly<Record<string, string>> = {
+  'decision.effect': 'decision',
+  'decision.shadow.effect': 'shadow_decision',
+  'decision.shadow.rule_ids': 'shadow_rule_ids',
+  'outcome.class': 'outcome',
+  'outcome.status': 'status',
+  'outcome.error_codes': 'error_codes',
+}
 
-function csvCell(value: string | number | boolean | undefined): string {
+/** A leaf field of the schema: its path from the entry, and how to read it from its parent. */
+interface Leaf {
+  path: string[]
+  read: (value: unknown) => unknown
+}
+
+const LEAF_TYPES = new Set(['string', 'number', 'boolean', 'enum', 'literal', 'record'])
+
+function leaves(schema: z.ZodType, path: string[] = []): Leaf[] {
+  const inner = schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema
+  if (inner instanceof z.ZodObject) {
+    return Object.entries(inner.shape as Record<string, z.ZodType>).flatMap(([key, field]) =>
+      leaves(field, [...path, key]).map((leaf) => ({
+        ...leaf,
+        read: (value: unknown) =>
+          leaf.read(
+            typeof value === 'object' && value !== null
+              ? (value as Record<string, unknown>)[key]
+              : undefined,
+          ),
+      })),
+    )
+  }
+  if (inner instanceof z.ZodArray) {
+    return leaves(inner.element as z.ZodType, path).map((leaf) => ({
+      ...leaf,
+      read: (value: unknown) => (Array.isArray(value) ? value.map(leaf.read) : undefined),
+    }))
+  }
+  // A kind this walk does not know (nullable, default, union...) must not be exported as
+  // "[object Object]": fail where the schema is loaded, which every test does.
+  if (!LEAF_TYPES.has(inner.def.type)) {
+    throw new Error(`audit CSV: cannot flatten the ${inner.def.type} at ${path.join('.')}`)
+  }
+  return [{ path, read: (value) => value }]
+}
+
+type Cell = string | number | boolean | undefined
+
+function cellOf(value: unknown): Cell {
+  if (value === undefined || value === null) return undefined
+  if (Array.isArray(value)) return value.map((item) => cellOf(item) ?? '').join(' ')
+  if (typeof value === 'object') {
+    return Object.entries(value)
+      .map(([key, item]) => `${key}:${String(item)}`)
+      .join(' ')
+  }
+  return value as Cell
+}
+
+const COLUMNS = leaves(auditEntrySchema).map(({ path, read }) => ({
+  name: LEGACY_COLUMN_NAMES[path.join('.')] ?? path.join('_'),
+  read,
+}))
+
+export const CSV_COLUMNS: readonly string[] = COLUMNS.map((column) => column.name)
+if (new Set(CSV_COLUMNS).size !== CSV_COLUMNS.length) {
+  throw new Error(`audit CSV: two fields flatten to one column name: ${CSV_COLUMNS.join(',')}`)
+}
+
+function csvCell(value: Cell): string {
   if (value === undefined) return ''
   let text = String(value)
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`
@@ -55,36 +106,7 @@ function csvCell(value: string | number | boolean | undefined): string {
 }
 
 export function csvRow(entry: AuditEntry): string {
-  const cells: Record<(typeof CSV_COLUMNS)[number], string | number | boolean | undefined> = {
-    time: entry.time,
-    id: entry.id,
-    kind: entry.kind,
-    request_id: entry.request_id,
-    member: entry.member,
-    team: entry.team,
-    via: entry.via,
-    action: entry.action,
-    account_id: entry.account_id,
-    certificate_id: entry.certificate_id,
-    certificate_name: entry.certificate_name,
-    fingerprint_sha256: entry.fingerprint_sha256,
-    serial_number: entry.serial_number,
-    decision: entry.decision?.effect,
-    decision_rule_ids: entry.decision?.rule_ids.join(' '),
-    shadow_decision: entry.decision?.shadow?.effect,
-    shadow_rule_ids: entry.decision?.shadow?.rule_ids.join(' '),
-    approval_id: entry.approval?.id,
-    approval_requested_by: entry.approval?.requested_by,
-    approval_approved_by: entry.approval?.approved_by,
-    outcome: entry.outcome.class,
-    status: entry.outcome.status,
-    error_codes: entry.outcome.error_codes.join(' '),
-    latency_ms: entry.latency_ms,
-    upstream_attempts: entry.upstream_attempts,
-    suppressed_count: entry.suppressed?.count,
-    truncated: entry.truncated,
-  }
-  return CSV_COLUMNS.map((column) => csvCell(cells[column])).join(',') + '\r\n'
+  return COLUMNS.map((column) => csvCell(cellOf(column.read(entry)))).join(',') + '\r\n'
 }
 
 export function exportStream(

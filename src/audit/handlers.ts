@@ -3,6 +3,7 @@
  * (action `audit`), turns the validated query into a range and filters, and hands over to query.ts,
  * export.ts or verify.ts.
  */
+import type { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import type { AppEnv } from '../app-env'
 import { successEnvelope } from '../lib/envelope'
@@ -12,7 +13,7 @@ import { settle } from '../pipe'
 import { exportStream } from './export'
 import { run } from './record'
 import { decodeCursor, encodeCursor, runQuery, type Filters, type Query } from './query'
-import { exportRoute, queryRoute, verifyRoute } from './routes'
+import { auditQuery, exportRoute, queryRoute, verifyRoute } from './routes'
 import type { TimeRange } from './store'
 import { verifyPage } from './verify'
 
@@ -52,22 +53,8 @@ function cursorOf(cursor: string | undefined, filters: Filters) {
   return position
 }
 
-interface QueryParams {
-  team?: string
-  member?: string
-  action?: string
-  decision?: Filters['decision']
-  outcome?: Filters['outcome']
-  certificate?: string
-  request_id?: string
-  from?: string
-  to?: string
-  limit: number
-  cursor?: string
-}
-
 /** A validated query or export request as a store query: filters, range, limit, cursor. */
-function queryOf(c: Context<AppEnv>, params: QueryParams): Query {
+function queryOf(c: Context<AppEnv>, params: z.output<typeof auditQuery>): Query {
   const { request_id: requestId, team, member, action, decision, outcome, certificate } = params
   const filters: Filters = { team, member, action, decision, outcome, certificate, requestId }
   return {

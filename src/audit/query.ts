@@ -8,6 +8,7 @@
  * cursor when its list() budget ran out (a very selective filter over many entries): continue with
  * the cursor. No Hono types here: handlers and the verifier call it with plain values.
  */
+import { base64url, fromBase64url } from '../lib/encoding'
 import { uuidv7Time } from '../lib/uuidv7'
 import { expand, type AuditEntry, type OutcomeClass, type Summary } from './entry'
 import {
@@ -129,12 +130,14 @@ export async function runQuery(kv: KVNamespace, query: Query): Promise<Page> {
 /** Cursors are opaque to callers: base64url of the position, checked when it comes back. */
 export function encodeCursor(position: Position): string {
   const json = JSON.stringify({ p: position.prefix, c: position.kvCursor, a: position.after })
-  return btoa(json).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
+  return base64url(new TextEncoder().encode(json))
 }
 
 export function decodeCursor(cursor: string, filters: Filters): Position | undefined {
   try {
-    const json = atob(cursor.replaceAll('-', '+').replaceAll('_', '/'))
+    const bytes = fromBase64url(cursor)
+    if (bytes === undefined) return undefined
+    const json = new TextDecoder().decode(bytes)
     const { p, c, a } = JSON.parse(json) as { p: unknown; c: unknown; a: unknown }
     if (typeof p !== 'string' || typeof a !== 'string') return undefined
     if (c !== undefined && typeof c !== 'string') return undefined

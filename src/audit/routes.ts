@@ -3,13 +3,14 @@
  * validated here (unknown parameters are refused, with 18103 and a pointer, like the list query).
  */
 import { createRoute, z } from '@hono/zod-openapi'
+import * as ids from '../lib/ids'
 import { failure, jsonContent, successEnvelope } from '../lib/openapi'
 import { declareAction } from '../pipe'
+import { auditEntrySchema, OUTCOME_CLASSES } from './entry'
 import { AUDITED_ACTIONS } from './record'
-import { OUTCOME_CLASSES } from './entry'
-import { MAX_VERIFY_PAGE } from './verify'
+import { MAX_VERIFY_PAGE, verifyReportSchema } from './verify'
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a lowercase slug')
+const slug = ids.slugReference()
 const instant = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' })
 
 const range = {
@@ -31,17 +32,8 @@ const filters = {
   action: z.enum(AUDITED_ACTIONS).optional(),
   decision: z.enum(['allow', 'deny', 'none']).optional(),
   outcome: z.enum(OUTCOME_CLASSES).optional(),
-  certificate: z
-    .string()
-    .regex(
-      /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/,
-      'must be a lowercase UUID or 32 lowercase hexadecimal characters',
-    )
-    .optional(),
-  request_id: z
-    .string()
-    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a request id')
-    .optional(),
+  certificate: ids.certificateId().optional(),
+  request_id: ids.requestId().optional(),
 }
 
 const limit = (max: number, fallback: number) =>
@@ -60,42 +52,6 @@ export const exportQuery = z
 export const verifyQuery = z
   .strictObject({ ...range, limit: limit(MAX_VERIFY_PAGE, 100) })
   .superRefine(fromBeforeTo)
-
-const verdict = z.object({ effect: z.enum(['allow', 'deny']), rule_ids: z.array(z.string()) })
-export const auditEntrySchema = z
-  .object({
-    kind: z.enum(['request', 'suppressed']),
-    id: z.string(),
-    time: z.string(),
-    request_id: z.string().optional(),
-    member: z.string().optional(),
-    team: z.string().optional(),
-    via: z.string().optional(),
-    action: z.string().optional(),
-    account_id: z.string().optional(),
-    certificate_id: z.string().optional(),
-    certificate_name: z.string().optional(),
-    fingerprint_sha256: z.string().optional(),
-    serial_number: z.string().optional(),
-    decision: verdict.extend({ shadow: verdict.optional() }).optional(),
-    outcome: z.object({
-      class: z.enum(OUTCOME_CLASSES),
-      status: z.number().optional(),
-      error_codes: z.array(z.number()),
-    }),
-    latency_ms: z.number().optional(),
-    upstream_attempts: z.number(),
-    suppressed: z
-      .object({
-        count: z.number(),
-        first: z.string(),
-        last: z.string(),
-        error_codes: z.record(z.string(), z.number()),
-      })
-      .optional(),
-    truncated: z.literal(true).optional(),
-  })
-  .openapi('AuditEntry')
 
 const failures = {
   400: failure('Invalid query (source.pointer names the parameter)'),
@@ -143,12 +99,6 @@ export const exportRoute = createRoute({
   },
 })
 
-const problem = z.object({
-  kind: z.enum(['unsigned', 'forged', 'altered', 'missing_index', 'orphan_index', 'index_altered']),
-  key: z.string(),
-  detail: z.string(),
-})
-
 export const verifyRoute = createRoute({
   operationId: 'auditVerify',
   method: 'get',
@@ -158,14 +108,7 @@ export const verifyRoute = createRoute({
   request: { query: verifyQuery },
   responses: {
     200: jsonContent(
-      successEnvelope(
-        z.object({
-          checked: z.number(),
-          problems: z.array(problem),
-          pending: z.array(z.string()),
-          cursor: z.string().nullable(),
-        }),
-      ),
+      successEnvelope(verifyReportSchema.extend({ cursor: z.string().nullable() })),
       'What one page of the range holds that is not as the gateway wrote it',
     ),
     ...failures,

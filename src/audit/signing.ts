@@ -14,6 +14,8 @@
  * members dropped; the values held here (strings, finite numbers, booleans, arrays, objects) then
  * serialise the same way everywhere (the subset of RFC 8785 that the entries use).
  */
+import { base64url, fromBase64url } from '../lib/encoding'
+
 export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
   if (value !== null && typeof value === 'object') {
@@ -46,18 +48,6 @@ function hmacKey(secret: string): HmacKey {
   return key
 }
 
-function base64url(buffer: ArrayBuffer): string {
-  let binary = ''
-  for (const b of new Uint8Array(buffer)) binary += String.fromCharCode(b)
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
-}
-
-function fromBase64url(text: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]{43}$/.test(text)) return undefined
-  const binary = atob(text.replaceAll('-', '+').replaceAll('_', '/') + '=')
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
-}
-
 export async function sha256(text: string): Promise<string> {
   return base64url(await crypto.subtle.digest('SHA-256', encoder.encode(text)))
 }
@@ -83,7 +73,8 @@ export async function sign(secret: string, kvKey: string, unsigned: object): Pro
 /** HMAC verification through WebCrypto, which compares in constant time. */
 async function check(secret: string, mac: unknown, text: string): Promise<boolean> {
   const bytes = typeof mac === 'string' ? fromBase64url(mac) : undefined
-  if (bytes === undefined) return false
+  // An HMAC-SHA256 is 32 bytes: 43 base64url characters, and nothing else is one.
+  if (bytes?.length !== 32) return false
   return crypto.subtle.verify('HMAC', await hmacKey(secret), bytes, encoder.encode(text))
 }
 

@@ -10,6 +10,7 @@
  * Findings are reported, never repaired. Entries still `pending` are listed separately: a
  * mutation whose outcome never arrived is a fact to review, not tampering.
  */
+import { z } from '@hono/zod-openapi'
 import { canonical, judge, sha256 } from './signing'
 import type { AuditEntry } from './entry'
 import {
@@ -23,23 +24,35 @@ import {
   type TimeRange,
 } from './store'
 
-export type ProblemKind =
-  'unsigned' | 'forged' | 'altered' | 'missing_index' | 'orphan_index' | 'index_altered'
+/** What verification can find. The API's description of a report is built from these. */
+export const problemKindSchema = z.enum([
+  'unsigned',
+  'forged',
+  'altered',
+  'missing_index',
+  'orphan_index',
+  'index_altered',
+])
+export type ProblemKind = z.output<typeof problemKindSchema>
 
-export interface Problem {
-  kind: ProblemKind
-  key: string
-  detail: string
-}
+export const problemSchema = z.strictObject({
+  kind: problemKindSchema,
+  key: z.string(),
+  detail: z.string(),
+})
+export type Problem = z.output<typeof problemSchema>
 
-export interface VerifyReport {
-  checked: number
-  problems: Problem[]
-  pending: string[]
-  /** Index families not fully read within the page's KV budget: verify a smaller page. */
-  unchecked_indexes?: string[]
-  cursor?: Position
-}
+/** One page's findings, as the API answers them (its cursor is encoded there; see routes.ts). */
+export const verifyReportSchema = z.strictObject({
+  checked: z.number().int(),
+  problems: z.array(problemSchema),
+  pending: z.array(z.string()).openapi({ description: 'Keys of entries still pending' }),
+  unchecked_indexes: z.array(z.string()).optional().openapi({
+    description: "Index families not fully read within the page's KV budget: verify a smaller page",
+  }),
+})
+
+export type VerifyReport = z.output<typeof verifyReportSchema> & { cursor?: Position }
 
 export const MAX_VERIFY_PAGE = 200
 

@@ -32,7 +32,7 @@ import {
   X509Certificate,
   type PemHeader,
 } from '@peculiar/x509'
-import { hex } from '../identity/keys'
+import { hex } from '../lib/encoding'
 import type { ErrorKind } from '../lib/errors'
 
 export interface InspectedCertificate {

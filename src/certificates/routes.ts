@@ -11,7 +11,8 @@ import {
   mtlsCertificate,
   uploadedCertificate,
 } from '../upstream/shapes'
-import { accountParams, certificateParams, listQuery, uploadBody } from './schemas'
+import { accountParams, certificateParams } from '../lib/ids'
+import { listQuery, uploadBody } from './schemas'
 
 const resultInfo = z.looseObject({
   count: z.number(),

@@ -7,36 +7,11 @@
  * every other issue gets its code from where it was found (see the hook).
  */
 import { z } from '@hono/zod-openapi'
+import { booleanFlag } from '../lib/query'
 import { inspectCertificates, inspectPrivateKey } from './inspect-pem'
 
 export const CERTIFICATE_TYPES = ['custom', 'gateway_managed', 'access_managed'] as const
 export type CertificateType = (typeof CERTIFICATE_TYPES)[number]
-
-export const accountId = z
-  .string()
-  .regex(/^[0-9a-f]{32}$/, 'account_id must be 32 lowercase hexadecimal characters')
-  .openapi({ example: '023e105f4ecef8ad9ca31a8372d0c353' })
-
-// Real certificate ids are UUIDs; the SDKs' own tests use 32 hex characters. Both are accepted,
-// lowercase only, so that one certificate has exactly one spelling (ownership and audit key on it).
-export const certificateId = z
-  .string()
-  .regex(
-    /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/,
-    'mtls_certificate_id must be a lowercase UUID or 32 lowercase hexadecimal characters',
-  )
-  .openapi({ example: '2458ce5a-0c35-4c7f-82c7-8e9487d3ff60' })
-
-export const accountParams = z.strictObject({
-  account_id: accountId.openapi({ param: { name: 'account_id', in: 'path' } }),
-})
-
-export const certificateParams = z.strictObject({
-  account_id: accountId.openapi({ param: { name: 'account_id', in: 'path' } }),
-  mtls_certificate_id: certificateId.openapi({
-    param: { name: 'mtls_certificate_id', in: 'path' },
-  }),
-})
 
 const oneOrMany = z.union([z.string(), z.array(z.string())])
 
@@ -58,10 +33,7 @@ export const listQuery = z
         ),
       )
       .optional(),
-    ca: z
-      .enum(['true', 'false'], { message: 'ca must be true or false' })
-      .transform((v) => v === 'true')
-      .optional(),
+    ca: booleanFlag('ca').optional(),
     name: z.string().min(1).max(255).optional(),
     page: z
       .string()

@@ -5,6 +5,8 @@
  * leaked key easy to recognise in logs and secret scanners. Only the SHA-256 of a key is ever
  * stored (in the policy document); the key itself is shown once, when minted.
  */
+import { base64url, hex } from '../lib/encoding'
+
 export const KEY_PREFIX = 'mtlsgw_'
 const KEY_PATTERN = /^mtlsgw_[A-Za-z0-9_-]{43}$/
 
@@ -19,16 +21,5 @@ export function mintKey(): string {
 
 /** Lowercase hex SHA-256 of the key, as stored in the policy's `key_sha256`. */
 export async function hashKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key))
-  return hex(new Uint8Array(digest))
-}
-
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = ''
-  for (const b of bytes) binary += String.fromCharCode(b)
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
+  return hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)))
 }

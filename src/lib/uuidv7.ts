@@ -3,6 +3,8 @@
  * them this way lets the audit log find an entry by request id with one list() call, without an
  * index: the id says when the request happened, which is where its key sorts (see audit/store.ts).
  */
+import { hex } from './encoding'
+
 const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
 export function uuidv7(now = Date.now()): string {
@@ -14,8 +16,8 @@ export function uuidv7(now = Date.now()): string {
   }
   bytes[6] = (bytes[6]! & 0x0f) | 0x70
   bytes[8] = (bytes[8]! & 0x3f) | 0x80
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  const h = hex(bytes)
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
 
 /** The ms timestamp inside a UUIDv7, or undefined for anything else. */

@@ -1,6 +1,6 @@
 /** Assigning a certificate to a team, under /gateway/v1 (not an upstream path). */
 import { createRoute, z } from '@hono/zod-openapi'
-import { certificateParams } from '../certificates/schemas'
+import { certificateParams } from '../lib/ids'
 import { gatewayFailures, ok } from '../lib/openapi'
 import { declareAction, jsonBody } from '../pipe'
 

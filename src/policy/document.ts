@@ -14,14 +14,12 @@
  * The rule language and its semantics are in `rules.ts`; the decision is `decide.ts`.
  */
 import { z } from '@hono/zod-openapi'
+import * as ids from '../lib/ids'
 import { problemsOf, type Problem } from '../lib/zod-issues'
 import { ruleSchema } from './rules'
 
-const slug = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1-63 lowercase letters, digits, ".", "_" or "-"')
-
-const accountId = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hexadecimal characters')
+const slug = ids.slug()
+const accountId = ids.accountId()
 
 const teamSchema = z.strictObject({
   id: slug,

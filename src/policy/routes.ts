@@ -1,7 +1,8 @@
 /** explain, under /gateway/v1: what the policy would decide for the caller, without doing it. */
 import { createRoute, z } from '@hono/zod-openapi'
-import { accountId, certificateId } from '../certificates/schemas'
 import { gatewayFailures, ok } from '../lib/openapi'
+import { accountIdParam, certificateIdParam } from '../lib/ids'
+import { booleanFlag } from '../lib/query'
 import { declareAction } from '../pipe'
 import { ACTIONS } from './rules'
 
@@ -14,12 +15,9 @@ export const explainRoute = createRoute({
   request: {
     query: z.strictObject({
       action: z.enum(ACTIONS, { message: `action must be one of ${ACTIONS.join(', ')}` }),
-      account_id: accountId,
-      mtls_certificate_id: certificateId.optional(),
-      ca: z
-        .enum(['true', 'false'], { message: 'ca must be true or false' })
-        .transform((v) => v === 'true')
-        .optional(),
+      account_id: accountIdParam,
+      mtls_certificate_id: certificateIdParam.optional(),
+      ca: booleanFlag('ca').optional(),
     }),
   },
   responses: {

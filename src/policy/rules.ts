@@ -14,6 +14,7 @@
  *   - `approval` on an allow rule makes the action wait for a second member holding one of its roles.
  */
 import { z } from '@hono/zod-openapi'
+import * as ids from '../lib/ids'
 
 /** Actions on certificates, in the upstream's terms. */
 export const CERTIFICATE_ACTIONS = ['list', 'get', 'upload', 'delete', 'associations'] as const
@@ -22,15 +23,10 @@ export const GATEWAY_ACTIONS = ['assign', 'approve', 'audit'] as const
 export const ACTIONS = [...CERTIFICATE_ACTIONS, ...GATEWAY_ACTIONS] as const
 export type PolicyAction = (typeof ACTIONS)[number]
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a lowercase slug')
+const slug = ids.slugReference()
 
 export const ruleSchema = z.strictObject({
-  id: z
-    .string()
-    .regex(
-      /^[a-z0-9][a-z0-9._-]{0,62}$/,
-      'must be 1-63 lowercase letters, digits, ".", "_" or "-"',
-    ),
+  id: ids.slug(),
   description: z.string().min(1, 'say why the rule exists').max(500),
   effect: z.enum(['allow', 'deny']),
   actions: z.array(z.enum([...ACTIONS, '*'])).min(1),
