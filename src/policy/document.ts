@@ -46,131 +46,19 @@ const memberSchema = z.strictObject({
   revoked: z.boolean().default(false),
 })
 
-export const policySchema = z
-  .strictObject({
-    version: z.literal(1),
-    demo: z.boolean().default(false),
-    teams: z.array(teamSchema).min(1),
-    members: z.array(memberSchema),
-    rules: z.array(ruleSchema).default([]),
-  })
-  .superRefine((policy, ctx) => {
-    const problem = (path: (string | number)[], message: string) =>
-      ctx.addIssue({ code: 'custom', path, message })
+const policyShape = z.strictObject({
+  version: z.literal(1),
+  demo: z.boolean().default(false),
+  teams: z.array(teamSchema).min(1),
+  members: z.array(memberSchema),
+  rules: z.array(ruleSchema).default([]),
+})
 
-    /** Reports every value seen before (after `normalise`) at its own path; returns all values. */
-    function unique<T>(
-      items: readonly T[],
-      value: (item: T) => string | undefined,
-      path: (index: number) => (string | number)[],
-      message: (value: string) => string,
-      normalise: (value: string) => string = (v) => v,
-    ): Set<string> {
-      const seen = new Set<string>()
-      items.forEach((item, i) => {
-        const raw = value(item)
-        if (raw === undefined) return
-        const key = normalise(raw)
-        if (seen.has(key)) problem(path(i), message(raw))
-        seen.add(key)
-      })
-      return seen
-    }
-
-    /** Reports every name in `names` that is not in `known`, at its index under `path`. */
-    const mustExist = (
-      names: readonly string[] | undefined,
-      known: Set<string>,
-      path: (string | number)[],
-      what: string,
-    ) =>
-      names?.forEach((name, j) => {
-        if (!known.has(name)) problem([...path, j], `unknown ${what} "${name}"`)
-      })
-
-    const teamIds = unique(
-      policy.teams,
-      (t) => t.id,
-      (i) => ['teams', i, 'id'],
-      (v) => `duplicate team id "${v}"`,
-    )
-    const memberIds = unique(
-      policy.members,
-      (m) => m.id,
-      (i) => ['members', i, 'id'],
-      (v) => `duplicate member id "${v}"`,
-    )
-    unique(
-      policy.members,
-      (m) => m.key_sha256,
-      (i) => ['members', i, 'key_sha256'],
-      () => 'this key hash is already used by another member',
-    )
-    unique(
-      policy.members,
-      (m) => m.access_email,
-      (i) => ['members', i, 'access_email'],
-      () => 'this Access email is already used by another member',
-      (email) => email.toLowerCase(),
-    )
-    unique(
-      policy.members,
-      (m) => m.access_common_name,
-      (i) => ['members', i, 'access_common_name'],
-      () => 'this Access common name is already used by another member',
-    )
-    policy.members.forEach((member, i) => {
-      if (!teamIds.has(member.team))
-        problem(['members', i, 'team'], `unknown team "${member.team}"`)
-      if (
-        member.key_sha256 === undefined &&
-        member.access_email === undefined &&
-        member.access_common_name === undefined
-      ) {
-        problem(['members', i], 'a member needs key_sha256, access_email or access_common_name')
-      }
-    })
-
-    // Rules may only name teams, members and roles that exist, and an approval must be grantable
-    // by somebody: a typo here would silently make a rule match nobody.
-    const roles = new Set(policy.members.flatMap((m) => m.roles))
-    unique(
-      policy.rules,
-      (r) => r.id,
-      (i) => ['rules', i, 'id'],
-      (v) => `duplicate rule id "${v}"`,
-    )
-    policy.rules.forEach((rule, i) => {
-      mustExist(rule.subjects.teams, teamIds, ['rules', i, 'subjects', 'teams'], 'team')
-      mustExist(rule.subjects.members, memberIds, ['rules', i, 'subjects', 'members'], 'member')
-      mustExist(
-        rule.subjects.roles,
-        roles,
-        ['rules', i, 'subjects', 'roles'],
-        'role (no member holds it)',
-      )
-      rule.approval?.roles.forEach((role, j) => {
-        if (!roles.has(role)) {
-          problem(
-            ['rules', i, 'approval', 'roles', j],
-            `no member holds role "${role}", so nothing could ever be approved`,
-          )
-        }
-      })
-      if (
-        rule.approval !== undefined &&
-        (rule.actions.length !== 1 || rule.actions[0] !== 'delete')
-      ) {
-        problem(
-          ['rules', i, 'actions'],
-          'approval applies to deletes only: actions must be ["delete"]',
-        )
-      }
-      if (rule.approval !== undefined && rule.effect !== 'allow') {
-        problem(['rules', i, 'approval'], 'only an allow rule can require approval')
-      }
-    })
-  })
+export const policySchema = policyShape.superRefine((policy, ctx) => {
+  const problem: Report = (path, message) => ctx.addIssue({ code: 'custom', path, message })
+  const { teamIds, memberIds } = checkTeamsAndMembers(policy, problem)
+  checkRules(policy, { teamIds, memberIds }, problem)
+})
 
 export type Policy = z.infer<typeof policySchema>
 export type Member = Policy['members'][number]
@@ -192,4 +80,131 @@ export function parsePolicy(text: string): PolicyParse {
   return result.success
     ? { ok: true, policy: result.data }
     : { ok: false, problems: problemsOf(result.error) }
+}
+
+type Report = (path: (string | number)[], message: string) => void
+type Parsed = Pick<z.output<typeof policyShape>, 'teams' | 'members' | 'rules'>
+
+/** Reports every value seen before (after `normalise`) at its own path; returns all values. */
+function unique<T>(
+  problem: Report,
+  items: readonly T[],
+  value: (item: T) => string | undefined,
+  path: (index: number) => (string | number)[],
+  message: (value: string) => string,
+  normalise: (value: string) => string = (v) => v,
+): Set<string> {
+  const seen = new Set<string>()
+  items.forEach((item, i) => {
+    const raw = value(item)
+    if (raw === undefined) return
+    const key = normalise(raw)
+    if (seen.has(key)) problem(path(i), message(raw))
+    seen.add(key)
+  })
+  return seen
+}
+
+/** Ids, key hashes and Access identities are unique; every member is in a team and can sign in. */
+function checkTeamsAndMembers(policy: Parsed, problem: Report) {
+  const teamIds = unique(
+    problem,
+    policy.teams,
+    (t) => t.id,
+    (i) => ['teams', i, 'id'],
+    (v) => `duplicate team id "${v}"`,
+  )
+  const memberIds = unique(
+    problem,
+    policy.members,
+    (m) => m.id,
+    (i) => ['members', i, 'id'],
+    (v) => `duplicate member id "${v}"`,
+  )
+  unique(
+    problem,
+    policy.members,
+    (m) => m.key_sha256,
+    (i) => ['members', i, 'key_sha256'],
+    () => 'this key hash is already used by another member',
+  )
+  unique(
+    problem,
+    policy.members,
+    (m) => m.access_email,
+    (i) => ['members', i, 'access_email'],
+    () => 'this Access email is already used by another member',
+    (email) => email.toLowerCase(),
+  )
+  unique(
+    problem,
+    policy.members,
+    (m) => m.access_common_name,
+    (i) => ['members', i, 'access_common_name'],
+    () => 'this Access common name is already used by another member',
+  )
+  policy.members.forEach((member, i) => {
+    if (!teamIds.has(member.team)) problem(['members', i, 'team'], `unknown team "${member.team}"`)
+    if (
+      member.key_sha256 === undefined &&
+      member.access_email === undefined &&
+      member.access_common_name === undefined
+    ) {
+      problem(['members', i], 'a member needs key_sha256, access_email or access_common_name')
+    }
+  })
+  return { teamIds, memberIds }
+}
+
+/**
+ * Rules may only name teams, members and roles that exist, and an approval must be grantable by
+ * somebody: a typo here would silently make a rule match nobody.
+ */
+function checkRules(
+  policy: Parsed,
+  known: { teamIds: Set<string>; memberIds: Set<string> },
+  problem: Report,
+) {
+  /** Reports every name in `names` that is not in `known`, at its index under `path`. */
+  const mustExist = (
+    names: readonly string[] | undefined,
+    existing: Set<string>,
+    path: (string | number)[],
+    what: string,
+  ) =>
+    names?.forEach((name, j) => {
+      if (!existing.has(name)) problem([...path, j], `unknown ${what} "${name}"`)
+    })
+
+  const roles = new Set(policy.members.flatMap((m) => m.roles))
+  unique(
+    problem,
+    policy.rules,
+    (r) => r.id,
+    (i) => ['rules', i, 'id'],
+    (v) => `duplicate rule id "${v}"`,
+  )
+  policy.rules.forEach((rule, i) => {
+    const at = (...rest: (string | number)[]) => ['rules', i, ...rest]
+    mustExist(rule.subjects.teams, known.teamIds, at('subjects', 'teams'), 'team')
+    mustExist(rule.subjects.members, known.memberIds, at('subjects', 'members'), 'member')
+    mustExist(rule.subjects.roles, roles, at('subjects', 'roles'), 'role (no member holds it)')
+    rule.approval?.roles.forEach((role, j) => {
+      if (!roles.has(role)) {
+        problem(
+          at('approval', 'roles', j),
+          `no member holds role "${role}", so nothing could ever be approved`,
+        )
+      }
+    })
+    if (
+      rule.approval !== undefined &&
+      (rule.actions.length !== 1 || rule.actions[0] !== 'delete')
+    ) {
+      problem(at('actions'), 'approval applies to deletes only: actions must be ["delete"]')
+    }
+    if (rule.approval !== undefined && rule.effect !== 'allow') {
+      problem(at('approval'), 'only an allow rule can require approval')
+    }
+  })
 }
