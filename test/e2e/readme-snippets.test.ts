@@ -130,6 +130,8 @@ describe('docs/examples', () => {
         env: {
           GATEWAY: e2e().gatewayUrl,
           WRANGLER_SEND_METRICS: 'false',
+          // As support/wrangler.ts: the banner's update check would ask the npm registry each time.
+          WRANGLER_HIDE_BANNER: 'true',
           WRANGLER_LOG_PATH: path.join(e2e().workDir, 'wrangler-logs'),
         },
       }),
