@@ -85,6 +85,7 @@ export async function portOr(preferred, taken = []) {
  * @property {Record<string, string>} [env] Extra environment for both `wrangler dev` processes.
  * @property {(worker: string, line: string) => void} [onLine] Each output line of either process.
  * @property {number} [readyTimeoutMs] Both must answer within this time (default 60 s).
+ * @property {AbortSignal} [signal] Aborting it while they start kills both at once (a Ctrl-C).
  */
 
 /**
@@ -96,7 +97,7 @@ export async function portOr(preferred, taken = []) {
  * @property {Promise<{ worker: string, code: number | null, signal: string | null }>} exited
  *   Settles when either process exits by itself (not when `stop()` ends them).
  * @property {() => Promise<void>} stop Ends both process groups: SIGTERM, then SIGKILL.
- * @property {() => void} killNow Synchronous SIGKILL of both groups, for `process.on('exit')`.
+ * @property {() => void} killNow Synchronous SIGKILL of both groups (what runs on process exit).
  */
 
 /**
@@ -116,6 +117,7 @@ export async function startDevServers(options) {
     env = {},
     onLine = () => {},
     readyTimeoutMs = 60_000,
+    signal,
   } = options
   const ports = [gatewayPort, emulatorPort, gatewayInspectorPort, emulatorInspectorPort]
   if (new Set(ports).size !== ports.length)
@@ -203,6 +205,7 @@ export async function startDevServers(options) {
   function killNow() {
     stopping = true
     signalGroups('SIGKILL')
+    process.off('exit', killNow)
   }
 
   async function stop() {
@@ -219,8 +222,12 @@ export async function startDevServers(options) {
     )
     await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 5_000).unref())])
     // Whatever is left of either group (a workerd that outlived its wrangler) goes now.
-    signalGroups('SIGKILL')
+    killNow()
   }
+
+  // Whatever way the owner exits (process.exit, an uncaught error), the Workers go with it; a
+  // signal does not run exit handlers, so owners end on a signal through stop() or `signal`.
+  process.on('exit', killNow)
 
   run('emulator', emulatorStateDir, [
     '-c',
@@ -244,8 +251,18 @@ export async function startDevServers(options) {
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`
   const emulatorUrl = `http://127.0.0.1:${emulatorPort}`
   const polling = new AbortController()
+  /** @type {() => void} */
+  let onAbort = () => {}
   try {
     await Promise.race([
+      new Promise((_, reject) => {
+        onAbort = () => {
+          killNow()
+          reject(new Error('start aborted'))
+        }
+        if (signal?.aborted) onAbort()
+        signal?.addEventListener('abort', onAbort, { once: true })
+      }),
       Promise.all([
         // Both answer with their own JSON only once the Worker itself runs, not just wrangler's proxy.
         waitForJson(
@@ -270,6 +287,7 @@ export async function startDevServers(options) {
     throw error
   } finally {
     polling.abort()
+    signal?.removeEventListener('abort', onAbort)
   }
   return {
     gatewayUrl,

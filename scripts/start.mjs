@@ -41,16 +41,17 @@ const stateDir = (/** @type {string} */ name) => path.join(stateBase, name)
 /** @type {import('./dev-servers.mjs').DevServers | undefined} */
 let servers
 let stopping = false
+// A Ctrl-C while they start ends the start (and them); afterwards it stops them in order.
+const starting = new AbortController()
 async function shutdown(/** @type {number} */ code) {
   if (stopping) return
   stopping = true
+  starting.abort()
   await servers?.stop()
   process.exit(code)
 }
 process.on('SIGINT', () => void shutdown(0))
 process.on('SIGTERM', () => void shutdown(0))
-// Even if this process dies without stopping them (an uncaught error), the Workers go with it.
-process.on('exit', () => servers?.killNow())
 
 try {
   servers = await startDevServers({
@@ -63,10 +64,11 @@ try {
     envFile: stateDir(`demo-${gatewayPort}.env`),
     onLine: (worker, line) => console.log(`[${worker}] ${line}`),
     readyTimeoutMs: 120_000,
+    signal: starting.signal,
   })
 } catch (error) {
-  console.error(String(error))
-  process.exit(1)
+  if (!stopping) console.error(String(error))
+  process.exit(stopping ? 0 : 1)
 }
 servers.exited.then(({ worker, code, signal }) => {
   console.log(`[${worker}] exited with ${code ?? signal}`)

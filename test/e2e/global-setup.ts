@@ -2,14 +2,15 @@
  * Starts the emulator and the gateway once for the e2e project, through the module `npm start`
  * uses (scripts/dev-servers.mjs), on ports the OS says are free (HTTP and inspector for each),
  * with a state folder per Worker under a fresh temp directory. They are always stopped: by the
- * teardown vitest runs after the last file whatever the results, and, should vitest die first,
- * by an exit or signal handler that kills both process groups.
+ * teardown vitest runs after the last file whatever the results; should vitest exit first, by the
+ * exit handler dev-servers.mjs installs; on a signal (even mid-start), by the handler here. The
+ * last two kill both process groups at once.
  */
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { freePorts, startDevServers } from '../../scripts/dev-servers.mjs'
+import { freePorts, startDevServers, type DevServers } from '../../scripts/dev-servers.mjs'
 import type { E2eContext } from './support/context'
 
 declare module 'vitest' {
@@ -29,8 +30,19 @@ export default async function setup(project: TestProject) {
     4,
   )) as [number, number, number, number]
 
+  // A signal does not run exit handlers: on one, both groups are killed at once, even mid-start.
+  const starting = new AbortController()
+  let servers: DevServers | undefined
+  const onSignal = (signal: NodeJS.Signals) => {
+    starting.abort()
+    servers?.killNow()
+    // Only ours left: do what Node would have done without a listener.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+
   const started = Date.now()
-  let servers: Awaited<ReturnType<typeof startDevServers>>
   try {
     servers = await startDevServers({
       gatewayPort,
@@ -44,37 +56,30 @@ export default async function setup(project: TestProject) {
       env: { WRANGLER_REGISTRY_PATH: path.join(workDir, 'registry') },
       onLine: (worker, line) => log.write(`[${worker}] ${line}\n`),
       readyTimeoutMs: STARTUP_TIMEOUT_MS,
+      signal: starting.signal,
     })
   } catch (error) {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
     await new Promise((resolve) => log.end(resolve))
     console.error(`e2e: servers did not start; their output:\n${readFileSync(logFile, 'utf8')}`)
     rmSync(workDir, { recursive: true, force: true })
     throw error
   }
-
-  const killNow = () => servers.killNow()
-  process.once('exit', killNow)
-  const onSignal = (signal: NodeJS.Signals) => {
-    killNow()
-    // Only ours left: do what Node would have done without a listener.
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const running = servers
 
   const context: E2eContext = {
-    gatewayUrl: servers.gatewayUrl,
-    emulatorUrl: servers.emulatorUrl,
+    gatewayUrl: running.gatewayUrl,
+    emulatorUrl: running.emulatorUrl,
     ports: { gatewayPort, emulatorPort, gatewayInspectorPort, emulatorInspectorPort },
-    pids: servers.pids,
+    pids: running.pids,
     workDir,
     startupMs: Date.now() - started,
   }
   project.provide('e2e', context)
 
   return async function teardown() {
-    await servers.stop()
-    process.off('exit', killNow)
+    await running.stop()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await new Promise((resolve) => log.end(resolve))
