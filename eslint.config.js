@@ -25,7 +25,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**', 'bench/**', '**/*.mjs', '**/vitest.config.ts'],
+    files: ['scripts/**', 'bench/**', 'docs/examples/**', '**/*.mjs', '**/vitest.config.ts'],
     languageOptions: { globals: globals.node },
     rules: { 'no-console': 'off' },
   },

@@ -1,99 +1,83 @@
 #!/usr/bin/env node
-// `npm start`: the emulator (127.0.0.1:8788) and the gateway (127.0.0.1:8787) under `wrangler dev`,
-// the gateway configured with the demo policy (demo/policy.json) and pointed at the emulator.
-// Nothing here reaches Cloudflare: the gateway itself refuses the demo policy in front of it.
-import { spawn } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+// @ts-check
+// `npm start`: the emulator and the gateway under `wrangler dev` (scripts/dev-servers.mjs), the
+// gateway configured with the demo policy (demo/policy.json) and pointed at the emulator.
+//
+// Ports (environment): GATEWAY_PORT (8787), EMULATOR_PORT (8788), GATEWAY_INSPECTOR_PORT and
+// EMULATOR_INSPECTOR_PORT (9229 and 9230 when free, otherwise any free port: another `wrangler dev`
+// on the machine usually holds 9229). State: <STATE_DIR>/<worker>-<port> (STATE_DIR defaults to
+// .wrangler/state), one folder per Worker and per port: the two Workers never share a database, nor
+// does a second copy on other ports with the first. The gateway's configuration is written to
+// <STATE_DIR>/demo-<gateway port>.env.
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { ROOT, portOr, startDevServers } from './dev-servers.mjs'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 8787)
-const EMULATOR_PORT = Number(process.env.EMULATOR_PORT ?? 8788)
-const EMULATOR_TOKEN = 'emulator-upstream-token' // emulator/wrangler.toml's EMULATOR_API_TOKEN
-const DEMO_AUDIT_SIGNING_KEY = 'demo-audit-signing-key-not-a-secret-0000'
-
-const policy = JSON.stringify(JSON.parse(readFileSync(path.join(root, 'demo/policy.json'), 'utf8')))
-mkdirSync(path.join(root, '.build'), { recursive: true })
-const envFile = path.join(root, '.build/demo.env')
-writeFileSync(
-  envFile,
-  [
-    `CLOUDFLARE_API_TOKEN=${EMULATOR_TOKEN}`,
-    `UPSTREAM_BASE_URL=http://127.0.0.1:${EMULATOR_PORT}/client/v4`,
-    // A published demo key: entries signed with it prove nothing outside this demo.
-    `AUDIT_SIGNING_KEY=${DEMO_AUDIT_SIGNING_KEY}`,
-    `POLICY='${policy}'`,
-    '',
-  ].join('\n'),
-)
-
-const wrangler = path.join(root, 'node_modules/.bin/wrangler')
-const children = []
-
-function run(name, args) {
-  const child = spawn(wrangler, args, {
-    cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  for (const stream of [child.stdout, child.stderr]) {
-    let partial = ''
-    stream.on('data', (chunk) => {
-      const lines = (partial + chunk).split('\n')
-      partial = lines.pop() ?? ''
-      for (const line of lines) if (line.trim()) console.log(`[${name}] ${line}`)
-    })
+/**
+ * @param {string} name
+ * @param {number} fallback
+ */
+function portFromEnv(name, fallback) {
+  const value = process.env[name]
+  if (value === undefined || value === '') return undefined
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    console.error(`${name}=${value} is not a port (default ${fallback})`)
+    process.exit(2)
   }
-  child.on('exit', (code) => {
-    console.log(`[${name}] exited with ${code}`)
-    shutdown(code ?? 1)
-  })
-  children.push(child)
+  return port
 }
 
+const gatewayPort = portFromEnv('GATEWAY_PORT', 8787) ?? 8787
+const emulatorPort = portFromEnv('EMULATOR_PORT', 8788) ?? 8788
+// Taken one after the other, so that a busy 9229 cannot make both fall back to the same free port.
+const gatewayInspectorPort =
+  portFromEnv('GATEWAY_INSPECTOR_PORT', 9229) ?? (await portOr(9229, [gatewayPort, emulatorPort]))
+const emulatorInspectorPort =
+  portFromEnv('EMULATOR_INSPECTOR_PORT', 9230) ??
+  (await portOr(9230, [gatewayPort, emulatorPort, gatewayInspectorPort]))
+
+const stateBase = path.resolve(ROOT, process.env.STATE_DIR || '.wrangler/state')
+const stateDir = (/** @type {string} */ name) => path.join(stateBase, name)
+/** @type {import('./dev-servers.mjs').DevServers | undefined} */
+let servers
 let stopping = false
-function shutdown(code) {
+// A Ctrl-C while they start ends the start (and them); afterwards it stops them in order.
+const starting = new AbortController()
+async function shutdown(/** @type {number} */ code) {
   if (stopping) return
   stopping = true
-  for (const child of children) child.kill('SIGTERM')
-  setTimeout(() => process.exit(code), 500)
+  starting.abort()
+  await servers?.stop()
+  process.exit(code)
 }
-process.on('SIGINT', () => shutdown(0))
-process.on('SIGTERM', () => shutdown(0))
+process.on('SIGINT', () => void shutdown(0))
+process.on('SIGTERM', () => void shutdown(0))
 
-const common = [
-  '--ip',
-  '127.0.0.1',
-  '--show-interactive-dev-session=false',
-  '--persist-to',
-  '.wrangler/state',
-]
-run('emulator', [
-  'dev',
-  '-c',
-  'emulator/wrangler.toml',
-  '--port',
-  String(EMULATOR_PORT),
-  '--inspector-port',
-  '9230',
-  ...common,
-])
-run('gateway', [
-  'dev',
-  '-c',
-  'wrangler.toml',
-  '--port',
-  String(GATEWAY_PORT),
-  '--inspector-port',
-  '9229',
-  '--env-file',
-  envFile,
-  ...common,
-])
+try {
+  servers = await startDevServers({
+    gatewayPort,
+    emulatorPort,
+    gatewayInspectorPort,
+    emulatorInspectorPort,
+    gatewayStateDir: stateDir(`gateway-${gatewayPort}`),
+    emulatorStateDir: stateDir(`emulator-${emulatorPort}`),
+    envFile: stateDir(`demo-${gatewayPort}.env`),
+    onLine: (worker, line) => console.log(`[${worker}] ${line}`),
+    readyTimeoutMs: 120_000,
+    signal: starting.signal,
+  })
+} catch (error) {
+  if (!stopping) console.error(String(error))
+  process.exit(stopping ? 0 : 1)
+}
+servers.exited.then(({ worker, code, signal }) => {
+  console.log(`[${worker}] exited with ${code ?? signal}`)
+  void shutdown(code || 1)
+})
 
 console.log(`
-mtls-gateway (demo policy) on http://127.0.0.1:${GATEWAY_PORT}, emulator on http://127.0.0.1:${EMULATOR_PORT}
-Try:  curl -s http://127.0.0.1:${GATEWAY_PORT}/client/v4/accounts/023e105f4ecef8ad9ca31a8372d0c353/mtls_certificates \\
+mtls-gateway (demo policy) on ${servers.gatewayUrl}, emulator on ${servers.emulatorUrl}
+Inspectors: gateway 127.0.0.1:${gatewayInspectorPort}, emulator 127.0.0.1:${emulatorInspectorPort}
+Try:  curl -s ${servers.gatewayUrl}/client/v4/accounts/023e105f4ecef8ad9ca31a8372d0c353/mtls_certificates \\
         -H "Authorization: Bearer mtlsgw_DEMO_payments_alice_xxxxxxxxxxxxxxxxxxxxxxx"
 `)

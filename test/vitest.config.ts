@@ -59,7 +59,7 @@ export default defineProject({
   test: {
     name: 'gateway',
     include: ['test/**/*.test.ts'],
-    exclude: ['test/cli/**'],
+    exclude: ['test/cli/**', 'test/e2e/**'],
     setupFiles: ['test/setup.ts'],
     root,
     // One emulator serves every file and each test resets it, so files run one after another.
