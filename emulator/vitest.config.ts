@@ -46,7 +46,7 @@ export default defineProject({
     name: 'emulator',
     root: here,
     include: ['test/**/*.test.ts'],
-    setupFiles: ['./test/setup.ts'],
+    setupFiles: ['../test/kit/setup.ts'],
     // State lives in module memory of one isolate; files reset it, so they run one at a time.
     fileParallelism: false,
   },
