@@ -60,7 +60,7 @@ export default defineProject({
     name: 'gateway',
     include: ['test/**/*.test.ts'],
     exclude: ['test/cli/**'],
-    setupFiles: ['test/setup.ts'],
+    setupFiles: ['test/kit/setup.ts', 'test/setup.ts'],
     root,
     // One emulator serves every file and each test resets it, so files run one after another.
     fileParallelism: false,

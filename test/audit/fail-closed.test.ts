@@ -4,11 +4,11 @@
  */
 import { env } from 'cloudflare:test'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
-import exampleCa from '../fixtures/example-ca.pem?raw'
+import { exampleCa } from '../kit/fixtures'
 import { auditEntries, expectNoSecretsInAudit } from '../support/audit'
 import { emulator } from '../support/emulator'
-import { callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
-import { failingWrites } from '../support/kv'
+import { callJson, certificateUrl, certificatesUrl, upload, uploadedId } from '../support/gateway'
+import { failing, failingWrites } from '../support/kv'
 
 beforeEach(async () => {
   await emulator.reset()
@@ -32,8 +32,7 @@ describe('an audit log that refuses writes', () => {
   })
 
   it('refuses a delete with 503 18401 and forwards nothing', async () => {
-    const { body: uploaded } = await upload({ ca: true, certificates: exampleCa })
-    const id = uploaded.result.id as string
+    const id = await uploadedId({ ca: true, certificates: exampleCa })
     const before = (await emulator.requests()).length
     const { status, body } = await callJson(certificateUrl(id), {
       method: 'DELETE',
@@ -50,8 +49,7 @@ describe('an audit log that refuses writes', () => {
   it('still serves reads', async () => {
     const AUDIT = failingWrites()
     expect((await callJson(certificatesUrl(), { env: { AUDIT } })).status).toBe(200)
-    const { body: uploaded } = await upload({ ca: true, certificates: exampleCa })
-    const id = uploaded.result.id as string
+    const id = await uploadedId({ ca: true, certificates: exampleCa })
     expect((await callJson(certificateUrl(id), { env: { AUDIT } })).status).toBe(200)
     expect((await callJson(`${certificateUrl(id)}/associations`, { env: { AUDIT } })).status).toBe(
       200,
@@ -60,18 +58,7 @@ describe('an audit log that refuses writes', () => {
 
   it('never shows a refused change as done, even when only part of the record was written', async () => {
     // Event keys are written, index keys fail: the pending write fails half-way.
-    const halfBroken = new Proxy(env.AUDIT, {
-      get(target, property) {
-        if (property === 'put') {
-          return (key: string, ...rest: unknown[]) =>
-            key.startsWith('v1:e:')
-              ? (target.put as (...a: unknown[]) => Promise<void>).call(target, key, ...rest)
-              : Promise.reject(new Error('KV PUT failed: 503 Service Unavailable'))
-        }
-        const value = Reflect.get(target, property) as unknown
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
+    const halfBroken = failing(env.AUDIT, { puts: (key) => !key.startsWith('v1:e:') })
     const { status, response } = await upload(
       { ca: true, certificates: exampleCa, name: 'half-recorded' },
       { env: { AUDIT: halfBroken } },

@@ -1,23 +1,13 @@
 /** whoami and explain: a caller can learn who they are and what the policy would decide. */
 import { beforeEach, describe, expect, it } from 'vitest'
-import { makeCertificate } from '../support/certificates'
 import { emulator } from '../support/emulator'
-import { BASE, callJson, upload } from '../support/gateway'
+import { GATEWAY, callJson, uploadedId } from '../support/gateway'
 import { ACCOUNT, KEYS, RULES } from '../support/identities'
 import { policyWith } from '../support/policies'
-
-const GATEWAY = BASE.replace('/client/v4', '') + '/gateway/v1'
 
 beforeEach(async () => {
   await emulator.reset()
 })
-
-async function leafOf(key: string) {
-  const made = await makeCertificate({ ca: false })
-  return (
-    (await upload({ ca: false, certificates: made.pem }, { key })).body.result as { id: string }
-  ).id
-}
 
 describe('whoami', () => {
   it('names the member, team, roles, accounts and how they authenticated', async () => {
@@ -48,7 +38,7 @@ describe('explain', () => {
     }>(`${GATEWAY}/explain?${query}`, { key, ...(env ? { env } : {}) })
 
   it('says a developer may not delete her team certificate, and does nothing', async () => {
-    const id = await leafOf(KEYS.alice)
+    const id = await uploadedId({}, { key: KEYS.alice })
     const { status, body } = await explain(
       `action=delete&account_id=${ACCOUNT}&mtls_certificate_id=${id}`,
       KEYS.alice,
@@ -66,12 +56,7 @@ describe('explain', () => {
   })
 
   it('names the allowing rules and an approval requirement', async () => {
-    const ca = await makeCertificate({ ca: true })
-    const id = (
-      (await upload({ ca: true, certificates: ca.pem }, { key: KEYS.alice })).body.result as {
-        id: string
-      }
-    ).id
+    const id = await uploadedId({ ca: true }, { key: KEYS.alice })
     const { body } = await explain(
       `action=delete&account_id=${ACCOUNT}&mtls_certificate_id=${id}`,
       KEYS.bob,
@@ -101,7 +86,7 @@ describe('explain', () => {
   })
 
   it('does not reveal a certificate the caller may not see', async () => {
-    const theirs = await leafOf(KEYS.carol)
+    const theirs = await uploadedId({}, { key: KEYS.carol })
     const { status, body } = await explain(
       `action=get&account_id=${ACCOUNT}&mtls_certificate_id=${theirs}`,
       KEYS.alice,
