@@ -1,7 +1,8 @@
 /** whoami and explain: a caller can learn who they are and what the policy would decide. */
 import { beforeEach, describe, expect, it } from 'vitest'
+import { newEntries } from '../support/audit'
 import { emulator } from '../support/emulator'
-import { GATEWAY, callJson, uploadedId } from '../support/gateway'
+import { GATEWAY, callJson, certificateUrl, uploadedId } from '../support/gateway'
 import { ACCOUNT, KEYS, RULES } from '../support/identities'
 import { policyWith } from '../support/policies'
 
@@ -37,7 +38,7 @@ describe('explain', () => {
       shadow: unknown
     }>(`${GATEWAY}/explain?${query}`, { key, ...(env ? { env } : {}) })
 
-  it('says a developer may not delete her team certificate, and does nothing', async () => {
+  it('says a developer may not delete her team certificate', async () => {
     const id = await uploadedId({}, { key: KEYS.alice })
     const { status, body } = await explain(
       `action=delete&account_id=${ACCOUNT}&mtls_certificate_id=${id}`,
@@ -53,6 +54,34 @@ describe('explain', () => {
       shadow: null,
     })
     expect((await emulator.requests()).filter((r) => r.method === 'DELETE')).toEqual([])
+  })
+
+  it('tells a lead his delete would be allowed, and does nothing', async () => {
+    // Bob may delete this certificate: if explaining acted on the question, it would be gone.
+    const id = await uploadedId({}, { key: KEYS.alice })
+    const before = (await emulator.requests()).length
+    let answer!: Awaited<ReturnType<typeof explain>>
+    const written = await newEntries(
+      async () =>
+        (answer = await explain(
+          `action=delete&account_id=${ACCOUNT}&mtls_certificate_id=${id}`,
+          KEYS.bob,
+        )),
+    )
+    expect(answer.status).toBe(200)
+    expect(answer.body.result).toEqual({
+      action: 'delete',
+      allowed: true,
+      rule_ids: ['leads-delete-own'],
+      reason: 'delete allowed by leads-delete-own',
+      approval_required: null,
+      shadow: null,
+    })
+    // Only lookups reached the upstream, and the request is on record as an explain, not a delete.
+    expect((await emulator.requests()).slice(before).filter((r) => r.method !== 'GET')).toEqual([])
+    expect(written.map((entry) => [entry.action, entry.member])).toEqual([['explain', 'bob']])
+    // The certificate is still there, still his team's.
+    expect((await callJson(certificateUrl(id), { key: KEYS.bob })).status).toBe(200)
   })
 
   it('names the allowing rules and an approval requirement', async () => {
