@@ -3,6 +3,7 @@
  * fails some of what is asked of it, as KV does when it is unavailable, and one that counts.
  */
 import { env } from 'cloudflare:test'
+import { INJECTED } from '../kit/expected-logs'
 
 type AnyFunction = (...args: unknown[]) => unknown
 
@@ -21,7 +22,7 @@ function wrap(
 }
 
 const unavailable = (method: string) =>
-  Promise.reject(new Error(`KV ${method} failed: 503 Service Unavailable`))
+  Promise.reject(new Error(`KV ${method} failed: 503 Service Unavailable (${INJECTED})`))
 
 export interface Failures {
   /** Which keys' put() fails. */
