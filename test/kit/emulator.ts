@@ -8,18 +8,12 @@
  * unless the emulator accepted them, so a set-up step that silently did nothing cannot pass.
  * The request log is how tests prove what did, and did not, reach the upstream.
  */
+import type { LoggedRequest } from '../../emulator/src/request-log'
+
+export type { LoggedRequest }
 
 export interface FetchTarget {
   fetch(input: string, init?: RequestInit): Promise<Response>
-}
-
-export interface LoggedRequest {
-  method: string
-  path: string
-  query: string
-  headers: Record<string, string>
-  body: string | null
-  at: string
 }
 
 export type Fault =
