@@ -10,11 +10,15 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineProject } from 'vitest/config'
+import { hideExpectedWorkerdRecords } from '../test/kit/workerd-output.ts'
 import { buildEmulator } from './build.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 // Next to the gateway tests' copy (.build/emulator.js) in the repository's ignored build folder.
 const bundle = path.join(here, '../.build/emulator-selftest.mjs')
+
+// The drop and reset faults make workerd report uncaught exceptions on purpose (see the kit).
+hideExpectedWorkerdRecords()
 
 export default defineProject({
   plugins: [
@@ -46,7 +50,7 @@ export default defineProject({
     name: 'emulator',
     root: here,
     include: ['test/**/*.test.ts'],
-    setupFiles: ['./test/setup.ts'],
+    setupFiles: ['../test/kit/setup.ts'],
     // State lives in module memory of one isolate; files reset it, so they run one at a time.
     fileParallelism: false,
   },

@@ -1,19 +1,11 @@
 #!/usr/bin/env node
 /**
- * `npm run audit:verify -- ...`: checks the audit log's integrity, two ways.
- *
- *   --file export.ndjson           offline: an NDJSON export (GET /gateway/v1/audit/export),
- *                                  checked with AUDIT_SIGNING_KEY from the environment
- *   --url https://gateway [--from <RFC 3339>] [--to <RFC 3339>]
- *                                  online: the gateway's verify API, page by page, with an auditor
- *                                  or admin gateway key in MTLSGW_KEY (values and index keys too)
- *
- * Prints one line per finding and exits 0 when there is none, 1 when there are, 2 on misuse.
- * Keys come from the environment only, so they never land in shell history or a process list.
- */
-import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
+ * `npm run audit:verify`: checks the audit log's integrity, offline on an NDJSON export or online
+ * through the gateway's verify API (`--help` says how). Keys come from the environment only, so
+ * they never land in shell history or a process list.
+ */ import { readFileSync } from 'node:fs'
 import { verifyExport } from '../src/audit/verify-export'
+import { misuse, readCommandLine } from './command-line'
 
 interface Finding {
   kind: string
@@ -22,19 +14,41 @@ interface Finding {
   detail: string
 }
 
-function usage(message: string): never {
-  console.error(`audit:verify: ${message}`)
-  console.error('usage: npm run audit:verify -- --file export.ndjson   (AUDIT_SIGNING_KEY set)')
-  console.error(
-    '       npm run audit:verify -- --url <gateway> [--from T] [--to T]   (MTLSGW_KEY set)',
-  )
-  process.exit(2)
-}
+const command = {
+  name: 'audit:verify',
+  synopsis: 'npm run audit:verify -- --file <export.ndjson> | --url <gateway> [--from T] [--to T]',
+  help: `
+Checks the audit log's integrity, offline or online, and prints one line per finding.
+
+  --file <export.ndjson>  offline: an NDJSON export (GET /gateway/v1/audit/export), checked with
+                          the signing key in AUDIT_SIGNING_KEY
+  --url <gateway>         online: the gateway's verify API, page by page, with an auditor or admin
+                          gateway key in MTLSGW_KEY (checks values and index keys too)
+  --from <RFC 3339>       online: where the range starts
+  --to <RFC 3339>         online: where the range ends
+  -h, --help              this text
+
+Keys come from the environment only, so they never land in shell history or a process list.
+Exit status: 0 when there is no finding, 1 when there are, 2 when the arguments are wrong or the
+gateway cannot be asked.`,
+  options: {
+    file: { type: 'string' },
+    url: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+  },
+} as const
 
 async function offline(file: string) {
   const key = process.env.AUDIT_SIGNING_KEY
-  if (!key) usage('set AUDIT_SIGNING_KEY to the key the gateway signs with')
-  const report = await verifyExport(readFileSync(file, 'utf8'), key)
+  if (!key) misuse(command, 'set AUDIT_SIGNING_KEY to the key the gateway signs with')
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    misuse(command, `cannot read ${file}: ${(error as Error).message}`)
+  }
+  const report = await verifyExport(text, key)
   if (report.nextCursor)
     console.log(`note: the export was cut short (next_cursor ${report.nextCursor})`)
   return {
@@ -47,7 +61,8 @@ async function offline(file: string) {
 
 async function online(base: string, from?: string, to?: string) {
   const key = process.env.MTLSGW_KEY
-  if (!key) usage('set MTLSGW_KEY to an auditor or admin gateway key')
+  if (!key) misuse(command, 'set MTLSGW_KEY to an auditor or admin gateway key')
+  if (!URL.canParse(base)) misuse(command, `--url: not a URL: ${base}`)
   const result = {
     checked: 0,
     problems: [] as Finding[],
@@ -62,10 +77,15 @@ async function online(base: string, from?: string, to?: string) {
       ...(to ? { to } : {}),
       ...(cursor ? { cursor } : {}),
     })
-    const response = await fetch(`${base.replace(/\/+$/, '')}/gateway/v1/audit/verify?${search}`, {
-      headers: { authorization: `Bearer ${key}` },
-    })
-    const body = (await response.json()) as {
+    const url = `${base.replace(/\/+$/, '')}/gateway/v1/audit/verify?${search}`
+    const response = await fetch(url, { headers: { authorization: `Bearer ${key}` } }).catch(
+      (error: Error) => misuse(command, `cannot reach ${base}: ${String(error.cause ?? error)}`),
+    )
+    const body = (await response
+      .json()
+      .catch(() =>
+        misuse(command, `${base} answered ${response.status} without JSON: is it the gateway?`),
+      )) as {
       success: boolean
       errors: { code: number; message: string }[]
       result: {
@@ -89,15 +109,9 @@ async function online(base: string, from?: string, to?: string) {
   return result
 }
 
-const { values } = parseArgs({
-  options: {
-    file: { type: 'string' },
-    url: { type: 'string' },
-    from: { type: 'string' },
-    to: { type: 'string' },
-  },
-})
-if (Boolean(values.file) === Boolean(values.url)) usage('give exactly one of --file and --url')
+const { values } = readCommandLine(command)
+if (Boolean(values.file) === Boolean(values.url))
+  misuse(command, 'give exactly one of --file and --url')
 const report = values.file
   ? await offline(values.file)
   : await online(values.url!, values.from, values.to)

@@ -4,19 +4,32 @@
  * problem with its JSON pointer and exits 1; prints a summary and exits 0 when the policy is valid.
  */
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { demoPolicyFrontsCloudflare } from '../src/policy/demo'
 import { parsePolicy } from '../src/policy/document'
+import { misuse, readCommandLine } from './command-line'
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
+const command = {
+  name: 'policy:check',
+  synopsis: 'npm run policy:check -- <policy.json> [--upstream <base url>]',
+  help: `
+Checks a policy document as the gateway does when it starts: every problem is printed with its
+JSON pointer (file#/pointer: message), so CI can refuse a broken policy before it is deployed.
+
+  <policy.json>           the policy document to check
+  --upstream <base url>   the upstream the gateway will front (default: Cloudflare's API); the
+                          demo policy is refused in front of the real one
+  -h, --help              this text
+
+Exit status: 0 when the policy is valid, 1 when it has problems or cannot be read, 2 when the
+arguments are wrong.`,
   options: { upstream: { type: 'string', default: 'https://api.cloudflare.com/client/v4' } },
-})
-const [file] = positionals
-if (file === undefined || positionals.length !== 1) {
-  console.error('usage: npm run policy:check -- <policy.json> [--upstream <base url>]')
-  process.exit(2)
-}
+  allowPositionals: true,
+} as const
+
+const { positionals, values } = readCommandLine(command)
+if (positionals.length !== 1)
+  misuse(command, `give exactly one policy file (got ${positionals.length})`)
+const file = positionals[0]!
 
 let text: string
 try {

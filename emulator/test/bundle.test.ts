@@ -3,10 +3,10 @@
  * tests reach it: a service binding (BUNDLED) and plain `fetch()` routed by `outboundService`. This
  * is where what a caller observes for `drop` and `reset` is pinned down.
  */
-import pem from '../../test/fixtures/example-ca.pem?raw'
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 
+import { exampleCa as pem } from '../../test/kit/fixtures'
 import { BASE, call, control, resetEmulator } from './helpers'
 
 const viaBinding = { fetch: (url: string, init?: RequestInit) => env.BUNDLED.fetch(url, init) }

@@ -2,21 +2,19 @@
  * The five upstream endpoints: upload (computed fields, duplicates, CA quota, validation), list
  * (type, ca and name filters), get, delete (in-use refusal) and associations.
  */
-import pem from '../../test/fixtures/example-ca.pem?raw'
-import key from '../../test/fixtures/example-ca.key?raw'
 import { KEYS, keyCases } from '../../test/fixtures/keys'
 import { beforeEach, describe, expect, it } from 'vitest'
 
+import { makeCertificate, type SigningAlgorithm } from '../../test/kit/certificates'
+import { exampleCa as pem, exampleKey as key } from '../../test/kit/fixtures'
 import {
   ACCOUNT,
   call,
   callJson,
   control,
-  makeCertificate,
   resetEmulator,
   upload,
   type Certificate,
-  type SigningAlgorithm,
 } from './helpers'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/

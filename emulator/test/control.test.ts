@@ -1,10 +1,10 @@
 /**
  * The control API: its secret, reset, seeding, associations, limits and the request log.
  */
-import pem from '../../test/fixtures/example-ca.pem?raw'
 import { exports } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 
+import { exampleCa as pem } from '../../test/kit/fixtures'
 import {
   ACCOUNT,
   call,

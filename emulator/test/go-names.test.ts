@@ -7,8 +7,9 @@ import { AlgorithmIdentifier, Name as AsnName } from '@peculiar/asn1-x509'
 import { Name } from '@peculiar/x509'
 import { beforeEach, describe, expect, it } from 'vitest'
 
+import { makeCertificate } from '../../test/kit/certificates'
 import { goNameString, goSignatureName } from '../src/go-names'
-import { makeCertificate, resetEmulator, upload } from './helpers'
+import { resetEmulator, upload } from './helpers'
 
 function goString(name: string | { [type: string]: string[] }[]): string {
   return goNameString(AsnConvert.parse(new Name(name).toArrayBuffer(), AsnName))

@@ -3,13 +3,18 @@
  * not counted (control calls, refused credentials, unknown routes, faulted requests).
  */
 import { exports } from 'cloudflare:workers'
-import { beforeEach, expect, it } from 'vitest'
+import { afterEach, beforeEach, expect, it } from 'vitest'
 
+import { fakeClock, type FakeClock } from '../../test/kit/clock'
 import { BASE, call, callJson, control, resetEmulator } from './helpers'
 
-beforeEach(() => resetEmulator())
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+// The limiter reads Date.now() in the test's isolate: windows and blocks pass when the test says.
+let clock: FakeClock
+beforeEach(async () => {
+  clock = fakeClock()
+  await resetEmulator()
+})
+afterEach(() => clock.restore())
 
 it('sends x-ratelimit-limit/-remaining with the default budget of 1200', async () => {
   const first = await call('')
@@ -44,7 +49,9 @@ it('ends the block after block_seconds and starts a fresh window', async () => {
   await control('PUT', '/limits', { requests_per_window: 1, block_seconds: 0.2 })
   expect((await call('')).status).toBe(200)
   expect((await call('')).status).toBe(429)
-  await sleep(250)
+  clock.advance(199)
+  expect((await call('')).status).toBe(429)
+  clock.advance(1)
   const res = await call('')
   expect(res.status).toBe(200)
   expect(res.headers.get('x-ratelimit-remaining')).toBe('0')
@@ -54,7 +61,7 @@ it('starts a new window after window_seconds', async () => {
   await control('PUT', '/limits', { requests_per_window: 2, window_seconds: 0.2 })
   expect((await call('')).headers.get('x-ratelimit-remaining')).toBe('1')
   expect((await call('')).headers.get('x-ratelimit-remaining')).toBe('0')
-  await sleep(250)
+  clock.advance(200)
   expect((await call('')).headers.get('x-ratelimit-remaining')).toBe('1')
 })
 

@@ -6,25 +6,25 @@
 import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
-import { makeCertificate } from '../support/certificates'
 import { auditEntries, exportText, newEntries } from '../support/audit'
 import { emulator, seedUnowned } from '../support/emulator'
-import { BASE, call, callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
+import {
+  GATEWAY,
+  call,
+  callJson,
+  certificateUrl,
+  certificatesUrl,
+  uploadedId,
+} from '../support/gateway'
 import { ACCOUNT, KEYS, RULES } from '../support/identities'
-import { failingWrites } from '../support/kv'
+import { failing, failingWrites } from '../support/kv'
 import { policyWith } from '../support/policies'
-
-const GATEWAY = BASE.replace('/client/v4', '') + '/gateway/v1'
 
 beforeEach(async () => {
   await emulator.reset()
 })
 
-async function paymentsCertificate(ca: boolean) {
-  const made = await makeCertificate({ ca })
-  const { body } = await upload({ ca, certificates: made.pem }, { key: KEYS.alice })
-  return (body.result as { id: string }).id
-}
+const paymentsCertificate = (ca: boolean) => uploadedId({ ca }, { key: KEYS.alice })
 
 const byRequest = async (response: Response) => {
   const id = response.headers.get('x-request-id')
@@ -123,25 +123,9 @@ describe('refused when the record cannot be written', () => {
   })
 
   it('does not adopt, and records the adoption when it does', async () => {
-    const made = await makeCertificate({ ca: false })
     // An upload whose owner could not be written: it awaits adoption by its intent.
-    const failingOwners = new Proxy(env.LEDGER, {
-      get(target, property) {
-        if (property === 'put') {
-          return (key: string, ...rest: unknown[]) =>
-            key.startsWith('owner:')
-              ? Promise.reject(new Error('KV write failed'))
-              : (target.put as (...a: unknown[]) => Promise<void>).call(target, key, ...rest)
-        }
-        const value = Reflect.get(target, property) as unknown
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
-    const { body } = await upload(
-      { ca: false, certificates: made.pem },
-      { key: KEYS.alice, env: { LEDGER: failingOwners } },
-    )
-    const id = (body.result as { id: string }).id
+    const failingOwners = failing(env.LEDGER, { puts: (key) => key.startsWith('owner:') })
+    const id = await uploadedId({}, { key: KEYS.alice, env: { LEDGER: failingOwners } })
 
     await callJson(certificatesUrl(), { key: KEYS.bob, env: { AUDIT: failingWrites() } })
     expect(await env.LEDGER.get(`owner:v1:${ACCOUNT}:${id}`)).toBeNull()

@@ -6,8 +6,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { anonymousBudget } from '../../src/audit/flood-guard'
-import exampleCa from '../fixtures/example-ca.pem?raw'
-import exampleKey from '../fixtures/example-ca.key?raw'
+import { exampleCa, exampleKey } from '../kit/fixtures'
 import { auditEntries, expectNoSecretsInAudit, newEntries } from '../support/audit'
 import { emulator } from '../support/emulator'
 import {
@@ -17,6 +16,7 @@ import {
   certificateUrl,
   certificatesUrl,
   upload,
+  uploadedId,
   type CallOptions,
 } from '../support/gateway'
 import { ACCOUNT, KEYS } from '../support/identities'
@@ -33,11 +33,7 @@ afterAll(async () => {
 
 const NOT_A_UUID = 'ZZZ'
 const MISSING_ID = '00000000-0000-4000-8000-000000000000'
-
-async function uploadedId(): Promise<string> {
-  const { body } = await upload({ ca: true, certificates: exampleCa, name: 'pipe-ca' })
-  return body.result.id as string
-}
+const uploadPipeCa = () => uploadedId({ ca: true, certificates: exampleCa, name: 'pipe-ca' })
 
 interface Endpoint {
   action: string
@@ -132,7 +128,7 @@ const OUTCOMES: OutcomeCase[] = [
 describe.each(ENDPOINTS)('$action', (endpoint) => {
   it.each(OUTCOMES)('$outcome: exactly one entry with the right fields', async (c) => {
     const status = typeof c.status === 'number' ? c.status : c.status[endpoint.action]!
-    const id = endpoint.needsCertificate ? await uploadedId() : MISSING_ID
+    const id = endpoint.needsCertificate ? await uploadPipeCa() : MISSING_ID
     await c.prepare?.()
     let response: Response | undefined
     const written = await newEntries(async () => {
@@ -246,7 +242,7 @@ describe('mutations', () => {
   it('records the uploaded certificate id once the upstream has answered', async () => {
     let id = ''
     const [entry] = await newEntries(async () => {
-      id = await uploadedId()
+      id = await uploadPipeCa()
     })
     expect(entry!.certificate_id).toBe(id)
   })

@@ -155,32 +155,41 @@ describe('configuration', () => {
     teams: [{ id: 'payments', accounts: ['0123456789abcdef0123456789abcdef'] }],
     members: [],
   })
+  // Secrets that could not turn up in a problem by chance, so that quoting one is always caught.
+  const TOKEN = 'units-api-token-8c1f4e2a9b7d'
+  const SIGNING_KEY = 'units-audit-signing-key-3e9a7c1f5b2d8e40'
   const base = {
-    CLOUDFLARE_API_TOKEN: 't',
+    CLOUDFLARE_API_TOKEN: TOKEN,
     POLICY: policy,
     LEDGER: { put: () => {} },
     AUDIT: { put: () => {} },
-    AUDIT_SIGNING_KEY: 's'.repeat(32),
+    AUDIT_SIGNING_KEY: SIGNING_KEY,
   }
 
   it('keeps entries a year by default', () => {
     const result = readConfig(base)
     expect(result.ok && result.config.audit).toEqual({
-      signingKey: 's'.repeat(32),
+      signingKey: SIGNING_KEY,
       retentionDays: 365,
     })
   })
 
+  // Each row holds a secret (the signing key when there is one, the API token in every row) that
+  // its problem must not quote.
   it.each([
     ['no AUDIT binding', { AUDIT: undefined }, 'AUDIT'],
     ['no signing key', { AUDIT_SIGNING_KEY: undefined }, 'AUDIT_SIGNING_KEY'],
-    ['a short signing key', { AUDIT_SIGNING_KEY: 'short' }, 'AUDIT_SIGNING_KEY'],
+    ['a short signing key', { AUDIT_SIGNING_KEY: 'short-signing-key' }, 'AUDIT_SIGNING_KEY'],
     ['a retention of 0 days', { AUDIT_RETENTION_DAYS: '0' }, 'AUDIT_RETENTION_DAYS'],
-  ])('refuses %s, naming it and never quoting the key', (_, change, name) => {
-    const result = readConfig({ ...base, ...change })
+  ])('refuses %s, naming it and never quoting a secret', (_, change, name) => {
+    const env: Record<string, unknown> = { ...base, ...change }
+    const result = readConfig(env)
     expect(result.ok).toBe(false)
     const problems = result.ok ? '' : result.problems.join('\n')
     expect(problems).toContain(name)
-    expect(problems).not.toContain('short')
+    const secrets = [env.CLOUDFLARE_API_TOKEN, env.AUDIT_SIGNING_KEY].filter(
+      (secret) => typeof secret === 'string',
+    )
+    for (const secret of secrets) expect(problems).not.toContain(secret)
   })
 })

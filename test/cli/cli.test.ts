@@ -1,4 +1,4 @@
-/** `npm run policy:check` and `npm run key`, run as an operator runs them. */
+/** `npm run policy:check`, `npm run key` and `npm run audit:verify`, run as an operator runs them. */
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -19,6 +19,70 @@ const write = (name: string, content: unknown) => {
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content))
   return file
 }
+
+/** What an operator sees of a refused command line: the problem, the usage line, nothing else. */
+function expectRefused(result: ReturnType<typeof run>, name: string, problem: string) {
+  expect(result.status).toBe(2)
+  expect(result.stdout).toBe('')
+  const lines = result.stderr.trimEnd().split('\n')
+  expect(lines).toHaveLength(2)
+  expect(lines[0]).toBe(`${name}: ${problem}`)
+  expect(lines[1]).toMatch(new RegExp(`^usage: npm run ${name} -- .*\\(--help for more\\)$`))
+}
+
+describe.each([
+  {
+    name: 'key',
+    script: 'mint-key',
+    missingValue: [['--member'], "Option '--member <value>' argument missing"],
+    stray: [
+      ['erin'],
+      "Unexpected argument 'erin'. This command does not take positional arguments",
+    ],
+  },
+  {
+    name: 'policy:check',
+    script: 'policy-check',
+    missingValue: [
+      ['demo/policy.json', '--upstream'],
+      "Option '--upstream <value>' argument missing",
+    ],
+    stray: [['demo/policy.json', 'other.json'], 'give exactly one policy file (got 2)'],
+  },
+  {
+    name: 'audit:verify',
+    script: 'audit-verify',
+    missingValue: [['--from'], "Option '--from <value>' argument missing"],
+    stray: [
+      ['audit.ndjson'],
+      "Unexpected argument 'audit.ndjson'. This command does not take positional arguments",
+    ],
+  },
+] as const)('$name on the command line', ({ name, script, missingValue, stray }) => {
+  it.each([[['--help']], [['-h']], [['--no-such-option', '--help']]])(
+    'prints its usage on stdout for %j and exits 0',
+    (args) => {
+      const { status, stdout, stderr } = run(script, [...args])
+      expect(status).toBe(0)
+      expect(stderr).toBe('')
+      expect(stdout).toMatch(new RegExp(`^usage: npm run ${name} -- `))
+      expect(stdout).toContain('-h, --help')
+      expect(stdout).toContain('Exit status: 0 when')
+    },
+  )
+
+  it('refuses an unknown option in one line, with the usage line, exit 2', () => {
+    expectRefused(run(script, ['--no-such-option']), name, "Unknown option '--no-such-option'")
+  })
+
+  it('refuses an option without its value the same way', () => {
+    expectRefused(run(script, [...missingValue[0]]), name, missingValue[1])
+  })
+
+  it('refuses a stray argument the same way', () => {
+    expectRefused(run(script, [...stray[0]]), name, stray[1])
+  })
+})
 
 describe('policy:check', () => {
   it('accepts the demo policy against a loopback upstream and summarises it', () => {
@@ -61,7 +125,7 @@ describe('policy:check', () => {
   it('refuses a file that is not JSON, and a missing file', () => {
     expect(run('policy-check', [write('not.json', '{')]).status).toBe(1)
     expect(run('policy-check', [path.join(dir, 'missing.json')]).status).toBe(1)
-    expect(run('policy-check', []).status).toBe(2)
+    expectRefused(run('policy-check', []), 'policy:check', 'give exactly one policy file (got 0)')
   })
 })
 
@@ -106,10 +170,12 @@ describe('key', () => {
     expect(JSON.parse(stdout.slice(stdout.indexOf('{')))).toMatchObject({
       expires_at: '2027-06-30T00:00:00.000Z',
     })
-    expect(run('mint-key', ['--member', 'e']).status).toBe(2)
-    expect(
-      run('mint-key', ['--member', 'e', '--team', 't', '--role', 'r', '--expires', 'soon']).status,
-    ).toBe(2)
+    expectRefused(run('mint-key', ['--member', 'e']), 'key', 'missing --team, --role')
+    expectRefused(
+      run('mint-key', ['--member', 'e', '--team', 't', '--role', 'r', '--expires', 'soon']),
+      'key',
+      '--expires: not a date: soon',
+    )
   })
 })
 
@@ -167,6 +233,19 @@ describe('audit:verify on an export', () => {
     const { status, stdout } = verify([line], { cut: true })
     expect(status).toBe(1)
     expect(stdout).toMatch(/^incomplete\t/m)
+  })
+
+  it('refuses a file it cannot read in one line, exit 2, as it refuses other bad arguments', () => {
+    const missing = path.join(dir, 'missing.ndjson')
+    const result = spawnSync(tsx, ['scripts/audit-verify.ts', '--file', missing], {
+      encoding: 'utf8',
+      env: { ...process.env, AUDIT_SIGNING_KEY: signingKey },
+    })
+    expectRefused(
+      { status: result.status, stdout: result.stdout, stderr: result.stderr },
+      'audit:verify',
+      `cannot read ${missing}: ENOENT: no such file or directory, open '${missing}'`,
+    )
   })
 
   it('fails on an edited entry', async () => {

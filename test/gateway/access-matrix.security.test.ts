@@ -5,9 +5,14 @@
  * operation never reached the upstream.
  */
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { makeCertificate } from '../support/certificates'
 import { emulator, seedUnowned } from '../support/emulator'
-import { callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
+import {
+  callJson,
+  certificateUrl,
+  certificatesUrl,
+  uploadNew,
+  uploadedId,
+} from '../support/gateway'
 import { ACCOUNT, KEYS, RULES } from '../support/identities'
 import { policyWith } from '../support/policies'
 
@@ -84,15 +89,9 @@ beforeEach(async () => {
   await emulator.reset()
 })
 
-async function certificateFor(caller: Caller, target: Target): Promise<string> {
+function certificateFor(caller: Caller, target: Target): Promise<string> {
   if (target === 'unowned') return seedUnowned()
-  const made = await makeCertificate({ ca: false })
-  const { status, body } = await upload(
-    { ca: false, certificates: made.pem },
-    { key: KEYS[UPLOADER[caller][target]] },
-  )
-  expect(status).toBe(200)
-  return (body.result as { id: string }).id
+  return uploadedId({}, { key: KEYS[UPLOADER[caller][target]] })
 }
 
 const requestFor = (action: Action, id: string) =>
@@ -156,10 +155,9 @@ describe.each(['enforce', 'shadow'] as const)('with the freeze rule in %s mode',
     })
 
     it('upload', async () => {
-      const made = await makeCertificate({ ca: false })
       const expected = frozen(caller) ? 403 : EXPECTED[caller].upload
-      const { status, body } = await upload(
-        { ca: false, certificates: made.pem },
+      const { status, body } = await uploadNew(
+        {},
         { key: KEYS[caller], env: { POLICY: policies[mode] } },
       )
       expect(status).toBe(expected)
@@ -194,9 +192,7 @@ describe.each(['enforce', 'shadow'] as const)('with the freeze rule in %s mode',
 
 describe('beyond the matrix', () => {
   it('a lead deleting a CA certificate gets a pending approval, not a delete', async () => {
-    const ca = await makeCertificate({ ca: true })
-    const { body } = await upload({ ca: true, certificates: ca.pem }, { key: KEYS.alice })
-    const id = (body.result as { id: string }).id
+    const id = await uploadedId({ ca: true }, { key: KEYS.alice })
     const parked = await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })
     expect([parked.status, parked.body.success, parked.body.errors[0]?.code]).toEqual([
       403,
@@ -222,15 +218,7 @@ describe('beyond the matrix', () => {
     expect(
       (await callJson(certificatesUrl(), { key: KEYS.admin, env: { POLICY: policy } })).status,
     ).toBe(403)
-    const made = await makeCertificate({ ca: false })
-    expect(
-      (
-        await upload(
-          { ca: false, certificates: made.pem },
-          { key: KEYS.admin, env: { POLICY: policy } },
-        )
-      ).status,
-    ).toBe(403)
+    expect((await uploadNew({}, { key: KEYS.admin, env: { POLICY: policy } })).status).toBe(403)
     expect(await emulator.requests()).toEqual([])
   })
 

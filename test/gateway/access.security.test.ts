@@ -20,6 +20,7 @@ import {
   type JWTPayload,
 } from 'jose'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { fakeClock, type FakeClock } from '../kit/clock'
 import { registerSecret } from '../support/audit'
 import { emulator } from '../support/emulator'
 import { BASE, callJson, certificatesUrl, type CallOptions } from '../support/gateway'
@@ -110,25 +111,21 @@ async function fetches() {
   return (await emulator.accessKeys()).fetches
 }
 
-let clock = Date.now() + 86_400_000
-const advance = (ms: number) => {
-  clock += ms
-  vi.setSystemTime(clock)
-}
+let clock: FakeClock
 
 beforeAll(async () => {
   keyA = await signingKey('key-a')
   keyB = await signingKey('key-b')
-  vi.useFakeTimers({ toFake: ['Date'] })
+  clock = fakeClock(Date.now() + 86_400_000)
 })
 
 afterAll(() => {
-  vi.useRealTimers()
+  clock.restore()
 })
 
 beforeEach(async () => {
   // Past the gateway's 10-minute cache: the first Access request of each test fetches the keys.
-  advance(11 * 60_000)
+  clock.advance(11 * 60_000)
   await emulator.reset()
   await emulator.setAccessKeys([keyA.jwk])
 })
@@ -288,7 +285,7 @@ describe('the key set cache', () => {
     expect(await fetches()).toBe(1)
     const forwarded = (await emulator.requests()).length
 
-    advance(31_000) // past the refetch cooldown
+    clock.advance(31_000) // past the refetch cooldown
     const unknown = await withToken(await sign(claims(), keyA, 'unknown-kid'))
     expect({ status: unknown.status, code: unknown.body.errors[0]?.code }).toEqual({
       status: 401,
@@ -312,7 +309,7 @@ describe('the key set cache', () => {
     expect(await fetches()).toBe(1)
 
     await emulator.setAccessKeys([keyA.jwk, keyB.jwk]) // Access publishes a new key
-    advance(31_000)
+    clock.advance(31_000)
     const rotated = await withToken(await sign(claims(), keyB))
     expect(rotated.status).toBe(200)
     expect(await fetches()).toBe(2)
@@ -326,10 +323,10 @@ describe('the key set cache', () => {
   it('within the cooldown, refuses a key published since the last fetch until it has passed', async () => {
     expect((await withToken(await sign(claims()))).status).toBe(200)
     await emulator.setAccessKeys([keyA.jwk, keyB.jwk])
-    advance(5_000)
+    clock.advance(5_000)
     expect((await withToken(await sign(claims(), keyB))).status).toBe(401)
     expect(await fetches()).toBe(1)
-    advance(30_000)
+    clock.advance(30_000)
     expect((await withToken(await sign(claims(), keyB))).status).toBe(200)
     expect(await fetches()).toBe(2)
   })

@@ -3,9 +3,9 @@
  * approver role executes it, exactly once, before it expires.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import { makeCertificate } from '../support/certificates'
+import { fakeClock } from '../kit/clock'
 import { emulator } from '../support/emulator'
-import { BASE, callJson, certificateUrl, upload } from '../support/gateway'
+import { GATEWAY, callJson, certificateUrl, uploadedId } from '../support/gateway'
 import { KEYS, RULES } from '../support/identities'
 import { policyWith } from '../support/policies'
 
@@ -14,9 +14,8 @@ beforeEach(async () => {
 })
 
 const deletes = async () => (await emulator.requests()).filter((r) => r.method === 'DELETE')
-const approveUrl = (id: string) =>
-  `${BASE.replace('/client/v4', '')}/gateway/v1/approvals/${id}/approve`
-const approvalUrl = (id: string) => `${BASE.replace('/client/v4', '')}/gateway/v1/approvals/${id}`
+const approvalUrl = (id: string) => `${GATEWAY}/approvals/${id}`
+const approveUrl = (id: string) => `${approvalUrl(id)}/approve`
 
 interface Pending {
   success: boolean
@@ -31,11 +30,7 @@ interface Pending {
   }
 }
 
-async function aPaymentsCa(): Promise<string> {
-  const ca = await makeCertificate({ ca: true })
-  const { body } = await upload({ ca: true, certificates: ca.pem }, { key: KEYS.alice })
-  return (body.result as { id: string }).id
-}
+const aPaymentsCa = () => uploadedId({ ca: true }, { key: KEYS.alice })
 
 /** bob's delete, asking for the accepted form that clients who understand approvals use. */
 async function requestDelete(id: string, env?: Partial<Env>) {
@@ -163,9 +158,9 @@ describe('two-person delete', () => {
     const id = await aPaymentsCa()
     const { body } = await requestDelete(id, env)
     expect(Date.parse(body.approval.expires_at) - Date.now()).toBeLessThanOrEqual(60_000)
-    // Approvals expire by wall clock; the Worker's clock is moved by the test's own Date.
-    const realNow = Date.now
-    Date.now = () => realNow() + 61_000
+    // Approvals expire by wall clock, and the Worker reads the test's Date.
+    const clock = fakeClock()
+    clock.advance(61_000)
     try {
       const late = await callJson(approveUrl(body.approval.id), {
         method: 'POST',
@@ -174,7 +169,7 @@ describe('two-person delete', () => {
       })
       expect([late.status, late.body.errors[0]!.code]).toEqual([410, 18307])
     } finally {
-      Date.now = realNow
+      clock.restore()
     }
     expect(await deletes()).toEqual([])
   })
@@ -271,9 +266,7 @@ describe('approval re-checks the delete itself', () => {
 
 describe('guarded deletes', () => {
   it('refuses a member who may not delete before looking anything up upstream', async () => {
-    const leaf = await makeCertificate({ ca: false })
-    const { body } = await upload({ ca: false, certificates: leaf.pem }, { key: KEYS.alice })
-    const id = (body.result as { id: string }).id
+    const id = await uploadedId({}, { key: KEYS.alice })
     const before = (await emulator.requests()).length
     const refused = await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.alice })
     expect(refused.status).toBe(403)
@@ -281,9 +274,7 @@ describe('guarded deletes', () => {
   })
 
   it('refuses to delete a certificate in use, listing the services, and forwards no delete', async () => {
-    const leaf = await makeCertificate({ ca: false })
-    const { body } = await upload({ ca: false, certificates: leaf.pem }, { key: KEYS.alice })
-    const id = (body.result as { id: string }).id
+    const id = await uploadedId({}, { key: KEYS.alice })
     await emulator.setAssociations(id, [
       { service: 'gateway', status: 'available' },
       { service: 'hyperdrive', status: 'pending_deployment' },
@@ -303,9 +294,7 @@ describe('guarded deletes', () => {
 
 describe('an associations answer that is not a list', () => {
   it('is an upstream failure, never "not in use": the delete is not forwarded', async () => {
-    const leaf = await makeCertificate({ ca: false })
-    const { body } = await upload({ ca: false, certificates: leaf.pem }, { key: KEYS.alice })
-    const id = (body.result as { id: string }).id
+    const id = await uploadedId({}, { key: KEYS.alice })
     await emulator.addFaults({ kind: 'null_result', match: { path_contains: '/associations' } })
     const refused = await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })
     expect([refused.status, refused.body.errors[0]!.code]).toEqual([502, 18502])

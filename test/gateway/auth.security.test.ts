@@ -4,10 +4,16 @@
  */
 import { env } from 'cloudflare:test'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import exampleCa from '../fixtures/example-ca.pem?raw'
-import exampleKey from '../fixtures/example-ca.key?raw'
+import { exampleCa, exampleKey, exampleKeyLine } from '../kit/fixtures'
 import { emulator } from '../support/emulator'
-import { call, callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
+import {
+  call,
+  callJson,
+  certificateUrl,
+  certificatesUrl,
+  upload,
+  uploadedId,
+} from '../support/gateway'
 import { KEYS, UPSTREAM_TOKEN } from '../support/identities'
 
 beforeEach(async () => {
@@ -83,8 +89,7 @@ describe('what never crosses the gateway', () => {
   })
 
   it('never puts the stored token in any response body or header, on any path', async () => {
-    const uploaded = await upload({ ca: true, certificates: exampleCa, private_key: exampleKey })
-    const id = (uploaded.body.result as { id: string }).id
+    const id = await uploadedId({ ca: true, certificates: exampleCa, private_key: exampleKey })
     await emulator.addFaults({ kind: 'status', status: 500, times: 3 })
     const responses = [
       await call(certificatesUrl()),
@@ -101,7 +106,7 @@ describe('what never crosses the gateway', () => {
       const body = await response.text()
       expect(body + headers).not.toContain(UPSTREAM_TOKEN)
       expect(body + headers).not.toContain('wrong-token-for-upstream')
-      expect(body).not.toContain(exampleKey.split('\n')[1])
+      expect(body).not.toContain(exampleKeyLine)
     }
   })
 
@@ -157,7 +162,7 @@ describe('what never reaches a log line', () => {
       'wrong-token-for-upstream',
       KEYS.alice,
       other,
-      exampleKey.split('\n')[1]!,
+      exampleKeyLine,
     ]) {
       expect(logged).not.toContain(secret)
     }

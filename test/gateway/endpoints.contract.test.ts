@@ -3,11 +3,17 @@
  * as a client written for Cloudflare expects them.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import exampleCa from '../fixtures/example-ca.pem?raw'
-import exampleKey from '../fixtures/example-ca.key?raw'
-import { makeCertificate } from '../support/certificates'
+import { makeCertificate } from '../kit/certificates'
+import { exampleCa, exampleKey } from '../kit/fixtures'
 import { emulator } from '../support/emulator'
-import { call, callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
+import {
+  call,
+  callJson,
+  certificateUrl,
+  certificatesUrl,
+  upload,
+  uploadedId,
+} from '../support/gateway'
 import { ACCOUNT, UPSTREAM_TOKEN } from '../support/identities'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -96,28 +102,24 @@ describe('upload', () => {
   it('relays the CA quota refusal with its code 1489', async () => {
     await emulator.setLimits({ ca_certificates_per_account: 1 })
     await upload({ ca: true, certificates: exampleCa })
-    const other = await makeCertificate()
+    const other = await makeCertificate({ ca: true })
     const { body } = await upload({ ca: true, certificates: other.pem })
     expect(body.errors).toEqual([expect.objectContaining({ code: 1489 })])
   })
 })
 
 describe('get, list, associations and delete', () => {
-  async function uploaded(name: string, ca = true) {
-    const made = await makeCertificate({ ca, name: `CN=${name}` })
-    const { body } = await upload({ ca, certificates: made.pem, name })
-    return body.result as { id: string; name: string }
-  }
+  const uploaded = (name: string, ca = true) => uploadedId({ ca, name })
 
   it('gets a certificate by id, without updated_at', async () => {
-    const cert = await uploaded('get-me')
-    const { status, body } = await callJson(certificateUrl(cert.id))
+    const id = await uploaded('get-me')
+    const { status, body } = await callJson(certificateUrl(id))
     expect(status).toBe(200)
     expect(body).toMatchObject({
       success: true,
       errors: [],
       messages: [],
-      result: { id: cert.id, name: 'get-me' },
+      result: { id, name: 'get-me' },
     })
     expect(body.result).not.toHaveProperty('updated_at')
   })
@@ -138,7 +140,7 @@ describe('get, list, associations and delete', () => {
     const b = await uploaded('b', false)
     const { status, body } = await callJson<{ id: string }[]>(certificatesUrl())
     expect(status).toBe(200)
-    expect(body.result.map((c) => c.id).sort()).toEqual([a.id, b.id].sort())
+    expect(body.result.map((c) => c.id).sort()).toEqual([a, b].sort())
     expect(body.result_info).toMatchObject({ count: 2, total_count: 2, page: 1 })
   })
 
@@ -149,7 +151,7 @@ describe('get, list, associations and delete', () => {
     await emulator.seedCertificate(ACCOUNT, { type: 'access_managed', name: 'managed-by-access' })
     const mine = await uploaded('mine')
     const { body } = await callJson<{ id: string }[]>(certificatesUrl() + query)
-    expect(body.result.map((c) => c.id)).toEqual([mine.id])
+    expect(body.result.map((c) => c.id)).toEqual([mine])
     const list = (await emulator.requests()).filter((r) => r.method === 'GET')
     expect(list.at(-1)!.query).toBe('type=custom%2Cgateway_managed')
   })
@@ -160,16 +162,16 @@ describe('get, list, associations and delete', () => {
     const { body } = await callJson<{ id: string }[]>(
       `${certificatesUrl()}?ca=false&name=leaf&page=1&per_page=50`,
     )
-    expect(body.result.map((c) => c.id)).toEqual([leaf.id])
+    expect(body.result.map((c) => c.id)).toEqual([leaf])
     expect(body.result_info).toMatchObject({ count: 1, total_count: 1 })
     const list = (await emulator.requests()).filter((r) => r.method === 'GET')
     expect(list.at(-1)!.query).toBe('')
   })
 
   it('lists associations', async () => {
-    const cert = await uploaded('associated')
-    await emulator.setAssociations(cert.id, [{ service: 'gateway', status: 'pending_deployment' }])
-    const { status, body } = await callJson(`${certificateUrl(cert.id)}/associations`)
+    const id = await uploaded('associated')
+    await emulator.setAssociations(id, [{ service: 'gateway', status: 'pending_deployment' }])
+    const { status, body } = await callJson(`${certificateUrl(id)}/associations`)
     expect(status).toBe(200)
     expect(body).toMatchObject({
       success: true,
@@ -179,25 +181,25 @@ describe('get, list, associations and delete', () => {
   })
 
   it('deletes a certificate and returns it; it is then gone', async () => {
-    const cert = await uploaded('delete-me')
-    const { status, body } = await callJson(certificateUrl(cert.id), { method: 'DELETE' })
+    const id = await uploaded('delete-me')
+    const { status, body } = await callJson(certificateUrl(id), { method: 'DELETE' })
     expect(status).toBe(200)
-    expect(body).toMatchObject({ success: true, result: { id: cert.id, name: 'delete-me' } })
-    expect((await callJson(certificateUrl(cert.id))).status).toBe(404)
+    expect(body).toMatchObject({ success: true, result: { id, name: 'delete-me' } })
+    expect((await callJson(certificateUrl(id))).status).toBe(404)
   })
 
   it('relays the refusal to delete a certificate in use, and it stays', async () => {
-    const cert = await uploaded('in-use')
-    await emulator.setAssociations(cert.id, [{ service: 'gateway', status: 'available' }])
-    const { status, body } = await callJson(certificateUrl(cert.id), { method: 'DELETE' })
+    const id = await uploaded('in-use')
+    await emulator.setAssociations(id, [{ service: 'gateway', status: 'available' }])
+    const { status, body } = await callJson(certificateUrl(id), { method: 'DELETE' })
     expect(status).toBe(400)
     expect(body.success).toBe(false)
-    expect((await callJson(certificateUrl(cert.id))).status).toBe(200)
+    expect((await callJson(certificateUrl(id))).status).toBe(200)
   })
 
   it('tolerates a DELETE with Content-Type: application/json and no body (SDK v4-v6)', async () => {
-    const cert = await uploaded('sdk-delete')
-    const { status } = await callJson(certificateUrl(cert.id), {
+    const id = await uploaded('sdk-delete')
+    const { status } = await callJson(certificateUrl(id), {
       method: 'DELETE',
       headers: { 'content-type': 'application/json' },
     })

@@ -1,23 +1,14 @@
 /** whoami and explain: a caller can learn who they are and what the policy would decide. */
 import { beforeEach, describe, expect, it } from 'vitest'
-import { makeCertificate } from '../support/certificates'
+import { newEntries } from '../support/audit'
 import { emulator } from '../support/emulator'
-import { BASE, callJson, upload } from '../support/gateway'
+import { GATEWAY, callJson, certificateUrl, uploadedId } from '../support/gateway'
 import { ACCOUNT, KEYS, RULES } from '../support/identities'
 import { policyWith } from '../support/policies'
-
-const GATEWAY = BASE.replace('/client/v4', '') + '/gateway/v1'
 
 beforeEach(async () => {
   await emulator.reset()
 })
-
-async function leafOf(key: string) {
-  const made = await makeCertificate({ ca: false })
-  return (
-    (await upload({ ca: false, certificates: made.pem }, { key })).body.result as { id: string }
-  ).id
-}
 
 describe('whoami', () => {
   it('names the member, team, roles, accounts and how they authenticated', async () => {
@@ -47,8 +38,8 @@ describe('explain', () => {
       shadow: unknown
     }>(`${GATEWAY}/explain?${query}`, { key, ...(env ? { env } : {}) })
 
-  it('says a developer may not delete her team certificate, and does nothing', async () => {
-    const id = await leafOf(KEYS.alice)
+  it('says a developer may not delete her team certificate', async () => {
+    const id = await uploadedId({}, { key: KEYS.alice })
     const { status, body } = await explain(
       `action=delete&account_id=${ACCOUNT}&mtls_certificate_id=${id}`,
       KEYS.alice,
@@ -65,13 +56,36 @@ describe('explain', () => {
     expect((await emulator.requests()).filter((r) => r.method === 'DELETE')).toEqual([])
   })
 
+  it('tells a lead his delete would be allowed, and does nothing', async () => {
+    // Bob may delete this certificate: if explaining acted on the question, it would be gone.
+    const id = await uploadedId({}, { key: KEYS.alice })
+    const before = (await emulator.requests()).length
+    let answer!: Awaited<ReturnType<typeof explain>>
+    const written = await newEntries(
+      async () =>
+        (answer = await explain(
+          `action=delete&account_id=${ACCOUNT}&mtls_certificate_id=${id}`,
+          KEYS.bob,
+        )),
+    )
+    expect(answer.status).toBe(200)
+    expect(answer.body.result).toEqual({
+      action: 'delete',
+      allowed: true,
+      rule_ids: ['leads-delete-own'],
+      reason: 'delete allowed by leads-delete-own',
+      approval_required: null,
+      shadow: null,
+    })
+    // Only lookups reached the upstream, and the request is on record as an explain, not a delete.
+    expect((await emulator.requests()).slice(before).filter((r) => r.method !== 'GET')).toEqual([])
+    expect(written.map((entry) => [entry.action, entry.member])).toEqual([['explain', 'bob']])
+    // The certificate is still there, still his team's.
+    expect((await callJson(certificateUrl(id), { key: KEYS.bob })).status).toBe(200)
+  })
+
   it('names the allowing rules and an approval requirement', async () => {
-    const ca = await makeCertificate({ ca: true })
-    const id = (
-      (await upload({ ca: true, certificates: ca.pem }, { key: KEYS.alice })).body.result as {
-        id: string
-      }
-    ).id
+    const id = await uploadedId({ ca: true }, { key: KEYS.alice })
     const { body } = await explain(
       `action=delete&account_id=${ACCOUNT}&mtls_certificate_id=${id}`,
       KEYS.bob,
@@ -101,7 +115,7 @@ describe('explain', () => {
   })
 
   it('does not reveal a certificate the caller may not see', async () => {
-    const theirs = await leafOf(KEYS.carol)
+    const theirs = await uploadedId({}, { key: KEYS.carol })
     const { status, body } = await explain(
       `action=get&account_id=${ACCOUNT}&mtls_certificate_id=${theirs}`,
       KEYS.alice,

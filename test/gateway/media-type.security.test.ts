@@ -4,7 +4,7 @@
  * authenticates by anything a browser adds by itself: these tests keep it so.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import { makeCertificate } from '../support/certificates'
+import { makeCertificate } from '../kit/certificates'
 import { emulator } from '../support/emulator'
 import { call, callJson, certificatesUrl } from '../support/gateway'
 import { KEYS } from '../support/identities'

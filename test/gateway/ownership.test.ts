@@ -7,82 +7,68 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { ledger } from '../../src/ownership/ledger'
 import { adoptUnowned } from '../../src/ownership/reconcile'
 import { inspectCertificates } from '../../src/certificates/inspect-pem'
-import { makeCertificate } from '../support/certificates'
+import { makeCertificate } from '../kit/certificates'
 import { emulator, seedUnowned } from '../support/emulator'
-import { BASE, callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
+import {
+  GATEWAY,
+  callJson,
+  certificateUrl,
+  certificatesUrl,
+  upload,
+  uploadNew,
+  uploadedId,
+} from '../support/gateway'
 import { ACCOUNT, KEYS } from '../support/identities'
+import { failing } from '../support/kv'
 
 beforeEach(async () => {
   await emulator.reset()
 })
 
-/** The real LEDGER, except that writes to keys with the given prefix fail (or every read fails). */
-function brokenLedger(options: { failPutsTo?: string; failReads?: boolean }): KVNamespace {
-  const real = env.LEDGER
-  return new Proxy(real, {
-    get(target, property) {
-      if (property === 'put') {
-        return async (key: string, ...rest: unknown[]) => {
-          if (options.failPutsTo !== undefined && key.startsWith(options.failPutsTo))
-            throw new Error('KV write failed')
-          return (target.put as (...a: unknown[]) => Promise<void>).call(target, key, ...rest)
-        }
-      }
-      if ((property === 'get' || property === 'list') && options.failReads) {
-        return async () => {
-          throw new Error('KV read failed')
-        }
-      }
-      const value = Reflect.get(target, property) as unknown
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
-}
+/** The real LEDGER, except that writes to keys with the given prefix fail. */
+const failingPutsTo = (prefix: string) =>
+  failing(env.LEDGER, { puts: (key) => key.startsWith(prefix) })
 
 const ownerKey = (id: string) => `owner:v1:${ACCOUNT}:${id}`
 const uploads = async () => (await emulator.requests()).filter((r) => r.method === 'POST')
 
-async function uploadLeaf(key: string, options: { env?: Partial<Env> } = {}) {
-  const made = await makeCertificate({ ca: false })
-  const response = await upload({ ca: false, certificates: made.pem }, { key, ...options })
-  return { made, ...response, id: (response.body.result as { id?: string } | null)?.id }
-}
-
 describe('the ledger follows uploads and deletes', () => {
   it('records the uploading team, and forgets the certificate once deleted', async () => {
-    const { id } = await uploadLeaf(KEYS.alice)
-    expect(await env.LEDGER.get(ownerKey(id!), 'json')).toMatchObject({
+    const id = await uploadedId({}, { key: KEYS.alice })
+    expect(await env.LEDGER.get(ownerKey(id), 'json')).toMatchObject({
       team: 'payments',
       member: 'alice',
       via: 'upload',
     })
-    expect((await callJson(certificateUrl(id!), { method: 'DELETE', key: KEYS.bob })).status).toBe(
+    expect((await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })).status).toBe(
       200,
     )
-    expect(await env.LEDGER.get(ownerKey(id!))).toBeNull()
+    expect(await env.LEDGER.get(ownerKey(id))).toBeNull()
   })
 
   it('refuses an upload with 503, forwarding nothing, when its intent cannot be written', async () => {
-    const { status, body } = await uploadLeaf(KEYS.alice, {
-      env: { LEDGER: brokenLedger({ failPutsTo: 'intent:' }) },
-    })
+    const { status, body } = await uploadNew(
+      {},
+      { key: KEYS.alice, env: { LEDGER: failingPutsTo('intent:') } },
+    )
     expect([status, body.errors[0]!.code]).toEqual([503, 18320])
     expect(await uploads()).toEqual([])
   })
 
   it('refuses reads with 503 when the ledger cannot be read, rather than guess an owner', async () => {
-    const { id } = await uploadLeaf(KEYS.alice)
-    const broken = { LEDGER: brokenLedger({ failReads: true }) }
-    const get = await callJson(certificateUrl(id!), { key: KEYS.alice, env: broken })
+    const id = await uploadedId({}, { key: KEYS.alice })
+    const broken = { LEDGER: failing(env.LEDGER, { reads: true }) }
+    const get = await callJson(certificateUrl(id), { key: KEYS.alice, env: broken })
     expect([get.status, get.body.errors[0]!.code]).toEqual([503, 18320])
     const list = await callJson(certificatesUrl(), { key: KEYS.alice, env: broken })
     expect(list.status).toBe(503)
   })
 
   it('tells the uploader when the owner could not be recorded, and adopts the certificate later', async () => {
-    const { status, body, id } = await uploadLeaf(KEYS.alice, {
-      env: { LEDGER: brokenLedger({ failPutsTo: 'owner:' }) },
-    })
+    const { status, body, id } = await uploadNew(
+      {},
+      { key: KEYS.alice, env: { LEDGER: failingPutsTo('owner:') } },
+    )
     expect(status).toBe(200)
     expect(body.messages).toEqual([expect.objectContaining({ code: 18321 })])
     expect(await env.LEDGER.get(ownerKey(id!))).toBeNull()
@@ -100,12 +86,12 @@ describe('the ledger follows uploads and deletes', () => {
   it('clears the intent of an upload the upstream refused, and keeps it after an ambiguous failure', async () => {
     const intents = () => ledger(env.LEDGER).intents(ACCOUNT)
     const before = (await intents()).length
-    const { made } = await uploadLeaf(KEYS.alice)
-    await upload({ ca: false, certificates: made.pem }, { key: KEYS.carol }) // duplicate: 1471
+    const { certificates } = await uploadNew({}, { key: KEYS.alice })
+    await upload({ ca: false, certificates }, { key: KEYS.carol }) // duplicate: 1471
     expect((await intents()).length).toBe(before)
 
     await emulator.addFaults({ kind: 'status', status: 503, match: { method: 'POST' } })
-    const failed = await uploadLeaf(KEYS.alice)
+    const failed = await uploadNew({}, { key: KEYS.alice })
     expect(failed.status).toBe(502)
     expect((await intents()).length).toBe(before + 1)
   })
@@ -164,16 +150,17 @@ describe('adoption', () => {
 
 describe("another team's upload of the same certificate", () => {
   async function orphanedUpload() {
-    const { made, id } = await uploadLeaf(KEYS.alice, {
-      env: { LEDGER: brokenLedger({ failPutsTo: 'owner:' }) },
-    })
+    const { certificates, id } = await uploadNew(
+      {},
+      { key: KEYS.alice, env: { LEDGER: failingPutsTo('owner:') } },
+    )
     expect(await env.LEDGER.get(ownerKey(id!))).toBeNull()
-    return { made, id: id! }
+    return { certificates, id: id! }
   }
 
   it('cannot clear the intent that lets payments adopt its certificate', async () => {
-    const { made, id } = await orphanedUpload()
-    const duplicate = await upload({ ca: false, certificates: made.pem }, { key: KEYS.carol })
+    const { certificates, id } = await orphanedUpload()
+    const duplicate = await upload({ ca: false, certificates }, { key: KEYS.carol })
     expect(duplicate.body.errors[0]!.code).toBe(1471)
     await callJson(certificatesUrl(), { key: KEYS.bob })
     expect(await env.LEDGER.get(ownerKey(id), 'json')).toMatchObject({
@@ -183,21 +170,19 @@ describe("another team's upload of the same certificate", () => {
   })
 
   it('cannot take it over with an upload that fails ambiguously', async () => {
-    const { made, id } = await orphanedUpload()
+    const { certificates, id } = await orphanedUpload()
     await emulator.addFaults({ kind: 'status', status: 503, match: { method: 'POST' } })
-    expect((await upload({ ca: false, certificates: made.pem }, { key: KEYS.carol })).status).toBe(
-      502,
-    )
+    expect((await upload({ ca: false, certificates }, { key: KEYS.carol })).status).toBe(502)
     await callJson(certificatesUrl(), { key: KEYS.admin })
     expect(await env.LEDGER.get(ownerKey(id), 'json')).not.toMatchObject({ team: 'identity' })
     expect((await callJson(certificateUrl(id), { key: KEYS.carol })).status).toBe(404)
   })
 
   it('cannot take it over by uploading a bundle that starts with it', async () => {
-    const { made, id } = await orphanedUpload()
+    const { certificates, id } = await orphanedUpload()
     const other = await makeCertificate({ ca: false })
     const bundle = await upload(
-      { ca: false, certificates: `${made.pem}\n${other.pem}` },
+      { ca: false, certificates: `${certificates}\n${other.pem}` },
       { key: KEYS.carol },
     )
     expect(bundle.status).toBe(200)
@@ -208,8 +193,7 @@ describe("another team's upload of the same certificate", () => {
 })
 
 describe('assign', () => {
-  const assignUrl = (id: string) =>
-    `${BASE.replace('/client/v4', '')}/gateway/v1/accounts/${ACCOUNT}/mtls_certificates/${id}/owner`
+  const assignUrl = (id: string) => `${GATEWAY}/accounts/${ACCOUNT}/mtls_certificates/${id}/owner`
   const assign = (id: string, team: string, key: string) =>
     callJson(assignUrl(id), {
       method: 'PUT',

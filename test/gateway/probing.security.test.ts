@@ -3,9 +3,8 @@
  * the caller may not see answer byte for byte as a random id does (apart from the request id).
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import { makeCertificate } from '../support/certificates'
 import { emulator, seedUnowned } from '../support/emulator'
-import { call, certificateUrl, upload } from '../support/gateway'
+import { call, certificateUrl, uploadedId } from '../support/gateway'
 import { KEYS } from '../support/identities'
 
 beforeEach(async () => {
@@ -29,9 +28,7 @@ async function probe(id: string) {
 
 describe('probing for other teams certificates', () => {
   it("answers another team's certificate exactly as a random id", async () => {
-    const made = await makeCertificate({ ca: false })
-    const { body } = await upload({ ca: false, certificates: made.pem }, { key: KEYS.carol })
-    const theirs = (body.result as { id: string }).id
+    const theirs = await uploadedId({}, { key: KEYS.carol })
 
     const forTheirs = await probe(theirs)
     const forRandom = await probe(crypto.randomUUID())

@@ -3,9 +3,14 @@
  * many times the gateway called (reads retried with backoff, mutations never).
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import { makeCertificate } from '../support/certificates'
 import { emulator } from '../support/emulator'
-import { callJson, certificateUrl, certificatesUrl, upload } from '../support/gateway'
+import {
+  callJson,
+  certificateUrl,
+  certificatesUrl,
+  uploadNew,
+  uploadedId,
+} from '../support/gateway'
 import { ACCOUNT } from '../support/identities'
 
 beforeEach(async () => {
@@ -14,10 +19,6 @@ beforeEach(async () => {
 
 const upstreamCalls = async (method?: string) =>
   (await emulator.requests()).filter((r) => method === undefined || r.method === method).length
-
-async function aLeaf() {
-  return { ca: false, certificates: (await makeCertificate({ ca: false })).pem }
-}
 
 describe('reads are retried', () => {
   it('retries a 5xx and succeeds on the next attempt', async () => {
@@ -115,7 +116,7 @@ describe('mutations are never retried', () => {
     ['a non-JSON answer', { kind: 'non_json', status: 502 } as const, 502],
   ])('an upload that meets %s is tried once', async (_, fault, status) => {
     await emulator.addFaults({ ...fault, match: { method: 'POST' } })
-    const response = await upload(await aLeaf())
+    const response = await uploadNew()
     expect(response.status).toBe(status)
     expect(await upstreamCalls('POST')).toBe(1)
     if (status >= 500) expect(response.response.headers.get('x-should-retry')).toBe('false')
@@ -123,14 +124,13 @@ describe('mutations are never retried', () => {
 
   it('an upload that times out is tried once and answers 504', async () => {
     await emulator.addFaults({ kind: 'latency', ms: 1500, match: { method: 'POST' } })
-    const { status } = await upload(await aLeaf(), { env: { UPSTREAM_TIMEOUT_MS: '300' } })
+    const { status } = await uploadNew({}, { env: { UPSTREAM_TIMEOUT_MS: '300' } })
     expect(status).toBe(504)
     expect(await upstreamCalls('POST')).toBe(1)
   })
 
   it('a delete that meets a 5xx is tried once', async () => {
-    const { body } = await upload(await aLeaf())
-    const id = (body.result as { id: string }).id
+    const id = await uploadedId()
     await emulator.addFaults({ kind: 'status', status: 500, match: { method: 'DELETE' } })
     expect((await callJson(certificateUrl(id, ACCOUNT), { method: 'DELETE' })).status).toBe(502)
     expect(await upstreamCalls('DELETE')).toBe(1)
@@ -142,7 +142,7 @@ describe('a success without the result it documents', () => {
 
   it('is a 502 for an upload, not a 500 from reading a result that is not there', async () => {
     await emulator.addFaults(NULL_RESULT('POST'))
-    const { status, body, response } = await upload(await aLeaf())
+    const { status, body, response } = await uploadNew()
     expect([status, body.errors[0]!.code]).toEqual([502, 18502])
     expect(response.headers.get('x-should-retry')).toBe('false')
     const list = await callJson<unknown[]>(certificatesUrl())
@@ -150,8 +150,7 @@ describe('a success without the result it documents', () => {
   })
 
   it('is a 502 for a delete, and the owner stays: the team still sees its certificate', async () => {
-    const { body } = await upload(await aLeaf())
-    const id = (body.result as { id: string }).id
+    const id = await uploadedId()
     await emulator.addFaults(NULL_RESULT('DELETE'))
     const refused = await callJson(certificateUrl(id), { method: 'DELETE' })
     expect([refused.status, refused.body.errors[0]!.code]).toEqual([502, 18502])

@@ -3,9 +3,8 @@
  * request log that nothing reached the upstream.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import exampleCa from '../fixtures/example-ca.pem?raw'
-import exampleKey from '../fixtures/example-ca.key?raw'
-import { makeCertificate } from '../support/certificates'
+import { makeCertificate } from '../kit/certificates'
+import { exampleCa, exampleKey } from '../kit/fixtures'
 import { emulator } from '../support/emulator'
 import {
   BASE,

@@ -5,7 +5,7 @@
 import { env } from 'cloudflare:test'
 import { expect } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
-import exampleKey from '../fixtures/example-ca.key?raw'
+import { exampleKeyLine } from '../kit/fixtures'
 import { AUDIT_SIGNING_KEY, KEYS, UPSTREAM_TOKEN } from './identities'
 
 export interface StoredKey {
@@ -59,7 +59,7 @@ export const SECRETS = [
   ...Object.values(KEYS),
   'PRIVATE KEY',
   'BEGIN CERTIFICATE',
-  exampleKey.split('\n')[1]!,
+  exampleKeyLine,
 ]
 
 /** Secrets a test file made up as it ran (Access tokens, say), for the scan at its end. */

@@ -3,10 +3,17 @@
  * with the suite's bindings, or with some of them overridden for one call.
  */
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test'
+import { expect } from 'vitest'
 import worker from '../../src/index'
+import { makeCertificate } from '../kit/certificates'
+import type { Envelope } from '../kit/envelope'
 import { ACCOUNT, KEYS } from './identities'
 
+export type { Envelope }
+
 export const BASE = 'https://gateway.test/client/v4'
+/** The gateway's own endpoints (whoami, explain, approvals, assign, audit). */
+export const GATEWAY = 'https://gateway.test/gateway/v1'
 export const certificatesUrl = (account = ACCOUNT) =>
   `${BASE}/accounts/${account}/mtls_certificates`
 export const certificateUrl = (id: string, account = ACCOUNT) => `${certificatesUrl(account)}/${id}`
@@ -31,14 +38,6 @@ export async function call(url: string, options: CallOptions = {}): Promise<Resp
   return response
 }
 
-export interface Envelope<T = unknown> {
-  success: boolean
-  errors: { code: number; message: string; source?: { pointer: string } }[]
-  messages: unknown[]
-  result: T
-  result_info?: Record<string, number>
-}
-
 export async function callJson<T = unknown>(url: string, options: CallOptions = {}) {
   const response = await call(url, options)
   const text = await response.text()
@@ -52,4 +51,32 @@ export function upload(body: unknown, options: CallOptions = {}) {
     body: typeof body === 'string' ? body : JSON.stringify(body),
     ...options,
   })
+}
+
+/** The fields of an upload body; `certificates` defaults to a fresh certificate. */
+export interface UploadFields {
+  ca?: boolean
+  certificates?: string
+  name?: string
+  private_key?: string
+}
+
+/**
+ * Uploads a certificate: the one given, or a fresh one (a leaf unless `ca`), so that it never
+ * collides with another test's. Answers the gateway's answer, the PEM sent, and the new id
+ * (undefined when the gateway refused).
+ */
+export async function uploadNew(fields: UploadFields = {}, options: CallOptions = {}) {
+  const ca = fields.ca ?? false
+  const certificates = fields.certificates ?? (await makeCertificate({ ca })).pem
+  const answer = await upload({ ...fields, ca, certificates }, options)
+  const result = answer.body.result as { id?: string } | null
+  return { ...answer, certificates, id: result?.id }
+}
+
+/** `uploadNew`, for a test that needs the certificate to exist: fails here unless it was created. */
+export async function uploadedId(fields: UploadFields = {}, options: CallOptions = {}) {
+  const { status, text, id } = await uploadNew(fields, options)
+  expect(status, `upload answered ${text}`).toBe(200)
+  return id!
 }

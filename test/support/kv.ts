@@ -1,8 +1,9 @@
 /**
  * KV bindings with a twist, passed to the gateway as `call(url, { env: { AUDIT: ... } })`: one that
- * refuses every write, and one that counts what is asked of it.
+ * fails some of what is asked of it, as KV does when it is unavailable, and one that counts.
  */
 import { env } from 'cloudflare:test'
+import { INJECTED } from '../kit/expected-logs'
 
 type AnyFunction = (...args: unknown[]) => unknown
 
@@ -20,13 +21,32 @@ function wrap(
   })
 }
 
-/** The suite's AUDIT namespace, except that every put() fails as KV does when it is unavailable. */
+const unavailable = (method: string) =>
+  Promise.reject(new Error(`KV ${method} failed: 503 Service Unavailable (${INJECTED})`))
+
+export interface Failures {
+  /** Which keys' put() fails. */
+  puts?: (key: string) => boolean
+  deletes?: boolean
+  /** get() and list() */
+  reads?: boolean
+}
+
+/** `kv`, except that what `failures` names fails; everything else reaches the real namespace. */
+export function failing(kv: KVNamespace, failures: Failures): KVNamespace {
+  return wrap(kv, (name, original) => {
+    if (name === 'put' && failures.puts)
+      return (...args: unknown[]) =>
+        failures.puts!(args[0] as string) ? unavailable('PUT') : original(...args)
+    if (name === 'delete' && failures.deletes) return () => unavailable('DELETE')
+    if ((name === 'get' || name === 'list') && failures.reads) return () => unavailable('GET')
+    return undefined
+  })
+}
+
+/** The suite's AUDIT namespace, except that every write fails. */
 export function failingWrites(kv: KVNamespace = env.AUDIT): KVNamespace {
-  return wrap(kv, (name) =>
-    name === 'put' || name === 'delete'
-      ? () => Promise.reject(new Error('KV PUT failed: 503 Service Unavailable'))
-      : undefined,
-  )
+  return failing(kv, { puts: () => true, deletes: true })
 }
 
 export interface Counted {

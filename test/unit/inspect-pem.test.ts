@@ -1,10 +1,9 @@
 import { PemConverter } from '@peculiar/x509'
 import { describe, expect, it } from 'vitest'
 import { inspectCertificates, inspectPrivateKey, toPkcs8 } from '../../src/certificates/inspect-pem'
-import exampleCa from '../fixtures/example-ca.pem?raw'
-import exampleKey from '../fixtures/example-ca.key?raw'
 import { KEYS, keyCases } from '../fixtures/keys'
-import { makeCertificate } from '../support/certificates'
+import { makeCertificate } from '../kit/certificates'
+import { exampleCa, exampleKey } from '../kit/fixtures'
 
 async function first(pem: string) {
   const result = await inspectCertificates(pem, false)
@@ -23,8 +22,8 @@ describe('inspectCertificates', () => {
   })
 
   it('counts every certificate of a chain and describes the first', async () => {
-    const root = await makeCertificate({ name: 'CN=Root' })
-    const leaf = await makeCertificate({ ca: false, name: 'CN=Leaf', issuer: root })
+    const root = await makeCertificate({ ca: true, subject: 'CN=Root' })
+    const leaf = await makeCertificate({ subject: 'CN=Leaf', issuer: root })
     const result = await inspectCertificates(`${leaf.pem}\n${root.pem}\n`, false)
     expect(result.ok && result.value.info.count).toBe(2)
     expect(result.ok && result.value.first.subject).toBe('CN=Leaf')
