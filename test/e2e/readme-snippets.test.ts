@@ -152,12 +152,16 @@ describe('docs/examples', () => {
 describe('README', () => {
   test('a code block that names a docs/examples file is an excerpt of it', () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+    const quoted: string[] = []
     for (const [, body] of readme.matchAll(/^```[a-z]*\n([\s\S]*?)^```$/gm)) {
       const [first, ...rest] = body!.split('\n')
       const named = /docs\/examples\/([\w.-]+)/.exec(first ?? '')?.[1]
       if (named === undefined) continue
       const file = readFileSync(path.join(EXAMPLES, named), 'utf8')
       expect(file, `README block naming docs/examples/${named}`).toContain(rest.join('\n').trim())
+      quoted.push(named)
     }
+    // The README's "Calling the gateway" shows all three, so none of them can drift untested.
+    expect(quoted.sort()).toEqual(['curl.sh', 'sdk.ts', 'wrangler.sh'])
   })
 })
