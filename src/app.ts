@@ -48,7 +48,7 @@ export function renderError(error: Error, c: Context<AppEnv>) {
   for (const [name, value] of Object.entries(failure.headers)) c.header(name, value)
   if (failure.status === 401) c.header('www-authenticate', 'Bearer realm="mtls-gateway"')
   c.set('failure', failure) // the audit trail records the codes the caller was answered
-  return c.json({ ...failure.body, ...failureEnvelope(failure.errors) }, failure.status)
+  return c.json({ ...failureEnvelope(failure.errors), ...failure.body }, failure.status)
 }
 
 /** Every request needs a usable configuration; without one the gateway answers 503 to all. */

@@ -18,7 +18,7 @@ export interface ApprovalDeps extends OwnershipDeps {
 
 export interface ParkedDelete {
   approval: Approval
-  /** Says what happens next: who must approve, how, and until when. */
+  /** Says what happens next: "the delete of <id> awaits approval <id> by ... until ...". */
   message: string
 }
 
@@ -56,7 +56,7 @@ export async function park(
   }
   found.approval = { id: approval.id, requestedBy: approval.requested_by }
   const message =
-    `Delete of ${approval.certificate_id} awaits approval ${approval.id} by a member with role ` +
+    `the delete of ${approval.certificate_id} awaits approval ${approval.id} by a member with role ` +
     `${approval.roles.join(' or ')} (POST /gateway/v1/approvals/${approval.id}/approve) until ${approval.expires_at}`
   return { approval, message }
 }

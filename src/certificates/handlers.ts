@@ -59,7 +59,7 @@ export const certificatesRouter = createRouter<AppEnv>()
       })
     }
     c.header('preference-applied', 'respond-async')
-    const messages = [detail('APPROVAL_PENDING', message)]
+    const messages = [detail('APPROVAL_PENDING', `Not deleted yet: ${message}`)]
     return c.json({ ...successEnvelope(null, { messages }), approval }, 202)
   })
   .openapi(associationsRoute, async (c) => {

@@ -190,12 +190,20 @@ export const ERROR_CODES = {
 
 export type ErrorKind = keyof typeof ERROR_CODES
 
+/** Fields an error adds beside the envelope's; it can never replace one of them. */
+type ExtraFields = Record<string, unknown> & {
+  success?: never
+  errors?: never
+  messages?: never
+  result?: never
+}
+
 export class GatewayError extends Error {
   readonly status: ContentfulStatusCode
   readonly errors: ErrorDetail[]
   readonly headers: Record<string, string>
-  /** Top-level fields rendered beside the envelope's (the parked delete's `approval`). */
-  readonly body: Record<string, unknown>
+  /** Top-level fields rendered after the envelope's (the parked delete's `approval`). */
+  readonly body: ExtraFields
 
   constructor(
     status: ContentfulStatusCode,
@@ -203,7 +211,7 @@ export class GatewayError extends Error {
     options: {
       headers?: Record<string, string>
       cause?: unknown
-      body?: Record<string, unknown>
+      body?: ExtraFields
     } = {},
   ) {
     super(errors.map((e) => `${e.code}: ${e.message}`).join('; '), { cause: options.cause })
@@ -222,7 +230,7 @@ export class GatewayError extends Error {
       pointer?: string
       headers?: Record<string, string>
       cause?: unknown
-      body?: Record<string, unknown>
+      body?: ExtraFields
     } = {},
   ): GatewayError {
     return new GatewayError(
