@@ -147,13 +147,26 @@ describe('get, list, associations and delete', () => {
   it.each([
     ['comma-separated', '?type=custom,gateway_managed'],
     ['repeated', '?type=custom&type=gateway_managed'],
-  ])('accepts type %s and forwards it comma-separated', async (_, query) => {
+    ['repeated, with duplicates', '?type=custom&type=gateway_managed,custom&type=gateway_managed'],
+  ])('accepts type %s and forwards each value once, comma-separated', async (_, query) => {
     await emulator.seedCertificate(ACCOUNT, { type: 'access_managed', name: 'managed-by-access' })
     const mine = await uploaded('mine')
     const { body } = await callJson<{ id: string }[]>(certificatesUrl() + query)
     expect(body.result.map((c) => c.id)).toEqual([mine])
     const list = (await emulator.requests()).filter((r) => r.method === 'GET')
     expect(list.at(-1)!.query).toBe('type=custom%2Cgateway_managed')
+  })
+
+  it('forwards a type given 32 times as one value, and refuses more values than that', async () => {
+    const repeated = (n: number) => '?' + Array.from({ length: n }, () => 'type=custom').join('&')
+    const { status } = await callJson(certificatesUrl() + repeated(32))
+    expect(status).toBe(200)
+    const list = (await emulator.requests()).filter((r) => r.method === 'GET')
+    expect(list.map((r) => r.query)).toEqual(['type=custom'])
+    const refused = await callJson(certificatesUrl() + repeated(1000))
+    expect([refused.status, refused.body.errors[0]!.code]).toEqual([400, 18103])
+    expect(refused.body.errors[0]!.source).toEqual({ pointer: '/type' })
+    expect((await emulator.requests()).filter((r) => r.method === 'GET')).toHaveLength(1)
   })
 
   it('applies ca and name (as wrangler sends them) itself and forwards neither', async () => {
