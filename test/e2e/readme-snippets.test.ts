@@ -71,7 +71,7 @@ describe('docs/examples', () => {
       expect(carol).toMatchObject({ success: false, result: null })
       expect(codes(carol)).toEqual([1472])
       expect(codes(alice)).toEqual([18301])
-      // Waits for issue #8's parked-delete change (today: 202, success: true, result: null).
+      // A parked delete is an error to a plain client: a 202 with success: true would look done.
       expect(bob).toMatchObject({ success: false, result: null })
       expect(codes(bob)).toEqual([18309])
       expect(approved).toMatchObject({ success: true, result: { id } })
@@ -107,8 +107,8 @@ describe('docs/examples', () => {
     expect(await stored()).toEqual([])
   })
 
-  // Waits for issue #8's parked-delete change: today the SDK resolves the 202 as if it were the
-  // deleted certificate (null), and the snippet fails on `deleted.id`.
+  // A parked delete must raise: were it a 202 with success: true, the SDK would resolve it as the
+  // deleted certificate (null) and the snippet would fail on `deleted.id`.
   test("sdk.ts as a lead: the CA's delete waits for an admin, and the SDK says so", async () => {
     const result = expectSuccess(await sdkSnippet(DEMO_KEYS.bob))
     const id = /^uploaded (\S+) /m.exec(result.stdout)?.[1]
@@ -121,7 +121,7 @@ describe('docs/examples', () => {
     expect((await stored()).map((c) => c.id)).toEqual([id])
   })
 
-  // Waits for issue #8's content-type change: wrangler's uploads are text/plain;charset=UTF-8.
+  // wrangler's uploads are text/plain;charset=UTF-8, which the gateway takes as JSON.
   test('wrangler.sh: a client certificate and a CA uploaded, listed and deleted', async () => {
     const result = expectSuccess(
       await run('bash', [path.join(EXAMPLES, 'wrangler.sh')], {

@@ -130,8 +130,8 @@ describe.each(targets)('the SDK against the %s', (_name, target, token) => {
     })
   })
 
-  // PKCS#1 and SEC1 keys: the emulator takes them (as Cloudflare does); the gateway's acceptance
-  // arrives with issue #8's key change. One SDK process for the three, each checked on its own.
+  // PKCS#1 and SEC1 keys, as Cloudflare takes them (the gateway refused them before issue 8).
+  // One SDK process for the three, each checked on its own.
   test('create with PKCS#1 (RSA) and SEC1 (EC P-256, P-384) private keys', async () => {
     const cases = [
       { made: rsaLeaf, label: 'RSA PRIVATE KEY' },
@@ -279,8 +279,8 @@ describe('the SDK against the gateway: what policy refuses', () => {
     expect(await upstreamCalls('POST')).toEqual([])
   })
 
-  // Waits for issue #8's parked-delete change: today the gateway answers 202 with success: true
-  // and result: null, which the SDK resolves as if the certificate were deleted.
+  // A 202 with success: true and result: null (the answer before issue 8) would resolve as if the
+  // certificate were deleted; 403/18309 raises.
   test("a lead's delete of a CA, parked for an admin's approval, raises a PermissionDeniedError naming the approval", async () => {
     const cert = await upload(gateway(), DEMO_KEYS.bob, {
       ca: true,

@@ -123,8 +123,8 @@ async function expectListsLeafThenBoth(
 }
 
 describe('wrangler against the gateway', () => {
-  // Waits for issue #8's content-type change: today the gateway refuses wrangler's
-  // text/plain;charset=UTF-8 upload bodies with 415/18112.
+  // wrangler sends its upload bodies as text/plain;charset=UTF-8 (refused 415/18112 before
+  // issue 8): the gateway takes them as JSON, as Cloudflare does.
   test('mtls-certificate upload, cert upload mtls-certificate, cert upload certificate-authority', async () => {
     await uploadsShowInTheAccount(gateway(), DEMO_KEYS.bob)
   })
@@ -175,8 +175,8 @@ describe('wrangler against the gateway', () => {
     )
   })
 
-  // Waits for issue #8's parked-delete change: today the gateway answers 202 with success: true,
-  // so wrangler prints "Deleted … successfully" and exits 0 while nothing was deleted.
+  // A 202 with success: true (the answer before issue 8) makes wrangler print "Deleted …
+  // successfully" and exit 0 while nothing was deleted; 403/18309 makes it fail with the message.
   test("a lead's delete of a CA, parked for an admin's approval, makes wrangler fail with the approval", async () => {
     const root = await upload(gateway(), DEMO_KEYS.bob, {
       ca: true,
@@ -201,7 +201,7 @@ describe('wrangler straight against the emulator', () => {
     await uploadsShowInTheAccount(emulator(), EMULATOR_TOKEN)
   })
 
-  // Waits for issue #8's emulator change: today the emulator ignores `ca=false`.
+  // The emulator applies `ca=false` as Cloudflare does (emulator/src/list-filter.ts).
   test('mtls-certificate list shows the leaves only (ca=false); cert list shows the CA too', async () => {
     const leaf = await upload(emulator(), EMULATOR_TOKEN, {
       ca: false,
