@@ -10,10 +10,9 @@ import type { AppEnv } from './app-env'
 import type { ApprovalDeps } from './approvals/park'
 import { approvals } from './approvals/store'
 import { partsOf, pendingRecorder, type PendingRecorder } from './audit/middleware'
-import type { UpstreamStats } from './audit/record'
 import { ledger } from './ownership/ledger'
 import { authorizer } from './policy/enforce'
-import { upstreamPort } from './upstream/port'
+import { upstreamPort, type UpstreamStats } from './upstream/port'
 
 export interface RequestScope extends ApprovalDeps {
   audit: PendingRecorder

@@ -10,6 +10,7 @@
 import type { GatewayError } from '../lib/errors'
 import type { Principal } from '../identity/principal'
 import type { Decision } from '../policy/decide'
+import type { UpstreamStats } from '../upstream/port'
 import { ACTIONS } from '../policy/rules'
 
 /** Every action a route can declare: the policy's, and the gateway's own reads. */
@@ -48,13 +49,6 @@ export async function run<T>(
   } catch (error) {
     return { ok: false, error, findings }
   }
-}
-
-/** What the upstream port counted for this request (upstream/port.ts). */
-export interface UpstreamStats {
-  attempts: number
-  /** The upstream itself failed (5xx, 429, timeout, unreachable, not an envelope). */
-  failed: boolean
 }
 
 export interface RequestFacts extends Findings {

@@ -23,7 +23,7 @@ import {
 import type { Envelope } from '../upstream/port'
 import { upstreamRequests } from '../upstream/request'
 import type { Association, MtlsCertificate } from '../upstream/shapes'
-import type { InspectedCertificate } from './inspect-pem'
+import type { InspectedCertificate } from '../lib/inspect-pem'
 import { matchesListFilter, withListResult, type ListFilter } from './list-filter'
 import type { CertificateType, UploadFields } from './schemas'
 

@@ -8,7 +8,7 @@
  */
 import { z } from '@hono/zod-openapi'
 import { booleanFlag } from '../lib/query'
-import { inspectCertificates, inspectPrivateKey } from './inspect-pem'
+import { inspectCertificates, inspectPrivateKey } from '../lib/inspect-pem'
 
 /** More `type` values than anyone needs for three types: refused, not forwarded. */
 const MAX_TYPE_VALUES = 32

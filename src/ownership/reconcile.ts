@@ -12,7 +12,7 @@
  *     certificate that existed before can never be claimed by uploading the same public PEM again;
  *   - it is still unowned when the owner is about to be written.
  */
-import { inspectCertificates } from '../certificates/inspect-pem'
+import { inspectCertificates } from '../lib/inspect-pem'
 import type { Ledger, UploadIntent } from './ledger'
 
 /** Allowed disagreement between the gateway's clock and the upstream's `uploaded_on`. */

@@ -5,7 +5,6 @@
  * how many reached the upstream and whether the upstream itself failed without anybody noting it.
  * One port per request.
  */
-import type { UpstreamStats } from '../audit/record'
 import type { UpstreamEnvelope } from '../lib/envelope'
 import { GatewayError } from '../lib/errors'
 import { callUpstream, type UpstreamSettings } from './client'
@@ -19,6 +18,13 @@ export interface Envelope<R> {
   messages: UpstreamEnvelope['messages']
   result: R
   result_info?: UpstreamEnvelope['result_info']
+}
+
+/** What the port counted for its request; the audit records it. */
+export interface UpstreamStats {
+  attempts: number
+  /** The upstream itself failed (5xx, 429, timeout, unreachable, not an envelope). */
+  failed: boolean
 }
 
 export interface Upstream {

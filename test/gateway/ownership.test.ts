@@ -6,7 +6,7 @@ import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { ledger } from '../../src/ownership/ledger'
 import { adoptUnowned } from '../../src/ownership/reconcile'
-import { inspectCertificates } from '../../src/certificates/inspect-pem'
+import { inspectCertificates } from '../../src/lib/inspect-pem'
 import { makeCertificate } from '../kit/certificates'
 import { emulator, seedUnowned } from '../support/emulator'
 import {

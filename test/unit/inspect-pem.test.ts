@@ -1,6 +1,6 @@
 import { PemConverter } from '@peculiar/x509'
 import { describe, expect, it } from 'vitest'
-import { inspectCertificates, inspectPrivateKey, toPkcs8 } from '../../src/certificates/inspect-pem'
+import { inspectCertificates, inspectPrivateKey, toPkcs8 } from '../../src/lib/inspect-pem'
 import { KEYS, keyCases } from '../fixtures/keys'
 import { makeCertificate } from '../kit/certificates'
 import { exampleCa, exampleKey } from '../kit/fixtures'

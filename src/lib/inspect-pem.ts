@@ -32,8 +32,8 @@ import {
   X509Certificate,
   type PemHeader,
 } from '@peculiar/x509'
-import { hex } from '../lib/encoding'
-import type { ErrorKind } from '../lib/errors'
+import { hex } from './encoding'
+import type { ErrorKind } from './errors'
 
 export interface InspectedCertificate {
   /** SHA-256 of the first certificate's DER, lowercase hex: the stable identity of an upload. */
