@@ -29,7 +29,12 @@ export type MtlsCertificate = z.infer<typeof mtlsCertificate>
 
 export const uploadedCertificate = mtlsCertificate.extend({ updated_at: z.string().optional() })
 
-export const association = z.looseObject({ service: z.string(), status: z.string() })
+// Both fields are optional in the API reference, and the gateway reads neither to decide: an
+// association is an association (refuseInUse names a missing one "unknown").
+export const association = z.looseObject({
+  service: z.string().optional(),
+  status: z.string().optional(),
+})
 export type Association = z.infer<typeof association>
 
 export const certificateList = z.array(mtlsCertificate)

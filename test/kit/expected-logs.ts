@@ -14,7 +14,7 @@ export const INJECTED = 'injected by the test kit'
 export const EXPECTED_GATEWAY_LOGS: readonly RegExp[] = [
   // Whatever the gateway says about a KV failure the kit injected.
   new RegExp(`\\(${INJECTED}\\)`),
-  // The 5xx it logs (lib/create-app.ts) for the upstream faults tests inject with the emulator
+  // The 5xx it logs (renderError, app.ts) for the upstream faults tests inject with the emulator
   // (1850x), and for the broken configurations the fail-closed tests pass (18501).
   /^request \S+ failed: 1850[1-6]: /,
   /^mtls-gateway refuses to serve: /,

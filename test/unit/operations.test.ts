@@ -8,7 +8,11 @@ import { approveDelete } from '../../src/approvals/approve'
 import type { ApprovalDeps } from '../../src/approvals/park'
 import type { Approval } from '../../src/approvals/store'
 import type { Findings } from '../../src/audit/record'
-import { deleteCertificate, getCertificate } from '../../src/certificates/operations'
+import {
+  deleteCertificate,
+  getCertificate,
+  listAssociations,
+} from '../../src/certificates/operations'
 import type { Principal } from '../../src/identity/principal'
 import { GatewayError } from '../../src/lib/errors'
 import type { Ledger, Ownership } from '../../src/ownership/ledger'
@@ -123,6 +127,22 @@ describe('deleteCertificate', () => {
     expect(owners.has(CERT)).toBe(true)
   })
 
+  it('refuses a certificate in use whose associations leave out service or status (the API reference marks both optional)', async () => {
+    const { deps, calls, owners } = fakes({ associations: [{ service: 'gateway' }, {}] })
+    const outcome = await deleteCertificate(deps('bob'), ref)
+    expect(outcome.ok).toBe(false)
+    if (outcome.ok) return
+    expect((outcome.error as GatewayError).errors).toEqual([
+      {
+        code: 18302,
+        message:
+          'The certificate is in use by gateway (unknown), unknown (unknown); remove those associations before deleting it',
+      },
+    ])
+    expect(calls.some((c) => c.startsWith('DELETE'))).toBe(false)
+    expect(owners.has(CERT)).toBe(true)
+  })
+
   it('deletes a leaf for a lead: on record first, then forwarded, then the owner released', async () => {
     const { deps, calls, owners, pendingWrites } = fakes()
     const outcome = await deleteCertificate(deps('bob'), ref)
@@ -179,5 +199,14 @@ describe('getCertificate', () => {
     expect(outcome.ok && outcome.value.result.id).toBe(CERT)
     expect(calls).toEqual([`GET /accounts/${ACCOUNT}/mtls_certificates/${CERT}`])
     expect(pendingWrites()).toBe(0)
+  })
+})
+
+describe('listAssociations', () => {
+  it('relays associations as the upstream gives them, fields it leaves out included', async () => {
+    const given = [{ service: 'gateway' }, { status: 'pending_deployment' }]
+    const { deps } = fakes({ associations: given })
+    const outcome = await listAssociations(deps('alice'), ref)
+    expect(outcome.ok && outcome.value.result).toEqual(given)
   })
 })
