@@ -18,10 +18,11 @@ export const mtlsCertificate = z
     certificates: z.string().optional(),
     expires_on: z.string().optional(),
     issuer: z.string().optional(),
-    name: z.string().optional(),
+    // Free-form labels the gateway never decides on: a null is relayed as sent.
+    name: z.string().nullish(),
     serial_number: z.string().optional(),
     signature: z.string().optional(),
-    type: z.string().optional(),
+    type: z.string().nullish(),
     uploaded_on: z.string().optional(),
   })
   .openapi('MTLSCertificate')
@@ -37,5 +38,13 @@ export const association = z.looseObject({
 })
 export type Association = z.infer<typeof association>
 
-export const certificateList = z.array(mtlsCertificate)
+/**
+ * A list's `result`. The official SDK reads a null result as an empty page (upstream-contract.md),
+ * so the gateway does too for the list, and answers `[]`. Not for associations: before a delete, an
+ * associations answer that is not a list must never be read as "not in use".
+ */
+export const certificateList = z
+  .array(mtlsCertificate)
+  .nullable()
+  .transform((certificates) => certificates ?? [])
 export const associationList = z.array(association)
