@@ -12,6 +12,7 @@ const base = {
   POLICY: policy,
   LEDGER: { put: () => {} },
   AUDIT: { put: () => {} },
+  COORDINATOR: { idFromName: () => {} },
   AUDIT_SIGNING_KEY: 'an-audit-signing-key-of-32-characters',
 }
 
