@@ -69,13 +69,37 @@ function requireUsable(deps: ApprovalDeps, found: Findings, approval: Approval):
   if (approval.requested_by === memberId) throw GatewayError.of('SELF_APPROVAL')
 }
 
-const closed = () => GatewayError.of('APPROVAL_CLOSED', { headers: { 'x-should-retry': 'false' } })
+const closed = (approval?: Approval | null) =>
+  GatewayError.of('APPROVAL_CLOSED', {
+    headers: { 'x-should-retry': 'false' },
+    ...(approval?.status === 'executing'
+      ? { message: 'This approval is already being used by another approval' }
+      : {}),
+  })
 
 /** Closed (used, being used, or failed) is final: a retry could only run the delete twice. */
 function refuseUnlessPending(approval: Approval | null): void {
   if (approval?.status === 'expired') throw GatewayError.of('APPROVAL_EXPIRED')
-  if (approval === null || approval.status !== 'pending') throw closed()
+  if (approval === null || approval.status !== 'pending') throw closed(approval)
   if (Date.parse(approval.expires_at) <= Date.now()) throw GatewayError.of('APPROVAL_EXPIRED')
+}
+
+/** The certificate as it is now: it may have changed hands, or gone, since the request. */
+async function requireDeletableNow(
+  deps: ApprovalDeps,
+  found: Findings,
+  approval: Approval,
+): Promise<void> {
+  const { who, upstream } = deps
+  const { account_id: accountId, certificate_id: certificateId } = approval
+  const known = await certificateFacts(deps, found, accountId, certificateId)
+  who.requireVisible(found, known.facts)
+  who.refuseEarly(found, 'approve', known.facts)
+  const associations = await associationsOf(upstream, accountId, certificateId)
+  const facts = { ...known.facts, hasAssociations: associations.length > 0 }
+  who.requireAllowed(found, 'approve', facts)
+  requireRequesterStillAllowed(deps, approval, facts)
+  refuseInUse(associations)
 }
 
 export function approveDelete(
@@ -88,24 +112,25 @@ export function approveDelete(
     requireUsable(deps, found, approval)
     const { account_id: accountId, certificate_id: certificateId } = approval
 
-    // The certificate as it is now: it may have changed hands, or gone, since the request.
     who.requireAccount(accountId, GatewayError.of('CERTIFICATE_NOT_FOUND'))
-    const known = await certificateFacts(deps, found, accountId, certificateId)
-    who.requireVisible(found, known.facts)
-    who.refuseEarly(found, 'approve', known.facts)
-    const associations = await associationsOf(upstream, accountId, certificateId)
-    const facts = { ...known.facts, hasAssociations: associations.length > 0 }
-    who.requireAllowed(found, 'approve', facts)
-    requireRequesterStillAllowed(deps, approval, facts)
-    refuseInUse(associations)
 
-    await deps.audit.beforeChange(found)
-    // Claimed before the delete is forwarded: of concurrent approvals (any isolate, any location)
-    // exactly one wins and forwards it; the others are refused here as closed.
+    // Claimed before anything else is asked: of concurrent approvals (any isolate, any location)
+    // exactly one wins; the others are refused as closed, and cost no upstream call.
     const claim = await approvals.claim(approval.id, principal.memberId, new Date())
     if (!claim.claimed) {
       refuseUnlessPending(claim.approval)
-      throw closed()
+      throw closed(claim.approval)
+    }
+    try {
+      await requireDeletableNow(deps, found, approval)
+      await deps.audit.beforeChange(found)
+    } catch (error) {
+      // Refused before anything was forwarded: the approval is open again, as it was (a
+      // certificate in use today may be free tomorrow).
+      await approvals
+        .release(approval.id)
+        .catch((e) => console.error('reopening a refused approval failed', e))
+      throw error
     }
     let envelope: Envelope<MtlsCertificate>
     try {

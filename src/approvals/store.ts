@@ -5,7 +5,7 @@
  *
  * The store is the coordinator (src/coordinator/: a Durable Object per account), which makes each
  * transition atomic: pending → executing (the one claim that may forward the delete) → executed
- * or failed, and pending → expired. This module holds only the record's shape and the port, so
+ * or failed; executing → pending when the claimant is refused before forwarding; pending → expired. This module holds only the record's shape and the port, so
  * the operations and their unit tests run on any implementation of it.
  */
 import { z } from '@hono/zod-openapi'
@@ -61,6 +61,8 @@ export interface ApprovalStore {
   /** The approval, `expired` once past its expiry; null if unknown. */
   get(id: string): Promise<Approval | null>
   claim(id: string, approver: string, now: Date): Promise<Claim>
+  /** Back from executing to pending: only by the claimant, refused before it forwarded anything. */
+  release(id: string): Promise<void>
   close(id: string, closing: Closing, now: Date): Promise<void>
 }
 

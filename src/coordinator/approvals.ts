@@ -4,7 +4,9 @@
  * before it claims); it only guarantees that each transition happens once:
  *
  *   pending ──claim──▶ executing ──close──▶ executed | failed
- *      └──(read or claim after expires_at)──▶ expired
+ *      ▲                   │
+ *      └─────release───────┘  (the claimant was refused before it forwarded anything)
+ *   pending ──(read or claim after expires_at)──▶ expired
  *
  * A claim is one `UPDATE ... WHERE status = 'pending'`, so of N concurrent approvals exactly one
  * gets `executing` and may forward the delete. An approval stuck in `executing` (the Worker died
@@ -91,6 +93,16 @@ export function approvalTable(sql: SqlStorage) {
         )
         .toArray()
       return { claimed: won.length === 1, approval: read(id, nowMs) }
+    },
+
+    /** Only the claimant releases, and only before it forwarded the delete (approvals/approve.ts). */
+    release(id: string, nowMs: number): Approval | null {
+      sql.exec(
+        `UPDATE approvals SET status = 'pending', approved_by = NULL
+         WHERE id = ? AND status = 'executing'`,
+        id,
+      )
+      return read(id, nowMs)
     },
 
     /** Only an executing approval closes, once: a late or repeated close changes nothing. */

@@ -65,6 +65,10 @@ export function coordinatedApprovals(
       return { claimed: claim?.claimed ?? false, approval: parsed(claim?.approval ?? null) }
     },
 
+    async release(id) {
+      await onShard(id, async (at) => ({ approval: await at.releaseApproval(id, Date.now()) }))
+    },
+
     async close(id, closing, now) {
       await onShard(id, async (at) => ({
         approval: await at.closeApproval(id, closing, now.getTime()),

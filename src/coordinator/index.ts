@@ -33,6 +33,10 @@ export class Coordinator extends DurableObject<Env> {
     return this.approvals.claim(id, approver, nowMs)
   }
 
+  releaseApproval(id: string, nowMs: number): Approval | null {
+    return this.approvals.release(id, nowMs)
+  }
+
   closeApproval(id: string, closing: Closing, nowMs: number): Approval | null {
     return this.approvals.close(id, closing, nowMs)
   }

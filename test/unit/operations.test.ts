@@ -85,6 +85,12 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
         if (claimed) stored.set(id, { ...approval, status: 'executing', approved_by: approver })
         return { claimed, approval: stored.get(id) ?? null }
       },
+      release: async (id) => {
+        const approval = stored.get(id)
+        if (approval?.status !== 'executing') return
+        const { approved_by: _approver, ...pending } = approval
+        stored.set(id, { ...pending, status: 'pending' })
+      },
       close: async (id, { status, outcome }, now) => {
         const approval = stored.get(id)
         if (approval?.status !== 'executing') return
