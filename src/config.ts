@@ -64,6 +64,12 @@ const envSchema = z.object({
     (value) => typeof (value as { put?: unknown } | undefined)?.put === 'function',
     'the KV namespace binding AUDIT is missing',
   ),
+  // Approvals (and later the budget and the ledger) are decided there: without it, nothing that
+  // needs one answer across isolates could be served safely.
+  COORDINATOR: z.custom<DurableObjectNamespace>(
+    (value) => typeof (value as { idFromName?: unknown } | undefined)?.idFromName === 'function',
+    'the Durable Object binding COORDINATOR is missing',
+  ),
   AUDIT_SIGNING_KEY: z
     .string({ error: 'the secret AUDIT_SIGNING_KEY is not set' })
     .min(32, 'the secret AUDIT_SIGNING_KEY must be at least 32 characters'),

@@ -2,6 +2,9 @@
 import { buildGateway } from './app'
 import { asJsonRequest } from './lib/json-body'
 
+// The coordinator Durable Object's class must be exported by the Worker that binds it.
+export { Coordinator } from './coordinator'
+
 const app = buildGateway()
 
 export default {

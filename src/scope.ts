@@ -8,15 +8,27 @@
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from './app-env'
 import type { ApprovalDeps } from './approvals/park'
-import { approvals } from './approvals/store'
 import { partsOf, pendingRecorder, type PendingRecorder } from './audit/middleware'
+import { coordinatedApprovals } from './coordinator/client'
 import { ledger } from './ownership/ledger'
+import type { Policy } from './policy/document'
 import { authorizer } from './policy/enforce'
 import { upstreamPort, type UpstreamStats } from './upstream/port'
 
 export interface RequestScope extends ApprovalDeps {
   audit: PendingRecorder
   upstreamStats: Readonly<UpstreamStats>
+}
+
+/** Every account the policy names: an approval id is routed to one of them. */
+const accounts = new WeakMap<Policy, string[]>()
+function accountsOf(policy: Policy): string[] {
+  let known = accounts.get(policy)
+  if (known === undefined) {
+    known = [...new Set(policy.teams.flatMap((team) => team.accounts))]
+    accounts.set(policy, known)
+  }
+  return known
 }
 
 /** Mounted after authentication: every handler behind it reads `c.var.scope`. */
@@ -30,7 +42,7 @@ export const requestScope = () =>
       policy: config.policy,
       who: authorizer(principal, config.policy),
       ledger: ledger(c.env.LEDGER),
-      approvals: approvals(c.env.LEDGER),
+      approvals: coordinatedApprovals(c.env.COORDINATOR, accountsOf(config.policy)),
       upstream,
       upstreamStats: upstream.stats,
       audit: pendingRecorder(c.env.AUDIT, config.audit, () => partsOf(c)),

@@ -7,7 +7,7 @@ import { run, type Findings, type Outcome } from '../audit/record'
 import { isActive } from '../identity/authenticate'
 import { GatewayError } from '../lib/errors'
 import { releaseOnDelete } from '../ownership/bookkeeping'
-import { associationsOf, certificateFacts, fromLedger, refuseInUse } from '../ownership/facts'
+import { associationsOf, certificateFacts, refuseInUse } from '../ownership/facts'
 import { decide, type CertificateFacts } from '../policy/decide'
 import type { Envelope } from '../upstream/port'
 import { upstreamRequests } from '../upstream/request'
@@ -22,7 +22,7 @@ import { fromStoredFacts, type Approval } from './store'
  * not exist, whatever its state, so that an approval id says nothing to other teams.
  */
 async function concernedApproval(deps: ApprovalDeps, approvalId: string): Promise<Approval> {
-  const approval = await fromLedger(deps.approvals.get(approvalId))
+  const approval = await deps.approvals.get(approvalId)
   const unknown = GatewayError.of('APPROVAL_NOT_FOUND')
   if (approval === null) throw unknown
   const { memberId, roles } = deps.principal
@@ -65,10 +65,41 @@ function requireUsable(deps: ApprovalDeps, found: Findings, approval: Approval):
   found.accountId = approval.account_id
   found.certificateId = approval.certificate_id
   found.approval = { id: approval.id, requestedBy: approval.requested_by, approvedBy: memberId }
-  const closed = { headers: { 'x-should-retry': 'false' } }
-  if (approval.status !== 'pending') throw GatewayError.of('APPROVAL_CLOSED', closed)
-  if (Date.parse(approval.expires_at) <= Date.now()) throw GatewayError.of('APPROVAL_EXPIRED')
+  refuseUnlessPending(approval)
   if (approval.requested_by === memberId) throw GatewayError.of('SELF_APPROVAL')
+}
+
+const closed = (approval?: Approval | null) =>
+  GatewayError.of('APPROVAL_CLOSED', {
+    headers: { 'x-should-retry': 'false' },
+    ...(approval?.status === 'executing'
+      ? { message: 'This approval is already being used by another approval' }
+      : {}),
+  })
+
+/** Closed (used, being used, or failed) is final: a retry could only run the delete twice. */
+function refuseUnlessPending(approval: Approval | null): void {
+  if (approval?.status === 'expired') throw GatewayError.of('APPROVAL_EXPIRED')
+  if (approval === null || approval.status !== 'pending') throw closed(approval)
+  if (Date.parse(approval.expires_at) <= Date.now()) throw GatewayError.of('APPROVAL_EXPIRED')
+}
+
+/** The certificate as it is now: it may have changed hands, or gone, since the request. */
+async function requireDeletableNow(
+  deps: ApprovalDeps,
+  found: Findings,
+  approval: Approval,
+): Promise<void> {
+  const { who, upstream } = deps
+  const { account_id: accountId, certificate_id: certificateId } = approval
+  const known = await certificateFacts(deps, found, accountId, certificateId)
+  who.requireVisible(found, known.facts)
+  who.refuseEarly(found, 'approve', known.facts)
+  const associations = await associationsOf(upstream, accountId, certificateId)
+  const facts = { ...known.facts, hasAssociations: associations.length > 0 }
+  who.requireAllowed(found, 'approve', facts)
+  requireRequesterStillAllowed(deps, approval, facts)
+  refuseInUse(associations)
 }
 
 export function approveDelete(
@@ -81,43 +112,45 @@ export function approveDelete(
     requireUsable(deps, found, approval)
     const { account_id: accountId, certificate_id: certificateId } = approval
 
-    // The certificate as it is now: it may have changed hands, or gone, since the request.
     who.requireAccount(accountId, GatewayError.of('CERTIFICATE_NOT_FOUND'))
-    const known = await certificateFacts(deps, found, accountId, certificateId)
-    who.requireVisible(found, known.facts)
-    who.refuseEarly(found, 'approve', known.facts)
-    const associations = await associationsOf(upstream, accountId, certificateId)
-    const facts = { ...known.facts, hasAssociations: associations.length > 0 }
-    who.requireAllowed(found, 'approve', facts)
-    requireRequesterStillAllowed(deps, approval, facts)
-    refuseInUse(associations)
 
-    await deps.audit.beforeChange(found)
-    // Closed before the delete is forwarded, so that a second approval cannot run it again.
-    const executed: Approval = {
-      ...approval,
-      status: 'executed',
-      approved_by: principal.memberId,
-      closed_at: new Date().toISOString(),
+    // Claimed before anything else is asked: of concurrent approvals (any isolate, any location)
+    // exactly one wins; the others are refused as closed, and cost no upstream call.
+    const claim = await approvals.claim(approval.id, principal.memberId, new Date())
+    if (!claim.claimed) {
+      refuseUnlessPending(claim.approval)
+      throw closed(claim.approval)
     }
     try {
-      await approvals.put(executed)
+      await requireDeletableNow(deps, found, approval)
+      await deps.audit.beforeChange(found)
     } catch (error) {
-      throw GatewayError.of('LEDGER_UNAVAILABLE', {
-        message: 'The approval could not be closed; nothing was deleted',
-        cause: error,
-      })
+      // Refused before anything was forwarded: the approval is open again, as it was (a
+      // certificate in use today may be free tomorrow).
+      await approvals
+        .release(approval.id)
+        .catch((e) => console.error('reopening a refused approval failed', e))
+      throw error
     }
+    let envelope: Envelope<MtlsCertificate>
     try {
-      return await releaseOnDelete(deps.ledger, accountId, certificateId, () =>
+      envelope = await releaseOnDelete(deps.ledger, accountId, certificateId, () =>
         upstream.call(upstreamRequests.delete(accountId, certificateId)),
       )
     } catch (error) {
+      // Closed as failed, never back to pending: the upstream may have deleted it all the same
+      // (a timeout), and a second approval must not send a second delete.
       const outcome = error instanceof Error ? error.message : 'failed'
       await approvals
-        .put({ ...executed, status: 'failed', outcome })
+        .close(approval.id, { status: 'failed', outcome }, new Date())
         .catch((e) => console.error('recording a failed approval failed', e))
       throw error
     }
+    // The delete ran: that is the answer even if the record cannot say so yet (it then stays
+    // `executing`, which is closed too).
+    await approvals
+      .close(approval.id, { status: 'executed' }, new Date())
+      .catch((e) => console.error('recording an executed approval failed', e))
+    return envelope
   })
 }

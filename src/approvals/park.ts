@@ -3,7 +3,6 @@
  * as a pending approval instead of being forwarded (approve.ts executes it later).
  */
 import type { Findings } from '../audit/record'
-import { GatewayError } from '../lib/errors'
 import type { OwnershipDeps } from '../ownership/facts'
 import type { CertificateFacts, Decision } from '../policy/decide'
 import type { Policy } from '../policy/document'
@@ -33,7 +32,7 @@ export async function park(
   const { principal } = deps
   const now = new Date()
   const approval: Approval = {
-    id: crypto.randomUUID(),
+    id: deps.approvals.newId(target.accountId),
     account_id: target.accountId,
     certificate_id: target.certificateId,
     requested_by: principal.memberId,
@@ -46,14 +45,9 @@ export async function park(
     expires_at: new Date(now.getTime() + gate.ttlMinutes * 60_000).toISOString(),
     status: 'pending',
   }
-  try {
-    await deps.approvals.put(approval)
-  } catch (error) {
-    throw GatewayError.of('LEDGER_UNAVAILABLE', {
-      message: 'The approval could not be stored; nothing was deleted',
-      cause: error,
-    })
-  }
+  // Nothing is deleted either way; if the store cannot be reached, the request is refused (the
+  // store's own 503) rather than answered with an approval that does not exist.
+  await deps.approvals.put(approval)
   found.approval = { id: approval.id, requestedBy: approval.requested_by }
   const message =
     `the delete of ${approval.certificate_id} awaits approval ${approval.id} by a member with role ` +

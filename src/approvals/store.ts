@@ -1,20 +1,17 @@
 /**
- * Pending two-person deletes. A delete that policy gates behind an approval is stored here instead
- * of being forwarded; a different member holding an approver role executes it later.
+ * Pending two-person deletes: the approval record and the port its store implements. A delete that
+ * policy gates behind an approval is stored instead of being forwarded; a different member holding
+ * an approver role executes it later, exactly once.
  *
- * Key layout, in the LEDGER namespace:
- *   approval:v1:<approval_id>   value: Approval (JSON)
- * The key lives one day past the approval's expiry so that "expired" can be told from "unknown";
- * KV's TTL then removes it. Each approval is written by the request that creates it and by the one
- * that closes it; KV has no compare-and-set, so two approvers racing within KV's propagation delay
- * could both see it pending (README: "Two-person deletes" says what that means and why it is safe).
+ * The store is the coordinator (src/coordinator/: a Durable Object per account), which makes each
+ * transition atomic: pending → executing (the one claim that may forward the delete) → executed
+ * or failed; executing → pending when the claimant is refused before forwarding; pending → expired. This module holds only the record's shape and the port, so
+ * the operations and their unit tests run on any implementation of it.
  */
 import { z } from '@hono/zod-openapi'
 import type { CertificateFacts } from '../policy/decide'
 
-const LINGER_SECONDS = 86_400
-
-const approvalSchema = z.object({
+export const approvalSchema = z.object({
   id: z.string(),
   account_id: z.string(),
   certificate_id: z.string(),
@@ -31,33 +28,42 @@ const approvalSchema = z.object({
   }),
   created_at: z.string(),
   expires_at: z.string(),
-  status: z.enum(['pending', 'executed', 'failed']),
+  status: z.enum(['pending', 'executing', 'executed', 'failed', 'expired']),
   approved_by: z.string().optional(),
   closed_at: z.string().optional(),
   outcome: z.string().optional(),
 })
 export type Approval = z.infer<typeof approvalSchema>
 
-const key = (id: string) => `approval:v1:${id}`
-
-export interface ApprovalStore {
-  put(approval: Approval): Promise<void>
-  get(id: string): Promise<Approval | null>
+/** What a claim found: `claimed` only for the one call that moved it from pending to executing. */
+export interface Claim {
+  claimed: boolean
+  /** The approval as it is after the claim (null if unknown): its status says why one lost. */
+  approval: Approval | null
 }
 
-export function approvals(kv: KVNamespace): ApprovalStore {
-  async function put(approval: Approval) {
-    const expiresAt = Math.floor(Date.parse(approval.expires_at) / 1000) + LINGER_SECONDS
-    await kv.put(key(approval.id), JSON.stringify(approval), { expiration: expiresAt })
-  }
-  return {
-    put,
-    async get(id: string): Promise<Approval | null> {
-      const stored = await kv.get(key(id), 'json')
-      const parsed = approvalSchema.safeParse(stored)
-      return parsed.success ? parsed.data : null
-    },
-  }
+export interface Closing {
+  status: 'executed' | 'failed'
+  /** Why it failed, for the record. */
+  outcome?: string
+}
+
+/**
+ * Every method may throw (a GatewayError saying what was unavailable); none retries by itself.
+ * `claim` and `close` are atomic: of any number of concurrent claims of a pending approval exactly
+ * one is `claimed`, and only an executing approval closes, once.
+ */
+export interface ApprovalStore {
+  /** A fresh approval id for the account (the store may route on it). */
+  newId(accountId: string): string
+  /** Stores a new pending approval. */
+  put(approval: Approval): Promise<void>
+  /** The approval, `expired` once past its expiry; null if unknown. */
+  get(id: string): Promise<Approval | null>
+  claim(id: string, approver: string, now: Date): Promise<Claim>
+  /** Back from executing to pending: only by the claimant, refused before it forwarded anything. */
+  release(id: string): Promise<void>
+  close(id: string, closing: Closing, now: Date): Promise<void>
 }
 
 type StoredFacts = Approval['certificate']

@@ -186,6 +186,13 @@ export const ERROR_CODES = {
     status: 502,
     message: 'The upstream failed to process the request',
   },
+  // The coordinator Durable Object (src/coordinator/): mutations that need it fail closed.
+  COORDINATOR_UNAVAILABLE: {
+    code: 18507,
+    status: 503,
+    message:
+      'The coordinator cannot be reached, so this change was refused and nothing was forwarded',
+  },
 } as const satisfies Record<string, { code: number; status: ContentfulStatusCode; message: string }>
 
 export type ErrorKind = keyof typeof ERROR_CODES

@@ -7,6 +7,7 @@ import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { auditEntries, exportText, newEntries } from '../support/audit'
+import { storedApprovals } from '../support/coordinator'
 import { emulator, seedUnowned } from '../support/emulator'
 import {
   GATEWAY,
@@ -82,11 +83,8 @@ describe('refused when the record cannot be written', () => {
       env: { AUDIT: failingWrites() },
     })
     expect([status, body.errors[0]!.code]).toEqual([503, 18401])
-    const { keys } = await env.LEDGER.list({ prefix: 'approval:' })
-    const stored = await Promise.all(
-      keys.map((k) => env.LEDGER.get<{ certificate_id: string }>(k.name, 'json')),
-    )
-    expect(stored.filter((a) => a?.certificate_id === id)).toEqual([])
+    const stored = await storedApprovals()
+    expect(stored.filter((a) => a.record.certificate_id === id)).toEqual([])
   })
 
   it('does not execute an approval', async () => {

@@ -163,6 +163,7 @@ describe('configuration', () => {
     POLICY: policy,
     LEDGER: { put: () => {} },
     AUDIT: { put: () => {} },
+    COORDINATOR: { idFromName: () => {} },
     AUDIT_SIGNING_KEY: SIGNING_KEY,
   }
 

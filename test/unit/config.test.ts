@@ -12,6 +12,7 @@ const base = {
   POLICY: policy,
   LEDGER: { put: () => {} },
   AUDIT: { put: () => {} },
+  COORDINATOR: { idFromName: () => {} },
   AUDIT_SIGNING_KEY: 'an-audit-signing-key-of-32-characters',
 }
 
@@ -44,6 +45,7 @@ describe('readConfig', () => {
     ['no token', { POLICY: policy }, 'CLOUDFLARE_API_TOKEN'],
     ['no policy', { CLOUDFLARE_API_TOKEN: 't' }, 'POLICY'],
     ['no ledger binding', { ...base, LEDGER: undefined }, 'LEDGER'],
+    ['no coordinator binding', { ...base, COORDINATOR: undefined }, 'COORDINATOR'],
     [
       'a policy with an error',
       { ...base, POLICY: '{"version":1,"teams":[],"members":[]}' },

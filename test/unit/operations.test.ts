@@ -79,8 +79,28 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
     ledger,
     upstream,
     approvals: {
+      newId: () => crypto.randomUUID(),
       put: async (approval) => void stored.set(approval.id, approval),
       get: async (id) => stored.get(id) ?? null,
+      // Atomic in JavaScript's one thread: nothing awaits between the check and the update.
+      claim: async (id, approver) => {
+        const approval = stored.get(id)
+        const claimed = approval?.status === 'pending'
+        if (claimed) stored.set(id, { ...approval, status: 'executing', approved_by: approver })
+        return { claimed, approval: stored.get(id) ?? null }
+      },
+      release: async (id) => {
+        const approval = stored.get(id)
+        if (approval?.status !== 'executing') return
+        const { approved_by: _approver, ...pending } = approval
+        stored.set(id, { ...pending, status: 'pending' })
+      },
+      close: async (id, { status, outcome }, now) => {
+        const approval = stored.get(id)
+        if (approval?.status !== 'executing') return
+        const closed_at = now.toISOString()
+        stored.set(id, { ...approval, status, closed_at, ...(outcome ? { outcome } : {}) })
+      },
     },
     audit: {
       beforeChange: async (_found: Findings) => {

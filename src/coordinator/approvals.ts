@@ -1,0 +1,121 @@
+/**
+ * Approvals inside the coordinator: the record of each parked delete and its transitions, as SQL
+ * on the Durable Object's own storage. It decides nothing about who may approve (approvals/ does,
+ * before it claims); it only guarantees that each transition happens once:
+ *
+ *   pending ──claim──▶ executing ──close──▶ executed | failed
+ *      ▲                   │
+ *      └─────release───────┘  (the claimant was refused before it forwarded anything)
+ *   pending ──(read or claim after expires_at)──▶ expired
+ *
+ * A claim is one `UPDATE ... WHERE status = 'pending'`, so of N concurrent approvals exactly one
+ * gets `executing` and may forward the delete. An approval stuck in `executing` (the Worker died
+ * between the claim and the close) stays closed: never run twice, whatever happened upstream.
+ *
+ * Table `approvals`: id, status, expires_ms (for expiry and pruning), the parked record as JSON
+ * (immutable), and the columns the transitions set (approved_by, closed_at, outcome). Rows live
+ * one day past their expiry, so that "expired" can be told from "unknown", then are pruned.
+ */
+import type { Approval, Claim, Closing } from '../approvals/store'
+
+const LINGER_MS = 86_400_000
+
+type ApprovalStatus = Approval['status']
+interface Row extends Record<string, SqlStorageValue> {
+  record: string
+  status: string
+  approved_by: string | null
+  closed_at: string | null
+  outcome: string | null
+}
+
+export function approvalTable(sql: SqlStorage) {
+  sql.exec(`CREATE TABLE IF NOT EXISTS approvals (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL
+      CHECK (status IN ('pending', 'executing', 'executed', 'failed', 'expired')),
+    expires_ms INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    approved_by TEXT,
+    closed_at TEXT,
+    outcome TEXT
+  )`)
+  sql.exec('CREATE INDEX IF NOT EXISTS approvals_by_expiry ON approvals (expires_ms)')
+
+  const iso = (ms: number) => new Date(ms).toISOString()
+
+  function expireIfDue(id: string, nowMs: number) {
+    sql.exec(
+      `UPDATE approvals SET status = 'expired', closed_at = ?
+       WHERE id = ? AND status = 'pending' AND expires_ms <= ?`,
+      iso(nowMs),
+      id,
+      nowMs,
+    )
+  }
+
+  function read(id: string, nowMs: number): Approval | null {
+    expireIfDue(id, nowMs)
+    const [row] = sql.exec<Row>('SELECT * FROM approvals WHERE id = ?', id).toArray()
+    if (row === undefined) return null
+    const parked = JSON.parse(row.record) as Approval
+    return {
+      ...parked,
+      status: row.status as ApprovalStatus,
+      ...(row.approved_by !== null ? { approved_by: row.approved_by } : {}),
+      ...(row.closed_at !== null ? { closed_at: row.closed_at } : {}),
+      ...(row.outcome !== null ? { outcome: row.outcome } : {}),
+    }
+  }
+
+  return {
+    /** Stores a new pending approval; prunes those a day past their expiry on the way. */
+    park(approval: Approval, nowMs: number): void {
+      sql.exec('DELETE FROM approvals WHERE expires_ms < ?', nowMs - LINGER_MS)
+      sql.exec(
+        `INSERT INTO approvals (id, status, expires_ms, record) VALUES (?, 'pending', ?, ?)`,
+        approval.id,
+        Date.parse(approval.expires_at),
+        JSON.stringify({ ...approval, status: 'pending' }),
+      )
+    },
+
+    read,
+
+    claim(id: string, approver: string, nowMs: number): Claim {
+      expireIfDue(id, nowMs)
+      const won = sql
+        .exec(
+          `UPDATE approvals SET status = 'executing', approved_by = ?
+           WHERE id = ? AND status = 'pending' RETURNING id`,
+          approver,
+          id,
+        )
+        .toArray()
+      return { claimed: won.length === 1, approval: read(id, nowMs) }
+    },
+
+    /** Only the claimant releases, and only before it forwarded the delete (approvals/approve.ts). */
+    release(id: string, nowMs: number): Approval | null {
+      sql.exec(
+        `UPDATE approvals SET status = 'pending', approved_by = NULL
+         WHERE id = ? AND status = 'executing'`,
+        id,
+      )
+      return read(id, nowMs)
+    },
+
+    /** Only an executing approval closes, once: a late or repeated close changes nothing. */
+    close(id: string, closing: Closing, nowMs: number): Approval | null {
+      sql.exec(
+        `UPDATE approvals SET status = ?, closed_at = ?, outcome = ?
+         WHERE id = ? AND status = 'executing'`,
+        closing.status,
+        iso(nowMs),
+        closing.outcome ?? null,
+        id,
+      )
+      return read(id, nowMs)
+    },
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Which coordinator instance holds what. The coordinator is sharded per Cloudflare account
+ * (`idFromName(account_id)`): an account's state is decided in one place, and accounts never wait
+ * on each other.
+ *
+ * An approval is addressed by its id alone (`/gateway/v1/approvals/{id}`), so its id carries its
+ * shard: its first 8 hex digits are a hash of the account id, the rest of a random UUID v4 (90
+ * random bits remain). The account is found again among the policy's accounts; an id whose tag
+ * matches none costs no round trip at all. The hash is not a secret: who may see an approval is
+ * decided on its record, never on its id.
+ */
+
+/** FNV-1a, 32 bits: cheap and stable; collisions between a policy's accounts are only retried. */
+function tagOf(accountId: string): string {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < accountId.length; i++) {
+    hash ^= accountId.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193) >>> 0
+  }
+  return hash.toString(16).padStart(8, '0')
+}
+
+export function newApprovalId(accountId: string): string {
+  return tagOf(accountId) + crypto.randomUUID().slice(8)
+}
+
+/** The accounts an approval id may belong to: usually exactly one, none for a foreign id. */
+export function accountsOfApproval(approvalId: string, accounts: readonly string[]): string[] {
+  const tag = approvalId.slice(0, 8)
+  return accounts.filter((account) => tagOf(account) === tag)
+}
