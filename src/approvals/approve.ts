@@ -7,7 +7,7 @@ import { run, type Findings, type Outcome } from '../audit/record'
 import { isActive } from '../identity/authenticate'
 import { GatewayError } from '../lib/errors'
 import { releaseOnDelete } from '../ownership/bookkeeping'
-import { associationsOf, certificateFacts, refuseInUse } from '../ownership/facts'
+import { associationsOf, refuseInUse, visibleCertificate } from '../ownership/facts'
 import { decide, type CertificateFacts } from '../policy/decide'
 import type { Envelope } from '../upstream/port'
 import { upstreamRequests } from '../upstream/request'
@@ -92,8 +92,7 @@ async function requireDeletableNow(
 ): Promise<void> {
   const { who, upstream } = deps
   const { account_id: accountId, certificate_id: certificateId } = approval
-  const known = await certificateFacts(deps, found, accountId, certificateId)
-  who.requireVisible(found, known.facts)
+  const known = await visibleCertificate(deps, found, accountId, certificateId)
   who.refuseEarly(found, 'approve', known.facts)
   const associations = await associationsOf(upstream, accountId, certificateId)
   const facts = { ...known.facts, hasAssociations: associations.length > 0 }
@@ -112,6 +111,7 @@ export function approveDelete(
     requireUsable(deps, found, approval)
     const { account_id: accountId, certificate_id: certificateId } = approval
 
+    // An account outside the caller's team is refused before the claim costs a round trip.
     who.requireAccount(accountId, GatewayError.of('CERTIFICATE_NOT_FOUND'))
 
     // Claimed before anything else is asked: of concurrent approvals (any isolate, any location)
@@ -128,7 +128,7 @@ export function approveDelete(
       // Refused before anything was forwarded: the approval is open again, as it was (a
       // certificate in use today may be free tomorrow).
       await approvals
-        .release(approval.id)
+        .release(approval.id, principal.memberId)
         .catch((e) => console.error('reopening a refused approval failed', e))
       throw error
     }

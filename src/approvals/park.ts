@@ -26,8 +26,7 @@ export async function park(
   found: Findings,
   target: { accountId: string; certificateId: string },
   facts: CertificateFacts,
-  decision: Decision,
-  gate: NonNullable<Decision['approval']>,
+  gate: { ruleIds: string[]; approval: NonNullable<Decision['approval']> },
 ): Promise<ParkedDelete> {
   const { principal } = deps
   const now = new Date()
@@ -38,11 +37,11 @@ export async function park(
     requested_by: principal.memberId,
     requested_team: principal.teamId,
     request_id: deps.requestId,
-    roles: gate.roles,
-    rule_ids: decision.ruleIds,
+    roles: gate.approval.roles,
+    rule_ids: gate.ruleIds,
     certificate: toStoredFacts(facts),
     created_at: now.toISOString(),
-    expires_at: new Date(now.getTime() + gate.ttlMinutes * 60_000).toISOString(),
+    expires_at: new Date(now.getTime() + gate.approval.ttlMinutes * 60_000).toISOString(),
     status: 'pending',
   }
   // Nothing is deleted either way; if the store cannot be reached, the request is refused (the

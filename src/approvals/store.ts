@@ -61,8 +61,8 @@ export interface ApprovalStore {
   /** The approval, `expired` once past its expiry; null if unknown. */
   get(id: string): Promise<Approval | null>
   claim(id: string, approver: string, now: Date): Promise<Claim>
-  /** Back from executing to pending: only by the claimant, refused before it forwarded anything. */
-  release(id: string): Promise<void>
+  /** Back from executing to pending: only by its claimant, refused before it forwarded anything. */
+  release(id: string, approver: string): Promise<void>
   close(id: string, closing: Closing, now: Date): Promise<void>
 }
 

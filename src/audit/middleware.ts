@@ -69,7 +69,7 @@ export function pendingRecorder(
 export function partsOf(c: Context<AppEnv>): RecordParts {
   return {
     requestId: c.var.requestId,
-    startedAt: c.get('startedAt') ?? Date.now(),
+    startedAt: c.var.startedAt,
     principal: c.get('principal'),
     action: c.get('action'),
     findings: c.get('findings'),

@@ -140,11 +140,12 @@ export function deleteCertificate(
     const decision = who.requireAllowed(found, 'delete', facts)
     refuseInUse(associations)
     await deps.audit.beforeChange(found)
-    if (decision.approval !== undefined) {
+    const { ruleIds, approval } = decision
+    if (approval !== undefined) {
       const target = { accountId, certificateId }
       return {
         kind: 'parked',
-        parked: await park(deps, found, target, facts, decision, decision.approval),
+        parked: await park(deps, found, target, facts, { ruleIds, approval }),
       }
     }
     const envelope = await releaseOnDelete(deps.ledger, accountId, certificateId, () =>

@@ -96,11 +96,12 @@ export function approvalTable(sql: SqlStorage) {
     },
 
     /** Only the claimant releases, and only before it forwarded the delete (approvals/approve.ts). */
-    release(id: string, nowMs: number): Approval | null {
+    release(id: string, approver: string, nowMs: number): Approval | null {
       sql.exec(
         `UPDATE approvals SET status = 'pending', approved_by = NULL
-         WHERE id = ? AND status = 'executing'`,
+         WHERE id = ? AND status = 'executing' AND approved_by = ?`,
         id,
+        approver,
       )
       return read(id, nowMs)
     },

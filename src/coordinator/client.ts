@@ -65,8 +65,10 @@ export function coordinatedApprovals(
       return { claimed: claim?.claimed ?? false, approval: parsed(claim?.approval ?? null) }
     },
 
-    async release(id) {
-      await onShard(id, async (at) => ({ approval: await at.releaseApproval(id, Date.now()) }))
+    async release(id, approver) {
+      await onShard(id, async (at) => ({
+        approval: await at.releaseApproval(id, approver, Date.now()),
+      }))
     },
 
     async close(id, closing, now) {

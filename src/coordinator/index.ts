@@ -33,8 +33,8 @@ export class Coordinator extends DurableObject<Env> {
     return this.approvals.claim(id, approver, nowMs)
   }
 
-  releaseApproval(id: string, nowMs: number): Approval | null {
-    return this.approvals.release(id, nowMs)
+  releaseApproval(id: string, approver: string, nowMs: number): Approval | null {
+    return this.approvals.release(id, approver, nowMs)
   }
 
   closeApproval(id: string, closing: Closing, nowMs: number): Approval | null {

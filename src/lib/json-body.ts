@@ -37,9 +37,9 @@ export function isJsonMediaType(contentType: string | undefined): boolean {
 
 /** The request as the rest of the pipe sees it: UTF-8 `text/plain` relabelled `application/json`. */
 export function asJsonRequest(request: Request): Request {
-  const contentType = request.headers.get('content-type')
-  if (contentType === null || !/^\s*text\/plain\s*(;|$)/i.test(contentType)) return request
-  if (!isJsonMediaType(contentType)) return request
+  const contentType = request.headers.get('content-type') ?? ''
+  const isText = contentType.split(';')[0]!.trim().toLowerCase() === 'text/plain'
+  if (!isText || !isJsonMediaType(contentType)) return request
   const headers = new Headers(request.headers)
   headers.set('content-type', 'application/json')
   return new Request(request, { headers })

@@ -4,7 +4,9 @@
  * happened; a failed delete is never run again; and without a coordinator nothing is parked,
  * approved or forwarded.
  */
+import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
+import type { Approval } from '../../src/approvals/store'
 import type { AuditEntry } from '../../src/audit/entry'
 import { fakeClock } from '../kit/clock'
 import { auditEntries } from '../support/audit'
@@ -15,7 +17,7 @@ import {
 } from '../support/coordinator'
 import { emulator } from '../support/emulator'
 import { GATEWAY, callJson, certificateUrl, uploadedId } from '../support/gateway'
-import { KEYS, RULES } from '../support/identities'
+import { ACCOUNT, KEYS, RULES } from '../support/identities'
 import { policyWith } from '../support/policies'
 
 beforeEach(async () => {
@@ -212,5 +214,33 @@ describe('approval ids', () => {
       env: { COORDINATOR: unreachableCoordinator },
     })
     expect([unknown.status, unknown.body.errors[0]!.code]).toEqual([404, 18304])
+  })
+})
+
+describe('the coordinator\u2019s transitions', () => {
+  const parked = (id: string): Approval => ({
+    id,
+    account_id: ACCOUNT,
+    certificate_id: crypto.randomUUID(),
+    requested_by: 'bob',
+    requested_team: 'payments',
+    request_id: crypto.randomUUID(),
+    roles: ['admin'],
+    rule_ids: ['ca-delete-needs-admin'],
+    certificate: { owner_team: 'payments', ca: true },
+    created_at: new Date().toISOString(),
+    expires_at: new Date(Date.now() + 60_000).toISOString(),
+    status: 'pending',
+  })
+
+  it('lets only the claimant put a claimed approval back to pending', async () => {
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName(ACCOUNT))
+    const id = crypto.randomUUID()
+    const now = Date.now()
+    await stub.parkApproval(parked(id), now)
+    expect((await stub.claimApproval(id, 'admin', now)).claimed).toBe(true)
+    expect((await stub.releaseApproval(id, 'admin2', now))?.status).toBe('executing')
+    expect((await stub.releaseApproval(id, 'admin', now))?.status).toBe('pending')
+    expect((await stub.claimApproval(id, 'admin2', now)).claimed).toBe(true)
   })
 })

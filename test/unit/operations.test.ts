@@ -89,9 +89,9 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
         if (claimed) stored.set(id, { ...approval, status: 'executing', approved_by: approver })
         return { claimed, approval: stored.get(id) ?? null }
       },
-      release: async (id) => {
+      release: async (id, approver) => {
         const approval = stored.get(id)
-        if (approval?.status !== 'executing') return
+        if (approval?.status !== 'executing' || approval.approved_by !== approver) return
         const { approved_by: _approver, ...pending } = approval
         stored.set(id, { ...pending, status: 'pending' })
       },
