@@ -13,6 +13,7 @@ import { GatewayError } from './lib/errors'
 import { problemsOf } from './lib/zod-issues'
 import { parsePolicy, type Policy } from './policy/document'
 import { demoPolicyFrontsCloudflare } from './policy/demo'
+import { limitsOf, type Limits } from './policy/limits'
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -54,17 +55,12 @@ const envSchema = z.object({
   ACCESS_AUD: optionalVar(
     z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be the Access application audience (AUD) tag'),
   ),
-  // Ownership and the audit trail are part of the service, not options: without either binding
-  // the gateway does not serve.
-  LEDGER: z.custom<KVNamespace>(
-    (value) => typeof (value as { put?: unknown } | undefined)?.put === 'function',
-    'the KV namespace binding LEDGER is missing',
-  ),
+  // The audit trail is part of the service, not an option: without it the gateway does not serve.
   AUDIT: z.custom<KVNamespace>(
     (value) => typeof (value as { put?: unknown } | undefined)?.put === 'function',
     'the KV namespace binding AUDIT is missing',
   ),
-  // Approvals (and later the budget and the ledger) are decided there: without it, nothing that
+  // The ledger, the budget, quotas and approvals are decided there: without it, nothing that
   // needs one answer across isolates could be served safely.
   COORDINATOR: z.custom<DurableObjectNamespace>(
     (value) => typeof (value as { idFromName?: unknown } | undefined)?.idFromName === 'function',
@@ -79,6 +75,8 @@ const envSchema = z.object({
 export interface Config {
   apiToken: string
   policy: Policy
+  /** The policy's budget and quotas, worked out once (policy/limits.ts). */
+  limits: Limits
   upstream: {
     baseUrl: string
     timeoutMs: number
@@ -132,6 +130,7 @@ export function readConfig(env: Record<string, unknown>): ConfigResult {
     config: {
       apiToken: vars.CLOUDFLARE_API_TOKEN,
       policy: policy.policy,
+      limits: limitsOf(policy.policy),
       upstream: {
         baseUrl: vars.UPSTREAM_BASE_URL,
         timeoutMs: vars.UPSTREAM_TIMEOUT_MS,

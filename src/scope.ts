@@ -9,15 +9,34 @@ import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from './app-env'
 import type { ApprovalDeps } from './approvals/park'
 import { partsOf, pendingRecorder, type PendingRecorder } from './audit/middleware'
-import { coordinatedApprovals } from './coordinator/client'
-import { ledger } from './ownership/ledger'
+import { coordinatedApprovals, coordinatedBudget, coordinatedLedger } from './coordinator/client'
+import { tokenInstanceName } from './coordinator/shard'
+import type { Principal } from './identity/principal'
 import type { Policy } from './policy/document'
 import { authorizer } from './policy/enforce'
+import type { Limits } from './policy/limits'
+import {
+  budgetGate,
+  leaseCacheFor,
+  type BudgetCaller,
+  type TokenBudget,
+} from './upstream/budget-gate'
 import { upstreamPort, type UpstreamStats } from './upstream/port'
 
 export interface RequestScope extends ApprovalDeps {
   audit: PendingRecorder
   upstreamStats: Readonly<UpstreamStats>
+  /** The caller's place in the token's budget, and the budget itself (whoami shows it). */
+  budget: { caller: BudgetCaller; limits: Limits; tokenBudget: TokenBudget }
+}
+
+function budgetCaller(principal: Principal, limits: Limits): BudgetCaller {
+  return {
+    team: principal.teamId,
+    member: principal.memberId,
+    reserveEligible: principal.roles.some((role) => limits.reserveRoles.has(role)),
+    memberLimit: limits.team(principal.teamId).memberLimit,
+  }
 }
 
 /** Every account the policy names: an approval id is routed to one of them. */
@@ -35,18 +54,24 @@ function accountsOf(policy: Policy): string[] {
 export const requestScope = () =>
   createMiddleware<AppEnv>(async function requestScope(c, next) {
     const { config, principal } = c.var
-    const upstream = upstreamPort({ apiToken: config.apiToken, ...config.upstream })
+    const { limits } = config
+    const caller = budgetCaller(principal, limits)
+    const tokenBudget = coordinatedBudget(c.env.COORDINATOR, tokenInstanceName(config.apiToken))
+    const gate = budgetGate(tokenBudget, limits.plan, caller, leaseCacheFor(config))
+    const upstream = upstreamPort({ apiToken: config.apiToken, ...config.upstream }, gate)
     c.set('scope', {
       principal,
       requestId: c.var.requestId,
       policy: config.policy,
       who: authorizer(principal, config.policy),
-      ledger: ledger(c.env.LEDGER),
+      ledger: coordinatedLedger(c.env.COORDINATOR),
       approvals: coordinatedApprovals(c.env.COORDINATOR, accountsOf(config.policy)),
       upstream,
       upstreamStats: upstream.stats,
       audit: pendingRecorder(c.env.AUDIT, config.audit, () => partsOf(c)),
       uploadWindowMs: config.upstream.timeoutMs,
+      caQuota: (teamId) => limits.caQuota(teamId),
+      budget: { caller, limits, tokenBudget },
     })
     await next()
   })

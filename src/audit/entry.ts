@@ -119,6 +119,8 @@ export function classify(facts: RequestFacts, status: number): OutcomeClass {
   if (status === 401) return 'unauthenticated'
   if (status === 403 || facts.decision?.effect === 'deny') return 'denied'
   if (facts.upstreamFailed) return 'upstream_error'
+  // The gateway's own limits (the team's budget, the breaker) refused before any call.
+  if (status === 429) return 'denied'
   return status >= 500 ? 'gateway_error' : 'invalid'
 }
 

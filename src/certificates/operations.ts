@@ -15,7 +15,6 @@ import { releaseOnDelete, trackUpload } from '../ownership/bookkeeping'
 import {
   adopt,
   associationsOf,
-  fromLedger,
   refuseInUse,
   visibleCertificate,
   type OwnershipDeps,
@@ -43,9 +42,9 @@ export function listCertificates(
     who.requireAllowed(found, 'list', undefined)
     const envelope = await upstream.call(upstreamRequests.list(accountId, input.types))
     const certs = envelope.result
-    const owners = await fromLedger(ledger.owners(accountId))
+    const { owners, intents } = await ledger.owners(accountId)
     const unowned = certs.filter((cert) => !owners.has(cert.id))
-    const adopted = await adopt(deps, found, accountId, unowned)
+    const adopted = await adopt(deps, found, accountId, unowned, intents)
     const visible = certs.filter((cert) => {
       if (!matchesListFilter(cert, input.filter)) return false
       const facts = {
@@ -91,6 +90,7 @@ export function uploadCertificate(
         expiresOn: inspected.expiresOn,
         bundleSha256: inspected.bundleSha256,
         fingerprintSha256: inspected.fingerprintSha256,
+        caQuota: deps.caQuota(principal.teamId),
       },
       () => deps.upstream.call(upstreamRequests.upload(accountId, fields)),
     )

@@ -1,18 +1,25 @@
 /**
- * The Worker's side of the coordinator: the approvals port (approvals/store.ts) implemented over
- * RPC to the account's instance. Each method is one round trip. It fails closed: an instance that
- * cannot be reached (or that throws) is 503 COORDINATOR_UNAVAILABLE, and the operation that asked
- * stops before anything is forwarded. It never retries a claim by itself: a claim that reached
- * the coordinator but whose answer was lost must not run twice.
+ * The Worker's side of the coordinator: the approvals port (approvals/store.ts), the ledger port
+ * (ownership/ledger.ts) and the token budget port (upstream/budget-gate.ts), each implemented over
+ * RPC to the instance that holds the state (shard.ts). Each method is one round trip. They fail
+ * closed: an instance that cannot be reached (or that throws) is 503 COORDINATOR_UNAVAILABLE, and
+ * the operation that asked stops before anything is forwarded. Nothing here retries by itself: a
+ * claim or a lease that reached the coordinator but whose answer was lost must not count twice.
  */
 import { approvalSchema, type Approval, type ApprovalStore } from '../approvals/store'
 import { GatewayError } from '../lib/errors'
+import { INTENT_TTL_MS, ownershipSchema, type Ledger } from '../ownership/ledger'
+import type { TokenBudget } from '../upstream/budget-gate'
 import type { Coordinator } from './index'
 import { accountsOfApproval, newApprovalId } from './shard'
 
 type Instance = DurableObjectStub<Coordinator>
+type Namespace = DurableObjectNamespace<Coordinator>
 
-async function reaching<T>(rpc: () => Promise<T>): Promise<T> {
+const instanceOf = (namespace: Namespace, name: string): Instance =>
+  namespace.get(namespace.idFromName(name))
+
+export async function reaching<T>(rpc: () => Promise<T>): Promise<T> {
   try {
     return await rpc()
   } catch (error) {
@@ -26,10 +33,10 @@ const parsed = (approval: unknown): Approval | null => {
 }
 
 export function coordinatedApprovals(
-  namespace: DurableObjectNamespace<Coordinator>,
+  namespace: Namespace,
   accounts: readonly string[],
 ): ApprovalStore {
-  const instance = (accountId: string): Instance => namespace.get(namespace.idFromName(accountId))
+  const instance = (accountId: string) => instanceOf(namespace, accountId)
 
   /**
    * Asks each instance the id may belong to (usually one; none for an id of no policy account)
@@ -76,5 +83,47 @@ export function coordinatedApprovals(
         approval: await at.closeApproval(id, closing, now.getTime()),
       }))
     },
+  }
+}
+
+/** The ownership ledger on each account's instance. */
+export function coordinatedLedger(namespace: Namespace): Ledger {
+  const at = (accountId: string) => instanceOf(namespace, accountId)
+  return {
+    async owner(accountId, certificateId) {
+      const stored = await reaching(() => at(accountId).owner(certificateId))
+      if (stored === null) return null
+      // A record that does not parse is treated as no record: nobody but account-wide roles can
+      // see the certificate until an admin assigns it again. Fails closed, never open.
+      const parsed = ownershipSchema.safeParse(stored)
+      return parsed.success ? parsed.data : null
+    },
+    owners: (accountId) => reaching(() => at(accountId).owners(Date.now())),
+    intents: (accountId) => reaching(() => at(accountId).intents(Date.now())),
+    assign: (accountId, certificateId, ownership) =>
+      reaching(() => at(accountId).assignOwner(certificateId, ownership)),
+    release: (accountId, certificateId) =>
+      reaching(() => at(accountId).releaseOwner(certificateId)),
+    recordIntent: (accountId, intent, caQuota) =>
+      reaching(() => at(accountId).recordIntent(intent, caQuota, INTENT_TTL_MS, Date.now())),
+    clearIntent: (accountId, requestId) => reaching(() => at(accountId).clearIntent(requestId)),
+    confirmUpload: (accountId, certificateId, ownership) =>
+      reaching(() => at(accountId).confirmUpload(certificateId, ownership)),
+    adopt: (accountId, candidates, uploadWindowMs) =>
+      reaching(() => at(accountId).adopt(candidates, uploadWindowMs, Date.now())),
+    caHeldBy: (accountId, team) => reaching(() => at(accountId).caHeldBy(team, Date.now())),
+  }
+}
+
+/** The token's budget and breaker on the token's instance. */
+export function coordinatedBudget(
+  namespace: Namespace,
+  instanceName: Promise<string>,
+): TokenBudget {
+  const at = async () => instanceOf(namespace, await instanceName)
+  return {
+    lease: (ask) => reaching(async () => (await at()).lease(ask, Date.now())),
+    trip: (untilMs) => reaching(async () => (await at()).tripBreaker(untilMs)),
+    view: (plan, who) => reaching(async () => (await at()).budgetView(plan, who, Date.now())),
   }
 }

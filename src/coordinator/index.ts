@@ -1,25 +1,46 @@
 /**
- * The coordinator: one SQLite-backed Durable Object per Cloudflare account (`idFromName(account_id)`),
- * for what must have exactly one answer across isolates and locations. It owns no policy and
- * never calls the upstream: it only keeps state and makes its transitions atomic. A Durable Object
- * runs one call at a time per instance, and each method here is synchronous SQL with no `await`,
- * so a check and its update can never interleave with another request's.
+ * The coordinator: a SQLite-backed Durable Object for what must have exactly one answer across
+ * isolates and locations. It owns no policy and never calls the upstream: it only keeps state and
+ * makes its transitions atomic. A Durable Object runs one call at a time per instance, and each
+ * method here is synchronous SQL with no `await`, so a check and its update can never interleave
+ * with another request's.
  *
- * Each concern is a module over `ctx.storage.sql` (approvals.ts now; the budget, breaker, quotas
- * and the ledger later), with its own tables created here, so one instance holds them all.
+ * Two kinds of instance, of the one class (coordinator/shard.ts names them):
+ *   - one per Cloudflare account: the ownership ledger and upload intents (ledger.ts), the CA
+ *     quota check, approvals (approvals.ts);
+ *   - one per upstream token: the token's budget and breaker (budget.ts).
+ * Each concern is a module over `ctx.storage.sql` with its own tables, created (if missing) before
+ * the first call is served; an instance simply never touches the tables of the other kind.
  */
 import { DurableObject } from 'cloudflare:workers'
 import type { Approval, Claim, Closing } from '../approvals/store'
+import type {
+  Adopted,
+  AdoptionCandidate,
+  IntentAdmission,
+  IntentSummary,
+  Ownership,
+  UploadIntent,
+} from '../ownership/ledger'
 import { approvalTable } from './approvals'
+import type { BudgetPlan } from '../policy/limits'
+import { budgetTables } from './budget'
+import type { BudgetView, LeaseAnswer, LeaseAsk } from './leases'
+import { ledgerTables } from './ledger'
 
 export class Coordinator extends DurableObject<Env> {
   private readonly approvals: ReturnType<typeof approvalTable>
+  private readonly ledger: ReturnType<typeof ledgerTables>
+  private readonly budget: ReturnType<typeof budgetTables>
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    // Tables are created (if missing) before the first call is served.
     this.approvals = approvalTable(ctx.storage.sql)
+    this.ledger = ledgerTables(ctx.storage.sql)
+    this.budget = budgetTables(ctx.storage.sql)
   }
+
+  // Approvals (per account)
 
   parkApproval(approval: Approval, nowMs: number): void {
     this.approvals.park(approval, nowMs)
@@ -39,5 +60,70 @@ export class Coordinator extends DurableObject<Env> {
 
   closeApproval(id: string, closing: Closing, nowMs: number): Approval | null {
     return this.approvals.close(id, closing, nowMs)
+  }
+
+  // The ownership ledger (per account)
+
+  owner(certificateId: string): Ownership | null {
+    return this.ledger.owner(certificateId)
+  }
+
+  owners(nowMs: number): { owners: Map<string, string>; intents: IntentSummary[] } {
+    return this.ledger.owners(nowMs)
+  }
+
+  intents(nowMs: number): IntentSummary[] {
+    return this.ledger.intents(nowMs)
+  }
+
+  assignOwner(certificateId: string, ownership: Ownership): void {
+    this.ledger.assign(certificateId, ownership)
+  }
+
+  releaseOwner(certificateId: string): void {
+    this.ledger.release(certificateId)
+  }
+
+  recordIntent(
+    intent: UploadIntent,
+    caQuota: number | null,
+    ttlMs: number,
+    nowMs: number,
+  ): IntentAdmission {
+    return this.ledger.recordIntent(intent, caQuota, ttlMs, nowMs)
+  }
+
+  clearIntent(requestId: string): void {
+    this.ledger.clearIntent(requestId)
+  }
+
+  confirmUpload(certificateId: string, ownership: Ownership): void {
+    this.ledger.confirmUpload(certificateId, ownership)
+  }
+
+  adopt(candidates: AdoptionCandidate[], uploadWindowMs: number, nowMs: number): Adopted[] {
+    return this.ledger.adopt(candidates, uploadWindowMs, nowMs)
+  }
+
+  caHeldBy(team: string, nowMs: number): number {
+    return this.ledger.caHeldBy(team, nowMs)
+  }
+
+  // The token's budget and breaker (per token)
+
+  lease(ask: LeaseAsk, nowMs: number): LeaseAnswer {
+    return this.budget.lease(ask, nowMs)
+  }
+
+  tripBreaker(untilMs: number): void {
+    this.budget.trip(untilMs)
+  }
+
+  budgetView(
+    plan: BudgetPlan,
+    who: { team: string; member: string; memberLimit: number | null },
+    nowMs: number,
+  ): BudgetView {
+    return this.budget.view(plan, who, nowMs)
   }
 }

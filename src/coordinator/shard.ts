@@ -1,7 +1,10 @@
 /**
- * Which coordinator instance holds what. The coordinator is sharded per Cloudflare account
- * (`idFromName(account_id)`): an account's state is decided in one place, and accounts never wait
- * on each other.
+ * Which coordinator instance holds what. An account's state (ledger, intents, quotas, approvals)
+ * lives on the instance named by its account id (`idFromName(account_id)`): decided in one place,
+ * and accounts never wait on each other. The upstream budget belongs to the token, whatever the
+ * account (Cloudflare counts per token), so it lives on the instance named `token:` + the first
+ * 16 hex digits of the token's SHA-256: one per token, a rotated token starting a fresh count, and
+ * the name never carries the token itself.
  *
  * An approval is addressed by its id alone (`/gateway/v1/approvals/{id}`), so its id carries its
  * shard: its first 8 hex digits are a hash of the account id, the rest of a random UUID v4 (90
@@ -9,6 +12,7 @@
  * matches none costs no round trip at all. The hash is not a secret: who may see an approval is
  * decided on its record, never on its id.
  */
+import { hex } from '../lib/encoding'
 
 /** FNV-1a, 32 bits: cheap and stable; collisions between a policy's accounts are only retried. */
 function tagOf(accountId: string): string {
@@ -28,4 +32,18 @@ export function newApprovalId(accountId: string): string {
 export function accountsOfApproval(approvalId: string, accounts: readonly string[]): string[] {
   const tag = approvalId.slice(0, 8)
   return accounts.filter((account) => tagOf(account) === tag)
+}
+
+const tokenNames = new Map<string, Promise<string>>()
+
+/** The name of the token's budget instance (memoised: one digest per token per isolate). */
+export function tokenInstanceName(apiToken: string): Promise<string> {
+  let name = tokenNames.get(apiToken)
+  if (name === undefined) {
+    name = crypto.subtle
+      .digest('SHA-256', new TextEncoder().encode(apiToken))
+      .then((digest) => `token:${hex(digest.slice(0, 8))}`)
+    tokenNames.set(apiToken, name)
+  }
+  return name
 }

@@ -1,6 +1,7 @@
 /** whoami, under /gateway/v1 (not an upstream path): who the gateway takes the caller for. */
 import { createRoute, z } from '@hono/zod-openapi'
 import { gatewayFailures, ok } from '../lib/openapi'
+import { budgetViewSchema } from '../upstream/budget-gate'
 import { declareAction } from '../pipe'
 
 export const whoamiRoute = createRoute({
@@ -17,6 +18,9 @@ export const whoamiRoute = createRoute({
         roles: z.array(z.string()),
         authenticated_by: z.enum(['key', 'access']),
         accounts: z.array(z.string()),
+        budget: budgetViewSchema
+          .nullable()
+          .openapi({ description: 'null while the coordinator cannot be reached' }),
       }),
       'The caller',
     ),

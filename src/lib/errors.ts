@@ -131,10 +131,12 @@ export const ERROR_CODES = {
     status: 403,
     message: 'Not deleted: the delete awaits the approval of a second member',
   },
-  LEDGER_UNAVAILABLE: {
-    code: 18320,
-    status: 503,
-    message: 'The ownership ledger cannot be written; nothing was forwarded',
+  // The policy's quota of CA certificates per team and account (policy/limits.ts). 403, not 429:
+  // waiting does not help, deleting one of the team's CA certificates does.
+  CA_QUOTA_EXCEEDED: {
+    code: 18310,
+    status: 403,
+    message: "Refused: the team's quota of CA certificates in this account is used up",
   },
   OWNERSHIP_NOT_RECORDED: {
     code: 18321,
@@ -186,12 +188,25 @@ export const ERROR_CODES = {
     status: 502,
     message: 'The upstream failed to process the request',
   },
-  // The coordinator Durable Object (src/coordinator/): mutations that need it fail closed.
+  // The coordinator Durable Object (src/coordinator/): everything that needs it fails closed.
   COORDINATOR_UNAVAILABLE: {
     code: 18507,
     status: 503,
     message:
-      'The coordinator cannot be reached, so this change was refused and nothing was forwarded',
+      'The coordinator cannot be reached, so this request was refused and nothing was forwarded',
+  },
+  // The shared token's budget (policy/limits.ts, coordinator/budget.ts): the gateway's own 429s,
+  // with retry-after, so that no team can push the token into the upstream's lockout.
+  BUDGET_EXHAUSTED: {
+    code: 18429,
+    status: 429,
+    message: "The team's share of the upstream budget is used up for now",
+  },
+  BREAKER_OPEN: {
+    code: 18430,
+    status: 429,
+    message:
+      'The upstream rate-limited the shared token; the gateway holds every request until retry-after has passed',
   },
 } as const satisfies Record<string, { code: number; status: ContentfulStatusCode; message: string }>
 

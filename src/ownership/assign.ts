@@ -38,22 +38,15 @@ export function assignOwner(
       await deps.upstream.call(upstreamRequests.get(accountId, certificateId))
     }
     await deps.audit.beforeChange(found)
-    try {
-      await ledger.assign(accountId, certificateId, {
-        team,
-        member: principal.memberId,
-        request_id: deps.requestId,
-        assigned_at: new Date().toISOString(),
-        via: 'assign',
-        ...(known.facts.ca !== undefined ? { ca: known.facts.ca } : {}),
-        ...(known.facts.expiresOn !== undefined ? { expires_on: known.facts.expiresOn } : {}),
-      })
-    } catch (error) {
-      throw GatewayError.of('LEDGER_UNAVAILABLE', {
-        message: 'The new owner could not be recorded',
-        cause: error,
-      })
-    }
+    await ledger.assign(accountId, certificateId, {
+      team,
+      member: principal.memberId,
+      request_id: deps.requestId,
+      assigned_at: new Date().toISOString(),
+      via: 'assign',
+      ...(known.facts.ca !== undefined ? { ca: known.facts.ca } : {}),
+      ...(known.facts.expiresOn !== undefined ? { expires_on: known.facts.expiresOn } : {}),
+    })
     return {
       account_id: accountId,
       mtls_certificate_id: certificateId,

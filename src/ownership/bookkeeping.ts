@@ -1,8 +1,10 @@
 /**
  * The ledger's side of the two changes that create or remove a certificate.
  *
- *   trackUpload     intent written before the upload is forwarded, the owner once it exists,
- *                   the intent cleared once the outcome is known (see ledger.ts for why)
+ *   trackUpload     intent written before the upload is forwarded (refused there when a CA
+ *                   upload would pass its team's CA quota), the owner written and the intent
+ *                   cleared in one step once the upstream confirmed it, the intent cleared after a
+ *                   refusal (see coordinator/ledger.ts for why)
  *   releaseOnDelete the owner entry dropped once the upstream has deleted the certificate
  *
  * Both take the upstream call to make as a function, so the change and its bookkeeping cannot be
@@ -10,7 +12,7 @@
  */
 import { GatewayError, detail } from '../lib/errors'
 import type { Envelope } from '../upstream/port'
-import type { Ledger } from './ledger'
+import type { Ledger, UploadIntent } from './ledger'
 
 export interface UploadBookkeeping {
   ledger: Ledger
@@ -22,6 +24,8 @@ export interface UploadBookkeeping {
   expiresOn: string
   bundleSha256: string
   fingerprintSha256: string
+  /** The team's CA quota in this account (policy `quotas`), or null for none. */
+  caQuota: number | null
 }
 
 const clearing = (what: string) => (error: unknown) => console.error(`${what} failed`, error)
@@ -31,7 +35,7 @@ export async function trackUpload<C extends { id: string }>(
   forward: () => Promise<Envelope<C>>,
 ): Promise<{ envelope: Envelope<C>; certificateId: string }> {
   const { ledger, accountId, team, member, requestId } = upload
-  const intent = {
+  const intent: UploadIntent = {
     bundle_sha256: upload.bundleSha256,
     team,
     member,
@@ -40,10 +44,13 @@ export async function trackUpload<C extends { id: string }>(
     ca: upload.ca,
     expires_on: upload.expiresOn,
   }
-  try {
-    await ledger.recordIntent(accountId, intent)
-  } catch (error) {
-    throw GatewayError.of('LEDGER_UNAVAILABLE', { cause: error })
+  // Unreachable, the coordinator refuses the upload here (503): nothing is forwarded.
+  const admission = await ledger.recordIntent(accountId, intent, upload.caQuota)
+  if (!admission.admitted) {
+    throw GatewayError.of('CA_QUOTA_EXCEEDED', {
+      message: `Team ${team} holds ${admission.used} CA certificates in this account (uploads in flight included), its quota is ${upload.caQuota ?? 0}; nothing was forwarded`,
+      headers: { 'x-should-retry': 'false' },
+    })
   }
 
   let envelope: Envelope<C>
@@ -54,14 +61,14 @@ export async function trackUpload<C extends { id: string }>(
     // certificate of the same PEM uploaded by someone else. After a 5xx, a timeout or a dropped
     // connection the certificate may exist: the intent stays, for adoption.
     if (error instanceof GatewayError && error.status < 500) {
-      await ledger.clearIntent(accountId, intent).catch(clearing('clearing an upload intent'))
+      await ledger.clearIntent(accountId, requestId).catch(clearing('clearing an upload intent'))
     }
     throw error
   }
 
   const certificateId = envelope.result.id
   try {
-    await ledger.assign(accountId, certificateId, {
+    await ledger.confirmUpload(accountId, certificateId, {
       team,
       member,
       request_id: requestId,
@@ -81,7 +88,6 @@ export async function trackUpload<C extends { id: string }>(
     const messages = [...envelope.messages, detail('OWNERSHIP_NOT_RECORDED')]
     return { envelope: { ...envelope, messages }, certificateId }
   }
-  await ledger.clearIntent(accountId, intent).catch(clearing('clearing an upload intent'))
   return { envelope, certificateId }
 }
 

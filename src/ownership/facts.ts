@@ -11,7 +11,7 @@ import type { Authorizer } from '../policy/enforce'
 import type { Envelope, Upstream } from '../upstream/port'
 import { upstreamRequests } from '../upstream/request'
 import type { Association, MtlsCertificate } from '../upstream/shapes'
-import type { Ledger, UploadIntent } from './ledger'
+import type { IntentSummary, Ledger } from './ledger'
 import { adoptUnowned, type UpstreamCertificate } from './reconcile'
 
 /** The plain inputs every ownership-aware operation runs on. */
@@ -24,18 +24,8 @@ export interface OwnershipDeps {
   audit: AuditPort
   /** How long an upload can take (the upstream timeout): bounds adoption (reconcile.ts). */
   uploadWindowMs: number
-}
-
-/** A ledger that cannot be read must not make certificates look unowned (or owned): fail closed. */
-export async function fromLedger<T>(read: Promise<T>): Promise<T> {
-  try {
-    return await read
-  } catch (error) {
-    throw GatewayError.of('LEDGER_UNAVAILABLE', {
-      message: 'The ownership ledger cannot be read; nothing was forwarded',
-      cause: error,
-    })
-  }
+  /** A team's quota of CA certificates per account (policy `quotas`), null for none. */
+  caQuota(teamId: string): number | null
 }
 
 /**
@@ -47,12 +37,16 @@ export async function adopt(
   found: Findings,
   accountId: string,
   unowned: UpstreamCertificate[],
-  intents?: UploadIntent[],
+  intents: IntentSummary[],
 ) {
-  const adopted = await adoptUnowned(deps.ledger, accountId, unowned, deps.uploadWindowMs, {
-    beforeChange: () => deps.audit.beforeChange(found),
-    ...(intents ? { intents } : {}),
-  })
+  const adopted = await adoptUnowned(
+    deps.ledger,
+    accountId,
+    unowned,
+    intents,
+    deps.uploadWindowMs,
+    () => deps.audit.beforeChange(found),
+  )
   for (const [certificate_id, team] of adopted) {
     ;(found.adopted ??= []).push({ certificate_id, team })
   }
@@ -65,6 +59,10 @@ export interface KnownCertificate {
   fetched?: Envelope<MtlsCertificate>
 }
 
+/** Whether some unowned certificate could be visible to the caller, whatever its other facts. */
+const couldSeeUnowned = (who: Authorizer) =>
+  who.decide('get', { ownerTeam: null }, 'optimistic').effect === 'allow'
+
 export async function certificateFacts(
   deps: OwnershipDeps,
   found: Findings,
@@ -72,24 +70,18 @@ export async function certificateFacts(
   certificateId: string,
 ): Promise<KnownCertificate> {
   const { ledger, who } = deps
-  const entry = await fromLedger(ledger.owner(accountId, certificateId))
+  const entry = await ledger.owner(accountId, certificateId)
   if (entry !== null) {
     return { facts: { ownerTeam: entry.team, ca: entry.ca, expiresOn: entry.expires_on } }
   }
   // Unowned as far as the ledger knows. If no unowned certificate could be visible to the caller
-  // whatever it is, and no upload of the caller's team awaits adoption, the answer is "not found"
-  // without asking the upstream anything.
-  let intents: UploadIntent[] | undefined
-  const couldSee = who.decide('get', { ownerTeam: null }, 'optimistic').effect === 'allow'
-  if (!couldSee) {
-    intents = await fromLedger(ledger.intents(accountId))
-    if (!intents.some((intent) => intent.team === deps.principal.teamId)) {
-      throw GatewayError.of('CERTIFICATE_NOT_FOUND')
-    }
-  }
+  // whatever it is, the answer is "not found" without asking the upstream anything, exactly as for
+  // another team's certificate. (Such a caller's lost upload is adopted by its team's next list.)
+  if (!couldSeeUnowned(who)) throw GatewayError.of('CERTIFICATE_NOT_FOUND')
   // Only the upstream can say what it is (404 if nothing).
   const fetched = await deps.upstream.call(upstreamRequests.get(accountId, certificateId))
   const cert = fetched.result
+  const intents = await ledger.intents(accountId)
   const adopted = await adopt(deps, found, accountId, [cert], intents)
   return {
     facts: { ownerTeam: adopted.get(cert.id) ?? null, ca: cert.ca, expiresOn: cert.expires_on },
@@ -97,16 +89,28 @@ export async function certificateFacts(
   }
 }
 
-/** The certificate, as far as the caller may see it: account in scope, facts, visibility. */
+/**
+ * The certificate, as far as the caller may see it: account in scope, facts, visibility. A
+ * certificate the caller may not see is answered as a missing one, and costs what a missing one
+ * costs: for a caller who could see unowned certificates, a missing id is one upstream GET (only
+ * the upstream knows it is missing), so another team's certificate is fetched once too and the
+ * answer discarded. Status, headers, body, the number of upstream calls and what the budget and
+ * the breaker do are then the same for both.
+ */
 export async function visibleCertificate(
   deps: OwnershipDeps,
   found: Findings,
   accountId: string,
   certificateId: string,
 ): Promise<KnownCertificate> {
-  deps.who.requireAccount(accountId, GatewayError.of('CERTIFICATE_NOT_FOUND'))
+  const { who } = deps
+  who.requireAccount(accountId, GatewayError.of('CERTIFICATE_NOT_FOUND'))
   const known = await certificateFacts(deps, found, accountId, certificateId)
-  deps.who.requireVisible(found, known.facts)
+  const hidden = who.decide('get', known.facts).effect === 'deny'
+  if (hidden && known.fetched === undefined && couldSeeUnowned(who)) {
+    await deps.upstream.call(upstreamRequests.get(accountId, certificateId))
+  }
+  who.requireVisible(found, known.facts)
   return known
 }
 

@@ -1,28 +1,25 @@
 /**
- * The ownership ledger: which team owns which certificate. The upstream object has no owner field,
- * so this KV namespace (binding LEDGER) is the only record of it. Handlers never touch raw KV.
+ * The ownership ledger's port: which team owns which certificate, and the uploads in flight. The
+ * upstream object has no owner field, so the ledger is the only record of it. It lives in the
+ * account's coordinator (coordinator/ledger.ts: tables, atomic steps; coordinator/client.ts: this
+ * port over RPC), because ownership needs read-your-writes across locations and a check-and-set
+ * (adoption, the CA quota) that KV cannot give. This module holds only the shapes and the port, so
+ * the operations and their unit tests run on any implementation of it.
  *
- * Key layout (all keys versioned so the layout can change without a migration in place):
- *   owner:v1:<account_id>:<certificate_id>   value: Ownership (JSON)   metadata: { team }
- *       one key per owned certificate; a certificate with no key is unowned. The team is in the
- *       metadata so that one list() per 1000 certificates gives the owners of a whole account.
- *   intent:v1:<account_id>:<bundle sha256>:<request_id>   value/metadata: UploadIntent
- *       written before an upload is forwarded, removed once its outcome is known. It closes the gap
- *       between "the upstream created it" and "the ledger says who owns it": a certificate found
- *       unowned is adopted by the team of the one intent that matches its whole bundle and whose
- *       upload was in flight when the upstream created it (see `reconcile.ts`). The request id in
- *       the key means each upload owns its intent: another team uploading the same PEM neither
- *       overwrites nor clears it. Intents expire after INTENT_TTL_SECONDS; what is still unowned
- *       then needs an admin's `assign`.
- *
- * KV allows one write per second per key and is eventually consistent; every key here is written
- * by one request about one certificate, so no key is read-modified-written concurrently.
+ * Every method may throw (503 COORDINATOR_UNAVAILABLE: the coordinator cannot be reached). Reads
+ * and changes then fail closed, before anything is forwarded; only the bookkeeping after a change
+ * the upstream confirmed says so to the caller instead and leaves the intent for adoption
+ * (bookkeeping.ts).
  */
 import { z } from '@hono/zod-openapi'
 
-export const INTENT_TTL_SECONDS = 7 * 86_400
+/** How long an upload's intent lives: long enough to adopt after a lost answer, then an admin's. */
+export const INTENT_TTL_MS = 86_400_000
 
-const ownershipSchema = z.object({
+/** Allowed disagreement between the gateway's clock and the upstream's `uploaded_on` (adoption). */
+export const CLOCK_SKEW_MS = 60_000
+
+export const ownershipSchema = z.object({
   team: z.string(),
   member: z.string(),
   request_id: z.string(),
@@ -34,90 +31,66 @@ const ownershipSchema = z.object({
 })
 export type Ownership = z.infer<typeof ownershipSchema>
 
-const intentSchema = z.object({
-  team: z.string(),
-  member: z.string(),
-  request_id: z.string(),
-  at: z.string(),
-  ca: z.boolean(),
-  expires_on: z.string(),
-})
-export type UploadIntent = z.infer<typeof intentSchema> & { bundle_sha256: string }
-
-const ownerKey = (account: string, id: string) => `owner:v1:${account}:${id}`
-const intentPrefix = (account: string) => `intent:v1:${account}:`
-const intentKey = (account: string, bundle: string, requestId: string) =>
-  `${intentPrefix(account)}${bundle}:${requestId}`
-
-async function listAll<M>(kv: KVNamespace, prefix: string) {
-  const keys: { name: string; metadata: M | undefined }[] = []
-  let cursor: string | undefined
-  do {
-    const page = await kv.list<M>({ prefix, ...(cursor ? { cursor } : {}) })
-    for (const key of page.keys) keys.push({ name: key.name, metadata: key.metadata })
-    cursor = page.list_complete ? undefined : page.cursor
-  } while (cursor)
-  return keys
+export interface UploadIntent {
+  bundle_sha256: string
+  team: string
+  member: string
+  request_id: string
+  /** When the upload was about to be forwarded (ISO 8601). */
+  at: string
+  ca: boolean
+  expires_on: string
 }
 
-export function ledger(kv: KVNamespace) {
-  return {
-    async owner(account: string, id: string): Promise<Ownership | null> {
-      const stored = await kv.get(ownerKey(account, id), 'json')
-      if (stored === null) return null
-      const parsed = ownershipSchema.safeParse(stored)
-      // A ledger entry that does not parse is treated as no entry: nobody but account-wide roles
-      // can see the certificate until an admin assigns it again. Fails closed, never open.
-      return parsed.success ? parsed.data : null
-    },
-
-    /** Owning team per certificate id for a whole account: one list() per 1000 entries. */
-    async owners(account: string): Promise<Map<string, string>> {
-      const prefix = ownerKey(account, '')
-      const keys = await listAll<{ team?: unknown }>(kv, prefix)
-      const owners = new Map<string, string>()
-      for (const { name, metadata } of keys) {
-        if (typeof metadata?.team === 'string') owners.set(name.slice(prefix.length), metadata.team)
-      }
-      return owners
-    },
-
-    async assign(account: string, id: string, ownership: Ownership): Promise<void> {
-      await kv.put(ownerKey(account, id), JSON.stringify(ownership), {
-        metadata: { team: ownership.team },
-      })
-    },
-
-    async release(account: string, id: string): Promise<void> {
-      await kv.delete(ownerKey(account, id))
-    },
-
-    async recordIntent(account: string, intent: UploadIntent): Promise<void> {
-      const { bundle_sha256, ...value } = intent
-      await kv.put(intentKey(account, bundle_sha256, intent.request_id), JSON.stringify(value), {
-        expirationTtl: INTENT_TTL_SECONDS,
-        metadata: value,
-      })
-    },
-
-    async intents(account: string): Promise<UploadIntent[]> {
-      const prefix = intentPrefix(account)
-      const keys = await listAll<unknown>(kv, prefix)
-      return keys.flatMap(({ name, metadata }) => {
-        const parsed = intentSchema.safeParse(metadata)
-        const bundle = name.slice(prefix.length).split(':')[0]
-        return parsed.success && bundle ? [{ ...parsed.data, bundle_sha256: bundle }] : []
-      })
-    },
-
-    /** Removes one upload's intent, and only that one. */
-    async clearIntent(
-      account: string,
-      intent: Pick<UploadIntent, 'bundle_sha256' | 'request_id'>,
-    ): Promise<void> {
-      await kv.delete(intentKey(account, intent.bundle_sha256, intent.request_id))
-    },
-  }
+/** What a list needs of the live intents to find adoption candidates without a second round trip. */
+export interface IntentSummary {
+  bundle_sha256: string
+  at_ms: number
 }
 
-export type Ledger = ReturnType<typeof ledger>
+/** An unowned certificate the upstream holds, as adoption compares it with intents. */
+export interface AdoptionCandidate {
+  id: string
+  bundle_sha256: string
+  /** The upstream's `uploaded_on`, in ms. */
+  created_ms: number
+}
+
+export interface Adopted {
+  certificate_id: string
+  team: string
+  request_id: string
+}
+
+/** Whether an upload may go ahead; `used` is the team's CA count (owned and in flight). */
+export interface IntentAdmission {
+  admitted: boolean
+  used: number
+}
+
+export interface Ledger {
+  owner(accountId: string, certificateId: string): Promise<Ownership | null>
+  /** Owning team per certificate id for a whole account, and its live intents: one round trip. */
+  owners(accountId: string): Promise<{ owners: Map<string, string>; intents: IntentSummary[] }>
+  /** The live intents, for adoption; without the owners (one certificate's read). */
+  intents(accountId: string): Promise<IntentSummary[]>
+  assign(accountId: string, certificateId: string, ownership: Ownership): Promise<void>
+  release(accountId: string, certificateId: string): Promise<void>
+  /** Refused (not thrown) when a CA upload would take its team past `caQuota`. */
+  recordIntent(
+    accountId: string,
+    intent: UploadIntent,
+    caQuota: number | null,
+  ): Promise<IntentAdmission>
+  clearIntent(accountId: string, requestId: string): Promise<void>
+  /** The owner written and the upload's intent cleared, in one step. */
+  confirmUpload(accountId: string, certificateId: string, ownership: Ownership): Promise<void>
+  /** Adopts what exactly one live intent explains (coordinator/ledger.ts); atomic. */
+  adopt(
+    accountId: string,
+    candidates: AdoptionCandidate[],
+    uploadWindowMs: number,
+  ): Promise<Adopted[]>
+  /** CA certificates the team holds in the account, uploads in flight included. */
+  caHeldBy(accountId: string, team: string): Promise<number>
+}

@@ -10,12 +10,14 @@
  *     teams:   [{ id, description?, accounts: [account_id, ...] }],
  *     members: [{ id, team, roles: [...], key_sha256?, access_email?, access_common_name?,
  *                 expires_at?, revoked? }],
- *     rules:   [{ id, description, effect, actions, subjects?, conditions?, mode?, approval? }] }
+ *     rules:   [{ id, description, effect, actions, subjects?, conditions?, mode?, approval? }],
+ *     budget?: the upstream token's budget, quotas?: CA certificates per team (limits.ts) }
  * The rule language and its semantics are in `rules.ts`; the decision is `decide.ts`.
  */
 import { z } from '@hono/zod-openapi'
 import * as ids from '../lib/ids'
 import { problemsOf, type Problem } from '../lib/zod-issues'
+import { budgetSchema, checkLimits, quotasSchema } from './limits'
 import { ruleSchema } from './rules'
 
 const slug = ids.slug()
@@ -52,12 +54,15 @@ const policyShape = z.strictObject({
   teams: z.array(teamSchema).min(1),
   members: z.array(memberSchema),
   rules: z.array(ruleSchema).default([]),
+  budget: budgetSchema,
+  quotas: quotasSchema.optional(),
 })
 
 export const policySchema = policyShape.superRefine((policy, ctx) => {
   const problem: Report = (path, message) => ctx.addIssue({ code: 'custom', path, message })
   const { teamIds, memberIds } = checkTeamsAndMembers(policy, problem)
   checkRules(policy, { teamIds, memberIds }, problem)
+  checkLimits(policy, problem)
 })
 
 export type Policy = z.infer<typeof policySchema>

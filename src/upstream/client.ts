@@ -7,6 +7,10 @@
  * MAX_RETRY_AFTER_MS ends the retries and the 429 is relayed. Uploads and deletes are never retried:
  * the gateway cannot know whether a failed attempt took effect. A timeout is never retried either,
  * so a caller waits at most one timeout per request.
+ *
+ * Every attempt is admitted first (`observer.admit`: the token budget and the breaker, see
+ * budget-gate.ts), so a refused attempt never reaches the upstream; an upstream 429 is reported
+ * (`observer.rateLimited`) before anything else happens, so that every isolate holds off.
  */
 import { GatewayError } from '../lib/errors'
 import { upstreamEnvelopeSchema, type UpstreamEnvelope } from '../lib/envelope'
@@ -64,11 +68,19 @@ function backoffMs(retry: number, base: number): number {
 
 const isRetryableStatus = (status: number) => status === 429 || status >= 500
 
-/** `onAttempt` hears the running count of HTTP calls, including ones that end in an exception. */
+export interface AttemptObserver {
+  /** Before each HTTP call; throws to refuse it (the budget is spent, the breaker is open). */
+  admit(): Promise<void>
+  /** The running count of HTTP calls, including ones that end in an exception. */
+  attempted(attempts: number): void
+  /** The upstream answered 429, with this retry-after (ms) if it gave one. */
+  rateLimited(retryAfterMs: number | undefined): Promise<void>
+}
+
 export async function callUpstream(
   request: UpstreamRequest,
   settings: UpstreamSettings,
-  onAttempt: (attempts: number) => void = () => {},
+  observer: AttemptObserver,
 ): Promise<UpstreamAnswer> {
   const url = settings.baseUrl + request.path + (request.query ? `?${request.query}` : '')
   const headers: Record<string, string> = {
@@ -85,7 +97,8 @@ export async function callUpstream(
   const maxAttempts = request.method === 'GET' ? settings.maxAttempts : 1
 
   for (let attempts = 1; ; attempts++) {
-    onAttempt(attempts)
+    await observer.admit()
+    observer.attempted(attempts)
     const result = await attempt(url, init, settings.timeoutMs)
     const last = attempts >= maxAttempts
     if (result.kind === 'timeout') throw GatewayError.of('UPSTREAM_TIMEOUT')
@@ -96,8 +109,9 @@ export async function callUpstream(
     }
 
     const { response, text } = result
+    const wait = retryAfterMs(response.headers.get('retry-after'), Date.now())
+    if (response.status === 429) await observer.rateLimited(wait)
     if (!last && isRetryableStatus(response.status)) {
-      const wait = retryAfterMs(response.headers.get('retry-after'), Date.now())
       if (wait === undefined || wait <= MAX_RETRY_AFTER_MS) {
         await sleep(wait ?? backoffMs(attempts, settings.retryBaseMs))
         continue

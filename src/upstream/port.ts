@@ -1,12 +1,13 @@
 /**
  * The upstream as operations see it: one `call` per upstream request, made with the stored token
- * and settings, its answer relayed (relay.ts) and its result checked against the request's
- * schema (shapes.ts). The port counts its own calls, so the audit learns
+ * and settings, each attempt admitted by the token budget (budget-gate.ts), its answer relayed
+ * (relay.ts) and its result checked against the request's schema (shapes.ts). The port counts its own calls, so the audit learns
  * how many reached the upstream and whether the upstream itself failed without anybody noting it.
  * One port per request.
  */
 import type { UpstreamEnvelope } from '../lib/envelope'
 import { GatewayError } from '../lib/errors'
+import type { BudgetGate } from './budget-gate'
 import { callUpstream, type UpstreamSettings } from './client'
 import { relay } from './relay'
 import type { UpstreamRequest } from './request'
@@ -35,15 +36,27 @@ export interface UpstreamPort extends Upstream {
   readonly stats: Readonly<UpstreamStats>
 }
 
-export function upstreamPort(settings: UpstreamSettings): UpstreamPort {
+export function upstreamPort(settings: UpstreamSettings, gate: BudgetGate): UpstreamPort {
   const stats: UpstreamStats = { attempts: 0, failed: false }
   return {
     stats,
     async call<R>(request: UpstreamRequest<R>): Promise<Envelope<R>> {
       const before = stats.attempts
+      let refusedByGate = false
       try {
-        const answer = await callUpstream(request, settings, (attempts) => {
-          stats.attempts = before + attempts
+        const answer = await callUpstream(request, settings, {
+          admit: async () => {
+            try {
+              await gate.admit()
+            } catch (error) {
+              refusedByGate = true
+              throw error
+            }
+          },
+          attempted: (attempts) => {
+            stats.attempts = before + attempts
+          },
+          rateLimited: (retryAfterMs) => gate.rateLimited(retryAfterMs),
         })
         const envelope = relay(answer)
         const result = request.result.safeParse(envelope.result)
@@ -54,8 +67,11 @@ export function upstreamPort(settings: UpstreamSettings): UpstreamPort {
         }
         return { ...envelope, success: true, result: result.data }
       } catch (error) {
-        // The upstream's own refusals (404, 1471, ...) are answers; failures are the upstream's fault.
-        if (error instanceof GatewayError && (error.status >= 500 || error.status === 429)) {
+        // The upstream's own refusals (404, 1471, ...) are answers, and so are the gateway's own
+        // refusals before a call (budget, breaker); failures are the upstream's fault.
+        const failure =
+          error instanceof GatewayError && (error.status >= 500 || error.status === 429)
+        if (failure && !refusedByGate) {
           stats.failed = true
         }
         throw error

@@ -3,11 +3,10 @@
  * adoptions, assigns; refused when the record cannot be written; and no caller can make a request
  * leave no entry, or read the log with a grant that only covers their own team.
  */
-import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { auditEntries, exportText, newEntries } from '../support/audit'
-import { storedApprovals } from '../support/coordinator'
+import { coordinatorFailing, storedApprovals, storedOwner } from '../support/coordinator'
 import { emulator, seedUnowned } from '../support/emulator'
 import {
   GATEWAY,
@@ -18,7 +17,7 @@ import {
   uploadedId,
 } from '../support/gateway'
 import { ACCOUNT, KEYS, RULES } from '../support/identities'
-import { failing, failingWrites } from '../support/kv'
+import { failingWrites } from '../support/kv'
 import { policyWith } from '../support/policies'
 
 beforeEach(async () => {
@@ -117,19 +116,19 @@ describe('refused when the record cannot be written', () => {
       },
     )
     expect(status).toBe(503)
-    expect(await env.LEDGER.get(`owner:v1:${ACCOUNT}:${id}`)).toBeNull()
+    expect(await storedOwner(id)).toBeNull()
   })
 
   it('does not adopt, and records the adoption when it does', async () => {
     // An upload whose owner could not be written: it awaits adoption by its intent.
-    const failingOwners = failing(env.LEDGER, { puts: (key) => key.startsWith('owner:') })
-    const id = await uploadedId({}, { key: KEYS.alice, env: { LEDGER: failingOwners } })
+    const ownerLost = { COORDINATOR: coordinatorFailing('confirmUpload') }
+    const id = await uploadedId({}, { key: KEYS.alice, env: ownerLost })
 
     await callJson(certificatesUrl(), { key: KEYS.bob, env: { AUDIT: failingWrites() } })
-    expect(await env.LEDGER.get(`owner:v1:${ACCOUNT}:${id}`)).toBeNull()
+    expect(await storedOwner(id)).toBeNull()
 
     const list = await call(certificatesUrl(), { key: KEYS.bob })
-    expect(await env.LEDGER.get(`owner:v1:${ACCOUNT}:${id}`)).not.toBeNull()
+    expect(await storedOwner(id)).not.toBeNull()
     expect(await byRequest(list)).toMatchObject({
       action: 'list',
       adopted: [{ certificate_id: id, team: 'payments' }],

@@ -161,7 +161,6 @@ describe('configuration', () => {
   const base = {
     CLOUDFLARE_API_TOKEN: TOKEN,
     POLICY: policy,
-    LEDGER: { put: () => {} },
     AUDIT: { put: () => {} },
     COORDINATOR: { idFromName: () => {} },
     AUDIT_SIGNING_KEY: SIGNING_KEY,

@@ -11,15 +11,25 @@ beforeEach(async () => {
 })
 
 describe('whoami', () => {
-  it('names the member, team, roles, accounts and how they authenticated', async () => {
+  it('names the member, team, roles, accounts, how they authenticated and their budget', async () => {
     const { status, body } = await callJson(`${GATEWAY}/whoami`, { key: KEYS.bob })
     expect(status).toBe(200)
+    // The suite's budget: 1,000,000 requests, 90% of them the gateway's (900,000), a tenth of
+    // that held for admins, the rest split between three teams; half of each other team's
+    // unused share is held for it.
     expect(body.result).toEqual({
       member: 'bob',
       team: 'payments',
       roles: ['lead'],
       authenticated_by: 'key',
       accounts: [ACCOUNT],
+      budget: {
+        window_seconds: 300,
+        token: { cap: 900_000, used: 0, reserve: 90_000, reserve_used: 0 },
+        team: { share: 270_000, used: 0, available: 540_000 },
+        member: { limit: null, used: 0 },
+        breaker: { open: false, retry_after_seconds: 0 },
+      },
     })
   })
 

@@ -4,7 +4,7 @@
  */
 import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { ledger } from '../../src/ownership/ledger'
+import { coordinatedLedger } from '../../src/coordinator/client'
 import { adoptUnowned } from '../../src/ownership/reconcile'
 import { inspectCertificates } from '../../src/lib/inspect-pem'
 import { makeCertificate } from '../kit/certificates'
@@ -18,24 +18,23 @@ import {
   uploadNew,
   uploadedId,
 } from '../support/gateway'
+import { coordinatorFailing, storedIntents, storedOwner } from '../support/coordinator'
 import { ACCOUNT, KEYS } from '../support/identities'
-import { failing } from '../support/kv'
 
 beforeEach(async () => {
   await emulator.reset()
 })
 
-/** The real LEDGER, except that writes to keys with the given prefix fail. */
-const failingPutsTo = (prefix: string) =>
-  failing(env.LEDGER, { puts: (key) => key.startsWith(prefix) })
-
-const ownerKey = (id: string) => `owner:v1:${ACCOUNT}:${id}`
+/** The coordinator, except that the upload's owner (or its intent) cannot be written. */
+const ownerLost = { COORDINATOR: coordinatorFailing('confirmUpload') }
+const intentLost = { COORDINATOR: coordinatorFailing('recordIntent') }
+const ledger = coordinatedLedger(env.COORDINATOR)
 const uploads = async () => (await emulator.requests()).filter((r) => r.method === 'POST')
 
 describe('the ledger follows uploads and deletes', () => {
   it('records the uploading team, and forgets the certificate once deleted', async () => {
     const id = await uploadedId({}, { key: KEYS.alice })
-    expect(await env.LEDGER.get(ownerKey(id), 'json')).toMatchObject({
+    expect(await storedOwner(id)).toMatchObject({
       team: 'payments',
       member: 'alice',
       via: 'upload',
@@ -43,40 +42,34 @@ describe('the ledger follows uploads and deletes', () => {
     expect((await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })).status).toBe(
       200,
     )
-    expect(await env.LEDGER.get(ownerKey(id))).toBeNull()
+    expect(await storedOwner(id)).toBeNull()
   })
 
   it('refuses an upload with 503, forwarding nothing, when its intent cannot be written', async () => {
-    const { status, body } = await uploadNew(
-      {},
-      { key: KEYS.alice, env: { LEDGER: failingPutsTo('intent:') } },
-    )
-    expect([status, body.errors[0]!.code]).toEqual([503, 18320])
+    const { status, body } = await uploadNew({}, { key: KEYS.alice, env: intentLost })
+    expect([status, body.errors[0]!.code]).toEqual([503, 18507])
     expect(await uploads()).toEqual([])
   })
 
   it('refuses reads with 503 when the ledger cannot be read, rather than guess an owner', async () => {
     const id = await uploadedId({}, { key: KEYS.alice })
-    const broken = { LEDGER: failing(env.LEDGER, { reads: true }) }
+    const broken = { COORDINATOR: coordinatorFailing('owner', 'owners') }
     const get = await callJson(certificateUrl(id), { key: KEYS.alice, env: broken })
-    expect([get.status, get.body.errors[0]!.code]).toEqual([503, 18320])
+    expect([get.status, get.body.errors[0]!.code]).toEqual([503, 18507])
     const list = await callJson(certificatesUrl(), { key: KEYS.alice, env: broken })
     expect(list.status).toBe(503)
   })
 
   it('tells the uploader when the owner could not be recorded, and adopts the certificate later', async () => {
-    const { status, body, id } = await uploadNew(
-      {},
-      { key: KEYS.alice, env: { LEDGER: failingPutsTo('owner:') } },
-    )
+    const { status, body, id } = await uploadNew({}, { key: KEYS.alice, env: ownerLost })
     expect(status).toBe(200)
     expect(body.messages).toEqual([expect.objectContaining({ code: 18321 })])
-    expect(await env.LEDGER.get(ownerKey(id!))).toBeNull()
+    expect(await storedOwner(id!)).toBeNull()
 
     // The next read that meets it adopts it for the team whose upload created it.
     const list = await callJson<{ id: string }[]>(certificatesUrl(), { key: KEYS.bob })
     expect(list.body.result.map((c) => c.id)).toEqual([id])
-    expect(await env.LEDGER.get(ownerKey(id!), 'json')).toMatchObject({
+    expect(await storedOwner(id!)).toMatchObject({
       team: 'payments',
       via: 'adopt',
     })
@@ -84,7 +77,7 @@ describe('the ledger follows uploads and deletes', () => {
   })
 
   it('clears the intent of an upload the upstream refused, and keeps it after an ambiguous failure', async () => {
-    const intents = () => ledger(env.LEDGER).intents(ACCOUNT)
+    const intents = () => storedIntents()
     const before = (await intents()).length
     const { certificates } = await uploadNew({}, { key: KEYS.alice })
     await upload({ ca: false, certificates }, { key: KEYS.carol }) // duplicate: 1471
@@ -108,16 +101,23 @@ describe('adoption', () => {
   }
 
   async function intentFor(pem: string, team: string, at: Date) {
-    await ledger(env.LEDGER).recordIntent(account, {
-      bundle_sha256: await bundleOf(pem),
-      team,
-      member: `${team}-member`,
-      request_id: crypto.randomUUID(),
-      at: at.toISOString(),
-      ca: false,
-      expires_on: '2030-01-01T00:00:00Z',
-    })
+    await ledger.recordIntent(
+      account,
+      {
+        bundle_sha256: await bundleOf(pem),
+        team,
+        member: `${team}-member`,
+        request_id: crypto.randomUUID(),
+        at: at.toISOString(),
+        ca: false,
+        expires_on: '2030-01-01T00:00:00Z',
+      },
+      null,
+    )
   }
+
+  const adopting = async (certs: Parameters<typeof adoptUnowned>[2]) =>
+    adoptUnowned(ledger, account, certs, await ledger.intents(account), 10_000)
 
   const createdAt = (at: number) => ({
     id: crypto.randomUUID(),
@@ -128,14 +128,11 @@ describe('adoption', () => {
     const made = await makeCertificate({ ca: false })
     const now = Date.now()
     await intentFor(made.pem, 'identity', new Date(now))
-    const l = ledger(env.LEDGER)
     const before = { ...createdAt(now - hour), certificates: made.pem }
     const after = { ...createdAt(now + hour), certificates: made.pem }
-    expect(await adoptUnowned(l, account, [before, after], 10_000)).toEqual(new Map())
+    expect(await adopting([before, after])).toEqual(new Map())
     const during = { ...createdAt(now + 2_000), certificates: made.pem }
-    expect(await adoptUnowned(l, account, [during], 10_000)).toEqual(
-      new Map([[during.id, 'identity']]),
-    )
+    expect(await adopting([during])).toEqual(new Map([[during.id, 'identity']]))
   })
 
   it('leaves a certificate two uploads could have created unowned', async () => {
@@ -144,17 +141,14 @@ describe('adoption', () => {
     await intentFor(made.pem, 'identity', new Date(now))
     await intentFor(made.pem, 'payments', new Date(now + 500))
     const during = { ...createdAt(now + 1_000), certificates: made.pem }
-    expect(await adoptUnowned(ledger(env.LEDGER), account, [during], 10_000)).toEqual(new Map())
+    expect(await adopting([during])).toEqual(new Map())
   })
 })
 
 describe("another team's upload of the same certificate", () => {
   async function orphanedUpload() {
-    const { certificates, id } = await uploadNew(
-      {},
-      { key: KEYS.alice, env: { LEDGER: failingPutsTo('owner:') } },
-    )
-    expect(await env.LEDGER.get(ownerKey(id!))).toBeNull()
+    const { certificates, id } = await uploadNew({}, { key: KEYS.alice, env: ownerLost })
+    expect(await storedOwner(id!)).toBeNull()
     return { certificates, id: id! }
   }
 
@@ -163,7 +157,7 @@ describe("another team's upload of the same certificate", () => {
     const duplicate = await upload({ ca: false, certificates }, { key: KEYS.carol })
     expect(duplicate.body.errors[0]!.code).toBe(1471)
     await callJson(certificatesUrl(), { key: KEYS.bob })
-    expect(await env.LEDGER.get(ownerKey(id), 'json')).toMatchObject({
+    expect(await storedOwner(id)).toMatchObject({
       team: 'payments',
       via: 'adopt',
     })
@@ -174,7 +168,7 @@ describe("another team's upload of the same certificate", () => {
     await emulator.addFaults({ kind: 'status', status: 503, match: { method: 'POST' } })
     expect((await upload({ ca: false, certificates }, { key: KEYS.carol })).status).toBe(502)
     await callJson(certificatesUrl(), { key: KEYS.admin })
-    expect(await env.LEDGER.get(ownerKey(id), 'json')).not.toMatchObject({ team: 'identity' })
+    expect(await storedOwner(id)).not.toMatchObject({ team: 'identity' })
     expect((await callJson(certificateUrl(id), { key: KEYS.carol })).status).toBe(404)
   })
 
@@ -187,7 +181,7 @@ describe("another team's upload of the same certificate", () => {
     )
     expect(bundle.status).toBe(200)
     await callJson(certificatesUrl(), { key: KEYS.bob })
-    expect(await env.LEDGER.get(ownerKey(id), 'json')).toMatchObject({ team: 'payments' })
+    expect(await storedOwner(id)).toMatchObject({ team: 'payments' })
     expect((await callJson(certificateUrl(id), { key: KEYS.carol })).status).toBe(404)
   })
 })
@@ -214,7 +208,7 @@ describe('assign', () => {
       previous_team: null,
     })
     expect((await callJson(certificateUrl(id), { key: KEYS.alice })).status).toBe(200)
-    expect(await env.LEDGER.get(ownerKey(id), 'json')).toMatchObject({
+    expect(await storedOwner(id)).toMatchObject({
       team: 'payments',
       member: 'admin',
       via: 'assign',
@@ -225,7 +219,7 @@ describe('assign', () => {
     const id = await seedUnowned()
     const { status } = await assign(id, 'payments', KEYS.alice)
     expect(status).toBe(404)
-    expect(await env.LEDGER.get(ownerKey(id))).toBeNull()
+    expect(await storedOwner(id)).toBeNull()
   })
 
   it('refuses an unknown team, and a certificate that does not exist', async () => {

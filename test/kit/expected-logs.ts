@@ -16,11 +16,12 @@ export const EXPECTED_GATEWAY_LOGS: readonly RegExp[] = [
   new RegExp(`\\(${INJECTED}\\)`),
   // The 5xx it logs (renderError, app.ts) for the upstream faults tests inject with the emulator
   // (1850x), and for the broken configurations the fail-closed tests pass (18501).
-  /^request \S+ failed: 1850[1-6]: /,
+  /^request \S+ failed: 1850[1-7]: /,
   /^mtls-gateway refuses to serve: /,
   // Adoption (ownership/reconcile.ts) after tests made an upload lose its ledger entry: its
   // notes, and its refusal when the test also broke the audit log.
   /^adopted certificate \S+ for team /,
+  /^certificate \S+ uploaded by \S+ \(request \S+\) has no ledger entry yet GatewayError: 18507: /,
   /^certificate \S+ matches \d+ uploads; left unowned/,
   /^adopting unowned certificates failed GatewayError: 18401: /,
 ]

@@ -1,11 +1,15 @@
 /**
- * The coordinator as tests see it: its stored approvals read straight from the account's instance
- * (not through the gateway), and bindings that stand for a coordinator that cannot be reached.
+ * The coordinator as tests see it: what the account's instance holds (approvals, owners, intents),
+ * read straight from it (not through the gateway); the token's budget instance, reset before each
+ * test; and bindings that stand for a coordinator that cannot be reached, wholly or in part.
  */
 import { env, runInDurableObject } from 'cloudflare:test'
 import type { Approval } from '../../src/approvals/store'
+import type { Coordinator } from '../../src/coordinator/index'
+import { tokenInstanceName } from '../../src/coordinator/shard'
+import type { Ownership } from '../../src/ownership/ledger'
 import { INJECTED } from '../kit/expected-logs'
-import { ACCOUNT } from './identities'
+import { ACCOUNT, UPSTREAM_TOKEN } from './identities'
 
 export interface StoredApproval {
   id: string
@@ -13,7 +17,7 @@ export interface StoredApproval {
   record: Approval
 }
 
-const instance = (account: string) => env.COORDINATOR.get(env.COORDINATOR.idFromName(account))
+const instance = (name: string) => env.COORDINATOR.get(env.COORDINATOR.idFromName(name))
 
 /** Every approval row the account's coordinator holds. */
 export function storedApprovals(account = ACCOUNT): Promise<StoredApproval[]> {
@@ -27,6 +31,51 @@ export function storedApprovals(account = ACCOUNT): Promise<StoredApproval[]> {
   )
 }
 
+/** The ledger's record of one certificate, or null. */
+export async function storedOwner(id: string, account = ACCOUNT): Promise<Ownership | null> {
+  return (await instance(account).owner(id)) as Ownership | null
+}
+
+/** The account's live upload intents, with their teams. */
+export function storedIntents(
+  account = ACCOUNT,
+): Promise<{ request_id: string; team: string; ca: number }[]> {
+  return runInDurableObject(instance(account), (_coordinator, state) =>
+    state.storage.sql
+      .exec<{ request_id: string; team: string; ca: number }>(
+        'SELECT request_id, team, ca FROM intents WHERE expires_ms > ?',
+        Date.now(),
+      )
+      .toArray(),
+  )
+}
+
+/** The token's budget instance: what it granted (spend), leases, and the breaker. */
+export async function budgetInstance() {
+  return instance(await tokenInstanceName(UPSTREAM_TOKEN))
+}
+
+/** Forgets every grant and closes the breaker: each test starts with the whole budget. */
+export async function resetBudget(): Promise<void> {
+  await runInDurableObject(await budgetInstance(), (_coordinator, state) => {
+    for (const table of ['spend', 'leases', 'breaker']) {
+      state.storage.sql.exec(`DELETE FROM ${table}`)
+    }
+  })
+}
+
+/** Requests granted to each team in the window, as the coordinator counts them. */
+export async function grantedByTeam(): Promise<Record<string, number>> {
+  return runInDurableObject(await budgetInstance(), (_coordinator, state) =>
+    Object.fromEntries(
+      state.storage.sql
+        .exec<{ team: string; n: number }>('SELECT team, SUM(n) AS n FROM spend GROUP BY team')
+        .toArray()
+        .map((row) => [row.team, row.n]),
+    ),
+  )
+}
+
 /** A COORDINATOR binding whose instances cannot be reached at all. */
 export const unreachableCoordinator = {
   idFromName: (name: string) => env.COORDINATOR.idFromName(name),
@@ -35,14 +84,24 @@ export const unreachableCoordinator = {
   },
 } as unknown as Env['COORDINATOR']
 
+/** The real coordinator, except that the named RPC methods fail (the round trip is lost). */
+export function coordinatorFailing(...methods: (keyof Coordinator)[]): Env['COORDINATOR'] {
+  const failing = new Set<PropertyKey>(methods)
+  return {
+    idFromName: (name: string) => env.COORDINATOR.idFromName(name),
+    get: (id: DurableObjectId) => {
+      const real = env.COORDINATOR.get(id)
+      return new Proxy(real, {
+        get(target, property) {
+          if (failing.has(property)) {
+            return () => Promise.reject(new Error(`${String(property)} lost (${INJECTED})`))
+          }
+          return Reflect.get(target, property) as unknown
+        },
+      })
+    },
+  } as unknown as Env['COORDINATOR']
+}
+
 /** The real coordinator, except that every claim's round trip fails. */
-export const claimsFailCoordinator = {
-  idFromName: (name: string) => env.COORDINATOR.idFromName(name),
-  get: (id: DurableObjectId) => {
-    const real = env.COORDINATOR.get(id)
-    return {
-      approval: (approvalId: string, nowMs: number) => real.approval(approvalId, nowMs),
-      claimApproval: () => Promise.reject(new Error(`claim lost (${INJECTED})`)),
-    }
-  },
-} as unknown as Env['COORDINATOR']
+export const claimsFailCoordinator = coordinatorFailing('claimApproval')

@@ -112,5 +112,7 @@ export function buildPolicy(sha256: (key: string) => string, rules: unknown[] = 
       key_sha256: sha256(memberKey),
     })),
     rules,
+    // Far above what the suite sends: the budget's own tests set theirs (test/gateway/budget.test.ts).
+    budget: { upstream_requests: 1_000_000 },
   }
 }

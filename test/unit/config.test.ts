@@ -10,7 +10,6 @@ const policy = JSON.stringify({
 const base = {
   CLOUDFLARE_API_TOKEN: 'token-value-that-must-stay-secret',
   POLICY: policy,
-  LEDGER: { put: () => {} },
   AUDIT: { put: () => {} },
   COORDINATOR: { idFromName: () => {} },
   AUDIT_SIGNING_KEY: 'an-audit-signing-key-of-32-characters',
@@ -44,7 +43,6 @@ describe('readConfig', () => {
   it.each([
     ['no token', { POLICY: policy }, 'CLOUDFLARE_API_TOKEN'],
     ['no policy', { CLOUDFLARE_API_TOKEN: 't' }, 'POLICY'],
-    ['no ledger binding', { ...base, LEDGER: undefined }, 'LEDGER'],
     ['no coordinator binding', { ...base, COORDINATOR: undefined }, 'COORDINATOR'],
     [
       'a policy with an error',

@@ -53,12 +53,18 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
   ])
   const ledger = {
     owner: async (_account: string, id: string) => owners.get(id) ?? null,
-    owners: async () => new Map([...owners].map(([id, o]) => [id, o.team])),
+    owners: async () => ({
+      owners: new Map([...owners].map(([id, o]) => [id, o.team])),
+      intents: [],
+    }),
+    intents: async () => [],
     assign: async (_account: string, id: string, o: Ownership) => void owners.set(id, o),
     release: async (_account: string, id: string) => void owners.delete(id),
-    recordIntent: async () => {},
-    intents: async () => [],
+    recordIntent: async () => ({ admitted: true, used: 0 }),
     clearIntent: async () => {},
+    confirmUpload: async (_account: string, id: string, o: Ownership) => void owners.set(id, o),
+    adopt: async () => [],
+    caHeldBy: async () => 0,
   } satisfies Ledger
   const calls: string[] = []
   const upstream: Upstream = {
@@ -108,6 +114,7 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
       },
     },
     uploadWindowMs: 10_000,
+    caQuota: () => null,
     policy,
   })
   return { deps, calls, owners, stored, pendingWrites: () => pendingWrites }

@@ -1,0 +1,222 @@
+/**
+ * The shared token's budget and breaker inside the coordinator: one instance per upstream token
+ * (coordinator/shard.ts), so every isolate in every location draws on one count. It owns no
+ * policy: each call brings the plan (policy/budget.ts), and this module only counts and grants,
+ * atomically (one synchronous SQL step per call).
+ *
+ * Isolates do not ask once per request: they take a *lease* of a few requests for one member and
+ * spend it locally (upstream/budget-gate.ts), so the coordinator is off most reads' path. A lease
+ * counts as spent when it is granted; what an isolate did not use it hands back with its next
+ * lease, and what it never hands back (the isolate died) stays counted: the error is always on
+ * the side of fewer upstream calls.
+ *
+ * The window slides: spend is kept per second (table `spend`), and the window is the sum of the
+ * last `windowMs` of it. The rule for a team asking for n requests:
+ *   - the whole gateway never passes `cap` (the configured share of Cloudflare's limit);
+ *   - `reserve` of it is held for the reserve roles (admins by default), who draw on it only once
+ *     their own team's rule refuses them, so they can act while every team is flooding;
+ *   - a team draws from the rest (the pool) while that leaves, for every *other* team, half of
+ *     what that team has not yet used of its share. So unused share is lent (idle teams do not
+ *     waste the token), but a team that wakes up always finds at least half its share, and a team
+ *     within its share is refused only if others borrowed while it was idle;
+ *   - a member never passes its team's per-member limit, when the policy sets one.
+ * The breaker (table `breaker`): once the upstream answers 429, nothing is granted until its
+ * retry-after has passed, for every isolate.
+ */
+import type { BudgetPlan } from '../policy/limits'
+import { LEASE_TTL_MS, type BudgetView, type LeaseAnswer, type LeaseAsk } from './leases'
+
+const SECOND = 1_000
+
+interface TeamUse extends Record<string, SqlStorageValue> {
+  team: string
+  reserve: number
+  n: number
+}
+
+export function budgetTables(sql: SqlStorage) {
+  sql.exec(`CREATE TABLE IF NOT EXISTS spend (
+    second INTEGER NOT NULL,
+    team TEXT NOT NULL,
+    member TEXT NOT NULL,
+    reserve INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (second, team, member, reserve)
+  )`)
+  sql.exec(`CREATE TABLE IF NOT EXISTS leases (
+    id TEXT PRIMARY KEY,
+    second INTEGER NOT NULL,
+    team TEXT NOT NULL,
+    member TEXT NOT NULL,
+    reserve INTEGER NOT NULL,
+    n INTEGER NOT NULL
+  )`)
+  sql.exec(`CREATE TABLE IF NOT EXISTS breaker (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    open_until_ms INTEGER NOT NULL
+  )`)
+
+  const secondOf = (ms: number) => Math.floor(ms / SECOND)
+  const firstSecond = (plan: BudgetPlan, nowMs: number) =>
+    secondOf(nowMs) - Math.ceil(plan.windowMs / SECOND) + 1
+
+  function breakerUntil(): number {
+    const [row] = sql.exec<{ open_until_ms: number }>('SELECT open_until_ms FROM breaker').toArray()
+    return row?.open_until_ms ?? 0
+  }
+
+  function giveBack(returning: { id: string; unused: number }) {
+    const [lease] = sql
+      .exec<{ second: number; team: string; member: string; reserve: number; n: number }>(
+        'DELETE FROM leases WHERE id = ? RETURNING second, team, member, reserve, n',
+        returning.id,
+      )
+      .toArray()
+    if (lease === undefined) return
+    const unused = Math.max(0, Math.min(lease.n, Math.floor(returning.unused)))
+    sql.exec(
+      `UPDATE spend SET n = n - ? WHERE second = ? AND team = ? AND member = ? AND reserve = ?`,
+      unused,
+      lease.second,
+      lease.team,
+      lease.member,
+      lease.reserve,
+    )
+  }
+
+  function usage(plan: BudgetPlan, team: string, member: string, nowMs: number) {
+    const from = firstSecond(plan, nowMs)
+    const byTeam = new Map<string, number>()
+    let reserveUsed = 0
+    for (const row of sql.exec<TeamUse>(
+      'SELECT team, reserve, SUM(n) AS n FROM spend WHERE second >= ? GROUP BY team, reserve',
+      from,
+    )) {
+      if (row.reserve === 1) reserveUsed += row.n
+      else byTeam.set(row.team, (byTeam.get(row.team) ?? 0) + row.n)
+    }
+    const [mine] = sql
+      .exec<{ n: number | null }>(
+        'SELECT SUM(n) AS n FROM spend WHERE second >= ? AND team = ? AND member = ?',
+        from,
+        team,
+        member,
+      )
+      .toArray()
+    const poolUsed = [...byTeam.values()].reduce((sum, n) => sum + n, 0)
+    const heldForOthers = Object.entries(plan.shares).reduce(
+      (held, [other, share]) =>
+        other === team ? held : held + Math.ceil(Math.max(0, share - (byTeam.get(other) ?? 0)) / 2),
+      0,
+    )
+    const pool = plan.cap - plan.reserve
+    return {
+      teamUsed: byTeam.get(team) ?? 0,
+      memberUsed: mine?.n ?? 0,
+      poolUsed,
+      reserveUsed,
+      teamAvailable: Math.max(0, pool - poolUsed - heldForOthers),
+      reserveAvailable: Math.max(0, plan.reserve - reserveUsed),
+    }
+  }
+
+  /** When the oldest spend in the window leaves it: the earliest a refused team may try again. */
+  function retryAfterMs(plan: BudgetPlan, nowMs: number): number {
+    const [oldest] = sql
+      .exec<{ second: number | null }>(
+        'SELECT MIN(second) AS second FROM spend WHERE second >= ? AND n > 0',
+        firstSecond(plan, nowMs),
+      )
+      .toArray()
+    const second = oldest?.second ?? secondOf(nowMs)
+    return Math.max(SECOND, (second + 1) * SECOND + plan.windowMs - nowMs)
+  }
+
+  function record(ask: LeaseAsk, n: number, reserve: boolean, nowMs: number): LeaseAnswer {
+    const second = secondOf(nowMs)
+    const id = crypto.randomUUID()
+    sql.exec(
+      `INSERT INTO spend (second, team, member, reserve, n) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (second, team, member, reserve) DO UPDATE SET n = n + excluded.n`,
+      second,
+      ask.team,
+      ask.member,
+      reserve ? 1 : 0,
+      n,
+    )
+    sql.exec(
+      'INSERT INTO leases (id, second, team, member, reserve, n) VALUES (?, ?, ?, ?, ?, ?)',
+      id,
+      second,
+      ask.team,
+      ask.member,
+      reserve ? 1 : 0,
+      n,
+    )
+    return { kind: 'lease', granted: n, id, expiresMs: nowMs + LEASE_TTL_MS }
+  }
+
+  return {
+    lease(ask: LeaseAsk, nowMs: number): LeaseAnswer {
+      const from = firstSecond(ask.plan, nowMs)
+      sql.exec('DELETE FROM spend WHERE second < ?', from)
+      sql.exec('DELETE FROM leases WHERE second < ?', from)
+      if (ask.returning) giveBack(ask.returning)
+
+      const openUntil = breakerUntil()
+      if (openUntil > nowMs)
+        return { kind: 'refused', refusal: 'breaker', retryAfterMs: openUntil - nowMs }
+
+      const use = usage(ask.plan, ask.team, ask.member, nowMs)
+      const memberRoom =
+        ask.memberLimit === null ? Infinity : Math.max(0, ask.memberLimit - use.memberUsed)
+      // Never the whole of what is left in one lease: other isolates of the team need some too.
+      const portion = (available: number) =>
+        Math.min(ask.want, memberRoom, Math.max(1, Math.floor(available / 4)), available)
+      const fromTeam = portion(use.teamAvailable)
+      if (fromTeam >= 1) return record(ask, fromTeam, false, nowMs)
+      if (ask.reserveEligible) {
+        const fromReserve = portion(use.reserveAvailable)
+        if (fromReserve >= 1) return record(ask, fromReserve, true, nowMs)
+      }
+      return { kind: 'refused', refusal: 'budget', retryAfterMs: retryAfterMs(ask.plan, nowMs) }
+    },
+
+    /** Opens the breaker until `untilMs` (never shortens an open one). */
+    trip(untilMs: number): void {
+      sql.exec(
+        `INSERT INTO breaker (id, open_until_ms) VALUES (1, ?)
+         ON CONFLICT (id) DO UPDATE SET open_until_ms = MAX(open_until_ms, excluded.open_until_ms)`,
+        untilMs,
+      )
+    },
+
+    view(
+      plan: BudgetPlan,
+      who: { team: string; member: string; memberLimit: number | null },
+      nowMs: number,
+    ): BudgetView {
+      const use = usage(plan, who.team, who.member, nowMs)
+      const openUntil = breakerUntil()
+      return {
+        window_seconds: Math.round(plan.windowMs / SECOND),
+        token: {
+          cap: plan.cap,
+          used: use.poolUsed + use.reserveUsed,
+          reserve: plan.reserve,
+          reserve_used: use.reserveUsed,
+        },
+        team: {
+          share: plan.shares[who.team] ?? 0,
+          used: use.teamUsed,
+          available: use.teamAvailable,
+        },
+        member: { limit: who.memberLimit, used: use.memberUsed },
+        breaker: {
+          open: openUntil > nowMs,
+          retry_after_seconds: Math.max(0, Math.ceil((openUntil - nowMs) / SECOND)),
+        },
+      }
+    },
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * What an isolate and the token's coordinator say to each other about the budget (budget.ts
+ * grants, upstream/budget-gate.ts spends): plain data, no Workers types, so the Node tools that
+ * read the audit's types compile without the Durable Object's.
+ */
+import type { BudgetPlan } from '../policy/limits'
+
+export interface LeaseAsk {
+  team: string
+  member: string
+  reserveEligible: boolean
+  /** Per-member limit of the member's team, or null. */
+  memberLimit: number | null
+  want: number
+  /** The previous lease of this isolate for this member, with what it did not spend. */
+  returning?: { id: string; unused: number } | undefined
+  plan: BudgetPlan
+}
+
+export type LeaseAnswer =
+  | { kind: 'lease'; granted: number; id: string; expiresMs: number }
+  | { kind: 'refused'; refusal: 'budget' | 'breaker'; retryAfterMs: number }
+
+export interface BudgetView {
+  window_seconds: number
+  /** The whole gateway: its cap on the token and what it has used in the window. */
+  token: { cap: number; used: number; reserve: number; reserve_used: number }
+  team: { share: number; used: number; available: number }
+  member: { limit: number | null; used: number }
+  breaker: { open: boolean; retry_after_seconds: number }
+}
+
+/** How long an isolate may spend a lease: short, so a breaker or a refusal reaches it soon. */
+export const LEASE_TTL_MS = 5_000

@@ -1,0 +1,208 @@
+/**
+ * The isolate's side of the token budget: before every upstream call (retries included) the port
+ * asks `admit()`, which spends one request of a lease this isolate holds for the caller, or asks
+ * the coordinator for a new lease (coordinator/budget.ts decides), or refuses with 429 and the
+ * gateway's own code: never the upstream's lockout. When the upstream answers 429 anyway,
+ * `rateLimited` opens the breaker here at once and on the coordinator for every other isolate.
+ *
+ * Leases grow like a slow start: the first lease for a member is one request; a lease used up
+ * before it expired is followed by one twice as large (up to MAX_LEASE), an idle member's lease
+ * expires and the next starts at one again. So a member making a single request costs one
+ * coordinator round trip and wastes nothing, and a member making many costs one round trip per
+ * up to MAX_LEASE requests. Unused requests go back with the next lease.
+ *
+ * The cache lives as long as the isolate and is kept per configuration (a new policy starts
+ * afresh). Concurrent requests of one member in one isolate wait for one lease request instead of
+ * each asking for their own.
+ */
+import { z } from '@hono/zod-openapi'
+import type { BudgetView, LeaseAnswer, LeaseAsk } from '../coordinator/leases'
+import { GatewayError } from '../lib/errors'
+import type { BudgetPlan, Limits } from '../policy/limits'
+
+/** The coordinator's budget, as the gate sees it (coordinator/client.ts implements it over RPC). */
+export interface TokenBudget {
+  lease(ask: LeaseAsk): Promise<LeaseAnswer>
+  trip(untilMs: number): Promise<void>
+  view(
+    plan: BudgetPlan,
+    who: { team: string; member: string; memberLimit: number | null },
+  ): Promise<BudgetView>
+}
+
+export interface BudgetCaller {
+  team: string
+  member: string
+  reserveEligible: boolean
+  memberLimit: number | null
+}
+
+export const MAX_LEASE = 16
+/** Without a retry-after, the breaker stays open for the upstream's whole lockout. */
+export const DEFAULT_LOCKOUT_MS = 300_000
+
+interface Lease {
+  id: string
+  remaining: number
+  size: number
+  expiresMs: number
+}
+
+export interface LeaseCache {
+  leases: Map<string, Lease>
+  acquiring: Map<string, Promise<void>>
+  breakerUntilMs: number
+}
+
+const caches = new WeakMap<object, LeaseCache>()
+
+/** The isolate's leases under one configuration. */
+export function leaseCacheFor(owner: object): LeaseCache {
+  let cache = caches.get(owner)
+  if (cache === undefined) {
+    cache = { leases: new Map(), acquiring: new Map(), breakerUntilMs: 0 }
+    caches.set(owner, cache)
+  }
+  return cache
+}
+
+const seconds = (ms: number) => String(Math.max(1, Math.ceil(ms / 1000)))
+
+function breakerOpen(untilMs: number, nowMs: number): GatewayError {
+  return GatewayError.of('BREAKER_OPEN', { headers: { 'retry-after': seconds(untilMs - nowMs) } })
+}
+
+export interface BudgetGate {
+  /** Spends one request of the caller's budget, or throws (budget spent, breaker open, coordinator down). */
+  admit(): Promise<void>
+  /** The upstream answered 429: hold every isolate until `retryAfterMs` has passed. */
+  rateLimited(retryAfterMs: number | undefined): Promise<void>
+}
+
+export function budgetGate(
+  budget: TokenBudget,
+  plan: BudgetPlan,
+  caller: BudgetCaller,
+  cache: LeaseCache,
+): BudgetGate {
+  const key = `${caller.team}\u0000${caller.member}`
+
+  async function acquire(nowMs: number): Promise<void> {
+    const previous = cache.leases.get(key)
+    const usedUpInTime =
+      previous !== undefined && previous.remaining === 0 && previous.expiresMs > nowMs
+    const want = usedUpInTime ? Math.min(MAX_LEASE, previous.size * 2) : 1
+    const returning =
+      previous !== undefined && previous.remaining > 0
+        ? { id: previous.id, unused: previous.remaining }
+        : undefined
+    cache.leases.delete(key)
+    const answer = await budget.lease({
+      team: caller.team,
+      member: caller.member,
+      reserveEligible: caller.reserveEligible,
+      memberLimit: caller.memberLimit,
+      want,
+      returning,
+      plan,
+    })
+    if (answer.kind === 'refused') {
+      if (answer.refusal === 'breaker') {
+        cache.breakerUntilMs = Math.max(cache.breakerUntilMs, Date.now() + answer.retryAfterMs)
+        throw breakerOpen(cache.breakerUntilMs, Date.now())
+      }
+      throw GatewayError.of('BUDGET_EXHAUSTED', {
+        message: `Team ${caller.team} has used its share of the upstream budget for now; retry after the retry-after header's seconds`,
+        headers: { 'retry-after': seconds(answer.retryAfterMs) },
+      })
+    }
+    cache.leases.set(key, {
+      id: answer.id,
+      remaining: answer.granted,
+      size: answer.granted,
+      expiresMs: answer.expiresMs,
+    })
+  }
+
+  /** Takes one request from a live lease, if this isolate holds one with any left. */
+  function spend(nowMs: number): boolean {
+    const lease = cache.leases.get(key)
+    if (lease === undefined || lease.remaining === 0 || lease.expiresMs <= nowMs) return false
+    lease.remaining -= 1
+    return true
+  }
+
+  return {
+    async admit() {
+      for (;;) {
+        const nowMs = Date.now()
+        if (cache.breakerUntilMs > nowMs) throw breakerOpen(cache.breakerUntilMs, nowMs)
+        if (spend(nowMs)) return
+        const pending = cache.acquiring.get(key)
+        if (pending !== undefined) {
+          // Another request of this member is asking; its lease may serve this one too.
+          await pending.catch(() => {})
+          if (spend(Date.now())) return
+        }
+        const asking = acquire(nowMs)
+        cache.acquiring.set(key, asking)
+        try {
+          await asking
+        } finally {
+          if (cache.acquiring.get(key) === asking) cache.acquiring.delete(key)
+        }
+        if (spend(Date.now())) return
+      }
+    },
+
+    async rateLimited(retryAfterMs) {
+      const untilMs = Date.now() + (retryAfterMs ?? DEFAULT_LOCKOUT_MS)
+      cache.breakerUntilMs = Math.max(cache.breakerUntilMs, untilMs)
+      // The answer to this request is the upstream's 429 whether or not the others hear of it.
+      await budget.trip(untilMs).catch((error: unknown) => {
+        console.error('the breaker could not be opened on the coordinator', String(error))
+      })
+    },
+  }
+}
+
+/** The caller's standing in the budget (whoami): its team's share and use, its own, the breaker. */
+export const budgetViewSchema = z
+  .object({
+    window_seconds: z.number().int(),
+    token: z.object({
+      cap: z.number().int(),
+      used: z.number().int(),
+      reserve: z.number().int(),
+      reserve_used: z.number().int(),
+    }),
+    team: z.object({
+      share: z.number().int(),
+      used: z.number().int(),
+      available: z.number().int(),
+    }),
+    member: z.object({ limit: z.number().int().nullable(), used: z.number().int() }),
+    breaker: z.object({ open: z.boolean(), retry_after_seconds: z.number().int() }),
+  })
+  .openapi('BudgetStanding', {
+    description:
+      'Requests granted in the sliding window, leases held by isolates included (coordinator/budget.ts)',
+  })
+
+export async function budgetStanding(budget: {
+  caller: BudgetCaller
+  limits: Limits
+  tokenBudget: TokenBudget
+}): Promise<BudgetView | null> {
+  const { caller, limits, tokenBudget } = budget
+  try {
+    return await tokenBudget.view(limits.plan, {
+      team: caller.team,
+      member: caller.member,
+      memberLimit: caller.memberLimit,
+    })
+  } catch (error) {
+    console.error('the budget could not be read from the coordinator', String(error))
+    return null
+  }
+}
