@@ -50,6 +50,13 @@ export function storedIntents(
   )
 }
 
+/** Forgets the account's owners and intents (the emulator's reset forgets its certificates). */
+export async function resetLedger(account = ACCOUNT): Promise<void> {
+  await runInDurableObject(instance(account), (_coordinator, state) => {
+    for (const table of ['owners', 'intents']) state.storage.sql.exec(`DELETE FROM ${table}`)
+  })
+}
+
 /** The token's budget instance: what it granted (spend), leases, and the breaker. */
 export async function budgetInstance() {
   return instance(await tokenInstanceName(UPSTREAM_TOKEN))
