@@ -9,7 +9,12 @@ import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from './app-env'
 import type { ApprovalDeps } from './approvals/park'
 import { partsOf, pendingRecorder, type PendingRecorder } from './audit/middleware'
-import { coordinatedApprovals, coordinatedBudget, coordinatedLedger } from './coordinator/client'
+import {
+  coordinatedApprovals,
+  coordinatedBudget,
+  coordinatedLedger,
+  coordinatedSequencer,
+} from './coordinator/client'
 import { tokenInstanceName } from './coordinator/shard'
 import type { Principal } from './identity/principal'
 import type { Policy } from './policy/document'
@@ -68,7 +73,12 @@ export const requestScope = () =>
       approvals: coordinatedApprovals(c.env.COORDINATOR, accountsOf(config.policy)),
       upstream,
       upstreamStats: upstream.stats,
-      audit: pendingRecorder(c.env.AUDIT, config.audit, () => partsOf(c)),
+      audit: pendingRecorder(
+        c.env.AUDIT,
+        config.audit,
+        coordinatedSequencer(c.env.COORDINATOR),
+        () => partsOf(c),
+      ),
       uploadWindowMs: config.upstream.timeoutMs,
       caQuota: (teamId) => limits.caQuota(teamId),
       budget: { caller, limits, tokenBudget },

@@ -106,6 +106,15 @@ export const auditEntrySchema = z
     truncated: z.literal(true).optional().openapi({
       description: 'Set on entries rebuilt from a summary that had to be cut to fit KV metadata',
     }),
+    // Last, so that the CSV columns before them keep their positions.
+    chain: z.string().optional().openapi({
+      description:
+        'Which sequence numbers the entry: its account id, or "gateway" for entries that name none',
+    }),
+    seq: z.number().int().min(1).optional().openapi({
+      description:
+        'Its number in its chain, from the coordinator: one per entry, in order, none skipped. Absent only if the coordinator could not be reached when a read was recorded',
+    }),
   })
   .openapi('AuditEntry')
 
@@ -124,12 +133,26 @@ export function classify(facts: RequestFacts, status: number): OutcomeClass {
   return status >= 500 ? 'gateway_error' : 'invalid'
 }
 
+/** An entry's place in its chain (coordinator/sequence.ts). */
+export interface Sequence {
+  chain: string
+  seq: number
+}
+
 /** The entry for a request: `pending` before a mutation is forwarded, final once answered. */
-export function entryFromFacts(facts: RequestFacts, id: string, time: number, now: number) {
+export function entryFromFacts(
+  facts: RequestFacts,
+  id: string,
+  time: number,
+  now: number,
+  sequence?: Sequence,
+) {
   const { principal, certificate, decision, outcome, approval, adopted } = facts
   const entry: AuditEntry = {
     kind: 'request',
     id,
+    chain: sequence?.chain,
+    seq: sequence?.seq,
     time: new Date(time).toISOString(),
     request_id: facts.requestId,
     member: principal?.memberId,
@@ -169,15 +192,22 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
   return withoutUndefined(entry)
 }
 
-export function suppressedEntry(id: string, time: number, suppressed: Suppressed): AuditEntry {
-  return {
+export function suppressedEntry(
+  id: string,
+  time: number,
+  suppressed: Suppressed,
+  sequence?: Sequence,
+): AuditEntry {
+  return withoutUndefined({
     kind: 'suppressed',
     id,
+    chain: sequence?.chain,
+    seq: sequence?.seq,
     time: new Date(time).toISOString(),
     outcome: { class: 'unauthenticated', error_codes: [] },
     upstream_attempts: 0,
     suppressed,
-  }
+  })
 }
 
 /** The KV metadata form. Short names because every byte counts against KV's 1024. */
@@ -185,6 +215,8 @@ export interface Summary {
   k: 'r' | 's'
   t: number
   id: string
+  ch?: string
+  q?: number
   m?: string
   tm?: string
   via?: string
@@ -210,6 +242,7 @@ export interface Summary {
 }
 
 const SCALARS = [
+  ['chain', 'ch'],
   ['member', 'm'],
   ['team', 'tm'],
   ['via', 'via'],
@@ -230,6 +263,7 @@ export function summarize(entry: AuditEntry): Summary {
     u: entry.upstream_attempts,
   }
   for (const [long, short] of SCALARS) if (entry[long] !== undefined) summary[short] = entry[long]
+  if (entry.seq !== undefined) summary.q = entry.seq
   if (entry.decision) {
     summary.d = entry.decision.effect
     summary.dr = entry.decision.rule_ids
@@ -260,6 +294,7 @@ export function expand(summary: Summary): AuditEntry {
   if (summary.k === 'r') entry.request_id = summary.id
   for (const [long, short] of SCALARS)
     if (summary[short] !== undefined) entry[long] = summary[short]
+  if (summary.q !== undefined) entry.seq = summary.q
   if (summary.d) {
     entry.decision = { effect: summary.d, rule_ids: summary.dr ?? [] }
     if (summary.sd) entry.decision.shadow = { effect: summary.sd, rule_ids: summary.sr ?? [] }

@@ -12,7 +12,11 @@
  *                         nothing by being recorded a moment late.
  *
  * Both build the entry from `recordOf` (record.ts) over what each stage owns; never from the
- * request itself.
+ * request itself. Each entry is numbered in its chain by the coordinator (coordinator/sequence.ts)
+ * before it is written: a mutation's pending entry takes its number before anything is forwarded
+ * (no number, no mutation: 503), and its final entry keeps it. A read's entry takes its number
+ * after the response; if the coordinator cannot be reached then, the entry is written without one
+ * rather than lost (the review API shows it unnumbered).
  */
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
@@ -20,7 +24,9 @@ import type { AppEnv } from '../app-env'
 import { configFor, type Config } from '../config'
 import { GatewayError } from '../lib/errors'
 import { uuidv7, uuidv7Time } from '../lib/uuidv7'
-import { entryFromFacts, suppressedEntry } from './entry'
+import { coordinatedSequencer, type AuditSequencer } from '../coordinator/client'
+import { auditChainOf } from '../coordinator/shard'
+import { entryFromFacts, suppressedEntry, type Sequence } from './entry'
 import { anonymousBudget } from './flood-guard'
 import {
   recordOf,
@@ -34,17 +40,21 @@ import { rewriteEntry, writeEntry, type StoreSettings } from './store'
 const entryTime = (facts: RequestFacts) => uuidv7Time(facts.requestId) ?? facts.startedAt
 
 export interface PendingRecorder extends AuditPort {
-  /** Whether a pending entry is on record, so the final write goes to the keys just written. */
-  readonly written: boolean
+  /**
+   * The pending entry's place in its chain once it is on record, so the final write goes to the
+   * keys just written, under the same number.
+   */
+  readonly written: Sequence | undefined
 }
 
 /** The audit port of one request; `parts` gives what the request is known to be so far. */
 export function pendingRecorder(
   kv: KVNamespace,
   settings: StoreSettings,
+  sequencer: AuditSequencer,
   parts: () => RecordParts,
 ): PendingRecorder {
-  let written = false
+  let written: Sequence | undefined
   return {
     get written() {
       return written
@@ -54,14 +64,26 @@ export function pendingRecorder(
       // second pending write to the same keys (KV: one write per key per second).
       if (written) return
       const facts = recordOf({ ...parts(), findings: found, answer: undefined })
-      const entry = entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now())
       try {
+        const chain = auditChainOf(facts.accountId)
+        const sequence = { chain, seq: await sequencer(chain) }
+        const entry = entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now(), sequence)
         await writeEntry(kv, entry, settings)
+        written = sequence
       } catch (error) {
         throw GatewayError.of('AUDIT_UNAVAILABLE', { cause: error })
       }
-      written = true
     },
+  }
+}
+
+/** A number for an entry written after the response; none if the coordinator cannot give one. */
+async function numbered(sequencer: AuditSequencer, chain: string): Promise<Sequence | undefined> {
+  try {
+    return { chain, seq: await sequencer(chain) }
+  } catch (error) {
+    console.error(`audit entry of chain ${chain} written without a number:`, String(error))
+    return undefined
   }
 }
 
@@ -107,22 +129,31 @@ export const auditTrail = () =>
     }
     const settings: StoreSettings = config.audit
     const kv = c.env.AUDIT
+    const sequencer = coordinatedSequencer(c.env.COORDINATOR)
     const writes: Promise<void>[] = []
 
     const summary = anonymousBudget.takeSummary()
     if (summary) {
       const id = uuidv7()
+      const write = async () => {
+        const sequence = await numbered(sequencer, auditChainOf(undefined))
+        await writeEntry(kv, suppressedEntry(id, uuidv7Time(id)!, summary, sequence), settings)
+      }
       writes.push(
-        writeEntry(kv, suppressedEntry(id, uuidv7Time(id)!, summary), settings).catch((error) => {
+        write().catch((error: unknown) => {
           anonymousBudget.restore(summary)
           report(facts)(error)
         }),
       )
     }
     if (facts.principal !== undefined || anonymousBudget.admit(facts.outcome?.codes ?? [])) {
-      const entry = entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now())
-      const write = c.get('scope')?.audit.written ? rewriteEntry : writeEntry
-      writes.push(write(kv, entry, settings).catch(report(facts)))
+      const pending = c.get('scope')?.audit.written
+      const write = async () => {
+        const sequence = pending ?? (await numbered(sequencer, auditChainOf(facts.accountId)))
+        const entry = entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now(), sequence)
+        await (pending ? rewriteEntry : writeEntry)(kv, entry, settings)
+      }
+      writes.push(write().catch(report(facts)))
     }
     if (writes.length > 0)
       later(

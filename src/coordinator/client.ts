@@ -127,3 +127,10 @@ export function coordinatedBudget(
     view: (plan, who) => reaching(async () => (await at()).budgetView(plan, who, Date.now())),
   }
 }
+
+/** Hands out the next number of an audit chain (shard.ts says which instance holds which). */
+export type AuditSequencer = (chain: string) => Promise<number>
+
+export function coordinatedSequencer(namespace: Namespace): AuditSequencer {
+  return (chain) => reaching(() => instanceOf(namespace, chain).nextAuditSequence())
+}

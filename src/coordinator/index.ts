@@ -9,6 +9,8 @@
  *   - one per Cloudflare account: the ownership ledger and upload intents (ledger.ts), the CA
  *     quota check, approvals (approvals.ts);
  *   - one per upstream token: the token's budget and breaker (budget.ts).
+ * and the audit's sequence (sequence.ts) on the account's instance for that account's entries,
+ * on the instance named `gateway` for the rest.
  * Each concern is a module over `ctx.storage.sql` with its own tables, created (if missing) before
  * the first call is served; an instance simply never touches the tables of the other kind.
  */
@@ -27,17 +29,20 @@ import type { BudgetPlan } from '../policy/limits'
 import { budgetTables } from './budget'
 import type { BudgetView, LeaseAnswer, LeaseAsk } from './leases'
 import { ledgerTables } from './ledger'
+import { sequenceTable } from './sequence'
 
 export class Coordinator extends DurableObject<Env> {
   private readonly approvals: ReturnType<typeof approvalTable>
   private readonly ledger: ReturnType<typeof ledgerTables>
   private readonly budget: ReturnType<typeof budgetTables>
+  private readonly sequence: ReturnType<typeof sequenceTable>
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
     this.approvals = approvalTable(ctx.storage.sql)
     this.ledger = ledgerTables(ctx.storage.sql)
     this.budget = budgetTables(ctx.storage.sql)
+    this.sequence = sequenceTable(ctx.storage.sql)
   }
 
   // Approvals (per account)
@@ -125,5 +130,15 @@ export class Coordinator extends DurableObject<Env> {
     nowMs: number,
   ): BudgetView {
     return this.budget.view(plan, who, nowMs)
+  }
+
+  // The audit's sequence (per chain)
+
+  nextAuditSequence(): number {
+    return this.sequence.next()
+  }
+
+  lastAuditSequence(): number {
+    return this.sequence.last()
   }
 }

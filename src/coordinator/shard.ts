@@ -47,3 +47,6 @@ export function tokenInstanceName(apiToken: string): Promise<string> {
   }
   return name
 }
+
+/** The audit chain an entry belongs to: its account's, or the gateway's own. */
+export const auditChainOf = (accountId: string | undefined) => accountId ?? 'gateway'

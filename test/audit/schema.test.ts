@@ -262,6 +262,8 @@ describe('the CSV columns', () => {
     'suppressed_first',
     'suppressed_last',
     'suppressed_error_codes',
+    'chain',
+    'seq',
   ]
 
   it('keep every earlier column, in its order, and add the fields that were missing', () => {

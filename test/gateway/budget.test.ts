@@ -87,7 +87,6 @@ describe('three teams flooding at once', () => {
       identity: served(identity),
       platform: served(platform),
     }
-    console.info('budget flood', JSON.stringify({ received, served: counts }))
     // Every refusal is the gateway's own 429 with a retry-after, never the upstream's lockout.
     for (const answer of [...payments, ...identity, ...platform]) {
       if (answer.status === 200) continue

@@ -15,13 +15,16 @@ export const EXPECTED_GATEWAY_LOGS: readonly RegExp[] = [
   // Whatever the gateway says about a KV failure the kit injected.
   new RegExp(`\\(${INJECTED}\\)`),
   // The 5xx it logs (renderError, app.ts) for the upstream faults tests inject with the emulator
-  // (1850x), and for the broken configurations the fail-closed tests pass (18501).
-  /^request \S+ failed: 1850[1-7]: /,
+  // (1850x), for the broken configurations the fail-closed tests pass (18501), and for the
+  // coordinator or audit log they make unreachable (18507, 18401).
+  /^request \S+ failed: (1850[1-7]|18401): /,
   /^mtls-gateway refuses to serve: /,
   // Adoption (ownership/reconcile.ts) after tests made an upload lose its ledger entry: its
   // notes, and its refusal when the test also broke the audit log.
   // whoami's budget while a test makes the coordinator unreachable (upstream/budget-gate.ts).
   /^the budget could not be read from the coordinator GatewayError: 18507: /,
+  // An entry written without its number while a test made the sequence unreachable.
+  /^audit entry of chain \S+ written without a number: GatewayError: 18507: /,
   /^adopted certificate \S+ for team /,
   /^certificate \S+ uploaded by \S+ \(request \S+\) has no ledger entry yet GatewayError: 18507: /,
   /^certificate \S+ matches \d+ uploads; left unowned/,
