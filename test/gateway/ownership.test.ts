@@ -18,6 +18,7 @@ import {
   uploadNew,
   uploadedId,
 } from '../support/gateway'
+import { newEntries } from '../support/audit'
 import { coordinatorFailing, storedIntents, storedOwner } from '../support/coordinator'
 import { ACCOUNT, KEYS } from '../support/identities'
 
@@ -87,6 +88,34 @@ describe('the ledger follows uploads and deletes', () => {
     const failed = await uploadNew({}, { key: KEYS.alice })
     expect(failed.status).toBe(502)
     expect((await intents()).length).toBe(before + 1)
+  })
+})
+
+describe('the ledger across isolates', () => {
+  // Each `call` builds its own env object: its own configuration and caches, as another isolate
+  // (in another location) would have. Only the coordinator is shared, as in production.
+  it('reads its own writes: an upload through one isolate is owned at once in another', async () => {
+    const id = await uploadedId({}, { key: KEYS.alice })
+    expect((await callJson(certificateUrl(id), { key: KEYS.bob })).status).toBe(200)
+    expect((await callJson(certificateUrl(id), { key: KEYS.carol })).status).toBe(404)
+    expect((await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })).status).toBe(
+      200,
+    )
+    expect((await callJson(certificateUrl(id), { key: KEYS.bob })).status).toBe(404)
+  })
+
+  it('adopts an orphaned upload once, however many lists meet it at the same time', async () => {
+    const { id } = await uploadNew({}, { key: KEYS.alice, env: ownerLost })
+    const entries = await newEntries(() =>
+      Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          callJson(certificatesUrl(), { key: i % 2 === 0 ? KEYS.bob : KEYS.admin }),
+        ),
+      ),
+    )
+    const adoptions = entries.flatMap((e) => e.adopted ?? [])
+    expect(adoptions).toEqual([{ certificate_id: id, team: 'payments' }])
+    expect(await storedOwner(id!)).toMatchObject({ team: 'payments', via: 'adopt' })
   })
 })
 
