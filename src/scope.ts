@@ -13,7 +13,7 @@ import {
   coordinatedApprovals,
   coordinatedBudget,
   coordinatedLedger,
-  coordinatedSequencer,
+  coordinatedChains,
 } from './coordinator/client'
 import { tokenInstanceName } from './coordinator/shard'
 import type { Principal } from './identity/principal'
@@ -76,7 +76,7 @@ export const requestScope = () =>
       audit: pendingRecorder(
         c.env.AUDIT,
         config.audit,
-        coordinatedSequencer(c.env.COORDINATOR),
+        coordinatedChains(c.env.COORDINATOR, config.audit.retentionDays * 86_400_000),
         () => partsOf(c),
       ),
       uploadWindowMs: config.upstream.timeoutMs,

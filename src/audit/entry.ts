@@ -115,6 +115,10 @@ export const auditEntrySchema = z
       description:
         'Its number in its chain, from the coordinator: one per entry, in order, none skipped. Absent only if the coordinator could not be reached when a read was recorded',
     }),
+    prev: z.string().optional().openapi({
+      description:
+        "The previous entry's link in the chain ('' for the first): see README \"The chain\"",
+    }),
   })
   .openapi('AuditEntry')
 
@@ -133,26 +137,12 @@ export function classify(facts: RequestFacts, status: number): OutcomeClass {
   return status >= 500 ? 'gateway_error' : 'invalid'
 }
 
-/** An entry's place in its chain (coordinator/sequence.ts). */
-export interface Sequence {
-  chain: string
-  seq: number
-}
-
 /** The entry for a request: `pending` before a mutation is forwarded, final once answered. */
-export function entryFromFacts(
-  facts: RequestFacts,
-  id: string,
-  time: number,
-  now: number,
-  sequence?: Sequence,
-) {
+export function entryFromFacts(facts: RequestFacts, id: string, time: number, now: number) {
   const { principal, certificate, decision, outcome, approval, adopted } = facts
   const entry: AuditEntry = {
     kind: 'request',
     id,
-    chain: sequence?.chain,
-    seq: sequence?.seq,
     time: new Date(time).toISOString(),
     request_id: facts.requestId,
     member: principal?.memberId,
@@ -192,17 +182,10 @@ export function entryFromFacts(
   return withoutUndefined(entry)
 }
 
-export function suppressedEntry(
-  id: string,
-  time: number,
-  suppressed: Suppressed,
-  sequence?: Sequence,
-): AuditEntry {
+export function suppressedEntry(id: string, time: number, suppressed: Suppressed): AuditEntry {
   return withoutUndefined({
     kind: 'suppressed',
     id,
-    chain: sequence?.chain,
-    seq: sequence?.seq,
     time: new Date(time).toISOString(),
     outcome: { class: 'unauthenticated', error_codes: [] },
     upstream_attempts: 0,
@@ -217,6 +200,7 @@ export interface Summary {
   id: string
   ch?: string
   q?: number
+  pv?: string
   m?: string
   tm?: string
   via?: string
@@ -243,6 +227,7 @@ export interface Summary {
 
 const SCALARS = [
   ['chain', 'ch'],
+  ['prev', 'pv'],
   ['member', 'm'],
   ['team', 'tm'],
   ['via', 'via'],

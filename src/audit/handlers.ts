@@ -13,9 +13,11 @@ import { settle } from '../pipe'
 import { exportStream } from './export'
 import { run } from './record'
 import { decodeCursor, encodeCursor, runQuery, type Filters, type Query } from './query'
-import { auditQuery, exportRoute, queryRoute, verifyRoute } from './routes'
+import { auditQuery, chainRoute, exportRoute, queryRoute, verifyRoute } from './routes'
 import type { TimeRange } from './store'
 import { verifyPage } from './verify'
+import { verifyChain } from './verify-chain'
+import { coordinatedChains } from '../coordinator/client'
 
 const DAY_MS = 86_400_000
 
@@ -98,4 +100,12 @@ export const auditRouter = createRouter<AppEnv>()
     })
     const cursor = report.cursor ? encodeCursor(report.cursor) : null
     return c.json(successEnvelope({ ...report, cursor }), 200)
+  })
+  .openapi(chainRoute, async (c) => {
+    await admit(c)
+    const { chain, from_seq: fromSeq, limit } = c.req.valid('query')
+    const { audit } = c.var.config
+    const chains = coordinatedChains(c.env.COORDINATOR, audit.retentionDays * DAY_MS)
+    const report = await verifyChain(c.env.AUDIT, chains, audit.signingKey, chain, fromSeq, limit)
+    return c.json(successEnvelope(report), 200)
   })

@@ -12,11 +12,11 @@
  *                         nothing by being recorded a moment late.
  *
  * Both build the entry from `recordOf` (record.ts) over what each stage owns; never from the
- * request itself. Each entry is numbered in its chain by the coordinator (coordinator/sequence.ts)
- * before it is written: a mutation's pending entry takes its number before anything is forwarded
- * (no number, no mutation: 503), and its final entry keeps it. A read's entry takes its number
- * after the response; if the coordinator cannot be reached then, the entry is written without one
- * rather than lost (the review API shows it unnumbered).
+ * request itself. Each entry is chained by the coordinator (audit/chain.ts, coordinator/chain.ts)
+ * before it is written: a mutation's pending entry takes its place before anything is forwarded
+ * (no place, no mutation: 503), and its final entry keeps it. A read's entry takes its place after
+ * the response; if the coordinator cannot be reached then, the entry is written unchained rather
+ * than lost (verify reports it).
  */
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
@@ -24,9 +24,10 @@ import type { AppEnv } from '../app-env'
 import { configFor, type Config } from '../config'
 import { GatewayError } from '../lib/errors'
 import { uuidv7, uuidv7Time } from '../lib/uuidv7'
-import { coordinatedSequencer, type AuditSequencer } from '../coordinator/client'
+import { coordinatedChains, type AuditChains } from '../coordinator/client'
 import { auditChainOf } from '../coordinator/shard'
-import { entryFromFacts, suppressedEntry, type Sequence } from './entry'
+import { headOf, type ChainPosition } from './chain'
+import { entryFromFacts, suppressedEntry, type AuditEntry } from './entry'
 import { anonymousBudget } from './flood-guard'
 import {
   recordOf,
@@ -35,7 +36,7 @@ import {
   type RecordParts,
   type RequestFacts,
 } from './record'
-import { rewriteEntry, writeEntry, type StoreSettings } from './store'
+import { eventKeyOf, rewriteEntry, writeEntry, type StoreSettings } from './store'
 
 const entryTime = (facts: RequestFacts) => uuidv7Time(facts.requestId) ?? facts.startedAt
 
@@ -44,17 +45,23 @@ export interface PendingRecorder extends AuditPort {
    * The pending entry's place in its chain once it is on record, so the final write goes to the
    * keys just written, under the same number.
    */
-  readonly written: Sequence | undefined
+  readonly written: ChainPosition | undefined
+}
+
+/** The entry in its place: numbered in its chain and linked to the chain's head. */
+async function chained(chains: AuditChains, entry: AuditEntry): Promise<AuditEntry> {
+  const chain = auditChainOf(entry.account_id)
+  return { ...entry, ...(await chains.append(chain, eventKeyOf(entry), headOf(entry))) }
 }
 
 /** The audit port of one request; `parts` gives what the request is known to be so far. */
 export function pendingRecorder(
   kv: KVNamespace,
   settings: StoreSettings,
-  sequencer: AuditSequencer,
+  chains: AuditChains,
   parts: () => RecordParts,
 ): PendingRecorder {
-  let written: Sequence | undefined
+  let written: ChainPosition | undefined
   return {
     get written() {
       return written
@@ -65,11 +72,12 @@ export function pendingRecorder(
       if (written) return
       const facts = recordOf({ ...parts(), findings: found, answer: undefined })
       try {
-        const chain = auditChainOf(facts.accountId)
-        const sequence = { chain, seq: await sequencer(chain) }
-        const entry = entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now(), sequence)
+        const entry = await chained(
+          chains,
+          entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now()),
+        )
         await writeEntry(kv, entry, settings)
-        written = sequence
+        written = { chain: entry.chain!, seq: entry.seq!, prev: entry.prev! }
       } catch (error) {
         throw GatewayError.of('AUDIT_UNAVAILABLE', { cause: error })
       }
@@ -77,13 +85,13 @@ export function pendingRecorder(
   }
 }
 
-/** A number for an entry written after the response; none if the coordinator cannot give one. */
-async function numbered(sequencer: AuditSequencer, chain: string): Promise<Sequence | undefined> {
+/** An entry written after the response, chained; unchained if the coordinator cannot be reached. */
+async function chainedIfPossible(chains: AuditChains, entry: AuditEntry): Promise<AuditEntry> {
   try {
-    return { chain, seq: await sequencer(chain) }
+    return await chained(chains, entry)
   } catch (error) {
-    console.error(`audit entry of chain ${chain} written without a number:`, String(error))
-    return undefined
+    console.error(`audit entry ${entry.id} written unchained:`, String(error))
+    return entry
   }
 }
 
@@ -129,15 +137,15 @@ export const auditTrail = () =>
     }
     const settings: StoreSettings = config.audit
     const kv = c.env.AUDIT
-    const sequencer = coordinatedSequencer(c.env.COORDINATOR)
+    const chains = coordinatedChains(c.env.COORDINATOR, settings.retentionDays * 86_400_000)
     const writes: Promise<void>[] = []
 
     const summary = anonymousBudget.takeSummary()
     if (summary) {
       const id = uuidv7()
       const write = async () => {
-        const sequence = await numbered(sequencer, auditChainOf(undefined))
-        await writeEntry(kv, suppressedEntry(id, uuidv7Time(id)!, summary, sequence), settings)
+        const entry = await chainedIfPossible(chains, suppressedEntry(id, uuidv7Time(id)!, summary))
+        await writeEntry(kv, entry, settings)
       }
       writes.push(
         write().catch((error: unknown) => {
@@ -149,9 +157,9 @@ export const auditTrail = () =>
     if (facts.principal !== undefined || anonymousBudget.admit(facts.outcome?.codes ?? [])) {
       const pending = c.get('scope')?.audit.written
       const write = async () => {
-        const sequence = pending ?? (await numbered(sequencer, auditChainOf(facts.accountId)))
-        const entry = entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now(), sequence)
-        await (pending ? rewriteEntry : writeEntry)(kv, entry, settings)
+        const entry = entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now())
+        if (pending) await rewriteEntry(kv, { ...entry, ...pending }, settings)
+        else await writeEntry(kv, await chainedIfPossible(chains, entry), settings)
       }
       writes.push(write().catch(report(facts)))
     }

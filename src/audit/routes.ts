@@ -9,6 +9,7 @@ import { declareAction } from '../pipe'
 import { auditEntrySchema, OUTCOME_CLASSES } from './entry'
 import { AUDITED_ACTIONS } from './record'
 import { MAX_VERIFY_PAGE, verifyReportSchema } from './verify'
+import { chainReportSchema } from './verify-chain'
 
 const slug = ids.slugReference()
 const instant = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' })
@@ -52,6 +53,14 @@ export const exportQuery = z
 export const verifyQuery = z
   .strictObject({ ...range, limit: limit(MAX_VERIFY_PAGE, 100) })
   .superRefine(fromBeforeTo)
+
+export const chainQuery = z.strictObject({
+  chain: z
+    .union([ids.accountId(), z.literal('gateway')])
+    .openapi({ description: 'An account id, or "gateway" for the entries that name no account' }),
+  from_seq: z.coerce.number().int().min(1).default(1),
+  limit: limit(MAX_VERIFY_PAGE, 100),
+})
 
 const failures = {
   400: failure('Invalid query (source.pointer names the parameter)'),
@@ -110,6 +119,22 @@ export const verifyRoute = createRoute({
     200: jsonContent(
       successEnvelope(verifyReportSchema.extend({ cursor: z.string().nullable() })),
       'What one page of the range holds that is not as the gateway wrote it',
+    ),
+    ...failures,
+  },
+})
+
+export const chainRoute = createRoute({
+  operationId: 'auditVerifyChain',
+  method: 'get',
+  path: '/gateway/v1/audit/verify/chain',
+  tags,
+  middleware: [declareAction('audit')] as const,
+  request: { query: chainQuery },
+  responses: {
+    200: jsonContent(
+      successEnvelope(chainReportSchema),
+      "One page of a chain, in number order, checked against the coordinator's links",
     ),
     ...failures,
   },

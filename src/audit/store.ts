@@ -56,6 +56,10 @@ export function baseOf(family: Family): string {
 
 export const eventKey = (tail: string) => baseOf({ kind: 'events' }) + tail
 
+/** The KV key an entry is stored under (its chain link commits to it). */
+export const eventKeyOf = (entry: Pick<AuditEntry, 'time' | 'id'>) =>
+  eventKey(tailOf(Date.parse(entry.time), entry.id))
+
 /** The index keys an entry must have: one per index whose field the entry carries. */
 export function indexesOf(entry: Pick<AuditEntry, 'team' | 'member' | 'certificate_id'>) {
   const families: Family[] = []

@@ -9,7 +9,9 @@
 import { approvalSchema, type Approval, type ApprovalStore } from '../approvals/store'
 import { GatewayError } from '../lib/errors'
 import { INTENT_TTL_MS, ownershipSchema, type Ledger } from '../ownership/ledger'
+import type { ChainPosition } from '../audit/chain'
 import type { TokenBudget } from '../upstream/budget-gate'
+import type { ChainLink } from './chain'
 import type { Coordinator } from './index'
 import { accountsOfApproval, newApprovalId } from './shard'
 
@@ -128,9 +130,20 @@ export function coordinatedBudget(
   }
 }
 
-/** Hands out the next number of an audit chain (shard.ts says which instance holds which). */
-export type AuditSequencer = (chain: string) => Promise<number>
+/** The audit chains (shard.ts says which instance holds which). */
+export interface AuditChains {
+  /** Numbers an entry about to be written under `kvKey` and links it to its chain's head. */
+  append(chain: string, kvKey: string, head: Record<string, unknown>): Promise<ChainPosition>
+  links(chain: string, fromSeq: number, limit: number): Promise<ChainLink[]>
+  ends(chain: string): Promise<{ first: ChainLink | null; head: ChainLink | null }>
+}
 
-export function coordinatedSequencer(namespace: Namespace): AuditSequencer {
-  return (chain) => reaching(() => instanceOf(namespace, chain).nextAuditSequence())
+export function coordinatedChains(namespace: Namespace, retentionMs: number): AuditChains {
+  const at = (chain: string) => instanceOf(namespace, chain)
+  return {
+    append: (chain, kvKey, head) =>
+      reaching(() => at(chain).appendAudit(chain, kvKey, head, retentionMs)),
+    links: (chain, fromSeq, limit) => reaching(() => at(chain).auditLinks(fromSeq, limit)),
+    ends: (chain) => reaching(() => at(chain).auditChainEnds()),
+  }
 }

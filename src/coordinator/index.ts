@@ -9,13 +9,14 @@
  *   - one per Cloudflare account: the ownership ledger and upload intents (ledger.ts), the CA
  *     quota check, approvals (approvals.ts);
  *   - one per upstream token: the token's budget and breaker (budget.ts).
- * and the audit's sequence (sequence.ts) on the account's instance for that account's entries,
- * on the instance named `gateway` for the rest.
+ * and the audit's chain (chain.ts) on the account's instance for that account's entries, on the
+ * instance named `gateway` for the rest.
  * Each concern is a module over `ctx.storage.sql` with its own tables, created (if missing) before
  * the first call is served; an instance simply never touches the tables of the other kind.
  */
 import { DurableObject } from 'cloudflare:workers'
 import type { Approval, Claim, Closing } from '../approvals/store'
+import type { ChainPosition } from '../audit/chain'
 import type {
   Adopted,
   AdoptionCandidate,
@@ -29,20 +30,20 @@ import type { BudgetPlan } from '../policy/limits'
 import { budgetTables } from './budget'
 import type { BudgetView, LeaseAnswer, LeaseAsk } from './leases'
 import { ledgerTables } from './ledger'
-import { sequenceTable } from './sequence'
+import { chainTable, type ChainLink } from './chain'
 
 export class Coordinator extends DurableObject<Env> {
   private readonly approvals: ReturnType<typeof approvalTable>
   private readonly ledger: ReturnType<typeof ledgerTables>
   private readonly budget: ReturnType<typeof budgetTables>
-  private readonly sequence: ReturnType<typeof sequenceTable>
+  private readonly chain: ReturnType<typeof chainTable>
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
     this.approvals = approvalTable(ctx.storage.sql)
     this.ledger = ledgerTables(ctx.storage.sql)
     this.budget = budgetTables(ctx.storage.sql)
-    this.sequence = sequenceTable(ctx.storage.sql)
+    this.chain = chainTable(ctx)
   }
 
   // Approvals (per account)
@@ -132,13 +133,22 @@ export class Coordinator extends DurableObject<Env> {
     return this.budget.view(plan, who, nowMs)
   }
 
-  // The audit's sequence (per chain)
+  // The audit's chain (per account, and `gateway`)
 
-  nextAuditSequence(): number {
-    return this.sequence.next()
+  appendAudit(
+    chain: string,
+    kvKey: string,
+    head: Record<string, unknown>,
+    retentionMs: number,
+  ): Promise<ChainPosition> {
+    return this.chain.append(chain, kvKey, head, retentionMs, Date.now())
   }
 
-  lastAuditSequence(): number {
-    return this.sequence.last()
+  auditLinks(fromSeq: number, limit: number): ChainLink[] {
+    return this.chain.links(fromSeq, limit)
+  }
+
+  auditChainEnds(): { first: ChainLink | null; head: ChainLink | null } {
+    return { first: this.chain.first(), head: this.chain.head() }
   }
 }

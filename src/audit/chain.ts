@@ -1,0 +1,61 @@
+/**
+ * The audit's hash chain. Each entry belongs to one chain (its account's, or `gateway` for entries
+ * that name no account) and carries its number there (`seq`) and the previous entry's link
+ * (`prev`); its own link is
+ *
+ *   link(n) = SHA-256("mtls-gateway-audit-chain/v1\n" chain "\n" n "\n" prev "\n" kvKey "\n"
+ *                     canonical(head))
+ *
+ * where `head` is what the entry says happened, and never changes between its pending and its final
+ * version: when, the request, who, what (HEAD_FIELDS). (Its outcome is covered by the
+ * entry's signature, signing.ts, which is checked on every entry too.) So entry n commits to entry
+ * n-1 and, through it, to everything before: an entry deleted, reordered or edited breaks the links
+ * after it, and the coordinator (coordinator/chain.ts) keeps every link and the chain's head, so
+ * that the last entries cannot go unnoticed either. A signed checkpoint is a head an auditor keeps
+ * outside Cloudflare (checkpoint.ts).
+ *
+ * Pure WebCrypto: the Worker, the coordinator and the offline verifier share it.
+ */
+import { base64url } from '../lib/encoding'
+import { canonical } from './signing'
+
+/**
+ * The fields a link commits to: what is known when a mutation's pending entry is written and never
+ * changes after. The outcome is not (it arrives later), nor is the certificate id, which an upload
+ * learns only from the upstream's answer; both are covered by the entry's signature.
+ */
+export const HEAD_FIELDS = [
+  'time',
+  'id',
+  'kind',
+  'request_id',
+  'member',
+  'team',
+  'via',
+  'action',
+  'account_id',
+  'fingerprint_sha256',
+  'serial_number',
+] as const
+
+type Head = Partial<Record<(typeof HEAD_FIELDS)[number], unknown>>
+
+export function headOf(entry: Head): Head {
+  const head: Head = {}
+  for (const field of HEAD_FIELDS) if (entry[field] !== undefined) head[field] = entry[field]
+  return head
+}
+
+/** Where an entry stands in its chain. `prev` is '' for the first entry. */
+export interface ChainPosition {
+  chain: string
+  seq: number
+  prev: string
+}
+
+const encoder = new TextEncoder()
+
+export async function linkOf(position: ChainPosition, kvKey: string, head: Head): Promise<string> {
+  const text = `mtls-gateway-audit-chain/v1\n${position.chain}\n${position.seq}\n${position.prev}\n${kvKey}\n${canonical(headOf(head))}`
+  return base64url(await crypto.subtle.digest('SHA-256', encoder.encode(text)))
+}

@@ -1,0 +1,95 @@
+/**
+ * The audit's chains inside the coordinator (audit/chain.ts says what a link is): one chain per
+ * instance, numbering its entries from 1 and keeping every link with the key of the entry it
+ * belongs to, so that verification can say which entry is missing, moved or changed, and that the
+ * newest entries are covered by the head even when nothing comes after them.
+ *
+ * An account's instance chains that account's entries; the instance named `gateway` those that
+ * name no account. Table `audit_links`: seq (PK), the entry's KV key, its link, when it was added
+ * (links older than the log's retention are pruned with their entries: verification vouches from
+ * the oldest link kept).
+ *
+ * Appending awaits WebCrypto, so it runs under `blockConcurrencyWhile`: no other call reaches the
+ * instance until the number, the link and the new head are stored. Two entries can never get one
+ * number or chain to the same predecessor.
+ */
+import { linkOf, type ChainPosition } from '../audit/chain'
+
+export interface ChainLink {
+  seq: number
+  kv_key: string
+  link: string
+}
+
+export function chainTable(ctx: DurableObjectState) {
+  const sql = ctx.storage.sql
+  sql.exec(`CREATE TABLE IF NOT EXISTS audit_links (
+    seq INTEGER PRIMARY KEY,
+    kv_key TEXT NOT NULL,
+    link TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+  )`)
+
+  function head(): ChainLink | null {
+    const [row] = sql
+      .exec<ChainLink & Record<string, SqlStorageValue>>(
+        'SELECT seq, kv_key, link FROM audit_links ORDER BY seq DESC LIMIT 1',
+      )
+      .toArray()
+    return row ?? null
+  }
+
+  return {
+    head,
+
+    /** Numbers the entry stored under `kvKey` and links it to the chain's head. */
+    append(
+      chain: string,
+      kvKey: string,
+      entryHead: Record<string, unknown>,
+      retentionMs: number,
+      nowMs: number,
+    ): Promise<ChainPosition> {
+      return ctx.blockConcurrencyWhile(async () => {
+        const last = head()
+        const position = { chain, seq: (last?.seq ?? 0) + 1, prev: last?.link ?? '' }
+        const link = await linkOf(position, kvKey, entryHead)
+        sql.exec(
+          'INSERT INTO audit_links (seq, kv_key, link, at_ms) VALUES (?, ?, ?, ?)',
+          position.seq,
+          kvKey,
+          link,
+          nowMs,
+        )
+        // Keep the head even past retention: numbering must go on from it.
+        sql.exec(
+          'DELETE FROM audit_links WHERE at_ms < ? AND seq < ?',
+          nowMs - retentionMs,
+          position.seq,
+        )
+        return position
+      })
+    },
+
+    /** The links from `fromSeq` on, oldest first, at most `limit`. */
+    links(fromSeq: number, limit: number): ChainLink[] {
+      return sql
+        .exec<ChainLink & Record<string, SqlStorageValue>>(
+          'SELECT seq, kv_key, link FROM audit_links WHERE seq >= ? ORDER BY seq LIMIT ?',
+          fromSeq,
+          limit,
+        )
+        .toArray()
+    },
+
+    /** The oldest link kept: verification cannot vouch for what came before it. */
+    first(): ChainLink | null {
+      const [row] = sql
+        .exec<ChainLink & Record<string, SqlStorageValue>>(
+          'SELECT seq, kv_key, link FROM audit_links ORDER BY seq LIMIT 1',
+        )
+        .toArray()
+      return row ?? null
+    },
+  }
+}

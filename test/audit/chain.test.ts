@@ -1,0 +1,189 @@
+/**
+ * The audit's chain (audit/chain.ts, coordinator/chain.ts): every entry numbered in its chain, in
+ * order, none skipped, whichever isolate wrote it; a mutation's pending and final entry share a
+ * place; no place, no mutation. And what verification reports for each tampering: a deleted entry
+ * (with or without its index keys), an edited one, one moved to another number.
+ */
+import { env } from 'cloudflare:test'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { AuditEntry } from '../../src/audit/entry'
+import { eventKeyOf, indexesOf, baseOf, tailOf, writeEntry } from '../../src/audit/store'
+import { newEntries } from '../support/audit'
+import { coordinatorFailing } from '../support/coordinator'
+import { emulator } from '../support/emulator'
+import { GATEWAY, call, callJson, certificatesUrl, uploadNew } from '../support/gateway'
+import { ACCOUNT, AUDIT_SIGNING_KEY, KEYS } from '../support/identities'
+
+beforeEach(async () => {
+  await emulator.reset()
+})
+
+const numbers = (entries: AuditEntry[], chain: string) =>
+  entries
+    .filter((e) => e.chain === chain)
+    .map((e) => e.seq!)
+    .sort((a, b) => a - b)
+
+const consecutive = (values: number[]) =>
+  values.every((v, i) => i === 0 || v === values[i - 1]! + 1)
+
+describe('the audit chain', () => {
+  it('numbers concurrent requests of one account consecutively, each once', async () => {
+    const entries = await newEntries(() =>
+      Promise.all([
+        ...Array.from({ length: 8 }, () => call(certificatesUrl(), { key: KEYS.alice })),
+        ...Array.from({ length: 4 }, () => uploadNew({}, { key: KEYS.carol })),
+      ]),
+    )
+    expect(entries).toHaveLength(12)
+    const seqs = numbers(entries, ACCOUNT)
+    expect(seqs).toHaveLength(12)
+    expect(new Set(seqs).size).toBe(12)
+    expect(consecutive(seqs)).toBe(true)
+  })
+
+  it('keeps the number of a mutation from its pending entry to its final one', async () => {
+    let id: string | undefined
+    const [entry] = await newEntries(async () => {
+      id = (await uploadNew({}, { key: KEYS.alice })).id
+    })
+    expect(entry).toMatchObject({ action: 'upload', certificate_id: id, chain: ACCOUNT })
+    expect(entry!.outcome.class).toBe('allowed')
+    expect(entry!.seq).toBeGreaterThan(0)
+  })
+
+  it('numbers what names no account in the gateway chain', async () => {
+    const entries = await newEntries(async () => {
+      await call(`${GATEWAY}/whoami`, { key: KEYS.alice })
+      await call(`${GATEWAY}/whoami`, { key: KEYS.carol })
+    })
+    const seqs = numbers(entries, 'gateway')
+    expect(seqs).toHaveLength(2)
+    expect(consecutive(seqs)).toBe(true)
+  })
+
+  it('refuses a mutation it cannot chain, forwarding nothing', async () => {
+    const { status, body } = await uploadNew(
+      {},
+      { key: KEYS.alice, env: { COORDINATOR: coordinatorFailing('appendAudit') } },
+    )
+    expect([status, body.errors[0]!.code]).toEqual([503, 18401])
+    expect((await emulator.requests()).filter((r) => r.method === 'POST')).toEqual([])
+  })
+
+  it('still records a read it cannot chain, unchained', async () => {
+    const entries = await newEntries(() =>
+      call(certificatesUrl(), {
+        key: KEYS.alice,
+        env: { COORDINATOR: coordinatorFailing('appendAudit') },
+      }),
+    )
+    expect(entries).toHaveLength(1)
+    expect(entries[0]).toMatchObject({ action: 'list', outcome: { class: 'allowed' } })
+    expect(entries[0]!.seq).toBeUndefined()
+  })
+})
+
+interface ChainReport {
+  checked: number
+  first_seq: number | null
+  head_seq: number | null
+  vouched_from: number | null
+  problems: { kind: string; seq: number; key: string }[]
+  next_seq: number | null
+}
+
+const verifyChain = async (chain = ACCOUNT, query = '') =>
+  (
+    await callJson<ChainReport>(`${GATEWAY}/audit/verify/chain?chain=${chain}${query}`, {
+      key: KEYS.auditor,
+    })
+  ).body.result
+
+/** Five chained entries of the account, oldest first. */
+async function fiveEntries(): Promise<AuditEntry[]> {
+  const entries = await newEntries(async () => {
+    for (let i = 0; i < 5; i++) await call(certificatesUrl(), { key: KEYS.alice })
+  })
+  return entries.filter((e) => e.chain === ACCOUNT).sort((a, b) => a.seq! - b.seq!)
+}
+
+/** Someone holding the signing key rewrites an entry, validly signed. */
+const resign = (entry: AuditEntry) =>
+  writeEntry(env.AUDIT, entry, { signingKey: AUDIT_SIGNING_KEY, retentionDays: 1 })
+
+async function deleteEntry(entry: AuditEntry, withIndexes: boolean) {
+  await env.AUDIT.delete(eventKeyOf(entry))
+  if (!withIndexes) return
+  const tail = tailOf(Date.parse(entry.time), entry.id)
+  for (const family of indexesOf(entry)) await env.AUDIT.delete(baseOf(family) + tail)
+}
+
+describe('verifying a chain', () => {
+  it('vouches for an untouched chain from its first number to its head', async () => {
+    const entries = await fiveEntries()
+    const all = await verifyChain()
+    expect(all.problems).toEqual([])
+    expect(all.head_seq).toBe(entries.at(-1)!.seq)
+    expect(all.vouched_from).toBe(all.first_seq)
+    expect(all.checked).toBe(all.head_seq! - all.first_seq! + 1)
+  })
+
+  it.each([
+    ['deleted with its index keys', 'deleted', (e: AuditEntry) => deleteEntry(e, true)],
+    ['deleted, its index keys left', 'deleted', (e: AuditEntry) => deleteEntry(e, false)],
+    [
+      'edited in KV without the key',
+      'altered',
+      async (e: AuditEntry) => {
+        const key = eventKeyOf(e)
+        const stored = await env.AUDIT.getWithMetadata(key)
+        const edited = JSON.stringify({ ...e, member: 'mallory' })
+        await env.AUDIT.put(key, edited, { metadata: stored.metadata })
+      },
+    ],
+    [
+      'edited and re-signed with the key',
+      'altered',
+      (e: AuditEntry) => resign({ ...e, member: 'mallory', team: 'identity' }),
+    ],
+    [
+      'given another number and re-signed',
+      'moved',
+      (e: AuditEntry) => resign({ ...e, seq: e.seq! + 1 }),
+    ],
+    [
+      'relinked to another predecessor and re-signed',
+      'relinked',
+      (e: AuditEntry) => resign({ ...e, prev: 'A'.repeat(43) }),
+    ],
+  ])('reports an entry %s, by number, and vouches only after it', async (_how, kind, tamper) => {
+    const entries = await fiveEntries()
+    const victim = entries[2]!
+    await tamper(victim)
+    // From this test's first entry: earlier tests of the file left their own tamperings behind.
+    const report = await verifyChain(ACCOUNT, `&from_seq=${entries[0]!.seq}`)
+    expect(report.problems).toEqual([
+      expect.objectContaining({ kind, seq: victim.seq, key: eventKeyOf(victim) }),
+    ])
+    expect(report.vouched_from).toBe(victim.seq! + 1)
+  })
+
+  it('pages through a long chain in number order', async () => {
+    const entries = await fiveEntries()
+    const start = entries[0]!.seq!
+    const first = await verifyChain(ACCOUNT, `&from_seq=${start}&limit=2`)
+    expect(first.checked).toBe(2)
+    expect(first.next_seq).toBe(start + 2)
+    const rest = await verifyChain(ACCOUNT, `&from_seq=${first.next_seq}&limit=200`)
+    expect(rest.next_seq).toBeNull()
+    expect(rest.problems).toEqual([])
+  })
+
+  it('is for auditors only', async () => {
+    const denied = await callJson(`${GATEWAY}/audit/verify/chain?chain=${ACCOUNT}`, {
+      key: KEYS.alice,
+    })
+    expect(denied.status).toBe(403)
+  })
+})
