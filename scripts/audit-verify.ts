@@ -4,6 +4,7 @@
  * through the gateway's verify API (`--help` says how). Keys come from the environment only, so
  * they never land in shell history or a process list.
  */ import { readFileSync } from 'node:fs'
+import { parseCheckpoints } from '../src/audit/checkpoint'
 import { verifyExport } from '../src/audit/verify-export'
 import { misuse, readCommandLine } from './command-line'
 
@@ -16,12 +17,15 @@ interface Finding {
 
 const command = {
   name: 'audit:verify',
-  synopsis: 'npm run audit:verify -- --file <export.ndjson> | --url <gateway> [--from T] [--to T]',
+  synopsis:
+    'npm run audit:verify -- --file <export.ndjson> [--checkpoints <file>] | --url <gateway> [--from T] [--to T]',
   help: `
 Checks the audit log's integrity, offline or online, and prints one line per finding.
 
   --file <export.ndjson>  offline: an NDJSON export (GET /gateway/v1/audit/export), checked with
                           the signing key in AUDIT_SIGNING_KEY
+  --checkpoints <file>    offline: checkpoints kept outside Cloudflare (one per line, as
+                          GET /gateway/v1/audit/checkpoint answers them): the export must agree
   --url <gateway>         online: the gateway's verify API, page by page, with an auditor or admin
                           gateway key in MTLSGW_KEY (checks values and index keys too)
   --from <RFC 3339>       online: where the range starts
@@ -33,22 +37,31 @@ Exit status: 0 when there is no finding, 1 when there are, 2 when the arguments 
 gateway cannot be asked.`,
   options: {
     file: { type: 'string' },
+    checkpoints: { type: 'string' },
     url: { type: 'string' },
     from: { type: 'string' },
     to: { type: 'string' },
   },
 } as const
 
-async function offline(file: string) {
-  const key = process.env.AUDIT_SIGNING_KEY
-  if (!key) misuse(command, 'set AUDIT_SIGNING_KEY to the key the gateway signs with')
-  let text: string
+function readText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8')
+    return readFileSync(file, 'utf8')
   } catch (error) {
     misuse(command, `cannot read ${file}: ${(error as Error).message}`)
   }
-  const report = await verifyExport(text, key)
+}
+
+async function offline(file: string, checkpointFile?: string) {
+  const key = process.env.AUDIT_SIGNING_KEY
+  if (!key) misuse(command, 'set AUDIT_SIGNING_KEY to the key the gateway signs with')
+  const text = readText(file)
+  const checkpoints = checkpointFile ? parseCheckpoints(readText(checkpointFile)) : []
+  if (typeof checkpoints === 'string') misuse(command, `--checkpoints: ${checkpoints}`)
+  const report = await verifyExport(text, key, checkpoints)
+  for (const [chain, { first, last, intact }] of Object.entries(report.chains)) {
+    console.log(`chain\t${chain}\t#${first}..#${last}\t${intact ? 'links hold' : 'broken'}`)
+  }
   if (report.nextCursor)
     console.log(`note: the export was cut short (next_cursor ${report.nextCursor})`)
   return {
@@ -112,8 +125,9 @@ async function online(base: string, from?: string, to?: string) {
 const { values } = readCommandLine(command)
 if (Boolean(values.file) === Boolean(values.url))
   misuse(command, 'give exactly one of --file and --url')
+if (values.checkpoints && !values.file) misuse(command, '--checkpoints goes with --file')
 const report = values.file
-  ? await offline(values.file)
+  ? await offline(values.file, values.checkpoints)
   : await online(values.url!, values.from, values.to)
 
 for (const p of report.problems) {

@@ -9,10 +9,17 @@
  * CSV cells that a spreadsheet would run as a formula (a caller-chosen certificate name such as
  * `=HYPERLINK(...)`) are prefixed with an apostrophe. If the export's list() budget runs out before
  * the range does, the last line says so and carries the cursor to continue from.
+ *
+ * An NDJSON export ends with a signed marker: how many entries it holds, the first and last
+ * sequence number of each chain in it, the filters it was made with, the running digest of every
+ * line before it (signing.ts) and an HMAC over all of that. A line removed, added, edited or moved,
+ * an export cut short, or two exports spliced, no longer match the marker, and a marker cannot be
+ * redone without the signing key (verify-export.ts checks it offline).
  */
 import { z } from '@hono/zod-openapi'
 import { auditEntrySchema, type AuditEntry } from './entry'
 import { encodeCursor, entries, type Query } from './query'
+import { nextLineDigest, signMarker, type ExportMarker } from './signing'
 import type { Position } from './store'
 
 export type ExportFormat = 'ndjson' | 'csv'
@@ -109,10 +116,20 @@ export function csvRow(entry: AuditEntry): string {
   return COLUMNS.map((column) => csvCell(cellOf(column.read(entry)))).join(',') + '\r\n'
 }
 
+/** The query's filters as the marker records them (only those set). */
+function filtersOf(query: Query): Record<string, string> {
+  const { team, member, action, decision, outcome, certificate, requestId } = query
+  const set = { team, member, action, decision, outcome, certificate, request_id: requestId }
+  return Object.fromEntries(
+    Object.entries(set).filter((pair): pair is [string, string] => pair[1] !== undefined),
+  )
+}
+
 export function exportStream(
   kv: KVNamespace,
   query: Query,
   format: ExportFormat,
+  signingKey: string,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder()
   const budget = { lists: EXPORT_LIST_BUDGET }
@@ -120,6 +137,19 @@ export function exportStream(
   let written = 0
   let started = false
   let lastResume: Position | undefined
+  let digest = ''
+  const chains: Record<string, [number, number]> = {}
+  const marker = async (rest: Position | undefined) => {
+    const unsigned: ExportMarker = {
+      complete: rest === undefined,
+      count: written,
+      chains,
+      filters: filtersOf(query),
+      digest,
+      ...(rest ? { next_cursor: encodeCursor(rest) } : {}),
+    }
+    return JSON.stringify({ ...unsigned, sig: await signMarker(signingKey, unsigned) }) + '\n'
+  }
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (!started && format === 'csv') {
@@ -133,20 +163,13 @@ export function exportStream(
         const rest = next === undefined ? lastResume : next.value
         if (next === undefined) await walk.return(undefined)
         // Every export ends with a marker, so that one cut off in transit is told from a whole one.
-        if (rest) {
-          const cursor = encodeCursor(rest)
-          controller.enqueue(
-            encoder.encode(
-              format === 'ndjson'
-                ? JSON.stringify({ truncated: true, next_cursor: cursor }) + '\n'
-                : `# truncated; continue with cursor=${cursor}\r\n`,
-            ),
-          )
+        if (format === 'ndjson') {
+          controller.enqueue(encoder.encode(await marker(rest)))
         } else {
           controller.enqueue(
             encoder.encode(
-              format === 'ndjson'
-                ? JSON.stringify({ complete: true, count: written }) + '\n'
+              rest
+                ? `# truncated; continue with cursor=${encodeCursor(rest)}\r\n`
                 : `# complete; ${written} entries\r\n`,
             ),
           )
@@ -157,13 +180,17 @@ export function exportStream(
       written++
       const { entry, key, metadata, resume } = next.value
       lastResume = resume
-      controller.enqueue(
-        encoder.encode(
-          format === 'ndjson'
-            ? JSON.stringify({ ...entry, _kv: { key, metadata } }) + '\n'
-            : csvRow(entry),
-        ),
-      )
+      if (format === 'csv') {
+        controller.enqueue(encoder.encode(csvRow(entry)))
+        return
+      }
+      const line = JSON.stringify({ ...entry, _kv: { key, metadata } })
+      digest = await nextLineDigest(digest, line)
+      if (entry.chain !== undefined && entry.seq !== undefined) {
+        const [first, last] = chains[entry.chain] ?? [entry.seq, entry.seq]
+        chains[entry.chain] = [Math.min(first, entry.seq), Math.max(last, entry.seq)]
+      }
+      controller.enqueue(encoder.encode(line + '\n'))
     },
     async cancel() {
       await walk.return(undefined)

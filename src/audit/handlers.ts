@@ -13,7 +13,15 @@ import { settle } from '../pipe'
 import { exportStream } from './export'
 import { run } from './record'
 import { decodeCursor, encodeCursor, runQuery, type Filters, type Query } from './query'
-import { auditQuery, chainRoute, exportRoute, queryRoute, verifyRoute } from './routes'
+import {
+  auditQuery,
+  chainRoute,
+  checkpointRoute,
+  exportRoute,
+  queryRoute,
+  verifyRoute,
+} from './routes'
+import { signCheckpoint } from './checkpoint'
 import type { TimeRange } from './store'
 import { verifyPage } from './verify'
 import { verifyChain } from './verify-chain'
@@ -80,7 +88,12 @@ export const auditRouter = createRouter<AppEnv>()
   .openapi(exportRoute, async (c) => {
     await admit(c)
     const query = c.req.valid('query')
-    const stream = exportStream(c.env.AUDIT, queryOf(c, query), query.format)
+    const stream = exportStream(
+      c.env.AUDIT,
+      queryOf(c, query),
+      query.format,
+      c.var.config.audit.signingKey,
+    )
     return c.body(stream, 200, {
       'content-type':
         query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
@@ -108,4 +121,20 @@ export const auditRouter = createRouter<AppEnv>()
     const chains = coordinatedChains(c.env.COORDINATOR, audit.retentionDays * DAY_MS)
     const report = await verifyChain(c.env.AUDIT, chains, audit.signingKey, chain, fromSeq, limit)
     return c.json(successEnvelope(report), 200)
+  })
+  .openapi(checkpointRoute, async (c) => {
+    await admit(c)
+    const { chain } = c.req.valid('query')
+    const { audit } = c.var.config
+    const { head } = await coordinatedChains(c.env.COORDINATOR, audit.retentionDays * DAY_MS).ends(
+      chain,
+    )
+    const checkpoint =
+      head &&
+      (await signCheckpoint(
+        audit.signingKey,
+        { chain, seq: head.seq, link: head.link },
+        new Date(),
+      ))
+    return c.json(successEnvelope(checkpoint), 200)
   })

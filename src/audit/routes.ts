@@ -9,6 +9,7 @@ import { declareAction } from '../pipe'
 import { auditEntrySchema, OUTCOME_CLASSES } from './entry'
 import { AUDITED_ACTIONS } from './record'
 import { MAX_VERIFY_PAGE, verifyReportSchema } from './verify'
+import { checkpointSchema } from './checkpoint'
 import { chainReportSchema } from './verify-chain'
 
 const slug = ids.slugReference()
@@ -54,10 +55,14 @@ export const verifyQuery = z
   .strictObject({ ...range, limit: limit(MAX_VERIFY_PAGE, 100) })
   .superRefine(fromBeforeTo)
 
+const chainParam = z
+  .union([ids.accountId(), z.literal('gateway')])
+  .openapi({ description: 'An account id, or "gateway" for the entries that name no account' })
+
+export const checkpointQuery = z.strictObject({ chain: chainParam })
+
 export const chainQuery = z.strictObject({
-  chain: z
-    .union([ids.accountId(), z.literal('gateway')])
-    .openapi({ description: 'An account id, or "gateway" for the entries that name no account' }),
+  chain: chainParam,
   from_seq: z.coerce.number().int().min(1).default(1),
   limit: limit(MAX_VERIFY_PAGE, 100),
 })
@@ -135,6 +140,22 @@ export const chainRoute = createRoute({
     200: jsonContent(
       successEnvelope(chainReportSchema),
       "One page of a chain, in number order, checked against the coordinator's links",
+    ),
+    ...failures,
+  },
+})
+
+export const checkpointRoute = createRoute({
+  operationId: 'auditCheckpoint',
+  method: 'get',
+  path: '/gateway/v1/audit/checkpoint',
+  tags,
+  middleware: [declareAction('audit')] as const,
+  request: { query: checkpointQuery },
+  responses: {
+    200: jsonContent(
+      successEnvelope(checkpointSchema.nullable()),
+      "The chain's head now, signed (null for a chain with no entry yet): keep it outside Cloudflare",
     ),
     ...failures,
   },

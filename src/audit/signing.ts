@@ -93,3 +93,33 @@ export async function judge(
   if (!(await check(secret, seal, sealText(kvKey)))) return 'forged'
   return (await check(secret, sig, signedText(kvKey, unsigned))) ? 'valid' : 'altered'
 }
+
+/** What an NDJSON export's marker says, before it is signed. */
+export interface ExportMarker {
+  complete: boolean
+  count: number
+  /** First and last sequence number of each chain in the export (entries that have one). */
+  chains: Record<string, [number, number]>
+  /** The query's filters; none means every entry of the range is in the export. */
+  filters: Record<string, string>
+  digest: string
+  next_cursor?: string
+}
+
+/**
+ * An export's end marker (export.ts): HMAC over its canonical form, so that a marker whose count,
+ * sequence numbers or digest of the lines was edited, or that was written by anyone else, fails.
+ */
+const markerText = (marker: object) => `mtls-gateway-audit-export/v1\n${canonical(marker)}`
+
+export async function signMarker(secret: string, marker: object): Promise<string> {
+  const key = await hmacKey(secret)
+  return base64url(await crypto.subtle.sign('HMAC', key, encoder.encode(markerText(marker))))
+}
+
+export async function checkMarker(secret: string, marker: object, sig: unknown): Promise<boolean> {
+  return check(secret, sig, markerText(marker))
+}
+
+/** The running digest of an export's lines: each step commits to every line before it. */
+export const nextLineDigest = (digest: string, line: string) => sha256(`${digest}\n${line}`)

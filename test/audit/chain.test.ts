@@ -8,7 +8,9 @@ import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { eventKeyOf, indexesOf, baseOf, tailOf, writeEntry } from '../../src/audit/store'
-import { newEntries } from '../support/audit'
+import type { Checkpoint } from '../../src/audit/checkpoint'
+import { verifyExport } from '../../src/audit/verify-export'
+import { exportText, newEntries } from '../support/audit'
 import { coordinatorFailing } from '../support/coordinator'
 import { emulator } from '../support/emulator'
 import { GATEWAY, call, callJson, certificatesUrl, uploadNew } from '../support/gateway'
@@ -185,5 +187,96 @@ describe('verifying a chain', () => {
       key: KEYS.alice,
     })
     expect(denied.status).toBe(403)
+  })
+})
+
+describe('verifying an export offline', () => {
+  /** Five fresh entries of the account, and an unfiltered export of just their time range. */
+  async function exported() {
+    const from = new Date(Date.now() - 1).toISOString()
+    const entries = await fiveEntries()
+    const to = new Date(Date.now() + 1).toISOString()
+    const exportNow = async () => {
+      const response = await call(`${GATEWAY}/audit/export?${new URLSearchParams({ from, to })}`, {
+        key: KEYS.auditor,
+      })
+      return (await exportText(response)).trimEnd().split('\n')
+    }
+    return { entries, exportNow }
+  }
+
+  const verify = (lines: string[], checkpoints: Checkpoint[] = []) =>
+    verifyExport(lines.join('\n'), AUDIT_SIGNING_KEY, checkpoints)
+
+  const kinds = (report: Awaited<ReturnType<typeof verify>>) => report.problems.map((p) => p.kind)
+
+  it('passes an untouched export, its chain intact', async () => {
+    const { entries, exportNow } = await exported()
+    const report = await verify(await exportNow())
+    expect(report.problems).toEqual([])
+    expect(report.chains[ACCOUNT]).toEqual({
+      first: entries[0]!.seq,
+      last: entries.at(-1)!.seq,
+      intact: true,
+    })
+  })
+
+  it('shows an entry deleted from the log before the export was made', async () => {
+    const { entries, exportNow } = await exported()
+    await deleteEntry(entries[2]!, true)
+    const report = await verify(await exportNow())
+    expect(kinds(report)).toEqual(['missing'])
+    expect(report.problems[0]!.detail).toContain(`#${entries[2]!.seq}`)
+  })
+
+  it('shows an entry edited and re-signed with the key before the export was made', async () => {
+    const { entries, exportNow } = await exported()
+    await resign({ ...entries[2]!, member: 'mallory' })
+    expect(kinds(await verify(await exportNow()))).toEqual(['relinked'])
+  })
+
+  it('shows two entries swapped in the log (their numbers exchanged, re-signed)', async () => {
+    const { entries, exportNow } = await exported()
+    const [a, b] = [entries[1]!, entries[2]!]
+    await resign({ ...a, seq: b.seq, prev: b.prev })
+    await resign({ ...b, seq: a.seq, prev: a.prev })
+    expect(kinds(await verify(await exportNow()))).toContain('relinked')
+  })
+
+  it('shows a line removed with the count edited, lines reordered, and two exports spliced', async () => {
+    const { exportNow } = await exported()
+    const lines = await exportNow()
+    const marker = JSON.parse(lines.at(-1)!) as { count: number }
+    const cut = [
+      ...lines.slice(0, 1),
+      ...lines.slice(2, -1),
+      JSON.stringify({ ...marker, count: marker.count - 1 }),
+    ]
+    expect(kinds(await verify(cut))).toEqual(['forged'])
+    const reordered = [lines[1]!, lines[0]!, ...lines.slice(2)]
+    expect(kinds(await verify(reordered))).toEqual(['incomplete'])
+    const other = await (await exported()).exportNow()
+    const spliced = [...lines.slice(0, 2), ...other.slice(2)]
+    expect(kinds(await verify(spliced))).toContain('incomplete')
+  })
+
+  it('checks checkpoints: a kept one holds, a forged one and a rewritten history do not', async () => {
+    const { entries, exportNow } = await exported()
+    const checkpoint = (
+      await callJson<Checkpoint>(`${GATEWAY}/audit/checkpoint?chain=${ACCOUNT}`, {
+        key: KEYS.auditor,
+      })
+    ).body.result
+    expect(checkpoint).toMatchObject({ chain: ACCOUNT, seq: entries.at(-1)!.seq })
+    expect(kinds(await verify(await exportNow(), [checkpoint]))).toEqual([])
+
+    const forged = { ...checkpoint, link: 'B'.repeat(43) }
+    expect(kinds(await verify(await exportNow(), [forged]))).toEqual(['checkpoint'])
+
+    // Someone with the key and the coordinator rewrites the last entry and its link: the export
+    // is consistent with itself, but not with what the auditor kept.
+    await resign({ ...entries.at(-1)!, member: 'mallory' })
+    const rewritten = await verify(await exportNow(), [checkpoint])
+    expect(kinds(rewritten)).toEqual(['checkpoint'])
   })
 })

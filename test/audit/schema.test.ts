@@ -264,6 +264,7 @@ describe('the CSV columns', () => {
     'suppressed_error_codes',
     'chain',
     'seq',
+    'prev',
   ]
 
   it('keep every earlier column, in its order, and add the fields that were missing', () => {

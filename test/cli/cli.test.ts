@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { expand, fit, summarize, type AuditEntry } from '../../src/audit/entry'
-import { sha256, sign } from '../../src/audit/signing'
+import { signCheckpoint } from '../../src/audit/checkpoint'
+import { nextLineDigest, sha256, sign, signMarker } from '../../src/audit/signing'
 
 const tsx = path.resolve('node_modules/.bin/tsx')
 const run = (script: string, args: string[]) => {
@@ -201,21 +202,27 @@ describe('audit:verify on an export', () => {
     return JSON.stringify({ ...expand(metadata), _kv: { key, metadata } })
   }
 
-  const verify = (lines: string[], { cut = false } = {}) => {
-    const ended = cut ? lines : [...lines, JSON.stringify({ complete: true, count: lines.length })]
-    const result = spawnSync(
-      tsx,
-      ['scripts/audit-verify.ts', '--file', write('audit.ndjson', ended.join('\n'))],
-      {
-        encoding: 'utf8',
-        env: { ...process.env, AUDIT_SIGNING_KEY: signingKey },
-      },
-    )
+  /** The export's signed end marker, as the gateway writes it (audit/export.ts). */
+  async function endMarker(lines: string[]) {
+    let digest = ''
+    for (const line of lines) digest = await nextLineDigest(digest, line)
+    const unsigned = { complete: true, count: lines.length, chains: {}, filters: {}, digest }
+    return JSON.stringify({ ...unsigned, sig: await signMarker(signingKey, unsigned) })
+  }
+
+  const verify = async (lines: string[], { cut = false, checkpoints = '' } = {}) => {
+    const ended = cut ? lines : [...lines, await endMarker(lines)]
+    const args = ['scripts/audit-verify.ts', '--file', write('audit.ndjson', ended.join('\n'))]
+    if (checkpoints) args.push('--checkpoints', write('checkpoints.jsonl', checkpoints))
+    const result = spawnSync(tsx, args, {
+      encoding: 'utf8',
+      env: { ...process.env, AUDIT_SIGNING_KEY: signingKey },
+    })
     return { status: result.status, stdout: result.stdout }
   }
 
   it('passes a clean export', async () => {
-    const { status, stdout } = verify([
+    const { status, stdout } = await verify([
       await exportLine({ class: 'allowed', status: 200, error_codes: [] }),
     ])
     expect(status).toBe(0)
@@ -223,14 +230,16 @@ describe('audit:verify on an export', () => {
   })
 
   it('fails on an entry whose outcome never arrived (a crash, or a rollback to the pending version)', async () => {
-    const { status, stdout } = verify([await exportLine({ class: 'pending', error_codes: [] })])
+    const { status, stdout } = await verify([
+      await exportLine({ class: 'pending', error_codes: [] }),
+    ])
     expect(status).toBe(1)
     expect(stdout).toMatch(/^pending\t/m)
   })
 
   it('fails on an export that was cut off', async () => {
     const line = await exportLine({ class: 'allowed', status: 200, error_codes: [] })
-    const { status, stdout } = verify([line], { cut: true })
+    const { status, stdout } = await verify([line], { cut: true })
     expect(status).toBe(1)
     expect(stdout).toMatch(/^incomplete\t/m)
   })
@@ -253,8 +262,23 @@ describe('audit:verify on an export', () => {
       '"member":"bob"',
       '"member":"eve"',
     )
-    const { status, stdout } = verify([line])
+    const { status, stdout } = await verify([line])
     expect(status).toBe(1)
     expect(stdout).toMatch(/^altered\t/m)
+  })
+
+  it('fails on a checkpoint the gateway did not sign', async () => {
+    const line = await exportLine({ class: 'allowed', status: 200, error_codes: [] })
+    const genuine = await signCheckpoint(
+      signingKey,
+      { chain: 'gateway', seq: 1, link: 'x'.repeat(43) },
+      new Date(),
+    )
+    const forged = JSON.stringify({ ...genuine, seq: 2 })
+    const { status, stdout } = await verify([line], { checkpoints: forged })
+    expect(status).toBe(1)
+    expect(stdout).toMatch(/^checkpoint\t.*not signed by the gateway/m)
+    const kept = await verify([line], { checkpoints: JSON.stringify(genuine) })
+    expect(kept.status).toBe(0)
   })
 })
