@@ -44,6 +44,10 @@ export function safeNext(next: string | undefined): string {
   return /^\/console(?:[/?][^\\\s]*)?$/.test(next) && !next.startsWith('//') ? next : '/console'
 }
 
+/** What the form says about a refusal: the message and its code, as the error table lists it. */
+const describe = (error: GatewayError) =>
+  `${error.errors[0]!.message} (code ${error.errors[0]!.code}).`
+
 const signInBinding = (nonce: string) => `sign-in:${nonce}`
 
 export interface SignInView {
@@ -137,7 +141,7 @@ export async function signIn(c: Context<AppEnv>) {
       {
         status: 403,
         next,
-        notice: { tone: 'bad', text: `${refused.errors[0]!.message}. Try again.` },
+        notice: { tone: 'bad', text: `${describe(refused)} Try again.` },
       },
       audit.signingKey,
     )
@@ -150,7 +154,7 @@ export async function signIn(c: Context<AppEnv>) {
     c.set('failure', error)
     return renderSignIn(
       c,
-      { status: 401, next, notice: { tone: 'bad', text: error.errors[0]!.message } },
+      { status: 401, next, notice: { tone: 'bad', text: describe(error) } },
       audit.signingKey,
     )
   }
