@@ -23,7 +23,9 @@ export const consoleHeaders = (options: { cache: 'none' | 'static' } = { cache: 
     const headers = c.res.headers
     headers.set('content-security-policy', CONTENT_SECURITY_POLICY)
     headers.set('x-content-type-options', 'nosniff')
-    headers.set('referrer-policy', 'no-referrer')
+    // same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` with the console's
+    // own form posts, which csrf.ts must then refuse.
+    headers.set('referrer-policy', 'same-origin')
     headers.set('x-frame-options', 'DENY')
     headers.set('cross-origin-opener-policy', 'same-origin')
     headers.set('cross-origin-resource-policy', 'same-origin')

@@ -38,6 +38,8 @@ describe('every console page', () => {
       expect(response.headers.get('content-security-policy'), path).toBe(CONTENT_SECURITY_POLICY)
       expect(response.headers.get('x-content-type-options'), path).toBe('nosniff')
       expect(response.headers.get('x-frame-options'), path).toBe('DENY')
+      // Not no-referrer: with it, Chromium posts the console's own forms with `Origin: null`.
+      expect(response.headers.get('referrer-policy'), path).toBe('same-origin')
       expect(response.headers.get('cache-control'), path).toBe('no-store')
     }
     expect(CONTENT_SECURITY_POLICY).toContain("script-src 'none'")
