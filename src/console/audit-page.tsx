@@ -19,15 +19,7 @@ import type { Problem } from '../lib/zod-issues'
 import { declareAction } from '../pipe'
 import { admitAudit } from './admit'
 import { ActivityChart, bucketize } from './audit-chart'
-import {
-  defaultsFor,
-  formToQuery,
-  queryOf,
-  readAuditForm,
-  readExportForm,
-  toLocalInput,
-  type AuditParams,
-} from './audit-filters'
+import { defaultsFor, formToQuery, queryOf, readAuditForm, readExportForm } from './audit-filters'
 import { OutcomeBadge, rowClassOf, Time } from './format'
 import { Notice, TableRegion } from './layout'
 import { renderPage } from './render'
@@ -35,7 +27,8 @@ import { renderPage } from './render'
 /** The chart counts at most this many entries, listed with at most this many list() calls. */
 export const CHART_MAX_ENTRIES = 10_000
 const CHART_LIST_BUDGET = 20
-const PAGE_SIZES = ['25', '50', '100', '250']
+/** Page sizes the form offers; left empty, the review API's default (100) applies. */
+const PAGE_SIZES = ['25', '50', '250', '1000']
 
 async function chartEntries(kv: KVNamespace, query: Query) {
   const walk = entries(kv, { ...query, cursor: undefined }, { lists: CHART_LIST_BUDGET })
@@ -133,7 +126,7 @@ function FilterForm(props: { values: Record<string, string>; teams: string[]; me
           />
         </Field>
         <Field name="limit" label="Per page">
-          <Choice name="limit" value={v.limit ?? '50'} options={PAGE_SIZES} any="100 (default)" />
+          <Choice name="limit" value={v.limit} options={PAGE_SIZES} any="100 (default)" />
         </Field>
       </div>
       <div class="actions">
@@ -265,7 +258,7 @@ async function auditList(c: Context<AppEnv>) {
         <p class="lead">
           Every request the gateway answered, newest first. Denied and failed ones are marked.
         </p>
-        <FilterForm values={{ ...values, ...(values.from ? {} : {}) }} {...choices} />
+        <FilterForm values={values} {...choices} />
         <h2 id="activity">Activity</h2>
         {chart ? (
           <ActivityChart
@@ -362,7 +355,7 @@ function Fact(props: { term: string; children?: unknown }) {
 async function auditEntry(c: Context<AppEnv>) {
   await admitAudit(c)
   const id = c.req.param('requestId') ?? ''
-  const { audit, policy: _policy } = c.var.config
+  const { audit } = c.var.config
   const now = Date.now()
   const range: TimeRange = { from: now - audit.retentionDays * 86_400_000, to: now, endsNow: true }
   const walk = UUID.test(id)
@@ -465,7 +458,9 @@ async function auditEntry(c: Context<AppEnv>) {
           <Fact term="Deciding rules">
             {e.decision && e.decision.rule_ids.length > 0
               ? e.decision.rule_ids.join(', ')
-              : undefined}
+              : e.decision?.effect === 'deny'
+                ? 'none: no rule allows it (default deny)'
+                : undefined}
           </Fact>
           {e.decision?.shadow && (
             <Fact term="Shadow rules would">{`${e.decision.shadow.effect} (${e.decision.shadow.rule_ids.join(', ') || 'no rule'})`}</Fact>
@@ -504,6 +499,3 @@ export const auditPages = new Hono<AppEnv>()
   .get('/console/audit', declareAction('audit'), auditList)
   .get('/console/audit/export', declareAction('audit'), auditExport)
   .get('/console/audit/entries/:requestId', declareAction('audit'), auditEntry)
-
-export type { AuditParams }
-export { toLocalInput }

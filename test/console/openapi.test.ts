@@ -15,7 +15,10 @@ interface Doc {
   openapi: string
   security: Record<string, string[]>[]
   paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>
-  components: { securitySchemes: Record<string, { type: string }>; schemas: Record<string, unknown> }
+  components: {
+    securitySchemes: Record<string, { type: string }>
+    schemas: Record<string, unknown>
+  }
 }
 
 async function document(): Promise<Doc> {
@@ -23,7 +26,10 @@ async function document(): Promise<Doc> {
 }
 
 const queryNames = (doc: Doc, path: string) =>
-  (doc.paths[path]!.get!.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name).sort()
+  (doc.paths[path]!.get!.parameters ?? [])
+    .filter((p) => p.in === 'query')
+    .map((p) => p.name)
+    .sort()
 
 describe('/openapi.json', () => {
   it('is OpenAPI 3.1 with both ways to authenticate as security schemes', async () => {
@@ -39,8 +45,12 @@ describe('/openapi.json', () => {
   it('lists each review query parameter exactly as its validator declares it', async () => {
     const doc = await document()
     expect(queryNames(doc, '/gateway/v1/audit')).toEqual(Object.keys(auditQuery.shape).sort())
-    expect(queryNames(doc, '/gateway/v1/audit/export')).toEqual(Object.keys(exportQuery.shape).sort())
-    expect(queryNames(doc, '/gateway/v1/audit/verify')).toEqual(Object.keys(verifyQuery.shape).sort())
+    expect(queryNames(doc, '/gateway/v1/audit/export')).toEqual(
+      Object.keys(exportQuery.shape).sort(),
+    )
+    expect(queryNames(doc, '/gateway/v1/audit/verify')).toEqual(
+      Object.keys(verifyQuery.shape).sort(),
+    )
   })
 
   it('names the parameters the console’s audit form sends (the form is the API’s query)', async () => {

@@ -46,13 +46,21 @@ let made: { xss: string; expiring: string; unowned: string; approval: string; ca
 
 const url = (p: string) => `${e2e().gatewayUrl}${p}`
 
+/** The whole page as an artefact; for the README, its first 1,200 pixels (small files). */
 async function shoot(name: string, target: Page = page) {
   mkdirSync(ARTIFACTS, { recursive: true })
-  const file = path.join(ARTIFACTS, `${name}.png`)
-  await target.screenshot({ path: file })
+  await target.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true })
   if (process.env.CONSOLE_README_SHOTS) {
     mkdirSync(README_SHOTS, { recursive: true })
-    await target.screenshot({ path: path.join(README_SHOTS, `${name}.png`) })
+    const { width, height } = await target.evaluate(() => ({
+      width: document.documentElement.scrollWidth,
+      height: document.documentElement.scrollHeight,
+    }))
+    await target.screenshot({
+      path: path.join(README_SHOTS, `${name}.png`),
+      fullPage: true,
+      clip: { x: 0, y: 0, width, height: Math.min(height, 1200) },
+    })
   }
 }
 
@@ -197,6 +205,8 @@ describe('the review console in Chromium', () => {
     const chart = page.locator('figure.chart svg[role="img"]')
     expect(await chart.count()).toBe(1)
     expect(Number(await page.locator('figure.chart rect').count())).toBeGreaterThan(0)
+    expect(await page.locator('figure.chart rect.o-denied').count()).toBeGreaterThan(0)
+    await shoot('audit')
     const filters = page.locator('form.filters')
     await filters.getByLabel('Outcome').selectOption('denied')
     await filters.getByLabel('Member').selectOption('alice')
@@ -207,7 +217,7 @@ describe('the review console in Chromium', () => {
     for (const cls of await rows.evaluateAll((trs) => trs.map((tr) => tr.className))) {
       expect(cls).toBe('denied')
     }
-    await shoot('audit')
+    await shoot('audit-filtered')
   })
 
   it('opens an entry with its decision, outcome and signature check', async () => {
