@@ -108,11 +108,7 @@ function ApprovalRow(props: { shown: Shown; csrf: string; now: number }) {
           </form>
         ) : (
           <span class="hint">
-            {approval.status !== 'pending'
-              ? 'closed'
-              : approval.requested_by === props.shown.approval.requested_by && !canApprove
-                ? 'awaiting another member'
-                : ''}
+            {approval.status === 'pending' ? 'awaiting another member' : 'closed'}
           </span>
         )}
         <div class="hint">

@@ -245,10 +245,12 @@ async function auditList(c: Context<AppEnv>) {
     runQuery(c.env.AUDIT, query),
     query.cursor === undefined ? chartEntries(c.env.AUDIT, query) : undefined,
   ])
-  const { cursor: _cursor, limit: _limit, ...kept } = formToQuery(values)
+  // The same query from its newest entry (no cursor), and for exports also without the page size
+  // (an export's own limit defaults to everything, 100,000 entries).
+  const { cursor: _cursor, ...newest } = formToQuery(values)
+  const { limit: _limit, ...kept } = newest
   const next =
-    page.cursor &&
-    link('/console/audit', { ...formToQuery(values), cursor: encodeCursor(page.cursor) })
+    page.cursor && link('/console/audit', { ...newest, cursor: encodeCursor(page.cursor) })
   const exportLink = (format: string) => link('/console/audit/export', { ...kept, format })
   return renderPage(c, {
     title: 'Audit log',
@@ -273,7 +275,7 @@ async function auditList(c: Context<AppEnv>) {
         ) : (
           <p class="hint">
             The chart is drawn on the first page.{' '}
-            <a href={link('/console/audit', kept)}>Back to the newest</a>.
+            <a href={link('/console/audit', newest)}>Back to the newest</a>.
           </p>
         )}
         <h2 id="entries">Entries</h2>
@@ -313,7 +315,7 @@ async function auditList(c: Context<AppEnv>) {
           </TableRegion>
         )}
         <nav aria-label="Pages" class="actions">
-          {query.cursor && <a href={link('/console/audit', kept)}>Newest entries</a>}
+          {query.cursor && <a href={link('/console/audit', newest)}>Newest entries</a>}
           {next && (
             <a href={next} rel="next">
               Next page (older)

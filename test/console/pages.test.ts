@@ -181,6 +181,24 @@ describe('the audit pages', () => {
     expect(invalid.html).toContain('request_id')
   })
 
+  it('page newest first: the next page continues where the first stopped', async () => {
+    await uploadedId({ name: 'page-one' }, { key: KEYS.alice })
+    await uploadedId({ name: 'page-two' }, { key: KEYS.alice })
+    const auditor = await signedIn(KEYS.auditor)
+    const first = await auditor.get('/console/audit?action=upload&limit=25&from=')
+    const names = (html: string) =>
+      [...html.matchAll(/<td><div>(page-one|page-two)<\/div>/g)].map((m) => m[1])
+    expect(names(first.html)).toEqual(['page-two', 'page-one'])
+    const one = await auditor.get('/console/audit?action=upload&limit=1&from=')
+    expect(names(one.html)).toEqual(['page-two'])
+    const next = /<a href="([^"]+)" rel="next">/.exec(one.html)![1]!.replaceAll('&amp;', '&')
+    expect(next).toContain('cursor=')
+    expect(next).toContain('limit=1')
+    const second = await auditor.get(next)
+    expect(names(second.html)).toEqual(['page-one'])
+    expect(second.html).toContain('Newest entries')
+  })
+
   it('open an entry with its decision, outcome and signature check', async () => {
     await uploadedId({ name: 'detail' }, { key: KEYS.alice })
     const [entry] = (await auditEntries()).filter(

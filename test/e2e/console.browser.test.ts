@@ -205,7 +205,7 @@ afterAll(async () => {
 
 describe('the review console in Chromium', () => {
   it('asks for a key, and signs in with a demo key', async () => {
-    const first = await open('/console/certificates')
+    const first = await open('/console/certificates', 'sign-in')
     expect(first.status()).toBe(401)
     expect(await page.locator('h1').textContent()).toBe('Sign in')
     await page.getByLabel('Gateway key').fill(DEMO_KEYS.admin)
