@@ -9,7 +9,7 @@
  * Screenshots of each page and the load times go to test-artifacts/console/ (git-ignored); with
  * CONSOLE_README_SHOTS=1 the README's images (docs/console/) are written too.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import path from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
@@ -137,7 +137,12 @@ async function sessionCookie() {
   return (await context.cookies()).find((c) => c.name === 'mtlsgw_console')
 }
 
+const CHROMIUM = '/usr/bin/chromium'
+
 beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`)
+  }
   // What a team would have done through the API before the reviewer looks.
   const xss = await upload(gateway(), DEMO_KEYS.alice, {
     ca: false,
@@ -180,7 +185,7 @@ beforeAll(async () => {
   }
 
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox'],
   })
