@@ -14,7 +14,13 @@ import { auditRouter } from './audit/handlers'
 import { auditTrail } from './audit/middleware'
 import { certificatesRouter } from './certificates/handlers'
 import { configFor } from './config'
-import { consoleIdentity, consolePages, consolePublic, consoleUnrecorded } from './console'
+import {
+  consoleHeaders,
+  consoleIdentity,
+  consolePages,
+  consolePublic,
+  consoleUnrecorded,
+} from './console'
 import type { ApiDocument } from './console/reference-page'
 import { identityRouter } from './identity/handlers'
 import { authenticate } from './identity/middleware'
@@ -128,7 +134,8 @@ export function buildGateway() {
     '/',
     consolePublic(() => (apiDocument ??= app.getOpenAPI31Document(API_DOCUMENT) as ApiDocument)),
   )
-  app.use('/console/*', consoleIdentity(), requestScope())
+  // Headers first, so that the sign-in form a refused visit gets carries them too.
+  app.use('/console/*', consoleHeaders(), consoleIdentity(), requestScope())
   app.route('/', consolePages)
   app.route('/', certificatesRouter)
   app.route('/', identityRouter)

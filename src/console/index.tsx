@@ -6,7 +6,8 @@
  *                        audit trail
  *   consolePublic(doc)   the sign-in post (recorded, like every credential presented) and the API
  *                        reference (public, like /openapi.json)
- *   consolePages         behind consoleIdentity() and the request scope: everything signed in
+ *   consolePages         behind consoleHeaders(), consoleIdentity() and the request scope:
+ *                        everything signed in
  *
  * The console's HTML pages are deliberately not in /openapi.json: they are for browsers, take a
  * session cookie and CSRF-checked forms, and are no API to program against.
@@ -26,6 +27,7 @@ import { renderReference, type ApiDocument } from './reference-page'
 import { renderConsoleError, renderPage } from './render'
 import { signIn, signOut } from './sign-in'
 
+export { consoleHeaders } from './headers'
 export { consoleIdentity } from './identity'
 export { consoleUnrecorded } from './unrecorded'
 
@@ -104,7 +106,8 @@ function notFound(c: Context<AppEnv>) {
 }
 
 export const consolePages = new Hono<AppEnv>()
-  .use('/console/*', consoleHeaders(), formSizeLimit(), ownFormsOnly())
+  // consoleHeaders() runs before these, in app.ts, with the console's authentication.
+  .use('/console/*', formSizeLimit(), ownFormsOnly())
   .get('/console', declareAction('whoami'), home)
   .post('/console/sign-out', declareAction('sign_out'), signOut)
   .get('/console/budgets', declareAction('whoami'), budgets)

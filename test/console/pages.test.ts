@@ -42,6 +42,10 @@ describe('every console page', () => {
       expect(response.headers.get('referrer-policy'), path).toBe('same-origin')
       expect(response.headers.get('cache-control'), path).toBe('no-store')
     }
+    // And the sign-in form a visit without a session is answered with.
+    const refused = await new Browser().get('/console/audit')
+    expect(refused.status).toBe(401)
+    expect(refused.response.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY)
     expect(CONTENT_SECURITY_POLICY).toContain("script-src 'none'")
     expect(CONTENT_SECURITY_POLICY).not.toContain('unsafe-inline')
   })
