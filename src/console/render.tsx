@@ -62,11 +62,3 @@ export function renderConsoleError(error: Error, c: Context<AppEnv>) {
     failure.status as 400,
   )
 }
-
-/** The console's own routers: errors become its error page, not the API's envelope. */
-export function withConsoleErrors<T extends { onError: (h: typeof renderConsoleError) => unknown }>(
-  router: T,
-): T {
-  router.onError(renderConsoleError)
-  return router
-}

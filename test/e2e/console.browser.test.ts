@@ -109,10 +109,10 @@ let made: { xss: string; expiring: string; unowned: string; approval: string; ca
 const url = (p: string) => `${e2e().gatewayUrl}${p}`
 
 /** The whole page as an artefact; for the README, its first 1,200 pixels (small files). */
-async function shoot(name: string, target: Page = page) {
+async function shoot(name: string, target: Page = page, options = { readme: true }) {
   mkdirSync(ARTIFACTS, { recursive: true })
   await target.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true })
-  if (process.env.CONSOLE_README_SHOTS) {
+  if (process.env.CONSOLE_README_SHOTS && options.readme) {
     mkdirSync(README_SHOTS, { recursive: true })
     const { width, height } = await target.evaluate<{ width: number; height: number }>(
       IN_BROWSER.pageSize,
@@ -280,7 +280,7 @@ describe('the review console in Chromium', () => {
     for (const cls of await rows.evaluateAll((trs) => trs.map((tr) => tr.className))) {
       expect(cls).toBe('denied')
     }
-    await shoot('audit-filtered')
+    await shoot('audit-filtered', page, { readme: false })
   })
 
   it('opens an entry with its decision, outcome and signature check', async () => {
