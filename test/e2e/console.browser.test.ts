@@ -256,7 +256,7 @@ describe('the review console in Chromium', () => {
     const row = page.locator('tr', { hasText: made.approval })
     expect(await row.textContent()).toContain('payments-old-root')
     await shoot('approvals')
-    await row.getByRole('button', { name: /Approve the delete/ }).click()
+    await row.getByRole('button', { name: 'Approve and delete payments-old-root' }).click()
     await page.waitForURL(/approved=/)
     expect(await page.getByRole('status').textContent()).toContain('payments-old-root is deleted')
     const gone = await api(gateway(), DEMO_KEYS.admin, certificatesPath(made.ca))
