@@ -136,6 +136,22 @@ describe('a session cookie is refused when it is', () => {
   })
 })
 
+describe('without the CONSOLE_SESSIONS namespace', () => {
+  it('refuses every session (503, fail closed), and the API serves on', async () => {
+    const cookie = (await signedIn(KEYS.alice)).jar.get('mtlsgw_console')!
+    const browser = withCookie(cookie)
+    browser.options = { env: { CONSOLE_SESSIONS: undefined as unknown as KVNamespace } }
+    const page = await browser.get('/console')
+    expect(page.status).toBe(503)
+    expect(page.html).toContain('18012')
+    const api = await call(`${GATEWAY}/whoami`, {
+      key: KEYS.alice,
+      env: { CONSOLE_SESSIONS: undefined as unknown as KVNamespace },
+    })
+    expect(api.status).toBe(200)
+  })
+})
+
 describe('signed-in forms', () => {
   it('refuse sign-out without the CSRF token, and the session stays', async () => {
     const browser = await signedIn(KEYS.alice)

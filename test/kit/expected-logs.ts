@@ -18,6 +18,8 @@ export const EXPECTED_GATEWAY_LOGS: readonly RegExp[] = [
   // (1850x), and for the broken configurations the fail-closed tests pass (18501).
   /^request \S+ failed: 1850[1-6]: /,
   /^mtls-gateway refuses to serve: /,
+  // The console's 5xx (console/render.tsx) when a test takes its CONSOLE_SESSIONS binding away.
+  /^console request \S+ failed: 18012: /,
   // Adoption (ownership/reconcile.ts) after tests made an upload lose its ledger entry: its
   // notes, and its refusal when the test also broke the audit log.
   /^adopted certificate \S+ for team /,
