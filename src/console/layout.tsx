@@ -44,6 +44,10 @@ function Header({ section, signedIn }: Pick<PageProps, 'section' | 'signedIn'>) 
                 <button type="submit">Sign out</button>
               </form>
             )}
+            {/* Behind Access there is no console session: signing out is Access's own page. */}
+            {signedIn.principal.via === 'access' && (
+              <a href="/cdn-cgi/access/logout">Sign out of Cloudflare Access</a>
+            )}
           </p>
         )}
       </div>

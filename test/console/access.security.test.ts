@@ -87,7 +87,8 @@ describe('the console behind Cloudflare Access', () => {
     expect(home.status).toBe(200)
     expect(home.html).toContain('<strong>dana</strong>')
     expect(home.html).toContain('through Cloudflare Access')
-    expect(home.html).not.toContain('Sign out')
+    expect(home.html).not.toContain('action="/console/sign-out"')
+    expect(home.html).toContain('href="/cdn-cgi/access/logout"')
     expect(browser.jar.has('mtlsgw_console')).toBe(false)
     // The sign-in form sends an Access visitor on to the console.
     const form = await browser.get('/console/sign-in')
