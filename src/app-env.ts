@@ -2,11 +2,13 @@
  * The one Hono environment every router and middleware of the gateway shares. Each variable has
  * one writer: `config` the configuration check, `principal` authentication, `action` the route's
  * declaration, `scope` the request scope (scope.ts), `findings` the handler settling its
- * operation's outcome, `failure` the error renderer. The audit trail reads them all, once.
+ * operation's outcome, `failure` the error renderer, `console` the console's identity
+ * (console/identity.ts). The audit trail reads them all, once.
  */
 import type { RequestIdVariables } from 'hono/request-id'
 import type { Action, Findings } from './audit/record'
 import type { Config } from './config'
+import type { ConsoleVisit } from './console/visit'
 import type { Principal } from './identity/principal'
 import type { GatewayError } from './lib/errors'
 import type { RequestScope } from './scope'
@@ -21,5 +23,6 @@ export interface AppEnv {
     scope: RequestScope
     findings: Findings
     failure: GatewayError
+    console: ConsoleVisit
   }
 }

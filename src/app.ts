@@ -14,6 +14,14 @@ import { auditRouter } from './audit/handlers'
 import { auditTrail } from './audit/middleware'
 import { certificatesRouter } from './certificates/handlers'
 import { configFor } from './config'
+import {
+  consoleHeaders,
+  consoleIdentity,
+  consolePages,
+  consolePublic,
+  consoleUnrecorded,
+} from './console'
+import type { ApiDocument } from './console/reference-page'
 import { identityRouter } from './identity/handlers'
 import { authenticate } from './identity/middleware'
 import { failureEnvelope } from './lib/envelope'
@@ -60,6 +68,9 @@ const loadConfig = () =>
 
 export function createApp() {
   const app = createRouter<AppEnv>()
+  // The console's stylesheet, icon and empty sign-in form, before the audit trail: they carry no
+  // identity and change nothing (console/unrecorded.tsx says why they are not recorded).
+  app.route('/', consoleUnrecorded)
   // Request ids are always minted here: a caller-chosen id could collide in the audit trail.
   app.use(requestId({ headerName: '', generator: () => uuidv7() }))
   app.use(async function startRequest(c, next) {
@@ -85,25 +96,53 @@ export function createApp() {
   return app
 }
 
+/** /openapi.json's frame; the paths and schemas come from the routes themselves. */
+const API_DOCUMENT = {
+  openapi: '3.1.0',
+  info: {
+    title: 'mtls-gateway',
+    version: '1',
+    description:
+      "Cloudflare's mTLS certificate API, scoped per team, behind one shared API token. The review console's HTML pages (/console) are for browsers and deliberately not described here.",
+  },
+  // Every endpoint takes either; the Access assertion wins when Access is configured (README).
+  security: [{ gatewayKey: [] }, { accessAssertion: [] }] as Record<string, string[]>[],
+}
+
 export function buildGateway() {
   const app = createApp()
+  app.openAPIRegistry.registerComponent('securitySchemes', 'gatewayKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'A gateway key (mtlsgw_ followed by 43 base64url characters), never a Cloudflare token',
+  })
+  app.openAPIRegistry.registerComponent('securitySchemes', 'accessAssertion', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'Cf-Access-Jwt-Assertion',
+    description:
+      'The Cloudflare Access token Access adds, when ACCESS_TEAM_DOMAIN and ACCESS_AUD are set',
+  })
+  // The API authenticates by the Authorization header (or the Access assertion) alone: the
+  // console's session cookie is read on /console/* only, and never reaches these.
   for (const prefix of ['/client/v4/*', '/gateway/*']) {
     app.use(prefix, authenticate(), requestScope())
   }
+  let apiDocument: ApiDocument | undefined
+  app.route(
+    '/',
+    consolePublic(() => (apiDocument ??= app.getOpenAPI31Document(API_DOCUMENT) as ApiDocument)),
+  )
+  // Headers first, so that the sign-in form a refused visit gets carries them too.
+  app.use('/console/*', consoleHeaders(), consoleIdentity(), requestScope())
+  app.route('/', consolePages)
   app.route('/', certificatesRouter)
   app.route('/', identityRouter)
   app.route('/', policyRouter)
   app.route('/', approvalsRouter)
   app.route('/', ownershipRouter)
   app.route('/', auditRouter)
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: 'mtls-gateway',
-      version: '1',
-      description:
-        "Cloudflare's mTLS certificate API, scoped per team, behind one shared API token",
-    },
-  })
+  app.doc31('/openapi.json', API_DOCUMENT)
   return app
 }

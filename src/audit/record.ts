@@ -13,8 +13,18 @@ import type { Decision } from '../policy/decide'
 import type { UpstreamStats } from '../upstream/port'
 import { ACTIONS } from '../policy/rules'
 
-/** Every action a route can declare: the policy's, and the gateway's own reads. */
-export const AUDITED_ACTIONS = [...ACTIONS, 'whoami', 'explain', 'approval'] as const
+/**
+ * Every action a route can declare: the policy's, the gateway's own reads, and the review
+ * console's sign-in and sign-out (src/console/).
+ */
+export const AUDITED_ACTIONS = [
+  ...ACTIONS,
+  'whoami',
+  'explain',
+  'approval',
+  'sign_in',
+  'sign_out',
+] as const
 export type Action = (typeof AUDITED_ACTIONS)[number]
 
 /** What an operation learnt on its way, whether it ended in a value or a refusal. */

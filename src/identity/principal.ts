@@ -3,6 +3,9 @@ export interface Principal {
   memberId: string
   teamId: string
   roles: readonly string[]
-  /** How the caller proved who they are: a gateway key, or a Cloudflare Access token. */
-  via: 'key' | 'access'
+  /**
+   * How the caller proved who they are: a gateway key, a Cloudflare Access token, or a console
+   * session (started with a key; console/session.ts). The API never takes a session.
+   */
+  via: 'key' | 'access' | 'session'
 }

@@ -16,7 +16,9 @@ export const whoamiRoute = createRoute({
         member: z.string(),
         team: z.string(),
         roles: z.array(z.string()),
-        authenticated_by: z.enum(['key', 'access']),
+        authenticated_by: z.enum(['key', 'access', 'session']).openapi({
+          description: 'session: a console session, which only the console pages accept',
+        }),
         accounts: z.array(z.string()),
         budget: budgetViewSchema
           .nullable()

@@ -42,6 +42,23 @@ export const ERROR_CODES = {
     status: 502,
     message: "Cloudflare Access tokens cannot be checked: the team's signing keys are unavailable",
   },
+  // The review console (src/console/): its own pages, which the API's credentials never reach.
+  CONSOLE_SESSION_INVALID: {
+    code: 18010,
+    status: 401,
+    message: 'No valid console session (missing, forged, expired or signed out): sign in again',
+  },
+  CONSOLE_FORM_REFUSED: {
+    code: 18011,
+    status: 403,
+    message:
+      'Refused: a console form must be posted from the console itself (same Origin, with its CSRF token)',
+  },
+  CONSOLE_SESSIONS_UNAVAILABLE: {
+    code: 18012,
+    status: 503,
+    message: 'Console sessions cannot be checked (the CONSOLE_SESSIONS namespace is unavailable)',
+  },
 
   // Request validation (400, 413, 415)
   INVALID_ACCOUNT_ID: {

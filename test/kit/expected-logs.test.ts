@@ -21,6 +21,10 @@ describe('gateway console output', () => {
       `audit entry for request ${ID} not written: Error: KV PUT failed: 503 Service Unavailable (${INJECTED})\n`,
     ],
     ['a broken configuration', 'mtls-gateway refuses to serve: POLICY: not valid JSON\n'],
+    [
+      'the console without its sessions namespace',
+      `console request ${ID} failed: 18012: Console sessions cannot be checked Error: missing\n`,
+    ],
     ['several expected calls in one chunk', `${dropped}mtls-gateway refuses to serve: AUDIT\n`],
     [
       'an error printed in colour',
@@ -32,6 +36,7 @@ describe('gateway console output', () => {
 
   it.each([
     ['an internal error', `request ${ID} failed: 18500: Internal gateway error TypeError: boom\n`],
+    ['a console internal error', `console request ${ID} failed: 18500: Internal gateway error\n`],
     ['a line nobody listed', 'clearing an upload intent failed TypeError: x is undefined\n'],
     [
       'a KV failure the kit did not inject',

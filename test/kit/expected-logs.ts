@@ -19,6 +19,8 @@ export const EXPECTED_GATEWAY_LOGS: readonly RegExp[] = [
   // coordinator or audit log they make unreachable (18507, 18401).
   /^request \S+ failed: (1850[1-7]|18401): /,
   /^mtls-gateway refuses to serve: /,
+  // The console's 5xx (console/render.tsx) when a test takes its CONSOLE_SESSIONS binding away.
+  /^console request \S+ failed: 18012: /,
   // Adoption (ownership/reconcile.ts) after tests made an upload lose its ledger entry: its
   // notes, and its refusal when the test also broke the audit log.
   // whoami's budget while a test makes the coordinator unreachable (upstream/budget-gate.ts).

@@ -45,7 +45,7 @@ export interface Made {
 let serial = 1
 
 export async function makeCertificate(
-  options: { ca?: boolean; kind?: Kind; cn?: string; issuer?: Made } = {},
+  options: { ca?: boolean; kind?: Kind; cn?: string; issuer?: Made; validDays?: number } = {},
 ): Promise<Made> {
   const { ca = false, kind = 'p256', issuer } = options
   const n = serial++
@@ -60,8 +60,8 @@ export async function makeCertificate(
     subject,
     issuer: issuer ? issuer.subject : subject,
     notBefore: new Date(Date.now() - 60_000),
-    // A year: clear of the demo policy's shadow rule on certificates expiring within 30 days.
-    notAfter: new Date(Date.now() + 365 * 86_400_000),
+    // A year by default: clear of the demo policy's shadow rule on certificates expiring within 30 days.
+    notAfter: new Date(Date.now() + (options.validDays ?? 365) * 86_400_000),
     signingAlgorithm: ALGORITHMS[issuer ? issuer.kind : kind],
     publicKey: keys.publicKey,
     signingKey: (issuer ?? { keys }).keys.privateKey,

@@ -1,0 +1,531 @@
+/**
+ * The audit pages: the review API's query as a form (filters, newest first, paging), the activity
+ * chart, one entry with its signature check, and the two exports. Everything is read through
+ * audit/query.ts, export.ts and verify.ts, the modules the review API uses, after the same policy
+ * check (`audit` with account-wide scope), so the pages show what `GET /gateway/v1/audit` would.
+ */
+import type { Context } from 'hono'
+import { Hono } from 'hono'
+import type { AppEnv } from '../app-env'
+import { OUTCOME_CLASSES, type AuditEntry } from '../audit/entry'
+import { exportStream } from '../audit/export'
+import { encodeCursor, entries, runQuery, type Query } from '../audit/query'
+import { AUDITED_ACTIONS } from '../audit/record'
+import type { TimeRange } from '../audit/store'
+import { MAX_VERIFY_PAGE, verifyPage } from '../audit/verify'
+import { verifyChain } from '../audit/verify-chain'
+import { coordinatedChains } from '../coordinator/client'
+import { GatewayError, detail } from '../lib/errors'
+import { UUID } from '../lib/ids'
+import type { Problem } from '../lib/zod-issues'
+import { declareAction } from '../pipe'
+import { admitAudit } from './admit'
+import { ActivityChart, bucketize } from './audit-chart'
+import { defaultsFor, formToQuery, queryOf, readAuditForm, readExportForm } from './audit-filters'
+import { OutcomeBadge, rowClassOf, Time } from './format'
+import { Notice, TableRegion } from './layout'
+import { renderPage } from './render'
+
+/** The chart counts at most this many entries, listed with at most this many list() calls. */
+export const CHART_MAX_ENTRIES = 10_000
+const CHART_LIST_BUDGET = 20
+/** Page sizes the form offers; left empty, the review API's default (100) applies. */
+const PAGE_SIZES = ['25', '50', '250', '1000']
+
+async function chartEntries(kv: KVNamespace, query: Query) {
+  const walk = entries(kv, { ...query, cursor: undefined }, { lists: CHART_LIST_BUDGET })
+  const found: AuditEntry[] = []
+  for (;;) {
+    const next = await walk.next()
+    if (next.done) return { entries: found, complete: next.value === undefined }
+    found.push(next.value.entry)
+    if (found.length >= CHART_MAX_ENTRIES) {
+      await walk.return(undefined)
+      return { entries: found, complete: false }
+    }
+  }
+}
+
+const link = (path: string, params: Record<string, string | undefined>) => {
+  const search = new URLSearchParams()
+  for (const [name, value] of Object.entries(params)) if (value) search.set(name, value)
+  const text = search.toString()
+  return text ? `${path}?${text}` : path
+}
+
+function Field(props: { name: string; label: string; hint?: string; children: unknown }) {
+  return (
+    <div>
+      <label for={`f-${props.name}`}>
+        {props.label} {props.hint && <span class="hint">{props.hint}</span>}
+      </label>
+      {props.children}
+    </div>
+  )
+}
+
+function Choice(props: {
+  name: string
+  value: string | undefined
+  options: readonly string[]
+  any?: string
+}) {
+  return (
+    <select id={`f-${props.name}`} name={props.name}>
+      <option value="">{props.any ?? 'any'}</option>
+      {props.options.map((option) => (
+        <option value={option} selected={option === props.value}>
+          {option}
+        </option>
+      ))}
+    </select>
+  )
+}
+
+function FilterForm(props: { values: Record<string, string>; teams: string[]; members: string[] }) {
+  const v = props.values
+  return (
+    <form method="get" action="/console/audit" class="filters" aria-labelledby="filters-heading">
+      <h2 id="filters-heading" class="visually-hidden">
+        Filters
+      </h2>
+      <div class="fields">
+        <Field name="from" label="From" hint="(UTC)">
+          <input id="f-from" name="from" type="datetime-local" step="1" value={v.from ?? ''} />
+        </Field>
+        <Field name="to" label="To" hint="(UTC; empty: now)">
+          <input id="f-to" name="to" type="datetime-local" step="1" value={v.to ?? ''} />
+        </Field>
+        <Field name="team" label="Team">
+          <Choice name="team" value={v.team} options={props.teams} />
+        </Field>
+        <Field name="member" label="Member">
+          <Choice name="member" value={v.member} options={props.members} />
+        </Field>
+        <Field name="action" label="Action">
+          <Choice name="action" value={v.action} options={AUDITED_ACTIONS} />
+        </Field>
+        <Field name="decision" label="Decision">
+          <Choice name="decision" value={v.decision} options={['allow', 'deny', 'none']} />
+        </Field>
+        <Field name="outcome" label="Outcome">
+          <Choice name="outcome" value={v.outcome} options={OUTCOME_CLASSES} />
+        </Field>
+        <Field name="certificate" label="Certificate id">
+          <input
+            id="f-certificate"
+            name="certificate"
+            value={v.certificate ?? ''}
+            spellcheck={false}
+          />
+        </Field>
+        <Field name="request_id" label="Request id">
+          <input
+            id="f-request_id"
+            name="request_id"
+            value={v.request_id ?? ''}
+            spellcheck={false}
+          />
+        </Field>
+        <Field name="limit" label="Per page">
+          <Choice name="limit" value={v.limit} options={PAGE_SIZES} any="100 (default)" />
+        </Field>
+      </div>
+      <div class="actions">
+        <button type="submit">Filter</button>
+        <a class="button secondary" href="/console/audit">
+          Reset
+        </a>
+      </div>
+    </form>
+  )
+}
+
+function Problems(props: { problems: Problem[] }) {
+  return (
+    <Notice tone="bad">
+      <p>The filters are not valid:</p>
+      <ul>
+        {props.problems.map((p) => (
+          <li>
+            <code>{p.pointer.slice(1) || 'query'}</code>: {p.message}
+          </li>
+        ))}
+      </ul>
+    </Notice>
+  )
+}
+
+function EntryRow(props: { entry: AuditEntry }) {
+  const e = props.entry
+  return (
+    <tr class={rowClassOf(e)}>
+      <td>
+        <Time at={e.time} />
+      </td>
+      <td>
+        {e.kind === 'suppressed' ? (
+          <span class="hint">{`${e.suppressed?.count ?? 0} anonymous requests (suppressed)`}</span>
+        ) : (
+          <>
+            {e.member ?? <span class="hint">nobody</span>}
+            {e.team && <span class="hint">{` (${e.team}; ${e.via ?? '?'})`}</span>}
+          </>
+        )}
+      </td>
+      <td>{e.action ?? <span class="hint">none</span>}</td>
+      <td>
+        {e.certificate_name && <div>{e.certificate_name}</div>}
+        {e.certificate_id && <code>{e.certificate_id}</code>}
+      </td>
+      <td>
+        {e.decision ? (
+          <>
+            {e.decision.effect} <span class="hint">{e.decision.rule_ids.join(', ')}</span>
+          </>
+        ) : (
+          <span class="hint">none</span>
+        )}
+      </td>
+      <td>
+        <OutcomeBadge outcome={e.outcome.class} />{' '}
+        <span class="hint">
+          {e.outcome.status ?? ''}
+          {e.outcome.error_codes.length > 0 ? ` · ${e.outcome.error_codes.join(', ')}` : ''}
+        </span>
+      </td>
+      <td>
+        {e.request_id ? (
+          <a href={`/console/audit/entries/${e.request_id}`} aria-label={`Entry ${e.request_id}`}>
+            <code>{e.request_id}</code>
+          </a>
+        ) : (
+          <code>{e.id}</code>
+        )}
+      </td>
+    </tr>
+  )
+}
+
+function filterChoices(c: Context<AppEnv>) {
+  const { policy } = c.var.config
+  return { teams: policy.teams.map((t) => t.id), members: policy.members.map((m) => m.id) }
+}
+
+async function auditList(c: Context<AppEnv>) {
+  await admitAudit(c)
+  const now = Date.now()
+  const raw = c.req.query()
+  const values = Object.keys(raw).length > 0 ? raw : defaultsFor(now)
+  const read = readAuditForm(values)
+  const choices = filterChoices(c)
+  if (!read.ok) {
+    c.set(
+      'failure',
+      new GatewayError(
+        400,
+        read.problems.map((p) => detail('INVALID_QUERY', p.message, p.pointer)),
+      ),
+    )
+    return renderPage(
+      c,
+      {
+        title: 'Audit log',
+        section: 'audit',
+        children: (
+          <>
+            <Problems problems={read.problems} />
+            <FilterForm values={values} {...choices} />
+          </>
+        ),
+      },
+      400,
+    )
+  }
+  const query = queryOf(read.params, c.var.config.audit.retentionDays, now)
+  const [page, chart] = await Promise.all([
+    runQuery(c.env.AUDIT, query),
+    query.cursor === undefined ? chartEntries(c.env.AUDIT, query) : undefined,
+  ])
+  // The same query from its newest entry (no cursor), and for exports also without the page size
+  // (an export's own limit defaults to everything, 100,000 entries).
+  const { cursor: _cursor, ...newest } = formToQuery(values)
+  const { limit: _limit, ...kept } = newest
+  const next =
+    page.cursor && link('/console/audit', { ...newest, cursor: encodeCursor(page.cursor) })
+  const exportLink = (format: string) => link('/console/audit/export', { ...kept, format })
+  return renderPage(c, {
+    title: 'Audit log',
+    section: 'audit',
+    children: (
+      <>
+        <p class="lead">
+          Every request the gateway answered, newest first. Denied and failed ones are marked.
+        </p>
+        <FilterForm values={values} {...choices} />
+        <h2 id="activity">Activity</h2>
+        {chart ? (
+          <ActivityChart
+            buckets={bucketize(chart.entries, query.range)}
+            range={query.range}
+            {...(chart.complete
+              ? {}
+              : {
+                  note: `Counted from the newest ${chart.entries.length} entries of the range only.`,
+                })}
+          />
+        ) : (
+          <p class="hint">
+            The chart is drawn on the first page.{' '}
+            <a href={link('/console/audit', newest)}>Back to the newest</a>.
+          </p>
+        )}
+        <h2 id="entries">Entries</h2>
+        <div class="actions">
+          <a class="button secondary" href={exportLink('ndjson')} download="audit.ndjson">
+            Export NDJSON
+          </a>
+          <a class="button secondary" href={exportLink('csv')} download="audit.csv">
+            Export CSV
+          </a>
+        </div>
+        {page.entries.length === 0 ? (
+          <p>
+            No entries on this page{page.cursor ? ' (the range continues: see the next page)' : ''}.
+          </p>
+        ) : (
+          <TableRegion label="Audit entries">
+            <table>
+              <caption>{`${page.entries.length} entries${query.cursor ? ' (a later page)' : ''}`}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Time</th>
+                  <th scope="col">Who</th>
+                  <th scope="col">Action</th>
+                  <th scope="col">Certificate</th>
+                  <th scope="col">Decision</th>
+                  <th scope="col">Outcome</th>
+                  <th scope="col">Request</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.entries.map((entry) => (
+                  <EntryRow entry={entry} />
+                ))}
+              </tbody>
+            </table>
+          </TableRegion>
+        )}
+        <nav aria-label="Pages" class="actions">
+          {query.cursor && <a href={link('/console/audit', newest)}>Newest entries</a>}
+          {next && (
+            <a href={next} rel="next">
+              Next page (older)
+            </a>
+          )}
+        </nav>
+      </>
+    ),
+  })
+}
+
+async function auditExport(c: Context<AppEnv>) {
+  await admitAudit(c)
+  const read = readExportForm(c.req.query())
+  if (!read.ok) {
+    throw new GatewayError(
+      400,
+      read.problems.map((p) => detail('INVALID_QUERY', p.message, p.pointer)),
+    )
+  }
+  const query = queryOf(read.params, c.var.config.audit.retentionDays, Date.now())
+  const format = read.params.format
+  return c.body(exportStream(c.env.AUDIT, query, format, c.var.config.audit.signingKey), 200, {
+    'content-type':
+      format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    'content-disposition': `attachment; filename="audit.${format}"`,
+  })
+}
+
+function Fact(props: { term: string; children?: unknown }) {
+  return (
+    <>
+      <dt>{props.term}</dt>
+      <dd>{props.children ?? <span class="hint">none</span>}</dd>
+    </>
+  )
+}
+
+async function auditEntry(c: Context<AppEnv>) {
+  await admitAudit(c)
+  const id = c.req.param('requestId') ?? ''
+  const { audit } = c.var.config
+  const now = Date.now()
+  const range: TimeRange = { from: now - audit.retentionDays * 86_400_000, to: now, endsNow: true }
+  const walk = UUID.test(id)
+    ? entries(c.env.AUDIT, { requestId: id, range }, { lists: 5 })
+    : undefined
+  const first = walk ? await walk.next() : undefined
+  if (walk) await walk.return(undefined)
+  if (!first || first.done) {
+    return renderPage(
+      c,
+      {
+        title: 'No such entry',
+        section: 'audit',
+        children: (
+          <Notice tone="bad">
+            No audit entry has the request id {id} within the retention period.
+          </Notice>
+        ),
+      },
+      404,
+    )
+  }
+  const found = first.value
+  const e = found.entry
+  const time = Date.parse(e.time)
+  const report = await verifyPage(c.env.AUDIT, {
+    signingKey: audit.signingKey,
+    range: { from: time, to: time, endsNow: false },
+    limit: MAX_VERIFY_PAGE,
+    known: { teams: [], members: [] },
+  })
+  const tail = found.key.slice(found.key.indexOf(':', 3) + 1)
+  const problems = report.problems.filter((p) => p.key.endsWith(tail) || p.detail.includes(tail))
+  const pending = report.pending.includes(found.key)
+  // Its place in its chain, checked against the coordinator's link for that number.
+  const chained =
+    e.chain !== undefined && e.seq !== undefined
+      ? await verifyChain(
+          c.env.AUDIT,
+          coordinatedChains(c.env.COORDINATOR, audit.retentionDays * 86_400_000),
+          audit.signingKey,
+          e.chain,
+          e.seq,
+          1,
+        )
+      : undefined
+  const chainProblem = chained?.problems[0]
+  return renderPage(c, {
+    title: 'Audit entry',
+    section: 'audit',
+    children: (
+      <>
+        <p>
+          <a href="/console/audit">Back to the audit log</a>
+          {e.certificate_id && (
+            <>
+              {' · '}
+              <a href={link('/console/audit', { certificate: e.certificate_id })}>
+                This certificate's history
+              </a>
+            </>
+          )}
+        </p>
+        <h2>Integrity</h2>
+        {problems.length === 0 ? (
+          <Notice tone="good">
+            Signature valid: the seal, the signature over its key and metadata and the hash of the
+            stored value all hold, and its index keys are in place.
+            {pending && ' It is still pending: the outcome of this change was never recorded.'}
+          </Notice>
+        ) : (
+          <Notice tone="bad">
+            <p>This entry is not as the gateway wrote it:</p>
+            <ul>
+              {problems.map((p) => (
+                <li>
+                  <strong>{p.kind}</strong>: {p.detail} <code>{p.key}</code>
+                </li>
+              ))}
+            </ul>
+          </Notice>
+        )}
+        {chained === undefined ? (
+          <p class="hint">
+            Chain: not chained (the coordinator could not be reached when this entry was written).
+            It is signed on its own.
+          </p>
+        ) : chainProblem === undefined ? (
+          <p class="hint">
+            Chain: number {e.seq} of {e.chain}, linked to the entry before it as the coordinator
+            recorded.
+          </p>
+        ) : (
+          <Notice tone="bad">
+            <p>
+              Chain: <strong>{chainProblem.kind}</strong>: {chainProblem.detail}
+            </p>
+          </Notice>
+        )}
+        <h2>What happened</h2>
+        <dl class="facts">
+          <Fact term="Time">
+            <Time at={e.time} />
+          </Fact>
+          <Fact term="Request id">{e.request_id && <code>{e.request_id}</code>}</Fact>
+          <Fact term="Member">{e.member}</Fact>
+          <Fact term="Team">{e.team}</Fact>
+          <Fact term="Authenticated by">{e.via}</Fact>
+          <Fact term="Action">{e.action}</Fact>
+          <Fact term="Account">{e.account_id && <code>{e.account_id}</code>}</Fact>
+          <Fact term="Certificate">
+            {e.certificate_id && <code>{e.certificate_id}</code>}
+            {e.certificate_name && <div>{e.certificate_name}</div>}
+          </Fact>
+          {e.fingerprint_sha256 && (
+            <Fact term="SHA-256 fingerprint">
+              <code>{e.fingerprint_sha256}</code>
+            </Fact>
+          )}
+          {e.serial_number && (
+            <Fact term="Serial number">
+              <code>{e.serial_number}</code>
+            </Fact>
+          )}
+          <Fact term="Decision">{e.decision?.effect}</Fact>
+          <Fact term="Deciding rules">
+            {e.decision && e.decision.rule_ids.length > 0
+              ? e.decision.rule_ids.join(', ')
+              : e.decision?.effect === 'deny'
+                ? 'none: no rule allows it (default deny)'
+                : undefined}
+          </Fact>
+          {e.decision?.shadow && (
+            <Fact term="Shadow rules would">{`${e.decision.shadow.effect} (${e.decision.shadow.rule_ids.join(', ') || 'no rule'})`}</Fact>
+          )}
+          {e.approval && (
+            <Fact term="Approval">
+              <code>{e.approval.id}</code>
+              {` requested by ${e.approval.requested_by}${e.approval.approved_by ? `, approved by ${e.approval.approved_by}` : ''}`}
+            </Fact>
+          )}
+          <Fact term="Outcome">
+            <OutcomeBadge outcome={e.outcome.class} />
+          </Fact>
+          <Fact term="Status">
+            {e.outcome.status === undefined ? undefined : String(e.outcome.status)}
+          </Fact>
+          <Fact term="Error codes">
+            {e.outcome.error_codes.length > 0 ? e.outcome.error_codes.join(', ') : undefined}
+          </Fact>
+          <Fact term="Upstream calls">{String(e.upstream_attempts)}</Fact>
+          <Fact term="Latency">
+            {e.latency_ms === undefined ? undefined : `${e.latency_ms} ms`}
+          </Fact>
+        </dl>
+        <p class="hint">
+          The decision's reason and adoptions are kept in the stored entry, not in the summary
+          queries read.
+          {e.truncated && ' This summary was cut to fit KV metadata.'}
+        </p>
+      </>
+    ),
+  })
+}
+
+export const auditPages = new Hono<AppEnv>()
+  .get('/console/audit', declareAction('audit'), auditList)
+  .get('/console/audit/export', declareAction('audit'), auditExport)
+  .get('/console/audit/entries/:requestId', declareAction('audit'), auditEntry)

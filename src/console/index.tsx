@@ -1,0 +1,119 @@
+/**
+ * The review console: pages for people, served by the gateway itself, over the same operations,
+ * request scope and audit trail as the API. app.ts mounts three parts, in this order:
+ *
+ *   consoleUnrecorded    (unrecorded.tsx) stylesheet, icon, the empty sign-in form: before the
+ *                        audit trail
+ *   consolePublic(doc)   the sign-in post (recorded, like every credential presented) and the API
+ *                        reference (public, like /openapi.json)
+ *   consolePages         behind consoleHeaders(), consoleIdentity() and the request scope:
+ *                        everything signed in
+ *
+ * The console's HTML pages are deliberately not in /openapi.json: they are for browsers, take a
+ * session cookie and CSRF-checked forms, and are no API to program against.
+ */
+import type { Context } from 'hono'
+import { Hono } from 'hono'
+import type { AppEnv } from '../app-env'
+import { declareAction } from '../pipe'
+import { mayAudit } from './admit'
+import { approvalPages } from './approvals-page'
+import { auditPages } from './audit-page'
+import { certificatePages } from './certificates-page'
+import { formSizeLimit, ownFormsOnly } from './csrf'
+import { consoleHeaders } from './headers'
+import { Notice } from './layout'
+import { renderReference, type ApiDocument } from './reference-page'
+import { renderConsoleError, renderPage } from './render'
+import { signIn, signOut } from './sign-in'
+
+export { consoleHeaders } from './headers'
+export { consoleIdentity } from './identity'
+export { consoleUnrecorded } from './unrecorded'
+
+export function consolePublic(apiDocument: () => ApiDocument) {
+  const router = new Hono<AppEnv>()
+    .use('/console/sign-in', consoleHeaders(), formSizeLimit())
+    .post('/console/sign-in', declareAction('sign_in'), signIn)
+    .use('/console/reference', consoleHeaders())
+    .get('/console/reference', (c) => renderReference(c, apiDocument()))
+  router.onError(renderConsoleError)
+  return router
+}
+
+function home(c: Context<AppEnv>) {
+  const { principal } = c.var
+  const audit = mayAudit(c)
+  return renderPage(c, {
+    title: 'Review console',
+    section: 'home',
+    children: (
+      <>
+        <p class="lead">
+          {`You are ${principal.memberId} of team ${principal.teamId} (${principal.roles.join(', ')}), signed in ${
+            principal.via === 'access' ? 'through Cloudflare Access' : 'with your gateway key'
+          }. Every page shows only what the policy lets you see, and every page you open is on the audit record.`}
+        </p>
+        <ul>
+          <li>
+            <a href="/console/certificates">Certificates</a>: yours, with expiry; admins also see
+            and assign unowned ones.
+          </li>
+          <li>
+            <a href="/console/approvals">Approvals</a>: deletes waiting for a second member.
+          </li>
+          <li>
+            <a href="/console/audit">Audit</a>: who did what, with filters, exports and a chart
+            {audit ? '.' : ' (your roles do not include reading the audit log).'}
+          </li>
+          <li>
+            <a href="/console/reference">API reference</a>: every endpoint, from the OpenAPI
+            document.
+          </li>
+        </ul>
+      </>
+    ),
+  })
+}
+
+function budgets(c: Context<AppEnv>) {
+  return renderPage(c, {
+    title: 'Budgets',
+    section: 'budgets',
+    children: (
+      <Notice>
+        The shared token's budget (Cloudflare allows 1,200 requests per 5 minutes per token) and its
+        breaker are not built yet. Once the coordinator keeps them, this page will show each team's
+        use over the window and the breaker's state.
+      </Notice>
+    ),
+  })
+}
+
+function notFound(c: Context<AppEnv>) {
+  return renderPage(
+    c,
+    {
+      title: 'Not found',
+      children: (
+        <Notice tone="bad">
+          There is no console page at this address. <a href="/console">Back to the console</a>.
+        </Notice>
+      ),
+    },
+    404,
+  )
+}
+
+export const consolePages = new Hono<AppEnv>()
+  // consoleHeaders() runs before these, in app.ts, with the console's authentication.
+  .use('/console/*', formSizeLimit(), ownFormsOnly())
+  .get('/console', declareAction('whoami'), home)
+  .post('/console/sign-out', declareAction('sign_out'), signOut)
+  .get('/console/budgets', declareAction('whoami'), budgets)
+  .route('/', certificatePages)
+  .route('/', approvalPages)
+  .route('/', auditPages)
+  .all('/console/*', notFound)
+
+consolePages.onError(renderConsoleError)

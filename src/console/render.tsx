@@ -1,0 +1,64 @@
+/**
+ * Rendering a console answer: a page in the frame (layout.tsx) for whoever is signed in, and the
+ * console's error page. Errors are raised as everywhere else (`GatewayError`) and shown here as
+ * HTML with their status and code; the failure is kept for the audit trail, as the API's renderer
+ * does (app.ts), so a refused console request is recorded with its codes.
+ */
+import type { Context } from 'hono'
+import type { Child } from 'hono/jsx'
+import type { AppEnv } from '../app-env'
+import { GatewayError } from '../lib/errors'
+import { Notice, page, type Section } from './layout'
+
+export function renderPage(
+  c: Context<AppEnv>,
+  props: { title: string; section?: Section; children?: Child },
+  status: 200 | 400 | 401 | 403 | 404 | 409 | 410 | 413 | 500 | 502 | 503 | 504 = 200,
+) {
+  const visit = c.get('console')
+  const signedIn = visit && {
+    principal: visit.principal,
+    csrfToken: visit.csrfToken,
+    canSignOut: visit.session !== undefined,
+  }
+  return c.html(page({ ...props, ...(signedIn ? { signedIn } : {}) }), status)
+}
+
+const TITLES: Record<number, string> = {
+  400: 'That request is not valid',
+  401: 'Not signed in',
+  403: 'Not allowed',
+  404: 'Not found',
+  409: 'Already done',
+  410: 'Expired',
+  413: 'Too large',
+  503: 'Unavailable',
+}
+
+export function renderConsoleError(error: Error, c: Context<AppEnv>) {
+  const failure =
+    error instanceof GatewayError ? error : GatewayError.of('INTERNAL', { cause: error })
+  if (failure.status >= 500) {
+    console.error(
+      `console request ${c.var.requestId ?? '-'} failed: ${failure.message}`,
+      failure.cause ?? '',
+    )
+  }
+  c.set('failure', failure)
+  return renderPage(
+    c,
+    {
+      title: TITLES[failure.status] ?? 'Something went wrong',
+      children: (
+        <Notice tone="bad">
+          {failure.errors.map((e) => (
+            <p>
+              {e.message} <span class="hint">(code {e.code})</span>
+            </p>
+          ))}
+        </Notice>
+      ),
+    },
+    failure.status as 400,
+  )
+}

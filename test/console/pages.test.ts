@@ -1,0 +1,249 @@
+/**
+ * The console's pages, through the Worker with the emulator behind it: each shows what the
+ * policy lets the member see (the same operations as the API), escapes what comes from a
+ * certificate or an entry, and carries the strict headers. Certificates, approvals and entries
+ * are made through the API first, as teams would make them.
+ */
+import { describe, expect, it } from 'vitest'
+import { CONTENT_SECURITY_POLICY } from '../../src/console/headers'
+import { makeCertificate } from '../kit/certificates'
+import { auditEntries, newEntries } from '../support/audit'
+import { callJson, certificateUrl, uploadedId } from '../support/gateway'
+import { seedUnowned } from '../support/emulator'
+import { ACCOUNT, KEYS } from '../support/identities'
+import { Browser } from './support'
+
+const XSS = '<script>alert(1)</script>'
+
+async function signedIn(key: string) {
+  const browser = new Browser()
+  expect((await browser.signIn(key)).status).toBe(303)
+  return browser
+}
+
+describe('every console page', () => {
+  it('carries the strict CSP, nosniff, no framing and no caching', async () => {
+    const browser = await signedIn(KEYS.admin)
+    for (const path of [
+      '/console',
+      '/console/certificates',
+      '/console/audit',
+      '/console/approvals',
+      '/console/budgets',
+      '/console/sign-in',
+      '/console/reference',
+      '/console/nowhere',
+    ]) {
+      const { response } = await browser.get(path)
+      expect(response.headers.get('content-security-policy'), path).toBe(CONTENT_SECURITY_POLICY)
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff')
+      expect(response.headers.get('x-frame-options'), path).toBe('DENY')
+      // Not no-referrer: with it, Chromium posts the console's own forms with `Origin: null`.
+      expect(response.headers.get('referrer-policy'), path).toBe('same-origin')
+      expect(response.headers.get('cache-control'), path).toBe('no-store')
+    }
+    // And the sign-in form a visit without a session is answered with.
+    const refused = await new Browser().get('/console/audit')
+    expect(refused.status).toBe(401)
+    expect(refused.response.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY)
+    expect(CONTENT_SECURITY_POLICY).toContain("script-src 'none'")
+    expect(CONTENT_SECURITY_POLICY).not.toContain('unsafe-inline')
+  })
+
+  it('serves its stylesheet and icon without recording them (they carry no identity)', async () => {
+    const written = await newEntries(async () => {
+      const css = await new Browser().get('/console/assets/console-v1.css')
+      expect(css.status).toBe(200)
+      expect(css.response.headers.get('content-type')).toContain('text/css')
+      expect((await new Browser().get('/console/assets/icon-v1.svg')).status).toBe(200)
+    })
+    expect(written).toEqual([])
+  })
+})
+
+describe('the certificates page', () => {
+  it('shows a certificate named like a script as text, in the list and in the audit log', async () => {
+    const id = await uploadedId({ name: XSS }, { key: KEYS.alice })
+    const page = await (await signedIn(KEYS.alice)).get('/console/certificates')
+    expect(page.status).toBe(200)
+    expect(page.html).toContain(id)
+    expect(page.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
+    expect(page.html).not.toContain(XSS)
+    const audit = await (await signedIn(KEYS.auditor)).get(`/console/audit?certificate=${id}&from=`)
+    expect(audit.status).toBe(200)
+    expect(audit.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
+    expect(audit.html).not.toContain(XSS)
+  })
+
+  it('marks a certificate expiring within 30 days, with its days left', async () => {
+    const made = await makeCertificate({ notAfter: new Date(Date.now() + 10.5 * 86_400_000) })
+    const id = await uploadedId({ certificates: made.pem, name: 'soon' }, { key: KEYS.bob })
+    const page = await (await signedIn(KEYS.bob)).get('/console/certificates')
+    const row = new RegExp(`<tr class="expiring" data-certificate-id="${id}">[\\s\\S]*?</tr>`).exec(
+      page.html,
+    )
+    expect(row?.[0]).toContain('expires in 10 days')
+  })
+
+  it('shows one team only what it owns; admins see unowned ones and assign them', async () => {
+    const payments = await uploadedId({ name: 'payments-one' }, { key: KEYS.alice })
+    const unowned = await seedUnowned()
+    const carol = await (await signedIn(KEYS.carol)).get('/console/certificates')
+    expect(carol.html).not.toContain(payments)
+    expect(carol.html).not.toContain(unowned)
+
+    const admin = await signedIn(KEYS.admin)
+    const page = await admin.get('/console/certificates')
+    expect(page.html).toContain(payments)
+    expect(page.html).toContain(`action="/console/certificates/${ACCOUNT}/${unowned}/owner"`)
+    const written = await newEntries(async () => {
+      const assigned = await admin.post(`/console/certificates/${ACCOUNT}/${unowned}/owner`, {
+        csrf: await admin.csrf('/console/certificates'),
+        team: 'identity',
+      })
+      expect(assigned.status).toBe(303)
+      expect(assigned.response.headers.get('location')).toContain(`assigned=${unowned}`)
+    })
+    expect(written.find((e) => e.action === 'assign')).toMatchObject({
+      member: 'admin',
+      via: 'session',
+      certificate_id: unowned,
+      outcome: { class: 'allowed', status: 303 },
+    })
+    const after = await (await signedIn(KEYS.carol)).get('/console/certificates')
+    expect(after.html).toContain(unowned)
+  })
+
+  it('shows a certificate’s associations on its own page', async () => {
+    const id = await uploadedId({ name: 'used' }, { key: KEYS.alice })
+    const { emulator } = await import('../support/emulator')
+    await emulator.setAssociations(id, [{ service: 'gateway', status: 'active' }])
+    const page = await (await signedIn(KEYS.alice)).get(`/console/certificates/${ACCOUNT}/${id}`)
+    expect(page.status).toBe(200)
+    expect(page.html).toMatch(/<td>gateway<\/td><td>active<\/td>/)
+    const carol = await (await signedIn(KEYS.carol)).get(`/console/certificates/${ACCOUNT}/${id}`)
+    expect(carol.status).toBe(404)
+  })
+})
+
+describe('the approvals page', () => {
+  it('lists a parked delete for the requester and the approver, and approves it', async () => {
+    const id = await uploadedId({ ca: true, name: 'ca-to-go' }, { key: KEYS.bob })
+    const parked = await callJson<null>(certificateUrl(id), {
+      method: 'DELETE',
+      key: KEYS.bob,
+      headers: { prefer: 'respond-async' },
+    })
+    expect(parked.status).toBe(202)
+    const approvalId = (parked.body as unknown as { approval: { id: string } }).approval.id
+
+    const bob = await (await signedIn(KEYS.bob)).get('/console/approvals')
+    expect(bob.html).toContain(approvalId)
+    expect(bob.html).not.toContain(`/console/approvals/${approvalId}/approve`)
+    expect((await (await signedIn(KEYS.carol)).get('/console/approvals')).html).not.toContain(
+      approvalId,
+    )
+
+    const admin = await signedIn(KEYS.admin)
+    const page = await admin.get('/console/approvals')
+    expect(page.html).toContain('ca-to-go')
+    expect(page.html).toContain(`action="/console/approvals/${approvalId}/approve"`)
+    const approved = await admin.post(`/console/approvals/${approvalId}/approve`, {
+      csrf: await admin.csrf('/console/approvals'),
+    })
+    expect(approved.status).toBe(303)
+    const gone = await callJson(certificateUrl(id), { key: KEYS.admin })
+    expect(gone.status).toBe(404)
+    const again = await admin.post(`/console/approvals/${approvalId}/approve`, {
+      csrf: await admin.csrf('/console/approvals'),
+    })
+    expect(again.status).toBe(409)
+    expect(again.html).toContain('18308')
+  })
+})
+
+describe('the audit pages', () => {
+  it('refuse a member the policy does not let read the log (403, with the reason)', async () => {
+    const page = await (await signedIn(KEYS.alice)).get('/console/audit')
+    expect(page.status).toBe(403)
+    expect(page.html).toContain('18301')
+  })
+
+  it('filter as the review API does, mark denied entries, and draw the chart', async () => {
+    const id = await uploadedId({ name: 'to-deny' }, { key: KEYS.alice })
+    await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.alice }) // alice may not delete: 403
+    const auditor = await signedIn(KEYS.auditor)
+    const page = await auditor.get(`/console/audit?member=alice&outcome=denied&from=`)
+    expect(page.status).toBe(200)
+    expect(page.html).toContain('<tr class="denied">')
+    expect(page.html).not.toContain('>allowed</span>')
+    expect(page.html).toMatch(/<svg viewBox="0 0 720 220" role="img"/)
+    expect(page.html).toContain('class="o-denied"')
+
+    const invalid = await auditor.get('/console/audit?request_id=nope')
+    expect(invalid.status).toBe(400)
+    expect(invalid.html).toContain('request_id')
+  })
+
+  it('page newest first: the next page continues where the first stopped', async () => {
+    await uploadedId({ name: 'page-one' }, { key: KEYS.alice })
+    await uploadedId({ name: 'page-two' }, { key: KEYS.alice })
+    const auditor = await signedIn(KEYS.auditor)
+    const first = await auditor.get('/console/audit?action=upload&limit=25&from=')
+    const names = (html: string) =>
+      [...html.matchAll(/<td><div>(page-one|page-two)<\/div>/g)].map((m) => m[1])
+    expect(names(first.html)).toEqual(['page-two', 'page-one'])
+    const one = await auditor.get('/console/audit?action=upload&limit=1&from=')
+    expect(names(one.html)).toEqual(['page-two'])
+    const next = /<a href="([^"]+)" rel="next">/.exec(one.html)![1]!.replaceAll('&amp;', '&')
+    expect(next).toContain('cursor=')
+    expect(next).toContain('limit=1')
+    const second = await auditor.get(next)
+    expect(names(second.html)).toEqual(['page-one'])
+    expect(second.html).toContain('Newest entries')
+  })
+
+  it('open an entry with its decision, outcome and signature check', async () => {
+    await uploadedId({ name: 'detail' }, { key: KEYS.alice })
+    const [entry] = (await auditEntries()).filter(
+      (e) => e.action === 'upload' && e.certificate_name === 'detail',
+    )
+    const page = await (
+      await signedIn(KEYS.auditor)
+    ).get(`/console/audit/entries/${entry!.request_id}`)
+    expect(page.status).toBe(200)
+    expect(page.html).toContain('Signature valid')
+    expect(page.html).toContain('teams-upload')
+    expect(page.html).toContain(entry!.fingerprint_sha256!)
+  })
+
+  it('export NDJSON and CSV of the same query', async () => {
+    await uploadedId({ name: 'exported' }, { key: KEYS.alice })
+    const auditor = await signedIn(KEYS.auditor)
+    const ndjson = await auditor.get('/console/audit/export?format=ndjson&action=upload&from=')
+    expect(ndjson.response.headers.get('content-type')).toContain('application/x-ndjson')
+    expect(ndjson.response.headers.get('content-disposition')).toBe(
+      'attachment; filename="audit.ndjson"',
+    )
+    const lines = ndjson.html
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(lines.at(-1)).toMatchObject({ complete: true })
+    expect(lines.some((l) => l.certificate_name === 'exported')).toBe(true)
+    const csv = await auditor.get('/console/audit/export?format=csv&action=upload&from=')
+    expect(csv.response.headers.get('content-type')).toContain('text/csv')
+    expect(csv.html.split('\r\n')[0]).toMatch(/^time,id,kind,/)
+    expect(csv.html).toContain('exported')
+  })
+})
+
+describe('the API reference', () => {
+  it('is rendered from /openapi.json, with no script and nothing from elsewhere', async () => {
+    const page = await new Browser().get('/console/reference')
+    expect(page.status).toBe(200)
+    expect(page.html).toContain('/gateway/v1/audit')
+    expect(page.html).toContain('gatewayKey')
+    expect(page.html).not.toMatch(/<script|https?:\/\/(?!gateway\.test)[a-z]/i)
+  })
+})
