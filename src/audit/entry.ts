@@ -12,7 +12,12 @@
  * Stored forms: the KV value is the full entry (JSON); the KV metadata is `Summary`, the same
  * fields under short names, cut to fit KV's 1024 bytes, so that reviewers' queries are answered
  * from list() alone. `expand(summary)` gives back an entry (marked `truncated` if it was cut). The
- * summary leaves out `decision.reason` and `adopted`: they are in the KV value only.
+ * summary leaves out `decision.reason`: it is in the KV value only.
+ *
+ * What an entry touches (`touches`): the teams, members and certificates a reviewer would expect
+ * to find it under. Not only the caller's: the teams and certificates of adoptions, an assignment's
+ * new and previous team, the requester of an approved delete. The store indexes all of them and
+ * the query matches on all of them, so every change shows under each of its parties.
  */
 import { z } from '@hono/zod-openapi'
 import { ERROR_CODES } from '../lib/errors'
@@ -95,6 +100,10 @@ export const auditEntrySchema = z
         description:
           'Certificates this request gave to a team by adoption (ownership/reconcile.ts)',
       }),
+    assigned: z
+      .strictObject({ team: z.string(), previous_team: z.string().optional() })
+      .optional()
+      .openapi({ description: 'An owner assigned by an admin: the new team and the one before' }),
     outcome: z.strictObject({
       class: z.enum(OUTCOME_CLASSES),
       status: z.number().int().optional(),
@@ -139,7 +148,7 @@ export function classify(facts: RequestFacts, status: number): OutcomeClass {
 
 /** The entry for a request: `pending` before a mutation is forwarded, final once answered. */
 export function entryFromFacts(facts: RequestFacts, id: string, time: number, now: number) {
-  const { principal, certificate, decision, outcome, approval, adopted } = facts
+  const { principal, certificate, decision, outcome, approval, adopted, assigned } = facts
   const entry: AuditEntry = {
     kind: 'request',
     id,
@@ -169,6 +178,10 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
       approved_by: approval.approvedBy,
     },
     adopted: adopted && adopted.length > 0 ? adopted : undefined,
+    assigned: assigned && {
+      team: assigned.team,
+      previous_team: assigned.previousTeam ?? undefined,
+    },
     outcome: outcome
       ? {
           class: classify(facts, outcome.status),
@@ -216,6 +229,10 @@ export interface Summary {
   sr?: string[]
   /** Approval: [id, requested_by, approved_by?]. */
   ap?: string[]
+  /** Adoptions: [certificate_id, team] each. */
+  ad?: [string, string][]
+  /** Assignment: [team, previous_team?]. */
+  as?: string[]
   o: OutcomeClass
   s?: number
   e?: number[]
@@ -261,6 +278,11 @@ export function summarize(entry: AuditEntry): Summary {
     const { id, requested_by, approved_by } = entry.approval
     summary.ap = approved_by === undefined ? [id, requested_by] : [id, requested_by, approved_by]
   }
+  if (entry.adopted) summary.ad = entry.adopted.map((a) => [a.certificate_id, a.team])
+  if (entry.assigned) {
+    const { team, previous_team } = entry.assigned
+    summary.as = previous_team === undefined ? [team] : [team, previous_team]
+  }
   if (entry.outcome.status !== undefined) summary.s = entry.outcome.status
   if (entry.outcome.error_codes.length > 0) summary.e = entry.outcome.error_codes
   if (entry.latency_ms !== undefined) summary.l = entry.latency_ms
@@ -291,6 +313,13 @@ export function expand(summary: Summary): AuditEntry {
       requested_by: requested_by!,
       ...(approved_by ? { approved_by } : {}),
     }
+  }
+  if (summary.ad) {
+    entry.adopted = summary.ad.map(([certificate_id, team]) => ({ certificate_id, team }))
+  }
+  if (summary.as) {
+    const [team, previous_team] = summary.as
+    entry.assigned = { team: team!, ...(previous_team ? { previous_team } : {}) }
   }
   if (summary.l !== undefined) entry.latency_ms = summary.l
   if (summary.x) entry.suppressed = summary.x
@@ -324,6 +353,7 @@ export function fit(summary: Summary): Summary {
     if (summary.dr) summary.dr = summary.dr.slice(0, rules)
     if (summary.sr) summary.sr = summary.sr.slice(0, rules)
     if (summary.e) summary.e = summary.e.slice(0, codes)
+    if (summary.ad) summary.ad = summary.ad.slice(0, rules)
   }
   if (bytes(summary) > budget) throw new Error(`audit summary of ${bytes(summary)} bytes`)
   return summary
@@ -331,4 +361,28 @@ export function fit(summary: Summary): Summary {
 
 function withoutUndefined<T extends object>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T
+}
+
+/** Who and what an entry concerns, besides its caller: see the file comment. */
+export function touches(entry: AuditEntry): {
+  teams: string[]
+  members: string[]
+  certificates: string[]
+} {
+  const teams = new Set<string>()
+  const members = new Set<string>()
+  const certificates = new Set<string>()
+  if (entry.team) teams.add(entry.team)
+  if (entry.member) members.add(entry.member)
+  if (entry.certificate_id) certificates.add(entry.certificate_id)
+  for (const { certificate_id, team } of entry.adopted ?? []) {
+    certificates.add(certificate_id)
+    teams.add(team)
+  }
+  if (entry.assigned) {
+    teams.add(entry.assigned.team)
+    if (entry.assigned.previous_team) teams.add(entry.assigned.previous_team)
+  }
+  if (entry.approval) members.add(entry.approval.requested_by)
+  return { teams: [...teams], members: [...members], certificates: [...certificates] }
 }

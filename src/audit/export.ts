@@ -3,8 +3,8 @@
  * thousands of entries never sits in memory): NDJSON, one entry per line with its KV key and
  * signed metadata under `_kv` (so `npm run audit:verify -- --file` can check it offline), or CSV
  * with one column per field of the entry's schema, for spreadsheets. Exports are read from key
- * metadata, like queries, so the columns of what the summary leaves out (`decision_reason`,
- * `adopted_*`; see entry.ts) stay empty there.
+ * metadata, like queries, so the column of what the summary leaves out (`decision_reason`; see
+ * entry.ts) stays empty there.
  *
  * CSV cells that a spreadsheet would run as a formula (a caller-chosen certificate name such as
  * `=HYPERLINK(...)`) are prefixed with an apostrophe. If the export's list() budget runs out before

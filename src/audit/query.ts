@@ -10,7 +10,7 @@
  */
 import { base64url, fromBase64url } from '../lib/encoding'
 import { uuidv7Time } from '../lib/uuidv7'
-import { expand, type AuditEntry, type OutcomeClass, type Summary } from './entry'
+import { expand, touches, type AuditEntry, type OutcomeClass, type Summary } from './entry'
 import {
   eventKey,
   isPositionOf,
@@ -54,12 +54,17 @@ export function familyFor(filters: Filters): Family {
   return { kind: 'events' }
 }
 
+/** Team, member and certificate match on everyone the entry touches (entry.ts), not only its caller. */
 export function matches(summary: Summary, filters: Filters): boolean {
+  const parties =
+    filters.team !== undefined || filters.member !== undefined || filters.certificate !== undefined
+      ? touches(expand(summary))
+      : undefined
   return (
-    (filters.team === undefined || summary.tm === filters.team) &&
-    (filters.member === undefined || summary.m === filters.member) &&
+    (filters.team === undefined || parties!.teams.includes(filters.team)) &&
+    (filters.member === undefined || parties!.members.includes(filters.member)) &&
     (filters.action === undefined || summary.a === filters.action) &&
-    (filters.certificate === undefined || summary.c === filters.certificate) &&
+    (filters.certificate === undefined || parties!.certificates.includes(filters.certificate)) &&
     (filters.outcome === undefined || summary.o === filters.outcome) &&
     (filters.requestId === undefined || (summary.k === 'r' && summary.id === filters.requestId)) &&
     (filters.decision === undefined || (summary.d ?? 'none') === filters.decision)

@@ -39,6 +39,8 @@ export interface Findings {
   approval?: { id: string; requestedBy: string; approvedBy?: string }
   /** Certificates adopted for a team while this request read them (ownership/reconcile.ts). */
   adopted?: { certificate_id: string; team: string }[]
+  /** An owner assigned by an admin (ownership/assign.ts): the new team and the one before. */
+  assigned?: { team: string; previousTeam: string | null }
 }
 
 export type Outcome<T> =

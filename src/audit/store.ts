@@ -33,7 +33,7 @@
  * plus at most a few dozen prefixes (see README "Audit").
  */
 import type { AuditEntry, Summary } from './entry'
-import { MAX_METADATA_BYTES, fit, summarize } from './entry'
+import { MAX_METADATA_BYTES, fit, summarize, touches } from './entry'
 import { sha256, sign } from './signing'
 
 export const LAYOUT = 'v1'
@@ -60,15 +60,14 @@ export const eventKey = (tail: string) => baseOf({ kind: 'events' }) + tail
 export const eventKeyOf = (entry: Pick<AuditEntry, 'time' | 'id'>) =>
   eventKey(tailOf(Date.parse(entry.time), entry.id))
 
-/** The index keys an entry must have: one per index whose field the entry carries. */
-export function indexesOf(entry: Pick<AuditEntry, 'team' | 'member' | 'certificate_id'>) {
-  const families: Family[] = []
-  if (entry.team) families.push({ kind: 'index', index: 'team', value: entry.team })
-  if (entry.member) families.push({ kind: 'index', index: 'member', value: entry.member })
-  if (entry.certificate_id) {
-    families.push({ kind: 'index', index: 'cert', value: entry.certificate_id })
-  }
-  return families
+/** The index keys an entry must have: one per team, member and certificate it touches. */
+export function indexesOf(entry: AuditEntry): Family[] {
+  const { teams, members, certificates } = touches(entry)
+  return [
+    ...teams.map((value): Family => ({ kind: 'index', index: 'team', value })),
+    ...members.map((value): Family => ({ kind: 'index', index: 'member', value })),
+    ...certificates.map((value): Family => ({ kind: 'index', index: 'cert', value })),
+  ]
 }
 
 export interface StoreSettings {

@@ -37,6 +37,7 @@ export function assignOwner(
     if (known.fetched === undefined) {
       await deps.upstream.call(upstreamRequests.get(accountId, certificateId))
     }
+    found.assigned = { team, previousTeam: known.facts.ownerTeam }
     await deps.audit.beforeChange(found)
     await ledger.assign(accountId, certificateId, {
       team,

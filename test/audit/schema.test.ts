@@ -259,6 +259,8 @@ describe('the CSV columns', () => {
     'decision_reason',
     'adopted_certificate_id',
     'adopted_team',
+    'assigned_team',
+    'assigned_previous_team',
     'suppressed_first',
     'suppressed_last',
     'suppressed_error_codes',
