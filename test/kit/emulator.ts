@@ -24,6 +24,7 @@ export type Fault =
   | { kind: 'null_result' }
   | { kind: 'drop'; status?: number }
   | { kind: 'reset' }
+  | { kind: 'slow_body'; ms?: number }
 
 export type QueuedFault = Fault & {
   times?: number
