@@ -123,7 +123,7 @@ function slowBody(body: Uint8Array, ms: number): ReadableStream<Uint8Array> {
       controller.close()
     },
     cancel() {
-      clearTimeout(timer)
+      if (timer !== undefined) clearTimeout(timer)
     },
   })
 }
