@@ -331,3 +331,24 @@ describe.each(Object.keys(ENDPOINTS) as EndpointName[])('%s', (endpointName) => 
     },
   )
 })
+
+describe('what a kept intent is for', () => {
+  it('an upload whose answer came too late exists upstream, and the next list adopts it for the team', async () => {
+    await emulator.addFaults({ kind: 'slow_body', ms: 5_000, match: { method: 'POST' } })
+    const late = await uploadNew({}, { key: KEYS.alice, env: TIMEOUT })
+    expect([late.status, late.body.errors[0]?.code]).toEqual([504, 18504])
+
+    const list = await callJson<{ id: string; certificates: string }[]>(certificatesUrl(), {
+      key: KEYS.alice,
+    })
+    const adopted = list.body.result.find((c) => c.certificates === late.certificates.trimEnd())
+    expect(adopted, list.text).toBeDefined()
+    expect((await storedOwner(adopted!.id))?.team).toBe('payments')
+    expect((await storedIntents()).map((i) => i.request_id)).not.toContain(
+      late.response.headers.get('x-request-id'),
+    )
+    // Another team does not see it.
+    const other = await callJson<unknown[]>(certificatesUrl(), { key: KEYS.carol })
+    expect(other.body.result).toEqual([])
+  })
+})
