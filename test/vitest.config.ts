@@ -41,6 +41,10 @@ export default defineProject({
             UPSTREAM_BASE_URL,
             UPSTREAM_RETRY_BASE_MS: '20',
             UPSTREAM_TIMEOUT_MS: '3000',
+            // The fuzz test's knobs (test/gateway/fuzz.security.test.ts), from the shell.
+            FUZZ_RUNS: process.env.FUZZ_RUNS ?? '',
+            FUZZ_SEED: process.env.FUZZ_SEED ?? '',
+            FUZZ_SHRINK: process.env.FUZZ_SHRINK ?? '',
           },
           outboundService: 'mtls-emulator',
           serviceBindings: { EMULATOR: 'mtls-emulator' },

@@ -12,6 +12,10 @@
  * - `drop`: send the status (default 200) and headers, then a body stream that errors after a
  *   partial JSON chunk: the caller's `fetch()` resolves but reading the body fails.
  * - `reset`: throw out of the Worker, so no response exists: the caller's `fetch()` rejects.
+ * - `slow_body`: answer normally (auth, rate limit and handlers all run, so an upload is stored),
+ *   with the status and headers at once and the body's first bytes, then the rest of the body only
+ *   after `ms` (default 10 000): a caller whose timeout covers reading the body gives up while the
+ *   change has already happened upstream.
  *
  * Faulted requests are recorded in the request log (they reached the upstream) but are not counted
  * by the rate limiter and skip authentication: a failing upstream fails before it checks anything.
@@ -32,6 +36,7 @@ export const FAULT_KINDS = [
   'null_result',
   'drop',
   'reset',
+  'slow_body',
 ] as const
 
 export type Fault = {
@@ -97,6 +102,32 @@ function droppedBody(): ReadableStream<Uint8Array> {
   })
 }
 
+/** How much of a slow body is sent at once; the rest waits. */
+const SLOW_BODY_HEAD_BYTES = 16
+export const DEFAULT_SLOW_BODY_MS = 10_000
+
+function slowBody(body: Uint8Array, ms: number): ReadableStream<Uint8Array> {
+  let step = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      step += 1
+      if (step === 1) {
+        controller.enqueue(body.slice(0, SLOW_BODY_HEAD_BYTES))
+        return
+      }
+      await new Promise((resolve) => {
+        timer = setTimeout(resolve, ms)
+      })
+      controller.enqueue(body.slice(SLOW_BODY_HEAD_BYTES))
+      controller.close()
+    },
+    cancel() {
+      if (timer !== undefined) clearTimeout(timer)
+    },
+  })
+}
+
 export const injectFaults: MiddlewareHandler<AppEnv> = async function injectFaults(c, next) {
   const fault = takeFault(c.req.method, new URL(c.req.url).pathname)
   if (!fault) return next()
@@ -122,5 +153,18 @@ export const injectFaults: MiddlewareHandler<AppEnv> = async function injectFaul
       })
     case 'reset':
       throw new ConnectionReset()
+    case 'slow_body': {
+      await next()
+      const answer = c.res
+      const body = new Uint8Array(await answer.arrayBuffer())
+      const headers = new Headers(answer.headers)
+      headers.delete('content-length')
+      c.res = undefined
+      c.res = new Response(slowBody(body, fault.ms ?? DEFAULT_SLOW_BODY_MS), {
+        status: answer.status,
+        headers,
+      })
+      return
+    }
   }
 }

@@ -4,6 +4,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest'
 
+import { exampleCa } from '../../test/kit/fixtures'
 import { call, callJson, control, resetEmulator } from './helpers'
 
 beforeEach(() => resetEmulator())
@@ -118,6 +119,28 @@ describe('kinds', () => {
     await addFaults([{ kind: 'reset' }])
     await expect(call('')).rejects.toThrow('emulated connection reset')
     expect((await call('')).status).toBe(200)
+  })
+
+  it('slow_body sends the real answer at once but its body only after ms', async () => {
+    await addFaults([{ kind: 'slow_body', ms: 400 }])
+    const started = Date.now()
+    const res = await call('')
+    expect(Date.now() - started).toBeLessThan(300)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+    expect(res.headers.get('x-ratelimit-limit')).toBe('1200')
+    const body = JSON.parse(await res.text()) as { success: boolean; result: unknown[] }
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390)
+    expect(body).toMatchObject({ success: true, result: [] })
+  })
+
+  it('slow_body runs the handler: an upload is stored although its answer is late', async () => {
+    await addFaults([{ kind: 'slow_body', ms: 60_000 }])
+    const uploaded = await call('', { method: 'POST', json: { ca: true, certificates: exampleCa } })
+    expect(uploaded.status).toBe(200)
+    await uploaded.body!.cancel()
+    const { body } = await callJson('')
+    expect(body.result).toHaveLength(1)
   })
 
   it('faulted requests are recorded in the request log, fault or not', async () => {

@@ -138,8 +138,16 @@ export function approveDelete(
         upstream.call(upstreamRequests.delete(accountId, certificateId)),
       )
     } catch (error) {
-      // Closed as failed, never back to pending: the upstream may have deleted it all the same
-      // (a timeout), and a second approval must not send a second delete.
+      if (error instanceof GatewayError && error.status === 429) {
+        // Rate-limited (the upstream's 429, or the gateway's budget or breaker before sending):
+        // nothing was deleted, so the approval is open again, for this or another approver later.
+        await approvals
+          .release(approval.id, principal.memberId)
+          .catch((e) => console.error('reopening a rate-limited approval failed', e))
+        throw error
+      }
+      // Otherwise closed as failed, never back to pending: the upstream may have deleted it all
+      // the same (a timeout), and a second approval must not send a second delete.
       const outcome = error instanceof Error ? error.message : 'failed'
       await approvals
         .close(approval.id, { status: 'failed', outcome }, new Date())

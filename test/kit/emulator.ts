@@ -24,6 +24,7 @@ export type Fault =
   | { kind: 'null_result' }
   | { kind: 'drop'; status?: number }
   | { kind: 'reset' }
+  | { kind: 'slow_body'; ms?: number }
 
 export type QueuedFault = Fault & {
   times?: number
@@ -70,6 +71,8 @@ export function emulatorControl(target: FetchTarget, secret: string) {
     setAccessKeys: (keys: JsonWebKey[]) => control('PUT', '/access/jwks', { keys }),
     /** The Access key set and how many times it was fetched since the last reset. */
     accessKeys: () => control<{ keys: JsonWebKey[]; fetches: number }>('GET', '/access/jwks'),
+    /** Empties the request log (set-up calls out of the way of what a test counts). */
+    clearRequests: () => control<{ ok: true }>('DELETE', '/requests'),
     /** Every API request since the last reset, oldest first; control calls are not in it. */
     requests: async () =>
       (await control<{ requests: LoggedRequest[] }>('GET', '/requests')).requests,
