@@ -21,6 +21,9 @@ export interface BenchServers {
   emulatorUrl: string
   gatewayInspectorPort: number
   bareInspectorPort: number
+  /** The process groups of the gateway's and the bare Worker's `wrangler dev`. */
+  gatewayGroup: number
+  bareGroup: number
   stop(): Promise<void>
 }
 
@@ -79,6 +82,9 @@ export async function startBenchServers(log: (line: string) => void): Promise<Be
     bareUrl: bare.url,
     gatewayInspectorPort,
     bareInspectorPort,
+    // startDevServers starts the emulator first, then the gateway.
+    gatewayGroup: pair.pids[1] as number,
+    bareGroup: bare.pid,
     async stop() {
       await Promise.all([bare.stop(), pair.stop()])
       if (process.env.BENCH_KEEP) log(`kept ${dir}:\n${output.slice(-50).join('\n')}`)
