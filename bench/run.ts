@@ -22,7 +22,14 @@ import { ROOT } from '../scripts/dev-servers.mjs'
 import { measureBundle } from './bundle.mjs'
 import { connectProfiler, type CpuProfiler } from './harness/cpu-profile'
 import { groupCpuMs } from './harness/process-cpu'
-import { ACCOUNTS, liftRateLimit, seedCertificates, setAssociations } from './harness/fixtures'
+import {
+  ACCOUNTS,
+  KEYS,
+  clearRequestLog,
+  liftRateLimit,
+  seedCertificates,
+  setAssociations,
+} from './harness/fixtures'
 import { load, type LoadRequest } from './harness/load'
 import {
   renderReport,
@@ -94,12 +101,30 @@ async function runOnce(route: Route, target: Target, origin: string, connections
   // Writes get a few more fixtures than requests: each client may have prepared its next one.
   const count = route.kind === 'write' ? settings.writes + 2 * connections : 0
   const next = await route.prepare(target, count)
+  const amount = route.kind === 'write' ? settings.writes : route.requests?.(connections)
   return load({
     origin,
     connections,
     next,
-    ...(route.kind === 'write' ? { amount: settings.writes } : { duration: settings.seconds }),
+    ...(amount === undefined ? { duration: settings.seconds } : { amount }),
   })
+}
+
+/**
+ * After a run, the target may still be working off requests the load sent before it stopped:
+ * wait until it answers one of its own again, so the next run starts on an idle Worker.
+ */
+async function settle(servers: BenchServers, origin: string) {
+  await new Promise((resolve) => setTimeout(resolve, 250))
+  const probe = `${origin}/client/v4/accounts/${ACCOUNTS.list[10]}/mtls_certificates`
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const answered = await fetch(probe, { headers: { authorization: `Bearer ${KEYS.admin}` } })
+      .then(async (response) => (await response.arrayBuffer(), response.ok))
+      .catch(() => false)
+    if (answered) break
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+  }
+  await clearRequestLog(servers.emulatorUrl)
 }
 
 async function rounds(servers: BenchServers, routes: Route[]): Promise<Sample[]> {
@@ -112,6 +137,7 @@ async function rounds(servers: BenchServers, routes: Route[]): Promise<Sample[]>
       for (const connections of settings.concurrency) {
         for (const target of order) {
           const result = await runOnce(route, target, origins[target], connections)
+          await settle(servers, origins[target])
           samples.push({ route: route.name, connections, round, target, result })
           log(
             `round ${round} ${route.name} c=${connections} ${target}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms${result.failures ? `, ${result.failures} failed` : ''}`,
@@ -199,6 +225,9 @@ try {
   ).filter((route) => !routeFilter || routeFilter.some((part) => route.name.includes(part)))
   samples = await rounds(servers, routes)
   cpuFigures = await cpu(servers, routes)
+} catch (error) {
+  log(`failed; the Workers' last output:\n${servers.tail()}`)
+  throw error
 } finally {
   await servers.stop()
 }

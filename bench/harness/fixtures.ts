@@ -48,10 +48,17 @@ export function writeBenchPolicy(file: string): void {
 }
 
 async function control(emulatorUrl: string, method: string, route: string, body: unknown) {
-  const response = await fetch(`${emulatorUrl}/__emulator/${route}`, {
-    method,
-    headers: { 'x-emulator-secret': EMULATOR_CONTROL_SECRET, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+  const send = () =>
+    fetch(`${emulatorUrl}/__emulator/${route}`, {
+      method,
+      headers: { 'x-emulator-secret': EMULATOR_CONTROL_SECRET, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+  // A connection refused or reset before an answer (wrangler dev's proxy, on a loaded machine)
+  // reached nothing: sent once more.
+  const response = await send().catch(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    return send()
   })
   const text = await response.text()
   if (!response.ok) throw new Error(`emulator ${method} ${route}: ${response.status} ${text}`)
@@ -70,6 +77,14 @@ export async function inBatches<T, R>(items: T[], width: number, task: (item: T)
     results.push(...(await Promise.all(items.slice(i, i + width).map(task))))
   }
   return results
+}
+
+/**
+ * Empties the emulator's request log: it keeps up to 10,000 requests with their bodies (uploads
+ * carry PEMs and keys), memory the emulator's isolate would otherwise carry through the run.
+ */
+export function clearRequestLog(emulatorUrl: string) {
+  return control(emulatorUrl, 'DELETE', 'requests', undefined)
 }
 
 /** `count` fresh leaf certificates with their PKCS#8 keys. */

@@ -268,8 +268,10 @@ ${markdownTable(['query', 'returned', 'pages', 'list()', 'get()'], auditRows)}
 - **Throughput and latency**: the emulator, the gateway (configured as \`npm start\` configures it,
   with the demo policy plus the bench's accounts) and the bare Worker (bench/bare/) each run under
   their own \`wrangler dev\` on free ports. autocannon loads one target at a time with c clients in a
-  closed loop: reads for ${settings.seconds} s, writes for ${settings.writes} requests (each
-  consumes a distinct certificate made beforehand). Each round runs every route and concurrency
+  closed loop: reads for ${settings.seconds} s (the list of 1,000 for max(30, 2c) requests, so slow
+  that a timed run would end with most requests in flight), writes for ${settings.writes} requests
+  (each consumes a distinct certificate made beforehand). After each run the bench waits until the
+  target answers a request of its own again, so the next run starts on an idle Worker. Each round runs every route and concurrency
   against both targets back to back, the first target alternating between rounds, so that the
   machine's other load falls on both. Latency is each response's time as autocannon measures it
   (sub-millisecond), throughput the responses over the time from the first request to the last

@@ -28,6 +28,11 @@ export interface Route {
   name: string
   /** Reads run for a time; writes for a number of requests (each consumes a fixture). */
   kind: 'read' | 'write'
+  /**
+   * A read that runs for a number of requests instead: one so slow that a timed run would end
+   * with most requests still in flight and measure only the few that came back.
+   */
+  requests?: (connections: number) => number
   /** Makes what `count` requests need, and returns the request maker. */
   prepare(target: Target, count: number): Promise<() => LoadRequest>
 }
@@ -39,18 +44,30 @@ function repeat(request: LoadRequest): Route['prepare'] {
   return async () => () => request
 }
 
-/** Uploads `bodies` through the gateway as alice; the new certificates' ids. */
-async function uploadThroughGateway(gateway: string, account: string, bodies: string[]) {
-  return inBatches(bodies, 10, async (body) => {
-    const response = await fetch(`${gateway}${collection(account)}`, {
-      method: 'POST',
-      headers: { ...bearer(KEYS.alice), 'content-type': 'application/json' },
-      body,
+/**
+ * `count` certificates uploaded through the gateway as alice; their ids. On this loaded machine
+ * `wrangler dev` sometimes drops a connection (a 502 from the gateway): such an upload is not
+ * retried (it may have taken effect upstream), it is replaced by a fresh certificate.
+ */
+async function uploadThroughGateway(gateway: string, account: string, count: number) {
+  const ids: string[] = []
+  for (let attempt = 1; ids.length < count; attempt++) {
+    if (attempt > 3) throw new Error(`fixture uploads: only ${ids.length} of ${count} succeeded`)
+    const bodies = await uploadBodies(count - ids.length)
+    const answers = await inBatches(bodies, 4, async (body) => {
+      const response = await fetch(`${gateway}${collection(account)}`, {
+        method: 'POST',
+        headers: { ...bearer(KEYS.alice), 'content-type': 'application/json' },
+        body,
+      })
+      const text = await response.text()
+      return response.status === 200
+        ? (JSON.parse(text) as { result: { id: string } }).result.id
+        : undefined
     })
-    const text = await response.text()
-    if (response.status !== 200) throw new Error(`fixture upload: ${response.status} ${text}`)
-    return (JSON.parse(text) as { result: { id: string } }).result.id
-  })
+    ids.push(...answers.filter((id): id is string => id !== undefined))
+  }
+  return ids
 }
 
 /**
@@ -100,11 +117,7 @@ export function benchRoutes(origins: Origins, readId: string): Route[] {
       async prepare(target, count) {
         const ids =
           target === 'gateway'
-            ? await uploadThroughGateway(
-                origins.gateway,
-                ACCOUNTS.deletes,
-                await uploadBodies(count),
-              )
+            ? await uploadThroughGateway(origins.gateway, ACCOUNTS.deletes, count)
             : await seedForDelete(origins.emulator, ACCOUNTS.deletes, count)
         let next = 0
         return () => ({

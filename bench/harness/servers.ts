@@ -24,6 +24,8 @@ export interface BenchServers {
   /** The process groups of the gateway's and the bare Worker's `wrangler dev`. */
   gatewayGroup: number
   bareGroup: number
+  /** The Workers' last output lines (printed by `stop` after a failure). */
+  tail(lines?: number): string
   stop(): Promise<void>
 }
 
@@ -85,6 +87,7 @@ export async function startBenchServers(log: (line: string) => void): Promise<Be
     // startDevServers starts the emulator first, then the gateway.
     gatewayGroup: pair.pids[1] as number,
     bareGroup: bare.pid,
+    tail: (lines = 40) => output.slice(-lines).join('\n'),
     async stop() {
       await Promise.all([bare.stop(), pair.stop()])
       if (process.env.BENCH_KEEP) log(`kept ${dir}:\n${output.slice(-50).join('\n')}`)
