@@ -211,26 +211,33 @@ log(
 const workerd = await runWorkerdBenches(log)
 log(`workerd benches: ${workerd.kvOps.length} routes, ${workerd.auditQueries.length} queries`)
 
-const servers = await startBenchServers(log)
-let samples: Sample[]
-let cpuFigures: CpuFigure[]
-try {
-  log(
-    `servers: gateway ${servers.gatewayUrl}, bare ${servers.bareUrl}, emulator ${servers.emulatorUrl}`,
-  )
-  const readId = await seed(servers)
-  const routes = benchRoutes(
-    { gateway: servers.gatewayUrl, bare: servers.bareUrl, emulator: servers.emulatorUrl },
-    readId,
-  ).filter((route) => !routeFilter || routeFilter.some((part) => route.name.includes(part)))
-  samples = await rounds(servers, routes)
-  cpuFigures = await cpu(servers, routes)
-} catch (error) {
-  log(`failed; the Workers' last output:\n${servers.tail()}`)
-  throw error
-} finally {
-  await servers.stop()
+/**
+ * Fresh Workers, seeded, for `work`: the load rounds get one set, the CPU measurement another, so
+ * that the CPU figures do not depend on what the rounds left in the gateway's isolate (its heap
+ * grew to V8's 1.4 GB limit by the end of a full run's rounds: README, Performance).
+ */
+async function withServers<T>(work: (servers: BenchServers, routes: Route[]) => Promise<T>) {
+  const servers = await startBenchServers(log)
+  try {
+    log(
+      `servers: gateway ${servers.gatewayUrl}, bare ${servers.bareUrl}, emulator ${servers.emulatorUrl}`,
+    )
+    const readId = await seed(servers)
+    const routes = benchRoutes(
+      { gateway: servers.gatewayUrl, bare: servers.bareUrl, emulator: servers.emulatorUrl },
+      readId,
+    ).filter((route) => !routeFilter || routeFilter.some((part) => route.name.includes(part)))
+    return await work(servers, routes)
+  } catch (error) {
+    log(`failed; the Workers' last output:\n${servers.tail()}`)
+    throw error
+  } finally {
+    await servers.stop()
+  }
 }
+
+const samples: Sample[] = await withServers(rounds)
+const cpuFigures: CpuFigure[] = await withServers(cpu)
 
 const markdown = renderReport({
   machine: host,

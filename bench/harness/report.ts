@@ -234,7 +234,7 @@ ${absoluteTable(report)}
 ## CPU per request
 
 Milliseconds per request over ${settings.cpuRequests} sequential requests per route and target,
-after a warm-up. "process": the CPU time Linux counts for the target's workerd process
+after a warm-up, on Workers started afresh for it. "process": the CPU time Linux counts for the target's workerd process
 (10 ms ticks, so about ±${fixed(20 / settings.cpuRequests)} ms per request); the
 gateway's includes miniflare's local KV and Durable Object simulation, which production does not
 bill, and the difference to the bare Worker's cancels the dev proxy both have. "JS sampled": the
