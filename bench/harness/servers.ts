@@ -29,7 +29,22 @@ export interface BenchServers {
   stop(): Promise<void>
 }
 
+/**
+ * A free port can still be taken by someone else before wrangler binds it (this machine runs other
+ * `wrangler dev`s): a start that fails is tried again on new ports.
+ */
 export async function startBenchServers(log: (line: string) => void): Promise<BenchServers> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePorts(log)
+    } catch (error) {
+      if (attempt === 3) throw error
+      log(`start failed (${String(error)}), again on other ports`)
+    }
+  }
+}
+
+async function startOnFreePorts(log: (line: string) => void): Promise<BenchServers> {
   const dir = mkdtempSync(path.join(tmpdir(), 'mtls-gateway-bench-'))
   const [
     gatewayPort,
