@@ -73,6 +73,57 @@ export async function portOr(preferred, taken = []) {
 }
 
 /**
+ * One `wrangler dev` in its own process group (so that a signal to the group reaches workerd too,
+ * and a terminal's Ctrl-C goes to the owner, which stops it in order), persisting into `stateDir`,
+ * each output line handed to `onLine`.
+ * @param {{ worker: string, stateDir: string, args: string[], env?: Record<string, string>,
+ *   onLine?: (worker: string, line: string) => void }} options
+ */
+function spawnWranglerDev({ worker, stateDir, args, env = {}, onLine = () => {} }) {
+  mkdirSync(stateDir, { recursive: true })
+  const child = spawn(
+    path.join(ROOT, 'node_modules/.bin/wrangler'),
+    [
+      'dev',
+      ...args,
+      '--ip',
+      '127.0.0.1',
+      '--show-interactive-dev-session=false',
+      '--persist-to',
+      stateDir,
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  )
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = ''
+    stream?.on('data', (chunk) => {
+      const lines = (partial + chunk).split('\n')
+      partial = lines.pop() ?? ''
+      for (const line of lines) if (line.trim()) onLine(worker, line)
+    })
+  }
+  return child
+}
+
+/**
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {NodeJS.Signals} signal
+ */
+function signalGroup(child, signal) {
+  if (child.pid === undefined) return
+  try {
+    process.kill(-child.pid, signal)
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/**
  * @typedef {object} DevServerOptions
  * @property {number} gatewayPort
  * @property {number} emulatorPort
@@ -139,7 +190,6 @@ export async function startDevServers(options) {
     ].join('\n'),
   )
 
-  const wrangler = path.join(ROOT, 'node_modules/.bin/wrangler')
   /** @type {import('node:child_process').ChildProcess[]} */
   const children = []
   let stopping = false
@@ -154,35 +204,7 @@ export async function startDevServers(options) {
    * @param {string[]} args
    */
   function run(worker, stateDir, args) {
-    mkdirSync(stateDir, { recursive: true })
-    const child = spawn(
-      wrangler,
-      [
-        'dev',
-        ...args,
-        '--ip',
-        '127.0.0.1',
-        '--show-interactive-dev-session=false',
-        '--persist-to',
-        stateDir,
-      ],
-      {
-        cwd: ROOT,
-        env: { ...process.env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        // Its own process group, so that stop() reaches workerd too, and a terminal's Ctrl-C goes
-        // to the owner, which stops it in order.
-        detached: true,
-      },
-    )
-    for (const stream of [child.stdout, child.stderr]) {
-      let partial = ''
-      stream?.on('data', (chunk) => {
-        const lines = (partial + chunk).split('\n')
-        partial = lines.pop() ?? ''
-        for (const line of lines) if (line.trim()) onLine(worker, line)
-      })
-    }
+    const child = spawnWranglerDev({ worker, stateDir, args, env, onLine })
     child.on('exit', (code, signal) => {
       if (!stopping) settleExited({ worker, code, signal })
     })
@@ -192,14 +214,7 @@ export async function startDevServers(options) {
 
   /** @param {NodeJS.Signals} signal */
   function signalGroups(signal) {
-    for (const child of children) {
-      if (child.pid === undefined) continue
-      try {
-        process.kill(-child.pid, signal)
-      } catch {
-        // ESRCH: the group is already gone.
-      }
-    }
+    for (const child of children) signalGroup(child, signal)
   }
 
   function killNow() {
@@ -318,4 +333,81 @@ async function waitForJson(url, headers, cancelled) {
     }
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
+}
+
+/**
+ * @typedef {object} WorkerOptions
+ * @property {string} name For `onLine` and error messages.
+ * @property {string} config Its wrangler.toml, relative to the repository root.
+ * @property {number} port
+ * @property {number} inspectorPort
+ * @property {string} stateDir Its own `--persist-to` folder.
+ * @property {string} readyPath Answers JSON once the Worker runs (e.g. a path it forwards).
+ * @property {string} [envFile] Passed as `--env-file`.
+ * @property {(worker: string, line: string) => void} [onLine]
+ * @property {number} [readyTimeoutMs] Default 60 s.
+ */
+
+/**
+ * One more Worker under `wrangler dev` (the benchmark's bare pass-through), with the same
+ * guarantees as `startDevServers`: ports chosen by the caller, its own state folder, its own
+ * process group, ended by `stop()` or when the owner exits.
+ * @param {WorkerOptions} options
+ */
+export async function startWorker(options) {
+  const { name, config, port, inspectorPort, stateDir, readyPath, envFile } = options
+  const { onLine = () => {}, readyTimeoutMs = 60_000 } = options
+  const child = spawnWranglerDev({
+    worker: name,
+    stateDir,
+    args: [
+      '-c',
+      config,
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(inspectorPort),
+      ...(envFile ? ['--env-file', envFile] : []),
+    ],
+    onLine,
+  })
+  const killNow = () => {
+    signalGroup(child, 'SIGKILL')
+    process.off('exit', killNow)
+  }
+  process.on('exit', killNow)
+  const stop = async () => {
+    signalGroup(child, 'SIGTERM')
+    if (child.exitCode === null && child.signalCode === null) {
+      await Promise.race([
+        new Promise((resolve) => child.once('exit', resolve)),
+        new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
+      ])
+    }
+    killNow()
+  }
+  const url = `http://127.0.0.1:${port}`
+  const polling = new AbortController()
+  try {
+    await Promise.race([
+      waitForJson(`${url}${readyPath}`, {}, polling.signal),
+      new Promise((_, reject) =>
+        child.once('exit', (code, signal) =>
+          reject(new Error(`wrangler dev (${name}) exited with ${code ?? signal} while starting`)),
+        ),
+      ),
+      new Promise((_, reject) =>
+        setTimeout(
+          () => reject(new Error(`${name} not ready within ${readyTimeoutMs} ms`)),
+          readyTimeoutMs,
+        ).unref(),
+      ),
+    ])
+  } catch (error) {
+    await stop()
+    throw error
+  } finally {
+    polling.abort()
+  }
+  return { url, pid: /** @type {number} */ (child.pid), stop, killNow }
 }

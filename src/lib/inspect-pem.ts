@@ -1,6 +1,8 @@
 /**
  * Checks what a caller uploads before anything is forwarded: the `certificates` PEM and the
- * optional `private_key`. DER parsing is @peculiar/x509's; key matching is WebCrypto's.
+ * optional `private_key`. PEM reading is `pem.ts`'s, DER parsing the ASN.1 schemas of
+ * @peculiar/asn1-x509 (the X.509 structures alone, without @peculiar/x509's object layer and the
+ * dependency-injection container it needs: about 96 KiB of the bundle), key matching WebCrypto's.
  *
  * Each kind of failure has its own error kind so a caller can tell "not a certificate" from "not a
  * CA" from "wrong key" from "encrypted". Messages never quote the submitted key material.
@@ -12,8 +14,6 @@
  * `openssl pkcs8 -topk8 -nocrypt` would. Encrypted blocks are refused, never decrypted: the upload
  * has no passphrase field, so the upstream could not read them either.
  */
-// tsyringe, which @peculiar/x509 uses, needs the Reflect metadata API before x509 loads.
-import '@abraham/reflection'
 import {
   ECParameters,
   ECPrivateKey,
@@ -23,17 +23,18 @@ import {
   id_secp521r1,
 } from '@peculiar/asn1-ecc'
 import { PrivateKeyInfo } from '@peculiar/asn1-pkcs8'
-import { RSAPrivateKey, id_rsaEncryption } from '@peculiar/asn1-rsa'
+import { RSAPrivateKey, id_RSASSA_PSS, id_rsaEncryption } from '@peculiar/asn1-rsa'
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema'
-import { AlgorithmIdentifier } from '@peculiar/asn1-x509'
 import {
-  BasicConstraintsExtension,
-  PemConverter,
-  X509Certificate,
-  type PemHeader,
-} from '@peculiar/x509'
+  AlgorithmIdentifier,
+  BasicConstraints,
+  Certificate,
+  SubjectPublicKeyInfo,
+  id_ce_basicConstraints,
+} from '@peculiar/asn1-x509'
 import { hex } from './encoding'
 import type { ErrorKind } from './errors'
+import { decodePem, type PemBlock, type PemHeader } from './pem'
 
 export interface InspectedCertificate {
   /** SHA-256 of the first certificate's DER, lowercase hex: the stable identity of an upload. */
@@ -50,29 +51,13 @@ export interface InspectedCertificate {
   count: number
 }
 
+/** A certificate as read from its DER: what `inspectPrivateKey` matches a key against. */
+export interface ParsedCertificate {
+  der: ArrayBuffer
+  asn: Certificate
+}
+
 export type Inspection<T> = { ok: true; value: T } | { ok: false; kind: ErrorKind; message: string }
-
-// A complete PEM block; used only to find text that lies outside every block.
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g
-
-interface PemBlock {
-  type: string
-  headers: PemHeader[]
-  rawData: ArrayBuffer
-}
-
-function decodeBlocks(pem: string): PemBlock[] | undefined {
-  if (pem.replace(PEM_BLOCK, '').trim() !== '') return undefined
-  let decoded
-  try {
-    decoded = PemConverter.decodeWithHeaders(pem)
-  } catch {
-    return undefined
-  }
-  // PemConverter skips a block it cannot read instead of failing, so a damaged second certificate
-  // would vanish from the count while the whole text is still forwarded: every block must decode.
-  return decoded.length === (pem.match(PEM_BLOCK) ?? []).length ? decoded : undefined
-}
 
 const isHeader = (header: PemHeader, key: string) =>
   header.key.trim().toLowerCase() === key.toLowerCase()
@@ -105,11 +90,34 @@ function sealedBlock(blocks: PemBlock[], field: string): Inspection<never> | und
   }
 }
 
+/** The certificate's facts the upstream reports, or undefined where the DER lacks one. */
+function describe(asn: Certificate): { serialNumber: string; expiresOn: Date } | undefined {
+  const serial = new Uint8Array(asn.tbsCertificate.serialNumber)
+  const notAfter = asn.tbsCertificate.validity.notAfter
+  const expiresOn = notAfter.utcTime ?? notAfter.generalTime
+  if (serial.length === 0 || expiresOn === undefined) return undefined
+  // The bytes read as unsigned, as the upstream (and @peculiar/x509 before) reports a serial.
+  return { serialNumber: BigInt('0x' + hex(serial)).toString(10), expiresOn }
+}
+
+/** basicConstraints CA:TRUE; false without the extension or when it cannot be read. */
+function isCa(asn: Certificate): boolean {
+  const extension = asn.tbsCertificate.extensions?.find(
+    (ext) => ext.extnID === id_ce_basicConstraints,
+  )
+  if (extension === undefined) return false
+  try {
+    return AsnConvert.parse(extension.extnValue.buffer, BasicConstraints).cA === true
+  } catch {
+    return false
+  }
+}
+
 export async function inspectCertificates(
   pem: string,
   ca: boolean,
-): Promise<Inspection<{ info: InspectedCertificate; first: X509Certificate }>> {
-  const blocks = decodeBlocks(pem)
+): Promise<Inspection<{ info: InspectedCertificate; first: ParsedCertificate }>> {
+  const blocks = decodePem(pem)
   if (blocks === undefined || blocks.length === 0) {
     return {
       ok: false,
@@ -127,10 +135,10 @@ export async function inspectCertificates(
       message: `certificates must hold only CERTIFICATE blocks, found a ${foreign.type} block (send a private key in private_key)`,
     }
   }
-  const parsed: X509Certificate[] = []
+  const parsed: ParsedCertificate[] = []
   for (const [index, block] of blocks.entries()) {
     try {
-      parsed.push(new X509Certificate(block.rawData))
+      parsed.push({ der: block.der, asn: AsnConvert.parse(block.der, Certificate) })
     } catch {
       return {
         ok: false,
@@ -139,16 +147,24 @@ export async function inspectCertificates(
       }
     }
   }
-  const first = parsed[0] as X509Certificate
-  if (ca && first.getExtension(BasicConstraintsExtension)?.ca !== true) {
+  const first = parsed[0] as ParsedCertificate
+  const facts = describe(first.asn)
+  if (facts === undefined) {
+    return {
+      ok: false,
+      kind: 'CERTIFICATE_UNPARSABLE',
+      message: `certificate 1 of ${blocks.length} is not a well-formed X.509 certificate`,
+    }
+  }
+  if (ca && !isCa(first.asn)) {
     return {
       ok: false,
       kind: 'CERTIFICATE_NOT_CA',
       message: 'ca is true but the first certificate is not a CA (basicConstraints CA:TRUE)',
     }
   }
-  const fingerprint = await crypto.subtle.digest('SHA-256', first.rawData)
-  const ders = parsed.map((cert) => new Uint8Array(cert.rawData))
+  const fingerprint = await crypto.subtle.digest('SHA-256', first.der)
+  const ders = parsed.map((cert) => new Uint8Array(cert.der))
   const bundle = new Uint8Array(ders.reduce((length, der) => length + der.length, 0))
   ders.reduce((offset, der) => (bundle.set(der, offset), offset + der.length), 0)
   const bundleDigest = await crypto.subtle.digest('SHA-256', bundle)
@@ -159,8 +175,8 @@ export async function inspectCertificates(
       info: {
         fingerprintSha256: hex(new Uint8Array(fingerprint)),
         bundleSha256: hex(new Uint8Array(bundleDigest)),
-        serialNumber: BigInt('0x' + first.serialNumber).toString(10),
-        expiresOn: first.notAfter.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        serialNumber: facts.serialNumber,
+        expiresOn: facts.expiresOn.toISOString().replace(/\.\d{3}Z$/, 'Z'),
         count: parsed.length,
       },
     },
@@ -247,6 +263,54 @@ const PUBLIC_MEMBERS: Record<string, (keyof JsonWebKey)[]> = {
   OKP: ['crv', 'x'],
 }
 
+// The curves WebCrypto imports a certificate's EC public key on.
+const NAMED_CURVES: Record<string, string> = {
+  [id_secp256r1]: 'P-256',
+  [id_secp384r1]: 'P-384',
+  [id_secp521r1]: 'P-521',
+}
+const id_Ed25519 = '1.3.101.112'
+
+/**
+ * The certificate's public key as WebCrypto's CryptoKey, or undefined when WebCrypto has no
+ * signature algorithm for it (secp256k1, Ed448, X25519, an unknown OID): the key can then only be
+ * "a different kind". The algorithm only has to let both halves import; they are compared as JWK.
+ * An RSA-PSS key (id-RSASSA-PSS) is the same RSA key as rsaEncryption names it, which is how
+ * WebCrypto and a PKCS#8 file carry it, so it is relabelled, as @peculiar/x509 did.
+ */
+async function certificatePublicKey(certificate: ParsedCertificate) {
+  const spki = certificate.asn.tbsCertificate.subjectPublicKeyInfo
+  const oid = spki.algorithm.algorithm
+  let algorithm: SubtleCryptoImportKeyAlgorithm | undefined
+  let der = spki
+  if (oid === id_rsaEncryption || oid === id_RSASSA_PSS) {
+    algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
+    der = new SubjectPublicKeyInfo({
+      algorithm: new AlgorithmIdentifier({ algorithm: id_rsaEncryption, parameters: null }),
+      subjectPublicKey: spki.subjectPublicKey,
+    })
+  } else if (oid === id_ecPublicKey && spki.algorithm.parameters) {
+    try {
+      const { namedCurve } = AsnConvert.parse(spki.algorithm.parameters, ECParameters)
+      const curve = namedCurve === undefined ? undefined : NAMED_CURVES[namedCurve]
+      if (curve !== undefined) algorithm = { name: 'ECDSA', namedCurve: curve }
+    } catch {
+      // Parameters that are not a named curve: WebCrypto could not take it either.
+    }
+  } else if (oid === id_Ed25519) {
+    algorithm = { name: 'Ed25519' }
+  }
+  if (algorithm === undefined) return undefined
+  try {
+    const key = await crypto.subtle.importKey('spki', AsnConvert.serialize(der), algorithm, true, [
+      'verify',
+    ])
+    return { key, algorithm }
+  } catch {
+    return undefined
+  }
+}
+
 async function importPkcs8(der: ArrayBuffer, algorithm: SubtleCryptoImportKeyAlgorithm) {
   try {
     return await crypto.subtle.importKey('pkcs8', der, algorithm, true, ['sign'])
@@ -257,9 +321,9 @@ async function importPkcs8(der: ArrayBuffer, algorithm: SubtleCryptoImportKeyAlg
 
 export async function inspectPrivateKey(
   pem: string,
-  certificate: X509Certificate,
+  certificate: ParsedCertificate,
 ): Promise<Inspection<null>> {
-  const blocks = decodeBlocks(pem)
+  const blocks = decodePem(pem)
   const unparsable = (message: string): Inspection<null> => ({
     ok: false,
     kind: 'PRIVATE_KEY_UNPARSABLE',
@@ -278,11 +342,11 @@ export async function inspectPrivateKey(
       : unparsable('private_key must be exactly one PEM block')
   }
   const block = blocks[0] as PemBlock
-  const pkcs8 = toPkcs8(block.type, block.rawData)
+  const pkcs8 = toPkcs8(block.type, block.der)
   if (!pkcs8.ok) return pkcs8
   const der = pkcs8.value
 
-  const publicKey = await certificate.publicKey.export().catch(() => undefined)
+  const publicKey = await certificatePublicKey(certificate)
   const privateKey = publicKey ? await importPkcs8(der, publicKey.algorithm) : undefined
   if (publicKey === undefined || privateKey === undefined) {
     for (const algorithm of KEY_ALGORITHMS) {
@@ -298,7 +362,7 @@ export async function inspectPrivateKey(
   }
 
   const [publicJwk, privateJwk] = await Promise.all([
-    crypto.subtle.exportKey('jwk', publicKey) as Promise<JsonWebKey>,
+    crypto.subtle.exportKey('jwk', publicKey.key) as Promise<JsonWebKey>,
     crypto.subtle.exportKey('jwk', privateKey) as Promise<JsonWebKey>,
   ])
   const members = PUBLIC_MEMBERS[publicJwk.kty ?? ''] ?? []

@@ -1,8 +1,9 @@
 import { PemConverter } from '@peculiar/x509'
 import { describe, expect, it } from 'vitest'
+import { hex } from '../../src/lib/encoding'
 import { inspectCertificates, inspectPrivateKey, toPkcs8 } from '../../src/lib/inspect-pem'
 import { KEYS, keyCases } from '../fixtures/keys'
-import { makeCertificate } from '../kit/certificates'
+import { makeCertificate, type SigningAlgorithm } from '../kit/certificates'
 import { exampleCa, exampleKey } from '../kit/fixtures'
 
 async function first(pem: string) {
@@ -26,7 +27,8 @@ describe('inspectCertificates', () => {
     const leaf = await makeCertificate({ subject: 'CN=Leaf', issuer: root })
     const result = await inspectCertificates(`${leaf.pem}\n${root.pem}\n`, false)
     expect(result.ok && result.value.info.count).toBe(2)
-    expect(result.ok && result.value.first.subject).toBe('CN=Leaf')
+    const leafDigest = await crypto.subtle.digest('SHA-256', leaf.cert.rawData)
+    expect(result.ok && result.value.info.fingerprintSha256).toBe(hex(new Uint8Array(leafDigest)))
   })
 
   it.each([
@@ -72,8 +74,27 @@ describe('inspectPrivateKey', () => {
   it('accepts a matching EC key and refuses another EC key', async () => {
     const a = await makeCertificate()
     const b = await makeCertificate()
-    expect(await inspectPrivateKey(a.keyPem, a.cert)).toEqual({ ok: true, value: null })
-    expect(await inspectPrivateKey(b.keyPem, a.cert)).toMatchObject({
+    expect(await inspectPrivateKey(a.keyPem, await first(a.pem))).toEqual({ ok: true, value: null })
+    expect(await inspectPrivateKey(b.keyPem, await first(a.pem))).toMatchObject({
+      ok: false,
+      kind: 'PRIVATE_KEY_MISMATCH',
+    })
+  })
+
+  it.each(['rsa', 'rsa-pss'] as const)('accepts a %s key for its own certificate', async (kind) => {
+    const options = {
+      kind,
+      ...(kind === 'rsa-pss' && {
+        signingAlgorithm: { name: 'RSA-PSS', saltLength: 32 } as SigningAlgorithm,
+      }),
+    }
+    const made = await makeCertificate(options)
+    const other = await makeCertificate(options)
+    expect(await inspectPrivateKey(made.keyPem, await first(made.pem))).toEqual({
+      ok: true,
+      value: null,
+    })
+    expect(await inspectPrivateKey(other.keyPem, await first(made.pem))).toMatchObject({
       ok: false,
       kind: 'PRIVATE_KEY_MISMATCH',
     })

@@ -1,0 +1,253 @@
+/**
+ * `npm run bench`: how much the gateway costs its callers, measured against a bare pass-through
+ * Worker in the same run, and what it costs in CPU, KV operations and bundle; writes
+ * bench/REPORT.md (bench/harness/report.ts says how each figure is measured).
+ *
+ * Bounded in time (about 10 minutes on 2 cores with the defaults). Settings, from the environment:
+ *   BENCH_ROUNDS        interleaved rounds (default 3)
+ *   BENCH_SECONDS       seconds per read run (default 3)
+ *   BENCH_WRITES        requests per upload or delete run (default 200)
+ *   BENCH_CONCURRENCY   clients, comma-separated (default 1,10,50)
+ *   BENCH_CPU_REQUESTS  sequential requests per route and target for CPU (default 50)
+ *   BENCH_ROUTES        only routes whose name contains one of these, comma-separated
+ *   BENCH_REPORT        where to write the report (default bench/REPORT.md)
+ *   BENCH_KEEP=1        keep the Workers' state folder and print its path
+ */
+import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { format, resolveConfig } from 'prettier'
+import { ROOT } from '../scripts/dev-servers.mjs'
+import { measureBundle } from './bundle.mjs'
+import { connectProfiler, type CpuProfiler } from './harness/cpu-profile'
+import { groupCpuMs } from './harness/process-cpu'
+import {
+  ACCOUNTS,
+  KEYS,
+  clearRequestLog,
+  liftRateLimit,
+  seedCertificates,
+  setAssociations,
+} from './harness/fixtures'
+import { load, type LoadRequest } from './harness/load'
+import {
+  renderReport,
+  type CpuFigure,
+  type CpuSplit,
+  type Machine,
+  type RunSettings,
+  type Sample,
+} from './harness/report'
+import { benchRoutes, type Route, type Target } from './harness/routes'
+import { startBenchServers, type BenchServers } from './harness/servers'
+import { runWorkerdBenches } from './harness/workerd-benches'
+
+const started = Date.now()
+const log = (line: string) =>
+  console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}`)
+
+function setting(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback)
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`)
+  return value
+}
+
+const settings: RunSettings = {
+  rounds: setting('BENCH_ROUNDS', 3),
+  seconds: setting('BENCH_SECONDS', 3),
+  writes: setting('BENCH_WRITES', 200),
+  concurrency: (process.env.BENCH_CONCURRENCY ?? '1,10,50').split(',').map(Number),
+  cpuRequests: setting('BENCH_CPU_REQUESTS', 50),
+}
+const routeFilter = process.env.BENCH_ROUTES?.split(',').filter(Boolean)
+const reportFile = path.resolve(ROOT, process.env.BENCH_REPORT ?? 'bench/REPORT.md')
+
+function machine(): Machine {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT }).toString().trim()
+  const wrangler = execFileSync(path.join(ROOT, 'node_modules/.bin/wrangler'), ['--version'], {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  })
+  return {
+    date: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    commit: `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain') ? ' (with uncommitted changes)' : ''}`,
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    wrangler: wrangler.toString().trim().split('\n').pop() ?? 'unknown',
+    loadAverage: os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(', '),
+  }
+}
+
+/** Seeds the list accounts; answers the certificate that get and associations read. */
+async function seed(servers: BenchServers): Promise<string> {
+  await liftRateLimit(servers.emulatorUrl)
+  let readId = ''
+  for (const [size, account] of Object.entries(ACCOUNTS.list)) {
+    const ids = await seedCertificates(servers.emulatorUrl, account, Number(size))
+    if (Number(size) === 10) readId = ids[0] ?? ''
+  }
+  await setAssociations(servers.emulatorUrl, readId)
+  return readId
+}
+
+async function runOnce(route: Route, target: Target, origin: string, connections: number) {
+  // Writes get a few more fixtures than requests: each client may have prepared its next one.
+  const count = route.kind === 'write' ? settings.writes + 2 * connections : 0
+  const next = await route.prepare(target, count)
+  const amount = route.kind === 'write' ? settings.writes : route.requests?.(connections)
+  return load({
+    origin,
+    connections,
+    next,
+    ...(amount === undefined ? { duration: settings.seconds } : { amount }),
+  })
+}
+
+/**
+ * After a run, the target may still be working off requests the load sent before it stopped:
+ * wait until it answers one of its own again, so the next run starts on an idle Worker.
+ */
+async function settle(servers: BenchServers, origin: string) {
+  await new Promise((resolve) => setTimeout(resolve, 250))
+  const probe = `${origin}/client/v4/accounts/${ACCOUNTS.list[10]}/mtls_certificates`
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const answered = await fetch(probe, { headers: { authorization: `Bearer ${KEYS.admin}` } })
+      .then(async (response) => (await response.arrayBuffer(), response.ok))
+      .catch(() => false)
+    if (answered) break
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+  }
+  await clearRequestLog(servers.emulatorUrl)
+}
+
+async function rounds(servers: BenchServers, routes: Route[]): Promise<Sample[]> {
+  const samples: Sample[] = []
+  const origins: Record<Target, string> = { gateway: servers.gatewayUrl, bare: servers.bareUrl }
+  for (let round = 1; round <= settings.rounds; round++) {
+    // The first target alternates, so that neither always meets a machine warmed by the other.
+    const order: Target[] = round % 2 ? ['bare', 'gateway'] : ['gateway', 'bare']
+    for (const route of routes) {
+      for (const connections of settings.concurrency) {
+        for (const target of order) {
+          const result = await runOnce(route, target, origins[target], connections)
+          await settle(servers, origins[target])
+          samples.push({ route: route.name, connections, round, target, result })
+          log(
+            `round ${round} ${route.name} c=${connections} ${target}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms${result.failures ? `, ${result.failures} failed` : ''}`,
+          )
+        }
+      }
+    }
+  }
+  return samples
+}
+
+/** CPU per request of one target on one route: its process group's, and V8's sampled JS. */
+async function cpuOf(
+  profiler: CpuProfiler,
+  group: number,
+  origin: string,
+  next: () => LoadRequest,
+): Promise<CpuSplit> {
+  const send = async () => {
+    const { method, path: pathname, headers, body } = next()
+    const response = await fetch(`${origin}${pathname}`, { method, headers, body })
+    await response.arrayBuffer()
+    if (response.status !== 200) throw new Error(`${method} ${pathname}: ${response.status}`)
+  }
+  for (let i = 0; i < 3; i++) await send()
+  const before = groupCpuMs(group)
+  await profiler.start()
+  for (let i = 0; i < settings.cpuRequests; i++) await send()
+  const sampled = await profiler.stop()
+  const processMs = groupCpuMs(group) - before
+  return { processMs: processMs / settings.cpuRequests, jsMs: sampled / settings.cpuRequests }
+}
+
+async function cpu(servers: BenchServers, routes: Route[]): Promise<CpuFigure[]> {
+  const profilers = {
+    gateway: await connectProfiler(servers.gatewayInspectorPort),
+    bare: await connectProfiler(servers.bareInspectorPort),
+  }
+  log('profilers connected')
+  const origins: Record<Target, string> = { gateway: servers.gatewayUrl, bare: servers.bareUrl }
+  const groups: Record<Target, number> = {
+    gateway: servers.gatewayGroup,
+    bare: servers.bareGroup,
+  }
+  const figures: CpuFigure[] = []
+  try {
+    for (const route of routes) {
+      const split = {} as Record<Target, CpuSplit>
+      for (const target of ['gateway', 'bare'] as const) {
+        const next = await route.prepare(target, settings.cpuRequests + 3)
+        split[target] = await cpuOf(profilers[target], groups[target], origins[target], next)
+      }
+      figures.push({ route: route.name, requests: settings.cpuRequests, ...split })
+      log(
+        `cpu ${route.name}: gateway ${split.gateway.processMs.toFixed(2)} ms (JS ${split.gateway.jsMs.toFixed(2)}), bare ${split.bare.processMs.toFixed(2)} ms (JS ${split.bare.jsMs.toFixed(2)})`,
+      )
+    }
+  } finally {
+    profilers.gateway.close()
+    profilers.bare.close()
+  }
+  return figures
+}
+
+const host = machine()
+log(`settings ${JSON.stringify(settings)}`)
+const bundle = await measureBundle()
+log(
+  `bundle ${bundle.kib} KiB, ${bundle.gzipKib} KiB gzip, evaluation ${bundle.evalWallMs.toFixed(1)} ms`,
+)
+const workerd = await runWorkerdBenches(log)
+log(`workerd benches: ${workerd.kvOps.length} routes, ${workerd.auditQueries.length} queries`)
+
+/**
+ * Fresh Workers, seeded, for `work`: the load rounds get one set, the CPU measurement another, so
+ * that the CPU figures do not depend on what the rounds left in the gateway's isolate (its heap
+ * grew to V8's 1.4 GB limit by the end of a full run's rounds: README, Performance).
+ */
+async function withServers<T>(work: (servers: BenchServers, routes: Route[]) => Promise<T>) {
+  const servers = await startBenchServers(log)
+  try {
+    log(
+      `servers: gateway ${servers.gatewayUrl}, bare ${servers.bareUrl}, emulator ${servers.emulatorUrl}`,
+    )
+    const readId = await seed(servers)
+    const routes = benchRoutes(
+      { gateway: servers.gatewayUrl, bare: servers.bareUrl, emulator: servers.emulatorUrl },
+      readId,
+    ).filter((route) => !routeFilter || routeFilter.some((part) => route.name.includes(part)))
+    return await work(servers, routes)
+  } catch (error) {
+    log(`failed; the Workers' last output:\n${servers.tail()}`)
+    throw error
+  } finally {
+    await servers.stop()
+  }
+}
+
+const samples: Sample[] = await withServers(rounds)
+const cpuFigures: CpuFigure[] = await withServers(cpu)
+
+const markdown = renderReport({
+  machine: host,
+  settings,
+  samples,
+  cpu: cpuFigures,
+  bundle,
+  workerd,
+  minutes: (Date.now() - started) / 60_000,
+})
+const style = (await resolveConfig(reportFile)) ?? {}
+writeFileSync(reportFile, await format(markdown, { ...style, parser: 'markdown' }))
+log(`wrote ${path.relative(ROOT, reportFile)}`)

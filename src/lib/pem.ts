@@ -1,0 +1,78 @@
+/**
+ * PEM text → blocks (type, RFC 1421 header lines, the DER bytes), read exactly as
+ * @peculiar/x509's `PemConverter.decodeWithHeaders` reads it (the gateway used it until the
+ * bundle dropped @peculiar/x509; its grammar is kept so that what was accepted still is), plus two
+ * rules it lacks: no text outside the blocks, and every block must decode (PemConverter silently
+ * skips one it cannot match, so a damaged second certificate would vanish from the count while the
+ * whole text was still forwarded).
+ *
+ * Knows nothing of what a block holds; `inspect-pem.ts` decides that. Imports nothing.
+ */
+
+export interface PemHeader {
+  key: string
+  value: string
+}
+
+export interface PemBlock {
+  /** The label after BEGIN, e.g. `CERTIFICATE`, `EC PRIVATE KEY`. */
+  type: string
+  headers: PemHeader[]
+  der: ArrayBuffer
+}
+
+// PemConverter's grammar (after `\r` is dropped): BEGIN line, optional `Key: value` header lines
+// (a value may continue on lines that start with a space) and a blank line, base64 lines, END line
+// with the same label.
+const LABEL = '[^\\n]+(?=-{5})'
+const HEADER = '[^:\\n]+: (?:[^\\n]+\\n(?: +[^\\n]+\\n)*)'
+const BASE64_LINES = '(?:[a-zA-Z0-9=+/]+\\n)+'
+const PEM = `-{5}BEGIN (${LABEL})-{5}\\n(?:((?:${HEADER})+))?\\n?(${BASE64_LINES})-{5}END \\1-{5}`
+
+// Any complete block, however damaged inside: what must account for all of the text.
+const ANY_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g
+
+// Padded base64 as pvtsutils (PemConverter's decoder) requires it.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+function decodeBase64(lines: string): ArrayBuffer | undefined {
+  const text = lines.replace(/\s/g, '')
+  if (!BASE64.test(text)) return undefined
+  return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0)).buffer
+}
+
+/** Header lines as PemConverter splits them; undefined where it would throw. */
+function parseHeaders(text: string | undefined): PemHeader[] | undefined {
+  if (!text) return []
+  const headers: PemHeader[] = []
+  let last: PemHeader | undefined
+  for (const line of text.split('\n')) {
+    const [key = '', value] = line.split(/:(.*)/)
+    if (value === undefined) {
+      if (last === undefined) return undefined
+      last.value += key.trim()
+    } else {
+      if (last !== undefined) headers.push(last)
+      last = { key, value: value.trim() }
+    }
+  }
+  if (last !== undefined) headers.push(last)
+  return headers
+}
+
+/**
+ * The blocks of `text`, or undefined when it is not PEM and nothing else: text outside the
+ * blocks, a block that does not match the grammar, or base64 that does not decode.
+ */
+export function decodePem(text: string): PemBlock[] | undefined {
+  if (text.replace(ANY_BLOCK, '').trim() !== '') return undefined
+  const unix = text.replace(/\r/g, '')
+  const blocks: PemBlock[] = []
+  for (const match of unix.matchAll(new RegExp(PEM, 'g'))) {
+    const headers = parseHeaders(match[2])
+    const der = decodeBase64(match[3] ?? '')
+    if (headers === undefined || der === undefined) return undefined
+    blocks.push({ type: match[1] ?? '', headers, der })
+  }
+  return blocks.length === (text.match(ANY_BLOCK) ?? []).length ? blocks : undefined
+}
