@@ -34,7 +34,6 @@ header.top a, header.top .who { color: var(--accent-ink); }
 .brand { font-weight: 700; margin-right: 1rem; text-decoration: none; }
 nav.main ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; }
 nav.main a[aria-current="page"] { font-weight: 700; text-decoration-thickness: 3px; }
-nav.main .soon { opacity: 0.85; font-style: italic; }
 .bar { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 1rem; justify-content: space-between; }
 .who { font-size: 0.9rem; }
 .who form { display: inline; }

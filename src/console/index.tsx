@@ -19,6 +19,7 @@ import { declareAction } from '../pipe'
 import { mayAudit } from './admit'
 import { approvalPages } from './approvals-page'
 import { auditPages } from './audit-page'
+import { budgetsPage } from './budgets-page'
 import { certificatePages } from './certificates-page'
 import { formSizeLimit, ownFormsOnly } from './csrf'
 import { consoleHeaders } from './headers'
@@ -76,20 +77,6 @@ function home(c: Context<AppEnv>) {
   })
 }
 
-function budgets(c: Context<AppEnv>) {
-  return renderPage(c, {
-    title: 'Budgets',
-    section: 'budgets',
-    children: (
-      <Notice>
-        The shared token's budget (Cloudflare allows 1,200 requests per 5 minutes per token) and its
-        breaker are not built yet. Once the coordinator keeps them, this page will show each team's
-        use over the window and the breaker's state.
-      </Notice>
-    ),
-  })
-}
-
 function notFound(c: Context<AppEnv>) {
   return renderPage(
     c,
@@ -110,7 +97,7 @@ export const consolePages = new Hono<AppEnv>()
   .use('/console/*', formSizeLimit(), ownFormsOnly())
   .get('/console', declareAction('whoami'), home)
   .post('/console/sign-out', declareAction('sign_out'), signOut)
-  .get('/console/budgets', declareAction('whoami'), budgets)
+  .get('/console/budgets', declareAction('whoami'), budgetsPage)
   .route('/', certificatePages)
   .route('/', approvalPages)
   .route('/', auditPages)

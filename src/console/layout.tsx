@@ -11,11 +11,11 @@ import { ICON_PATH, STYLESHEET_PATH } from './assets'
 
 export type Section = 'home' | 'certificates' | 'approvals' | 'audit' | 'budgets' | 'reference'
 
-const NAV: { section: Section; href: string; label: string; soon?: string }[] = [
+const NAV: { section: Section; href: string; label: string }[] = [
   { section: 'certificates', href: '/console/certificates', label: 'Certificates' },
   { section: 'approvals', href: '/console/approvals', label: 'Approvals' },
   { section: 'audit', href: '/console/audit', label: 'Audit' },
-  { section: 'budgets', href: '/console/budgets', label: 'Budgets', soon: 'not built yet' },
+  { section: 'budgets', href: '/console/budgets', label: 'Budgets' },
   { section: 'reference', href: '/console/reference', label: 'API reference' },
 ]
 
@@ -56,13 +56,8 @@ function Header({ section, signedIn }: Pick<PageProps, 'section' | 'signedIn'>) 
           <ul>
             {NAV.map((item) => (
               <li>
-                <a
-                  href={item.href}
-                  class={item.soon ? 'soon' : undefined}
-                  aria-current={item.section === section ? 'page' : undefined}
-                >
+                <a href={item.href} aria-current={item.section === section ? 'page' : undefined}>
                   {item.label}
-                  {item.soon && <span class="visually-hidden"> ({item.soon})</span>}
                 </a>
               </li>
             ))}

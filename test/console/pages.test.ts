@@ -10,6 +10,7 @@ import { makeCertificate } from '../kit/certificates'
 import { auditEntries, newEntries } from '../support/audit'
 import { callJson, certificateUrl, uploadedId } from '../support/gateway'
 import { seedUnowned } from '../support/emulator'
+import { budgetInstance } from '../support/coordinator'
 import { ACCOUNT, KEYS } from '../support/identities'
 import { Browser } from './support'
 
@@ -245,5 +246,30 @@ describe('the API reference', () => {
     expect(page.html).toContain('/gateway/v1/audit')
     expect(page.html).toContain('gatewayKey')
     expect(page.html).not.toMatch(/<script|https?:\/\/(?!gateway\.test)[a-z]/i)
+  })
+})
+
+describe('the budgets page', () => {
+  it("shows a member its own team's use, and an auditor every team's", async () => {
+    // Two upstream calls by payments: its use shows.
+    await callJson(certificateUrl(crypto.randomUUID()), { key: KEYS.admin })
+    await uploadedId({}, { key: KEYS.alice })
+    const alice = await (await signedIn(KEYS.alice)).get('/console/budgets')
+    expect(alice.status).toBe(200)
+    expect(alice.html).toContain('The breaker is closed')
+    expect(alice.html).toMatch(/<th scope="row">payments<\/th>/)
+    expect(alice.html).not.toMatch(/<th scope="row">identity<\/th>/)
+    expect(alice.html).toContain('<meter')
+
+    const auditor = await (await signedIn(KEYS.auditor)).get('/console/budgets')
+    for (const team of ['payments', 'identity', 'platform']) {
+      expect(auditor.html).toMatch(new RegExp(`<th scope="row">${team}</th>`))
+    }
+  })
+
+  it('shows the breaker open after the upstream rate-limited the token', async () => {
+    await (await budgetInstance()).tripBreaker(Date.now() + 90_000)
+    const page = await (await signedIn(KEYS.carol)).get('/console/budgets')
+    expect(page.html).toContain('The breaker is open')
   })
 })
