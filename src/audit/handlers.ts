@@ -17,12 +17,13 @@ import {
   auditQuery,
   chainRoute,
   checkpointRoute,
+  checkpointsRoute,
   exportRoute,
   queryRoute,
   verifyRoute,
 } from './routes'
-import { signCheckpoint } from './checkpoint'
-import type { TimeRange } from './store'
+import { checkpointSchema, signCheckpoint } from './checkpoint'
+import { listCheckpoints, type TimeRange } from './store'
 import { verifyPage } from './verify'
 import { verifyChain } from './verify-chain'
 import { coordinatedChains } from '../coordinator/client'
@@ -137,4 +138,15 @@ export const auditRouter = createRouter<AppEnv>()
         new Date(),
       ))
     return c.json(successEnvelope(checkpoint), 200)
+  })
+  .openapi(checkpointsRoute, async (c) => {
+    await admit(c)
+    const { chain, limit } = c.req.valid('query')
+    const stored = await listCheckpoints(c.env.AUDIT, chain, limit)
+    // What does not read as a checkpoint is left out here; its signature is for verify to judge.
+    const checkpoints = stored.flatMap((value) => {
+      const parsed = checkpointSchema.safeParse(value)
+      return parsed.success ? [parsed.data] : []
+    })
+    return c.json(successEnvelope(checkpoints), 200)
   })

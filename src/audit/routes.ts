@@ -160,3 +160,21 @@ export const checkpointRoute = createRoute({
     ...failures,
   },
 })
+
+export const checkpointsQuery = z.strictObject({ chain: chainParam, limit: limit(1000, 100) })
+
+export const checkpointsRoute = createRoute({
+  operationId: 'auditCheckpoints',
+  method: 'get',
+  path: '/gateway/v1/audit/checkpoints',
+  tags,
+  middleware: [declareAction('audit')] as const,
+  request: { query: checkpointsQuery },
+  responses: {
+    200: jsonContent(
+      successEnvelope(z.array(checkpointSchema)),
+      'The hourly checkpoints of the chain, newest first: collect them and keep them outside Cloudflare',
+    ),
+    ...failures,
+  },
+})

@@ -32,6 +32,7 @@
  * exists), else from a 10^7 ms (2.8 h) bucket upward, so a query costs about N/1000 list calls
  * plus at most a few dozen prefixes (see README "Audit").
  */
+import type { Checkpoint } from './checkpoint'
 import type { AuditEntry, Summary } from './entry'
 import { MAX_METADATA_BYTES, fit, summarize, touches } from './entry'
 import { sha256, sign } from './signing'
@@ -234,4 +235,42 @@ export function isPositionOf(family: Family, position: Position): boolean {
     /^\d{0,13}$/.test(position.prefix.slice(base.length)) &&
     (position.after === '' || /^\d{13}:[0-9a-f-]{36}$/.test(position.after))
   )
+}
+
+/**
+ * Checkpoints the gateway signs every hour (audit/checkpoint.ts): `v1:cp:<chain>:<rev>`, value and
+ * metadata the checkpoint itself, so that listing them is list() calls alone, newest first.
+ */
+const checkpointBase = (chain: string) => `${LAYOUT}:cp:${chain}:`
+
+export async function writeCheckpoint(
+  kv: KVNamespace,
+  checkpoint: Checkpoint,
+  retentionDays: number,
+): Promise<void> {
+  const key = checkpointBase(checkpoint.chain) + rev(Date.parse(checkpoint.at))
+  await kv.put(key, JSON.stringify(checkpoint), {
+    expirationTtl: retentionDays * 86_400,
+    metadata: checkpoint,
+  })
+}
+
+/** A chain's stored checkpoints, newest first, at most `limit` (one list() call per 1000). */
+export async function listCheckpoints(
+  kv: KVNamespace,
+  chain: string,
+  limit: number,
+): Promise<unknown[]> {
+  const found: unknown[] = []
+  let cursor: string | undefined
+  do {
+    const page: KVNamespaceListResult<unknown, string> = await kv.list({
+      prefix: checkpointBase(chain),
+      limit: Math.min(1000, limit - found.length),
+      ...(cursor ? { cursor } : {}),
+    })
+    for (const key of page.keys) found.push(key.metadata)
+    cursor = page.list_complete ? undefined : page.cursor
+  } while (cursor && found.length < limit)
+  return found
 }

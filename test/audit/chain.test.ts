@@ -4,12 +4,18 @@
  * place; no place, no mutation. And what verification reports for each tampering: a deleted entry
  * (with or without its index keys), an edited one, one moved to another number.
  */
-import { env } from 'cloudflare:test'
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { eventKeyOf, indexesOf, baseOf, tailOf, writeEntry } from '../../src/audit/store'
 import type { Checkpoint } from '../../src/audit/checkpoint'
 import { verifyExport } from '../../src/audit/verify-export'
+import worker from '../../src/index'
 import { exportText, newEntries } from '../support/audit'
 import { coordinatorFailing } from '../support/coordinator'
 import { emulator } from '../support/emulator'
@@ -278,5 +284,33 @@ describe('verifying an export offline', () => {
     await resign({ ...entries.at(-1)!, member: 'mallory' })
     const rewritten = await verify(await exportNow(), [checkpoint])
     expect(kinds(rewritten)).toEqual(['checkpoint'])
+  })
+})
+
+describe('the hourly checkpoints', () => {
+  it("sign each chain's head, for auditors to collect and check exports against", async () => {
+    const entries = await fiveEntries()
+    const ctx = createExecutionContext()
+    worker.scheduled!(createScheduledController({ scheduledTime: Date.now() }), env, ctx)
+    await waitOnExecutionContext(ctx)
+    const listed = await callJson<Checkpoint[]>(
+      `${GATEWAY}/audit/checkpoints?chain=${ACCOUNT}&limit=1`,
+      { key: KEYS.auditor },
+    )
+    expect(listed.status).toBe(200)
+    const [newest] = listed.body.result
+    expect(newest).toMatchObject({ chain: ACCOUNT, seq: entries.at(-1)!.seq })
+    const from = entries[0]!.time
+    const response = await call(`${GATEWAY}/audit/export?${new URLSearchParams({ from })}`, {
+      key: KEYS.auditor,
+    })
+    const lines = (await exportText(response)).trimEnd().split('\n')
+    const report = await verifyExport(lines.join('\n'), AUDIT_SIGNING_KEY, [newest!])
+    expect(report.problems.filter((p) => p.kind === 'checkpoint')).toEqual([])
+
+    const denied = await callJson(`${GATEWAY}/audit/checkpoints?chain=${ACCOUNT}`, {
+      key: KEYS.alice,
+    })
+    expect(denied.status).toBe(403)
   })
 })

@@ -75,6 +75,7 @@ describe('/openapi.json', () => {
       '/gateway/v1/approvals/{approval_id}/approve',
       '/gateway/v1/audit',
       '/gateway/v1/audit/checkpoint',
+      '/gateway/v1/audit/checkpoints',
       '/gateway/v1/audit/export',
       '/gateway/v1/audit/verify',
       '/gateway/v1/audit/verify/chain',

@@ -1,0 +1,37 @@
+/**
+ * The hourly checkpoints (wrangler.toml `[triggers]`): each chain's head, signed (checkpoint.ts),
+ * stored in the audit namespace (store.ts) for auditors to collect with
+ * `GET /gateway/v1/audit/checkpoints` and keep outside Cloudflare. The chains are the policy's
+ * accounts and `gateway`; a chain with no entry yet has no checkpoint. A chain whose coordinator
+ * cannot be reached is skipped this hour (logged), the others are still written.
+ */
+import { configFor } from '../config'
+import { coordinatedChains } from '../coordinator/client'
+import { signCheckpoint } from './checkpoint'
+import { writeCheckpoint } from './store'
+
+const DAY_MS = 86_400_000
+
+export async function recordCheckpoints(env: Env, now: Date): Promise<number> {
+  const config = configFor(env)
+  const { signingKey, retentionDays } = config.audit
+  const chains = coordinatedChains(env.COORDINATOR, retentionDays * DAY_MS)
+  const names = [...new Set(config.policy.teams.flatMap((team) => team.accounts)), 'gateway']
+  let written = 0
+  for (const chain of names) {
+    try {
+      const { head } = await chains.ends(chain)
+      if (head === null) continue
+      const checkpoint = await signCheckpoint(
+        signingKey,
+        { chain, seq: head.seq, link: head.link },
+        now,
+      )
+      await writeCheckpoint(env.AUDIT, checkpoint, retentionDays)
+      written++
+    } catch (error) {
+      console.error(`checkpoint of chain ${chain} not written this time:`, String(error))
+    }
+  }
+  return written
+}
