@@ -29,6 +29,8 @@ export function chainTable(ctx: DurableObjectState) {
     link TEXT NOT NULL,
     at_ms INTEGER NOT NULL
   )`)
+  // Pruning runs on every append: by time, through an index, so it costs what it deletes.
+  sql.exec('CREATE INDEX IF NOT EXISTS audit_links_by_time ON audit_links (at_ms)')
 
   function head(): ChainLink | null {
     const [row] = sql

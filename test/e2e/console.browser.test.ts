@@ -336,6 +336,16 @@ describe('the review console in Chromium', () => {
     await shoot('reference')
   })
 
+  it("shows the budgets: the breaker and each team's use of the shared token", async () => {
+    await open('/console/budgets', 'budgets')
+    expect(await page.locator('h1').textContent()).toContain('Budgets')
+    expect(await page.getByText(/The breaker is (closed|open)/).count()).toBe(1)
+    const rows = await page.locator('tbody th[scope="row"]').allTextContents()
+    expect(rows).toContain('payments')
+    expect(await page.locator('meter').count()).toBe(rows.length)
+    await shoot('budgets')
+  })
+
   it('blocks inline script with its CSP', async () => {
     await open('/console/certificates')
     const outcome = await page.evaluate<{ ran: boolean; violations: string[] }>(
