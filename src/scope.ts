@@ -17,7 +17,7 @@ import {
 } from './coordinator/client'
 import { tokenInstanceName } from './coordinator/shard'
 import type { Principal } from './identity/principal'
-import type { Policy } from './policy/document'
+import { accountsOf } from './policy/document'
 import { authorizer } from './policy/enforce'
 import type { Limits } from './policy/limits'
 import {
@@ -44,17 +44,6 @@ function budgetCaller(principal: Principal, limits: Limits): BudgetCaller {
   }
 }
 
-/** Every account the policy names: an approval id is routed to one of them. */
-const accounts = new WeakMap<Policy, string[]>()
-function accountsOf(policy: Policy): string[] {
-  let known = accounts.get(policy)
-  if (known === undefined) {
-    known = [...new Set(policy.teams.flatMap((team) => team.accounts))]
-    accounts.set(policy, known)
-  }
-  return known
-}
-
 /** Mounted after authentication: every handler behind it reads `c.var.scope`. */
 export const requestScope = () =>
   createMiddleware<AppEnv>(async function requestScope(c, next) {
@@ -76,7 +65,7 @@ export const requestScope = () =>
       audit: pendingRecorder(
         c.env.AUDIT,
         config.audit,
-        coordinatedChains(c.env.COORDINATOR, config.audit.retentionDays * 86_400_000),
+        coordinatedChains(c.env.COORDINATOR, config.audit.retentionDays),
         () => partsOf(c),
       ),
       uploadWindowMs: config.upstream.timeoutMs,

@@ -7,16 +7,15 @@
  */
 import { configFor } from '../config'
 import { coordinatedChains } from '../coordinator/client'
+import { accountsOf } from '../policy/document'
 import { signCheckpoint } from './checkpoint'
 import { writeCheckpoint } from './store'
-
-const DAY_MS = 86_400_000
 
 export async function recordCheckpoints(env: Env, now: Date): Promise<number> {
   const config = configFor(env)
   const { signingKey, retentionDays } = config.audit
-  const chains = coordinatedChains(env.COORDINATOR, retentionDays * DAY_MS)
-  const names = [...new Set(config.policy.teams.flatMap((team) => team.accounts)), 'gateway']
+  const chains = coordinatedChains(env.COORDINATOR, retentionDays)
+  const names = [...accountsOf(config.policy), 'gateway']
   let written = 0
   for (const chain of names) {
     try {

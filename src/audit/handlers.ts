@@ -119,7 +119,7 @@ export const auditRouter = createRouter<AppEnv>()
     await admit(c)
     const { chain, from_seq: fromSeq, limit } = c.req.valid('query')
     const { audit } = c.var.config
-    const chains = coordinatedChains(c.env.COORDINATOR, audit.retentionDays * DAY_MS)
+    const chains = coordinatedChains(c.env.COORDINATOR, audit.retentionDays)
     const report = await verifyChain(c.env.AUDIT, chains, audit.signingKey, chain, fromSeq, limit)
     return c.json(successEnvelope(report), 200)
   })
@@ -127,9 +127,7 @@ export const auditRouter = createRouter<AppEnv>()
     await admit(c)
     const { chain } = c.req.valid('query')
     const { audit } = c.var.config
-    const { head } = await coordinatedChains(c.env.COORDINATOR, audit.retentionDays * DAY_MS).ends(
-      chain,
-    )
+    const { head } = await coordinatedChains(c.env.COORDINATOR, audit.retentionDays).ends(chain)
     const checkpoint =
       head &&
       (await signCheckpoint(

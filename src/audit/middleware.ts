@@ -137,7 +137,7 @@ export const auditTrail = () =>
     }
     const settings: StoreSettings = config.audit
     const kv = c.env.AUDIT
-    const chains = coordinatedChains(c.env.COORDINATOR, settings.retentionDays * 86_400_000)
+    const chains = coordinatedChains(c.env.COORDINATOR, settings.retentionDays)
     const writes: Promise<void>[] = []
 
     const summary = anonymousBudget.takeSummary()

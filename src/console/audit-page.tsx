@@ -399,7 +399,7 @@ async function auditEntry(c: Context<AppEnv>) {
     e.chain !== undefined && e.seq !== undefined
       ? await verifyChain(
           c.env.AUDIT,
-          coordinatedChains(c.env.COORDINATOR, audit.retentionDays * 86_400_000),
+          coordinatedChains(c.env.COORDINATOR, audit.retentionDays),
           audit.signingKey,
           e.chain,
           e.seq,

@@ -138,7 +138,9 @@ export interface AuditChains {
   ends(chain: string): Promise<{ first: ChainLink | null; head: ChainLink | null }>
 }
 
-export function coordinatedChains(namespace: Namespace, retentionMs: number): AuditChains {
+/** `retentionDays`: the log's retention, after which links are pruned with their entries. */
+export function coordinatedChains(namespace: Namespace, retentionDays: number): AuditChains {
+  const retentionMs = retentionDays * 86_400_000
   const at = (chain: string) => instanceOf(namespace, chain)
   return {
     append: (chain, kvKey, head) =>

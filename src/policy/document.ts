@@ -69,6 +69,17 @@ export type Policy = z.infer<typeof policySchema>
 export type Member = Policy['members'][number]
 export type Team = Policy['teams'][number]
 
+/** Every account the policy names, once each (memoised per parsed policy). */
+const accounts = new WeakMap<Policy, string[]>()
+export function accountsOf(policy: Policy): string[] {
+  let known = accounts.get(policy)
+  if (known === undefined) {
+    known = [...new Set(policy.teams.flatMap((team) => team.accounts))]
+    accounts.set(policy, known)
+  }
+  return known
+}
+
 export type PolicyParse = { ok: true; policy: Policy } | { ok: false; problems: Problem[] }
 
 export function parsePolicy(text: string): PolicyParse {
