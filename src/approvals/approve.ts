@@ -134,7 +134,8 @@ export function approveDelete(
     }
     let envelope: Envelope<MtlsCertificate>
     try {
-      envelope = await releaseOnDelete(deps.ledger, accountId, certificateId, () =>
+      const { ledger, afterAnswer } = deps
+      envelope = await releaseOnDelete({ ledger, accountId, certificateId, afterAnswer }, () =>
         upstream.call(upstreamRequests.delete(accountId, certificateId)),
       )
     } catch (error) {

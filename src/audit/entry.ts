@@ -16,8 +16,8 @@
  *
  * What an entry touches (`touches`): the teams, members and certificates a reviewer would expect
  * to find it under. Not only the caller's: the teams and certificates of adoptions, an assignment's
- * new and previous team, the requester of an approved delete. The store indexes all of them and
- * the query matches on all of them, so every change shows under each of its parties.
+ * new and previous team, the requester of an approved delete. The query matches on all of them,
+ * so every change shows under each of its parties.
  */
 import { z } from '@hono/zod-openapi'
 import { ERROR_CODES } from '../lib/errors'
@@ -363,26 +363,23 @@ function withoutUndefined<T extends object>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T
 }
 
-/** Who and what an entry concerns, besides its caller: see the file comment. */
-export function touches(entry: AuditEntry): {
+/**
+ * Who and what an entry concerns, besides its caller: see the file comment. Read off the summary
+ * (what list() returns), because the query asks it of every event in its range.
+ */
+export function touches(summary: Summary): {
   teams: string[]
   members: string[]
   certificates: string[]
 } {
-  const teams = new Set<string>()
-  const members = new Set<string>()
-  const certificates = new Set<string>()
-  if (entry.team) teams.add(entry.team)
-  if (entry.member) members.add(entry.member)
-  if (entry.certificate_id) certificates.add(entry.certificate_id)
-  for (const { certificate_id, team } of entry.adopted ?? []) {
-    certificates.add(certificate_id)
-    teams.add(team)
+  const teams = summary.tm === undefined ? [] : [summary.tm]
+  const members = summary.m === undefined ? [] : [summary.m]
+  const certificates = summary.c === undefined ? [] : [summary.c]
+  for (const [certificate, team] of summary.ad ?? []) {
+    certificates.push(certificate)
+    teams.push(team)
   }
-  if (entry.assigned) {
-    teams.add(entry.assigned.team)
-    if (entry.assigned.previous_team) teams.add(entry.assigned.previous_team)
-  }
-  if (entry.approval) members.add(entry.approval.requested_by)
-  return { teams: [...teams], members: [...members], certificates: [...certificates] }
+  if (summary.as) teams.push(...summary.as)
+  if (summary.ap?.[1] !== undefined) members.push(summary.ap[1])
+  return { teams, members, certificates }
 }

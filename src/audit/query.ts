@@ -2,21 +2,22 @@
  * Reviewers' queries over the audit log: a time range and filters in, entries out, newest first,
  * with a cursor to continue. Answered from key metadata only (store.scan), never a get() per entry.
  *
- * The most selective filter picks what is listed: a request id names its own key prefix (it is a
- * UUIDv7, store.ts), then the certificate, member or team index, else the event keys. The other
- * filters are applied to each listed summary. A page can come back shorter than `limit` with a
- * cursor when its list() budget ran out (a very selective filter over many entries): continue with
- * the cursor. No Hono types here: handlers and the verifier call it with plain values.
+ * What is listed is the event keys of the time range (store.ts: there is no secondary index), or,
+ * for a request id, the one millisecond it names (it is a UUIDv7). Every filter is applied to each
+ * listed summary, so a query costs one list() call per 1,000 events in its range, whatever it
+ * keeps. A page can come back shorter than `limit` with a cursor when its list() budget ran out (a
+ * very selective filter over many entries): continue with the cursor. No Hono types here: handlers
+ * and the verifier call it with plain values.
  */
 import { base64url, fromBase64url } from '../lib/encoding'
+import { GatewayError } from '../lib/errors'
 import { uuidv7Time } from '../lib/uuidv7'
 import { expand, touches, type AuditEntry, type OutcomeClass, type Summary } from './entry'
 import {
   eventKey,
-  isPositionOf,
+  isPosition,
   scan,
   type Budget,
-  type Family,
   type Position,
   type Scanned,
   type TimeRange,
@@ -46,19 +47,11 @@ export interface Page {
 /** List() calls one page may spend (1000 keys each); KV allows 1000 operations per invocation. */
 export const PAGE_LIST_BUDGET = 100
 
-export function familyFor(filters: Filters): Family {
-  if (filters.requestId) return { kind: 'events' }
-  if (filters.certificate) return { kind: 'index', index: 'cert', value: filters.certificate }
-  if (filters.member) return { kind: 'index', index: 'member', value: filters.member }
-  if (filters.team) return { kind: 'index', index: 'team', value: filters.team }
-  return { kind: 'events' }
-}
-
 /** Team, member and certificate match on everyone the entry touches (entry.ts), not only its caller. */
 export function matches(summary: Summary, filters: Filters): boolean {
   const parties =
     filters.team !== undefined || filters.member !== undefined || filters.certificate !== undefined
-      ? touches(expand(summary))
+      ? touches(summary)
       : undefined
   return (
     (filters.team === undefined || parties!.teams.includes(filters.team)) &&
@@ -71,7 +64,7 @@ export function matches(summary: Summary, filters: Filters): boolean {
   )
 }
 
-/** A summary read from KV, if it looks like one (index and event keys carry the same fields). */
+/** A summary read from KV, if it looks like one. */
 function summaryOf(item: Scanned): Summary | undefined {
   const m = item.metadata
   if (m === null || typeof m.id !== 'string' || typeof m.o !== 'string') return undefined
@@ -102,8 +95,7 @@ export async function* entries(
     if (time === undefined || time < range.from || time > range.to) return undefined
     range = { from: time, to: time, endsNow: false }
   }
-  const family = familyFor(query)
-  const walk = scan(kv, family, range, query.cursor, budget)
+  const walk = scan(kv, range, query.cursor, budget)
   for (;;) {
     const next = await walk.next()
     if (next.done) return next.value
@@ -138,7 +130,7 @@ export function encodeCursor(position: Position): string {
   return base64url(new TextEncoder().encode(json))
 }
 
-export function decodeCursor(cursor: string, filters: Filters): Position | undefined {
+function decodeCursor(cursor: string): Position | undefined {
   try {
     const bytes = fromBase64url(cursor)
     if (bytes === undefined) return undefined
@@ -147,8 +139,21 @@ export function decodeCursor(cursor: string, filters: Filters): Position | undef
     if (typeof p !== 'string' || typeof a !== 'string') return undefined
     if (c !== undefined && typeof c !== 'string') return undefined
     const position: Position = { prefix: p, after: a, ...(c ? { kvCursor: c } : {}) }
-    return isPositionOf(familyFor(filters), position) ? position : undefined
+    return isPosition(position) ? position : undefined
   } catch {
     return undefined
   }
+}
+
+/** A cursor a caller sent back, as a position; refused (18103, pointer /cursor) if it is not one. */
+export function positionOf(cursor: string | undefined): Position | undefined {
+  if (cursor === undefined) return undefined
+  const position = decodeCursor(cursor)
+  if (position === undefined) {
+    throw GatewayError.of('INVALID_QUERY', {
+      message: 'cursor is not one this query returned',
+      pointer: '/cursor',
+    })
+  }
+  return position
 }

@@ -4,14 +4,10 @@
  *
  * Layout (version-prefixed, so a new layout can live beside this one):
  *
- *   v1:e:<rev>:<id>                      one key per event
+ *   v1:e:<rev>:<id>     one key per event, and nothing else: a read costs one KV write
  *       value     the full entry, JSON (`AuditEntry`, entry.ts)
  *       metadata  the entry's `Summary` (entry.ts: what reviewers filter on and what the API
  *                 returns) + vh, sig, seal (signing.ts); at most 1024 bytes, checked on write
- *   v1:team:<team_id>:<rev>:<id>         secondary indexes: value "", metadata = the event's
- *   v1:member:<member_id>:<rev>:<id>     metadata, signature included, so a filtered query (and
- *   v1:cert:<certificate_id>:<rev>:<id>  its export, verifiable offline) is list() calls over the
- *                                        index alone, never a get() per entry
  *
  *   <rev> = 9999999999999 - the event's Unix time in ms, 13 digits. list() returns keys in
  *           ascending byte order and cannot start at a given key, so the time is reversed: the
@@ -21,20 +17,28 @@
  *           a request id alone gives the exact key prefix, which is why there is no request
  *           index); for a flood summary, a fresh UUIDv7.
  *
- * Writes: the event key and its index keys, in parallel, each with expirationTtl =
- * AUDIT_RETENTION_DAYS. A mutation's entry is written twice under the same keys (pending, then
- * with its outcome); KV allows about one write per second per key, so the second write is
- * retried once after that second has passed.
+ * Why no secondary index: an index key per team, member and certificate an entry touches was
+ * 2-3 more writes per request (KV's free plan allows 1,000 writes a day), and a copy of the signed
+ * metadata that could disagree with it. Every filter (team, member, certificate, action, outcome,
+ * decision) is answered from the event keys' own metadata, which list() returns with the keys:
+ * still list() calls only, never a get() per entry. The price is paid by selective queries: a
+ * query lists every event in its time range, about one list() call per 1,000 events, whatever
+ * it keeps (see README "Audit" for the cost per query). Index keys written by earlier versions
+ * (v1:team:, v1:member:, v1:cert:) are read by nothing and expire with their retention.
  *
- * Reads: `scan()` walks one family (events, or one index) over a time range, newest first,
- * resumable from a `Position`. To skip what is newer than the range's end without reading it, it
- * lists by decimal prefixes of <rev>: one coarse prefix when the range ends now (nothing newer
- * exists), else from a 10^7 ms (2.8 h) bucket upward, so a query costs about N/1000 list calls
- * plus at most a few dozen prefixes (see README "Audit").
+ * Writes: the event key, with expirationTtl = AUDIT_RETENTION_DAYS. A mutation's entry is written
+ * twice under the same key (pending, then with its outcome); KV allows about one write per second
+ * per key, so the second write is retried once after that second has passed.
+ *
+ * Reads: `scan()` walks the event keys over a time range, newest first, resumable from a
+ * `Position`. To skip what is newer than the range's end without reading it, it lists by decimal
+ * prefixes of <rev>: one coarse prefix when the range ends now (nothing newer exists), else from a
+ * 10^7 ms (2.8 h) bucket upward, so a query costs about N/1000 list calls plus at most a few
+ * dozen prefixes.
  */
 import type { Checkpoint } from './checkpoint'
 import type { AuditEntry, Summary } from './entry'
-import { MAX_METADATA_BYTES, fit, summarize, touches } from './entry'
+import { MAX_METADATA_BYTES, fit, summarize } from './entry'
 import { sha256, sign } from './signing'
 
 export const LAYOUT = 'v1'
@@ -44,32 +48,17 @@ const REV_DIGITS = 13
 const FINE_DIGITS = 6
 const SAME_KEY_GAP_MS = 1_100
 
-export type IndexName = 'team' | 'member' | 'cert'
-export type Family = { kind: 'events' } | { kind: 'index'; index: IndexName; value: string }
-
 export const rev = (ms: number) => String(MAX_MS - ms).padStart(REV_DIGITS, '0')
 export const timeOfRev = (digits: string) => MAX_MS - Number(digits)
 export const tailOf = (time: number, id: string) => `${rev(time)}:${id}`
 
-export function baseOf(family: Family): string {
-  return family.kind === 'events' ? `${LAYOUT}:e:` : `${LAYOUT}:${family.index}:${family.value}:`
-}
+const EVENTS_BASE = `${LAYOUT}:e:`
 
-export const eventKey = (tail: string) => baseOf({ kind: 'events' }) + tail
+export const eventKey = (tail: string) => EVENTS_BASE + tail
 
 /** The KV key an entry is stored under (its chain link commits to it). */
 export const eventKeyOf = (entry: Pick<AuditEntry, 'time' | 'id'>) =>
   eventKey(tailOf(Date.parse(entry.time), entry.id))
-
-/** The index keys an entry must have: one per team, member and certificate it touches. */
-export function indexesOf(entry: AuditEntry): Family[] {
-  const { teams, members, certificates } = touches(entry)
-  return [
-    ...teams.map((value): Family => ({ kind: 'index', index: 'team', value })),
-    ...members.map((value): Family => ({ kind: 'index', index: 'member', value })),
-    ...certificates.map((value): Family => ({ kind: 'index', index: 'cert', value })),
-  ]
-}
 
 export interface StoreSettings {
   signingKey: string
@@ -79,14 +68,13 @@ export interface StoreSettings {
 /** Metadata as stored on an event key. */
 export type StoredMetadata = Summary & { vh: string; sig: string; seal: string }
 
-/** Writes one entry (event key and index keys). Rejects if any write fails. */
+/** Writes one entry: its event key, value and signed metadata. Rejects if the write fails. */
 export async function writeEntry(
   kv: KVNamespace,
   entry: AuditEntry,
   settings: StoreSettings,
 ): Promise<void> {
-  const tail = tailOf(Date.parse(entry.time), entry.id)
-  const key = eventKey(tail)
+  const key = eventKeyOf(entry)
   const value = JSON.stringify(entry)
   const unsigned = { ...fit(summarize(entry)), vh: await sha256(value) }
   const metadata: StoredMetadata = {
@@ -95,13 +83,7 @@ export async function writeEntry(
   }
   const size = new TextEncoder().encode(JSON.stringify(metadata)).length
   if (size > MAX_METADATA_BYTES) throw new Error(`audit metadata of ${size} bytes for ${key}`)
-  const options = { expirationTtl: settings.retentionDays * 86_400 }
-  await Promise.all([
-    kv.put(key, value, { ...options, metadata }),
-    ...indexesOf(entry).map((family) =>
-      kv.put(baseOf(family) + tail, '', { ...options, metadata }),
-    ),
-  ])
+  await kv.put(key, value, { expirationTtl: settings.retentionDays * 86_400, metadata })
 }
 
 /** The second write of a mutation's entry, to keys written moments ago. */
@@ -163,17 +145,16 @@ function nextDigits(digits: string): string | undefined {
 }
 
 /**
- * Yields the family's keys in the range, newest first, after `start` if given. Returns the
- * position to resume from when the budget ran out, or undefined when the range is exhausted.
+ * Yields the event keys in the range, newest first, after `start` if given. Returns the position
+ * to resume from when the budget ran out, or undefined when the range is exhausted.
  */
 export async function* scan(
   kv: KVNamespace,
-  family: Family,
   range: TimeRange,
   start: Position | undefined,
   budget: Budget,
 ): AsyncGenerator<Scanned, Position | undefined> {
-  const base = baseOf(family)
+  const base = EVENTS_BASE
   const lo = rev(range.to)
   const hi = rev(range.from)
   let prefix: string | undefined =
@@ -227,9 +208,9 @@ export async function* scan(
   return undefined
 }
 
-/** Positions travel to clients as opaque cursors; this checks one names the expected family. */
-export function isPositionOf(family: Family, position: Position): boolean {
-  const base = baseOf(family)
+/** Positions travel to clients as opaque cursors; this checks one names event keys. */
+export function isPosition(position: Position): boolean {
+  const base = EVENTS_BASE
   return (
     position.prefix.startsWith(base) &&
     /^\d{0,13}$/.test(position.prefix.slice(base.length)) &&

@@ -77,8 +77,6 @@ export function uploadCertificate(
       expiresOn: inspected.expiresOn,
       hasAssociations: false,
     })
-    // A change is on the audit record before anything is written or forwarded, or it does not happen.
-    await deps.audit.beforeChange(found)
     const uploaded = await trackUpload(
       {
         ledger: deps.ledger,
@@ -91,6 +89,9 @@ export function uploadCertificate(
         bundleSha256: inspected.bundleSha256,
         fingerprintSha256: inspected.fingerprintSha256,
         caQuota: deps.caQuota(principal.teamId),
+        // A change is on the audit record before anything is forwarded, or it does not happen.
+        record: () => deps.audit.beforeChange(found),
+        afterAnswer: deps.afterAnswer,
       },
       () => deps.upstream.call(upstreamRequests.upload(accountId, fields)),
     )
@@ -148,7 +149,8 @@ export function deleteCertificate(
         parked: await park(deps, found, target, facts, { ruleIds, approval }),
       }
     }
-    const envelope = await releaseOnDelete(deps.ledger, accountId, certificateId, () =>
+    const { ledger, afterAnswer } = deps
+    const envelope = await releaseOnDelete({ ledger, accountId, certificateId, afterAnswer }, () =>
       upstream.call(upstreamRequests.delete(accountId, certificateId)),
     )
     return { kind: 'deleted', envelope }

@@ -7,9 +7,8 @@
  */
 import { z } from '@hono/zod-openapi'
 import { auditQuery, exportQuery } from '../audit/routes'
-import { decodeCursor, type Filters, type Query } from '../audit/query'
+import { positionOf, type Filters, type Query } from '../audit/query'
 import type { TimeRange } from '../audit/store'
-import { GatewayError } from '../lib/errors'
 import { problemsOf, type Problem } from '../lib/zod-issues'
 
 const DAY_MS = 86_400_000
@@ -81,15 +80,10 @@ export function queryOf(
   now: number,
 ): Query {
   const filters = filtersOf(params)
-  let cursor
-  if (params.cursor !== undefined) {
-    cursor = decodeCursor(params.cursor, filters)
-    if (cursor === undefined) {
-      throw GatewayError.of('INVALID_QUERY', {
-        message: 'cursor is not one this query returned',
-        pointer: '/cursor',
-      })
-    }
+  return {
+    ...filters,
+    range: rangeOf(params, retentionDays, now),
+    limit: params.limit,
+    cursor: positionOf(params.cursor),
   }
-  return { ...filters, range: rangeOf(params, retentionDays, now), limit: params.limit, cursor }
 }

@@ -389,10 +389,8 @@ async function auditEntry(c: Context<AppEnv>) {
     signingKey: audit.signingKey,
     range: { from: time, to: time, endsNow: false },
     limit: MAX_VERIFY_PAGE,
-    known: { teams: [], members: [] },
   })
-  const tail = found.key.slice(found.key.indexOf(':', 3) + 1)
-  const problems = report.problems.filter((p) => p.key.endsWith(tail) || p.detail.includes(tail))
+  const problems = report.problems.filter((p) => p.key === found.key)
   const pending = report.pending.includes(found.key)
   // Its place in its chain, checked against the coordinator's link for that number.
   const chained =
@@ -427,7 +425,7 @@ async function auditEntry(c: Context<AppEnv>) {
         {problems.length === 0 ? (
           <Notice tone="good">
             Signature valid: the seal, the signature over its key and metadata and the hash of the
-            stored value all hold, and its index keys are in place.
+            stored value all hold.
             {pending && ' It is still pending: the outcome of this change was never recorded.'}
           </Notice>
         ) : (

@@ -2,14 +2,20 @@
  * The ledger's side of the two changes that create or remove a certificate.
  *
  *   trackUpload     intent written before the upload is forwarded (refused there when a CA
- *                   upload would pass its team's CA quota), the owner written and the intent
- *                   cleared in one step once the upstream confirmed it, the intent cleared after a
- *                   refusal (see coordinator/ledger.ts for why)
- *   releaseOnDelete the owner entry dropped once the upstream has deleted the certificate
+ *                   upload would pass its team's CA quota), at the same time as the pending audit
+ *                   entry: both must be in place before anything is forwarded, neither needs the
+ *                   other. The owner written and the intent cleared in one step once the upstream
+ *                   confirmed it, before the answer (the caller's next request must find its
+ *                   certificate); the intent cleared after a refusal, after the answer (see
+ *                   coordinator/ledger.ts for why)
+ *   releaseOnDelete the owner entry dropped once the upstream has deleted the certificate, after
+ *                   the answer: a stale entry only ever describes a deleted id
  *
  * Both take the upstream call to make as a function, so the change and its bookkeeping cannot be
- * separated by whoever calls them.
+ * separated by whoever calls them. Work after the answer goes to `afterAnswer` (waitUntil); if it
+ * is lost, what it leaves behind is what it would leave behind if it failed, and that is handled.
  */
+import type { AfterAnswer } from '../lib/after-answer'
 import { GatewayError, detail } from '../lib/errors'
 import type { Envelope } from '../upstream/port'
 import type { Ledger, UploadIntent } from './ledger'
@@ -26,6 +32,9 @@ export interface UploadBookkeeping {
   fingerprintSha256: string
   /** The team's CA quota in this account (policy `quotas`), or null for none. */
   caQuota: number | null
+  /** Puts the change on the audit record (AuditPort.beforeChange); rejects if it cannot. */
+  record: () => Promise<void>
+  afterAnswer: AfterAnswer
 }
 
 const clearing = (what: string) => (error: unknown) => console.error(`${what} failed`, error)
@@ -44,8 +53,18 @@ export async function trackUpload<C extends { id: string }>(
     ca: upload.ca,
     expires_on: upload.expiresOn,
   }
+  const [recorded, admitted] = await Promise.allSettled([
+    upload.record(),
+    ledger.recordIntent(accountId, intent, upload.caQuota),
+  ])
+  // Not on the audit record: nothing is forwarded, and an intent that was written goes.
+  if (recorded.status === 'rejected') {
+    if (admitted.status === 'fulfilled' && admitted.value.admitted) clearLater(upload)
+    throw recorded.reason
+  }
   // Unreachable, the coordinator refuses the upload here (503): nothing is forwarded.
-  const admission = await ledger.recordIntent(accountId, intent, upload.caQuota)
+  if (admitted.status === 'rejected') throw admitted.reason
+  const admission = admitted.value
   if (!admission.admitted) {
     throw GatewayError.of('CA_QUOTA_EXCEEDED', {
       message: `Team ${team} holds ${admission.used} CA certificates in this account (uploads in flight included), its quota is ${upload.caQuota ?? 0}; nothing was forwarded`,
@@ -60,9 +79,7 @@ export async function trackUpload<C extends { id: string }>(
     // A refusal (4xx) created nothing, so its intent goes: left behind, it could later adopt a
     // certificate of the same PEM uploaded by someone else. After a 5xx, a timeout or a dropped
     // connection the certificate may exist: the intent stays, for adoption.
-    if (error instanceof GatewayError && error.status < 500) {
-      await ledger.clearIntent(accountId, requestId).catch(clearing('clearing an upload intent'))
-    }
+    if (error instanceof GatewayError && error.status < 500) clearLater(upload)
     throw error
   }
 
@@ -91,14 +108,17 @@ export async function trackUpload<C extends { id: string }>(
   return { envelope, certificateId }
 }
 
+function clearLater({ ledger, accountId, requestId, afterAnswer }: UploadBookkeeping) {
+  afterAnswer(ledger.clearIntent(accountId, requestId).catch(clearing('clearing an upload intent')))
+}
+
 export async function releaseOnDelete<R>(
-  ledger: Ledger,
-  accountId: string,
-  certificateId: string,
+  target: { ledger: Ledger; accountId: string; certificateId: string; afterAnswer: AfterAnswer },
   forward: () => Promise<Envelope<R>>,
 ): Promise<Envelope<R>> {
+  const { ledger, accountId, certificateId, afterAnswer } = target
   const envelope = await forward()
   // The certificate is gone; a stale ledger entry would only ever describe a deleted id.
-  await ledger.release(accountId, certificateId).catch(clearing('releasing a ledger entry'))
+  afterAnswer(ledger.release(accountId, certificateId).catch(clearing('releasing a ledger entry')))
   return envelope
 }

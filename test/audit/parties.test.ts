@@ -1,8 +1,8 @@
 /**
  * Every change shows under each of its parties, not only its caller: an adoption under the
  * adopted certificate and the team it went to, an assignment under the new and the previous team,
- * an approved delete under the member who asked for it. In the query API, both exports and the
- * index keys (verify finds them all in place).
+ * an approved delete under the member who asked for it. In the query API and both exports, all
+ * read off the one signed event key (verify finds it valid).
  */
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'

@@ -170,13 +170,9 @@ describe('pagination', () => {
 
   it.each([
     ['garbage', 'not-a-cursor'],
-    ['a cursor of another query', 'team'],
-  ])('refuses %s with 18103 at /cursor', async (_, kind) => {
-    let cursor = 'not-a-cursor'
-    if (kind === 'team') {
-      const first = await query(window({ team: 'identity', limit: 1 }))
-      cursor = first.body.result_info!.cursor as unknown as string
-    }
+    // A position among keys the audit log does not have (the index families of earlier versions).
+    ['a position outside the event keys', 'eyJwIjoidjE6dGVhbTppZGVudGl0eToiLCJhIjoiIn0'],
+  ])('refuses %s with 18103 at /cursor', async (_, cursor) => {
     const { status, body } = await query(window({ member: 'payments-m1', cursor }))
     expect(status).toBe(400)
     expect(body.errors[0]).toMatchObject({ code: 18103, source: { pointer: '/cursor' } })

@@ -169,7 +169,7 @@ describe('the OpenAPI description', () => {
       doc.paths['/gateway/v1/audit/verify']!.get.responses[200].content['application/json']!.schema!
     const problem = ok.properties!.result!.properties!.problems!.items!
     expect(problem.properties!.kind!.enum).toEqual(problemKindSchema.options)
-    expect(problemKindSchema.options).toHaveLength(6)
+    expect(problemKindSchema.options).toHaveLength(3)
     for (const kind of problemKindSchema.options) expect(readme).toContain(`\`${kind}\``)
   })
 })
@@ -202,12 +202,9 @@ describe("verify's report", () => {
       signingKey: AUDIT_SIGNING_KEY,
       range: { from: time - 10, to: time, endsNow: false },
       limit: 100,
-      known: { teams: ['payments', 'identity', 'platform'], members: ['alice', 'bob'] },
-      listBudget: 2,
     })
     expect(report.problems).toMatchObject([{ kind: 'altered' }])
     expect(report.pending).toHaveLength(1)
-    expect(report.unchecked_indexes!.length).toBeGreaterThan(0)
     expect(verifyReportSchema.parse(report)).toEqual(report)
 
     const doc = (await (await call('https://gateway.test/openapi.json', { key: null })).json()) as {

@@ -3,7 +3,7 @@
  * audit signatures and audit cursors are written in.
  */
 import { describe, expect, it } from 'vitest'
-import { decodeCursor, encodeCursor } from '../../src/audit/query'
+import { encodeCursor, positionOf } from '../../src/audit/query'
 import { base64url, fromBase64url, hex } from '../../src/lib/encoding'
 
 const text = (s: string) => new TextEncoder().encode(s)
@@ -72,12 +72,18 @@ describe('audit cursors', () => {
     expect(new TextDecoder().decode(fromBase64url(cursor))).toBe(
       JSON.stringify({ p: position.prefix, a: position.after }),
     )
-    expect(decodeCursor(cursor, {})).toEqual(position)
+    expect(positionOf(cursor)).toEqual(position)
   })
 
   it('refuse a cursor that is not base64url, as one the gateway did not write', () => {
     const cursor = encodeCursor(position)
-    expect(decodeCursor(cursor + '=', {})).toBeUndefined()
-    expect(decodeCursor(` ${cursor}`, {})).toBeUndefined()
+    for (const bad of [
+      cursor + '=',
+      ` ${cursor}`,
+      encodeCursor({ prefix: 'v1:team:x:', after: '' }),
+    ])
+      expect(() => positionOf(bad)).toThrow(
+        expect.objectContaining({ errors: [expect.objectContaining({ code: 18103 })] }),
+      )
   })
 })

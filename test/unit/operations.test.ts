@@ -78,6 +78,7 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
   }
   const stored = new Map<string, Approval>()
   let pendingWrites = 0
+  const afterAnswer: Promise<unknown>[] = []
   const deps = (member: string): ApprovalDeps => ({
     principal: principalOf(member),
     requestId: 'request-1',
@@ -115,9 +116,18 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
     },
     uploadWindowMs: 10_000,
     caQuota: () => null,
+    afterAnswer: (work) => void afterAnswer.push(work),
     policy,
   })
-  return { deps, calls, owners, stored, pendingWrites: () => pendingWrites }
+  return {
+    deps,
+    calls,
+    owners,
+    stored,
+    pendingWrites: () => pendingWrites,
+    /** The bookkeeping the operations left for after their answer, done. */
+    settled: () => Promise.all(afterAnswer),
+  }
 }
 
 const ref = { accountId: ACCOUNT, certificateId: CERT }
