@@ -113,6 +113,29 @@ function isCa(asn: Certificate): boolean {
   }
 }
 
+/** SHA-256 over the DERs, in order, lowercase hex: `bundleSha256`. */
+async function bundleDigest(ders: ArrayBuffer[]): Promise<string> {
+  const bundle = new Uint8Array(ders.reduce((length, der) => length + der.byteLength, 0))
+  ders.reduce(
+    (offset, der) => (bundle.set(new Uint8Array(der), offset), offset + der.byteLength),
+    0,
+  )
+  return hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bundle)))
+}
+
+/**
+ * What `inspectCertificates(pem).info.bundleSha256` would be if it succeeded, without reading
+ * the certificates (no ASN.1): undefined when the text is not PEM of CERTIFICATE blocks. A cheap
+ * first test: where this finds no match, a full inspection cannot either (the same blocks, the
+ * same bytes, the same hash), so only a match needs `inspectCertificates` to confirm it.
+ */
+export async function bundleSha256Of(pem: string): Promise<string | undefined> {
+  const blocks = decodePem(pem)
+  if (blocks === undefined || blocks.length === 0) return undefined
+  if (blocks.some((block) => block.type !== 'CERTIFICATE')) return undefined
+  return bundleDigest(blocks.map((block) => block.der))
+}
+
 export async function inspectCertificates(
   pem: string,
   ca: boolean,
@@ -164,17 +187,13 @@ export async function inspectCertificates(
     }
   }
   const fingerprint = await crypto.subtle.digest('SHA-256', first.der)
-  const ders = parsed.map((cert) => new Uint8Array(cert.der))
-  const bundle = new Uint8Array(ders.reduce((length, der) => length + der.length, 0))
-  ders.reduce((offset, der) => (bundle.set(der, offset), offset + der.length), 0)
-  const bundleDigest = await crypto.subtle.digest('SHA-256', bundle)
   return {
     ok: true,
     value: {
       first,
       info: {
         fingerprintSha256: hex(new Uint8Array(fingerprint)),
-        bundleSha256: hex(new Uint8Array(bundleDigest)),
+        bundleSha256: await bundleDigest(parsed.map((cert) => cert.der)),
         serialNumber: facts.serialNumber,
         expiresOn: facts.expiresOn.toISOString().replace(/\.\d{3}Z$/, 'Z'),
         count: parsed.length,

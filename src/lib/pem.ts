@@ -38,7 +38,12 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 function decodeBase64(lines: string): ArrayBuffer | undefined {
   const text = lines.replace(/\s/g, '')
   if (!BASE64.test(text)) return undefined
-  return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0)).buffer
+  // A plain loop: Uint8Array.from(string, mapper) runs the iterator protocol and a callback per
+  // byte, several times slower, and a list's adoption check decodes every candidate's PEM.
+  const binary = atob(text)
+  const bytes = new Uint8Array(binary.length)
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
+  return bytes.buffer
 }
 
 /** Header lines as PemConverter splits them; undefined where it would throw. */

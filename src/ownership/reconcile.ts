@@ -14,9 +14,10 @@
  *   - it is still unowned when the owner is written.
  * The coordinator checks the first and last atomically (coordinator/ledger.ts); this module only
  * finds the candidates, cheapest test first: no intent, no work; a certificate created outside
- * every intent's window is never parsed.
+ * every intent's window is never parsed; a PEM already read in this isolate is not read again
+ * (bundles.ts).
  */
-import { inspectCertificates } from '../lib/inspect-pem'
+import { matchingBundle, rememberedMatch } from './bundles'
 import { CLOCK_SKEW_MS, type AdoptionCandidate, type IntentSummary, type Ledger } from './ledger'
 
 export interface UpstreamCertificate {
@@ -25,11 +26,14 @@ export interface UpstreamCertificate {
   uploaded_on?: string | undefined
 }
 
-function inSomeWindow(createdMs: number, intents: IntentSummary[], uploadWindowMs: number) {
-  return intents.some(
-    (i) =>
-      createdMs >= i.at_ms - CLOCK_SKEW_MS && createdMs <= i.at_ms + uploadWindowMs + CLOCK_SKEW_MS,
-  )
+/** The spans in which an upload in flight could have created a certificate, one per intent. */
+function windowsOf(intents: IntentSummary[], uploadWindowMs: number): [number, number][] {
+  return intents.map((i) => [i.at_ms - CLOCK_SKEW_MS, i.at_ms + uploadWindowMs + CLOCK_SKEW_MS])
+}
+
+function inSomeWindow(createdMs: number, windows: [number, number][]): boolean {
+  for (const [from, to] of windows) if (createdMs >= from && createdMs <= to) return true
+  return false
 }
 
 async function candidatesOf(
@@ -38,18 +42,19 @@ async function candidatesOf(
   uploadWindowMs: number,
 ): Promise<AdoptionCandidate[]> {
   const bundles = new Set(intents.map((i) => i.bundle_sha256))
+  const windows = windowsOf(intents, uploadWindowMs)
   const candidates: AdoptionCandidate[] = []
   for (const cert of unowned) {
-    const createdMs = Date.parse(cert.uploaded_on ?? '')
-    if (Number.isNaN(createdMs) || cert.certificates === undefined) continue
-    if (!inSomeWindow(createdMs, intents, uploadWindowMs)) continue
-    const inspected = await inspectCertificates(cert.certificates, false)
-    if (!inspected.ok || !bundles.has(inspected.value.info.bundleSha256)) continue
-    candidates.push({
-      id: cert.id,
-      bundle_sha256: inspected.value.info.bundleSha256,
-      created_ms: createdMs,
-    })
+    // Cheapest first: no PEM or no creation time, created outside every upload's window.
+    if (cert.certificates === undefined || cert.uploaded_on === undefined) continue
+    const createdMs = Date.parse(cert.uploaded_on)
+    if (Number.isNaN(createdMs) || !inSomeWindow(createdMs, windows)) continue
+    // Then the PEM, read once per isolate (bundles.ts), not once per list; a PEM already read
+    // is answered without awaiting anything.
+    let bundle = rememberedMatch(cert.id, cert.certificates, bundles)
+    if (bundle === undefined) bundle = await matchingBundle(cert.id, cert.certificates, bundles)
+    if (bundle === null) continue
+    candidates.push({ id: cert.id, bundle_sha256: bundle, created_ms: createdMs })
   }
   return candidates
 }

@@ -10,7 +10,7 @@
 import type { Findings } from '../audit/record'
 import type { Principal } from '../identity/principal'
 import { GatewayError } from '../lib/errors'
-import { decide, type CertificateFacts, type Decision, type UnknownFacts } from './decide'
+import { deciderFor, type CertificateFacts, type Decision, type UnknownFacts } from './decide'
 import type { Policy } from './document'
 import type { PolicyAction } from './rules'
 
@@ -41,9 +41,10 @@ export function authorizer(
   now: () => Date = () => new Date(),
 ): Authorizer {
   const { memberId, teamId, roles } = principal
+  // Worked out once per caller: a list decides each of its items (operations.ts), up to thousands.
+  const decider = deciderFor(policy.rules, { memberId, teamId, roles })
   const self: Authorizer = {
-    decide: (action, facts, unknown = 'strict') =>
-      decide(policy.rules, { memberId, teamId, roles }, action, facts, now(), unknown),
+    decide: (action, facts, unknown = 'strict') => decider(action, facts, now(), unknown),
 
     requireAccount(accountId, notFound) {
       const team = policy.teams.find((t) => t.id === teamId)

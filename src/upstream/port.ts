@@ -1,7 +1,7 @@
 /**
  * The upstream as operations see it: one `call` per upstream request, made with the stored token
  * and settings, each attempt admitted by the token budget (budget-gate.ts), its answer relayed
- * (relay.ts) and its result checked against the request's schema (shapes.ts). The port counts its own calls, so the audit learns
+ * (relay.ts) and its result checked against the request's schema (shapes.ts, result-check.ts). The port counts its own calls, so the audit learns
  * how many reached the upstream and whether the upstream itself failed without anybody noting it.
  * One port per request.
  */
@@ -59,13 +59,13 @@ export function upstreamPort(settings: UpstreamSettings, gate: BudgetGate): Upst
           rateLimited: (retryAfterMs) => gate.rateLimited(retryAfterMs),
         })
         const envelope = relay(answer)
-        const result = request.result.safeParse(envelope.result)
-        if (!result.success) {
+        const result = request.result.check(envelope.result)
+        if (!result.ok) {
           throw GatewayError.of('UPSTREAM_BAD_RESPONSE', {
-            message: `The upstream answered HTTP ${answer.status} without the result it documents; nothing was relayed`,
+            message: `The upstream answered HTTP ${answer.status} without the result it documents (${result.problem}); nothing was relayed`,
           })
         }
-        return { ...envelope, success: true, result: result.data }
+        return { ...envelope, success: true, result: result.value }
       } catch (error) {
         // The upstream's own refusals (404, 1471, ...) are answers, and so are the gateway's own
         // refusals before a call (budget, breaker); failures are the upstream's fault.

@@ -12,10 +12,16 @@ import { GatewayError, detail, type ErrorDetail } from '../lib/errors'
 import type { UpstreamEnvelope } from '../lib/envelope'
 import type { UpstreamAnswer } from './client'
 
+const hasPrivateKey = (result: unknown): result is Record<string, unknown> =>
+  result !== null && typeof result === 'object' && 'private_key' in result
+
 function stripSecrets(result: unknown): unknown {
-  if (Array.isArray(result)) return result.map(stripSecrets)
-  if (result !== null && typeof result === 'object' && 'private_key' in result) {
-    const { private_key: _dropped, ...rest } = result as Record<string, unknown>
+  if (Array.isArray(result)) {
+    // Copied only when there is something to remove: a list is otherwise relayed as parsed.
+    return result.some(hasPrivateKey) ? result.map(stripSecrets) : result
+  }
+  if (hasPrivateKey(result)) {
+    const { private_key: _dropped, ...rest } = result
     return rest
   }
   return result

@@ -3,8 +3,8 @@
  * filter, and the four upload fields. Nothing a caller sent is copied through untouched: not a
  * header, not an unknown field, not a query parameter the gateway has not decided to forward.
  */
-import type { z } from '@hono/zod-openapi'
-import { associationList, certificateList, mtlsCertificate, uploadedCertificate } from './shapes'
+import type { ResultCheck } from './result-check'
+import { resultChecks } from './shapes'
 
 /** The upload body's four fields, as validated by the gateway's own schema. */
 export interface UploadFields {
@@ -21,7 +21,7 @@ export interface UpstreamRequest<R = unknown> {
   query?: string
   body?: Record<string, unknown>
   /** What a successful answer's `result` must be (shapes.ts). */
-  result: z.ZodType<R>
+  result: ResultCheck<R>
 }
 
 const certificatesPath = (accountId: string) => `/accounts/${accountId}/mtls_certificates`
@@ -32,7 +32,7 @@ export const upstreamRequests = {
   list: (accountId: string, types: readonly string[] | undefined) => ({
     method: 'GET' as const,
     path: certificatesPath(accountId),
-    result: certificateList,
+    result: resultChecks.certificateList,
     // The spec's wire form for `type` is comma-separated (style: form, explode: false).
     ...(types && types.length > 0
       ? { query: new URLSearchParams({ type: types.join(',') }).toString() }
@@ -40,7 +40,7 @@ export const upstreamRequests = {
   }),
   upload: (accountId: string, fields: UploadFields) => ({
     method: 'POST' as const,
-    result: uploadedCertificate,
+    result: resultChecks.uploadedCertificate,
     path: certificatesPath(accountId),
     body: {
       ca: fields.ca,
@@ -51,17 +51,17 @@ export const upstreamRequests = {
   }),
   get: (accountId: string, certificateId: string) => ({
     method: 'GET' as const,
-    result: mtlsCertificate,
+    result: resultChecks.certificate,
     path: certificatePath(accountId, certificateId),
   }),
   delete: (accountId: string, certificateId: string) => ({
     method: 'DELETE' as const,
-    result: mtlsCertificate,
+    result: resultChecks.certificate,
     path: certificatePath(accountId, certificateId),
   }),
   associations: (accountId: string, certificateId: string) => ({
     method: 'GET' as const,
-    result: associationList,
+    result: resultChecks.associationList,
     path: `${certificatePath(accountId, certificateId)}/associations`,
   }),
 }

@@ -1,8 +1,9 @@
 /**
  * The upstream's answers as the gateway relies on them: one schema per result, used twice. The
  * upstream port checks every successful answer against its request's schema (an answer without
- * the result it promises is an upstream failure, 502, never relayed or acted on), and the route
- * definitions document the same schemas. Objects are loose: fields the upstream adds pass through
+ * the result it promises is an upstream failure, 502, never relayed or acted on), through a check
+ * compiled from the schema (result-check.ts: it reads, where a zod parse would copy every
+ * certificate), and the route definitions document the same schemas. Objects are loose: fields the upstream adds pass through
  * to the caller unchanged, because wire compatibility means relaying the upstream's shape.
  *
  * Only what the gateway itself relies on is required (a certificate's `id`); the other documented
@@ -10,6 +11,7 @@
  * omitting a field the gateway does not read.
  */
 import { z } from '@hono/zod-openapi'
+import { listCheck, objectCheck } from './result-check'
 
 export const mtlsCertificate = z
   .looseObject({
@@ -48,3 +50,11 @@ export const certificateList = z
   .nullable()
   .transform((certificates) => certificates ?? [])
 export const associationList = z.array(association)
+
+/** The checks the upstream port runs, one per schema above. */
+export const resultChecks = {
+  certificate: objectCheck(mtlsCertificate),
+  uploadedCertificate: objectCheck(uploadedCertificate),
+  certificateList: listCheck(mtlsCertificate, { nullAsEmpty: true }),
+  associationList: listCheck(association, { nullAsEmpty: false }),
+}

@@ -73,7 +73,9 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
       const result = request.path.endsWith('/associations')
         ? (options.associations ?? [])
         : { id: CERT, ca: options.ca ?? false }
-      return { success: true, errors: [], messages: [], result: request.result.parse(result) }
+      const checked = request.result.check(result)
+      if (!checked.ok) throw new Error(checked.problem)
+      return { success: true, errors: [], messages: [], result: checked.value }
     },
   }
   const stored = new Map<string, Approval>()
