@@ -15,10 +15,18 @@
  * The coordinator checks the first and last atomically (coordinator/ledger.ts); this module only
  * finds the candidates, cheapest test first: no intent, no work; a certificate created outside
  * every intent's window is never parsed; a PEM already read in this isolate is not read again
- * (bundles.ts).
+ * (bundles.ts); and one request reads at most READS_PER_REQUEST.reads PEMs it has not read before
+ * and inspects at most READS_PER_REQUEST.inspections matches in full, so a list that meets a
+ * thousand fresh candidates (a bulk upload in flight) stays within a Worker's CPU time (about 3 ms
+ * at most, bench/cpu-list.ts). The rest wait for the next list, which finds the first ones remembered:
+ * adoption is eventual anyway (a certificate stays unowned meanwhile, visible to account-wide
+ * roles, as when the coordinator cannot be reached).
  */
-import { matchingBundle, rememberedMatch } from './bundles'
+import { matchingBundle, rememberedMatch, type ReadBudget } from './bundles'
 import { CLOCK_SKEW_MS, type AdoptionCandidate, type IntentSummary, type Ledger } from './ledger'
+
+/** What one request may read afresh (bundles.ts ReadBudget): 64 × 0.05 ms + 2 × 1 ms. */
+export const READS_PER_REQUEST: Readonly<ReadBudget> = { reads: 64, inspections: 2 }
 
 export interface UpstreamCertificate {
   id: string
@@ -44,6 +52,7 @@ async function candidatesOf(
   const bundles = new Set(intents.map((i) => i.bundle_sha256))
   const windows = windowsOf(intents, uploadWindowMs)
   const candidates: AdoptionCandidate[] = []
+  const budget = { ...READS_PER_REQUEST }
   for (const cert of unowned) {
     // Cheapest first: no PEM or no creation time, created outside every upload's window.
     if (cert.certificates === undefined || cert.uploaded_on === undefined) continue
@@ -52,8 +61,9 @@ async function candidatesOf(
     // Then the PEM, read once per isolate (bundles.ts), not once per list; a PEM already read
     // is answered without awaiting anything.
     let bundle = rememberedMatch(cert.id, cert.certificates, bundles)
-    if (bundle === undefined) bundle = await matchingBundle(cert.id, cert.certificates, bundles)
-    if (bundle === null) continue
+    bundle ??= await matchingBundle(cert.id, cert.certificates, bundles, budget)
+    // Undecided (this request's reading is spent): left for the next list.
+    if (bundle === undefined || bundle === null) continue
     candidates.push({ id: cert.id, bundle_sha256: bundle, created_ms: createdMs })
   }
   return candidates

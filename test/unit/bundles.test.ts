@@ -10,6 +10,8 @@ import {
   matchingBundle,
   rememberedMatch,
 } from '../../src/ownership/bundles'
+import type { AdoptionCandidate, Ledger } from '../../src/ownership/ledger'
+import { READS_PER_REQUEST, adoptUnowned } from '../../src/ownership/reconcile'
 import { exampleCa } from '../kit/fixtures'
 
 async function bundleOfExample(): Promise<string> {
@@ -66,5 +68,50 @@ describe('matchingBundle', () => {
     }
     expect(rememberedMatch('first', 'not pem', new Set())).toBeUndefined()
     expect(rememberedMatch(`filler-${MAX_REMEMBERED_BUNDLES - 1}`, 'not pem', new Set())).toBeNull()
+  })
+})
+
+describe('adoptUnowned', () => {
+  const now = Date.now()
+  const ledgerAsked = () => {
+    const asked: string[][] = []
+    const ledger = {
+      adopt: async (_account: string, candidates: AdoptionCandidate[]) => {
+        asked.push(candidates.map((c) => c.id))
+        return []
+      },
+    } as unknown as Ledger
+    return { ledger, asked }
+  }
+  const unownedOf = (count: number, prefix: string, pem: string) =>
+    Array.from({ length: count }, (_, i) => ({
+      id: `${prefix}-${i}`,
+      certificates: pem,
+      uploaded_on: new Date(now).toISOString(),
+    }))
+
+  it('inspects at most a few matches in full a request, and the rest on the next ones', async () => {
+    const intents = [{ bundle_sha256: await bundleOfExample(), at_ms: now - 1000 }]
+    // The same PEM under many ids: every one matches the intent (the coordinator would pick).
+    const unowned = unownedOf(5, 'same', exampleCa)
+    const { ledger, asked } = ledgerAsked()
+    for (let i = 0; i < 3; i++) await adoptUnowned(ledger, 'account', unowned, intents, 30_000)
+    const per = READS_PER_REQUEST.inspections
+    expect(asked.map((ids) => ids.length)).toEqual([per, 2 * per, Math.min(5, 3 * per)])
+  })
+
+  it('reads at most READS_PER_REQUEST.reads new PEMs a request, and the rest on the next', async () => {
+    const intents = [{ bundle_sha256: 'an intent no PEM here matches', at_ms: now - 1000 }]
+    const count = READS_PER_REQUEST.reads + 10
+    const unowned = unownedOf(count, 'fresh', exampleCa)
+    const { ledger } = ledgerAsked()
+    await adoptUnowned(ledger, 'account', unowned, intents, 30_000)
+    const bundles = new Set(intents.map((i) => i.bundle_sha256))
+    const read = unowned.filter((c) => rememberedMatch(c.id, c.certificates, bundles) === null)
+    expect(read.map((c) => c.id)).toEqual(
+      unowned.slice(0, READS_PER_REQUEST.reads).map((c) => c.id),
+    )
+    await adoptUnowned(ledger, 'account', unowned, intents, 30_000)
+    expect(unowned.every((c) => rememberedMatch(c.id, c.certificates, bundles) === null)).toBe(true)
   })
 })
