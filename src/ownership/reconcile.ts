@@ -17,16 +17,16 @@
  * every intent's window is never parsed; a PEM already read in this isolate is not read again
  * (bundles.ts); and one request reads at most READS_PER_REQUEST.reads PEMs it has not read before
  * and inspects at most READS_PER_REQUEST.inspections matches in full, so a list that meets a
- * thousand fresh candidates (a bulk upload in flight) stays within a Worker's CPU time (about 3 ms
- * at most, bench/cpu-list.ts). The rest wait for the next list, which finds the first ones remembered:
- * adoption is eventual anyway (a certificate stays unowned meanwhile, visible to account-wide
- * roles, as when the coordinator cannot be reached).
+ * thousand fresh candidates (a bulk upload in flight) stays within a Worker's CPU time (a few ms
+ * at most, bench/cpu-list.ts). The rest wait for the next list, which finds the first ones
+ * remembered: adoption is eventual anyway (a certificate stays unowned meanwhile, visible to
+ * account-wide roles, as when the coordinator cannot be reached).
  */
 import { matchingBundle, rememberedMatch, type ReadBudget } from './bundles'
 import { CLOCK_SKEW_MS, type AdoptionCandidate, type IntentSummary, type Ledger } from './ledger'
 
-/** What one request may read afresh (bundles.ts ReadBudget): 64 × 0.05 ms + 2 × 1 ms. */
-export const READS_PER_REQUEST: Readonly<ReadBudget> = { reads: 64, inspections: 2 }
+/** What one request may read afresh (bundles.ts ReadBudget): 32 × ~0.08 ms + 2 × ~1 ms (bench:cpu). */
+export const READS_PER_REQUEST: Readonly<ReadBudget> = { reads: 32, inspections: 2 }
 
 export interface UpstreamCertificate {
   id: string
