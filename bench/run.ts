@@ -39,7 +39,13 @@ import {
   type RunSettings,
   type Sample,
 } from './harness/report'
-import { benchRoutes, type Route, type Target } from './harness/routes'
+import {
+  benchRoutes,
+  uploadThroughGateway,
+  type ReadTargets,
+  type Route,
+  type Target,
+} from './harness/routes'
 import { startBenchServers, type BenchServers } from './harness/servers'
 import { runWorkerdBenches } from './harness/workerd-benches'
 
@@ -85,16 +91,17 @@ function machine(): Machine {
   }
 }
 
-/** Seeds the list accounts; answers the certificate that get and associations read. */
-async function seed(servers: BenchServers): Promise<string> {
+/** Seeds the list accounts and what get and associations read. */
+async function seed(servers: BenchServers): Promise<ReadTargets> {
   await liftRateLimit(servers.emulatorUrl)
-  let readId = ''
+  let unowned = ''
   for (const [size, account] of Object.entries(ACCOUNTS.list)) {
     const ids = await seedCertificates(servers.emulatorUrl, account, Number(size))
-    if (Number(size) === 10) readId = ids[0] ?? ''
+    if (Number(size) === 10) unowned = ids[0] ?? ''
   }
-  await setAssociations(servers.emulatorUrl, readId)
-  return readId
+  const [owned] = await uploadThroughGateway(servers.gatewayUrl, ACCOUNTS.reads, 1)
+  for (const id of [owned!, unowned]) await setAssociations(servers.emulatorUrl, id)
+  return { owned: owned!, unowned }
 }
 
 async function runOnce(route: Route, target: Target, origin: string, connections: number) {
@@ -222,10 +229,10 @@ async function withServers<T>(work: (servers: BenchServers, routes: Route[]) => 
     log(
       `servers: gateway ${servers.gatewayUrl}, bare ${servers.bareUrl}, emulator ${servers.emulatorUrl}`,
     )
-    const readId = await seed(servers)
+    const reads = await seed(servers)
     const routes = benchRoutes(
       { gateway: servers.gatewayUrl, bare: servers.bareUrl, emulator: servers.emulatorUrl },
-      readId,
+      reads,
     ).filter((route) => !routeFilter || routeFilter.some((part) => route.name.includes(part)))
     return await work(servers, routes)
   } catch (error) {

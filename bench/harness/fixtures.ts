@@ -29,6 +29,8 @@ export const ACCOUNTS = {
   >,
   uploads: account(0xa),
   deletes: account(0xd),
+  /** One certificate payments uploaded through the gateway: what its own team reads. */
+  reads: account(0xe),
 }
 
 /**
@@ -43,7 +45,12 @@ export function writeBenchPolicy(file: string): void {
     budget?: unknown
   }
   policy.budget = { upstream_requests: 1_000_000 }
-  const extra = [...Object.values(ACCOUNTS.list), ACCOUNTS.uploads, ACCOUNTS.deletes]
+  const extra = [
+    ...Object.values(ACCOUNTS.list),
+    ACCOUNTS.uploads,
+    ACCOUNTS.deletes,
+    ACCOUNTS.reads,
+  ]
   for (const team of policy.teams) {
     if (team.id === 'payments' || team.id === 'platform') team.accounts.push(...extra)
   }

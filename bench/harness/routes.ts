@@ -49,7 +49,7 @@ function repeat(request: LoadRequest): Route['prepare'] {
  * `wrangler dev` sometimes drops a connection (a 502 from the gateway): such an upload is not
  * retried (it may have taken effect upstream), it is replaced by a fresh certificate.
  */
-async function uploadThroughGateway(gateway: string, account: string, count: number) {
+export async function uploadThroughGateway(gateway: string, account: string, count: number) {
   const ids: string[] = []
   for (let attempt = 1; ids.length < count; attempt++) {
     if (attempt > 3) throw new Error(`fixture uploads: only ${ids.length} of ${count} succeeded`)
@@ -70,11 +70,18 @@ async function uploadThroughGateway(gateway: string, account: string, count: num
   return ids
 }
 
-/**
- * @param readId A certificate of the 10-certificate account, with associations: what get and
- *   associations read.
- */
-export function benchRoutes(origins: Origins, readId: string): Route[] {
+/** What get and associations read, both with associations. */
+export interface ReadTargets {
+  /** Uploaded through the gateway by payments, read by alice: the common case. */
+  owned: string
+  /**
+   * A certificate of the 10-certificate account that no team owns, read by the admin: the gateway
+   * learns its facts from the upstream (a GET first), so associations costs two upstream calls.
+   */
+  unowned: string
+}
+
+export function benchRoutes(origins: Origins, reads: ReadTargets): Route[] {
   const lists = LIST_SIZES.map((size: ListSize): Route => ({
     name: `list (${size.toLocaleString('en')} certificates)`,
     kind: 'read',
@@ -84,19 +91,19 @@ export function benchRoutes(origins: Origins, readId: string): Route[] {
       headers: bearer(KEYS.admin),
     }),
   }))
-  const one = `${collection(ACCOUNTS.list[10])}/${readId}`
+  const owned = `${collection(ACCOUNTS.reads)}/${reads.owned}`
+  const unowned = `${collection(ACCOUNTS.list[10])}/${reads.unowned}`
+  const read = (name: string, path: string, key: string): Route => ({
+    name,
+    kind: 'read',
+    prepare: repeat({ method: 'GET', path, headers: bearer(key) }),
+  })
   return [
     ...lists,
-    {
-      name: 'get',
-      kind: 'read',
-      prepare: repeat({ method: 'GET', path: one, headers: bearer(KEYS.admin) }),
-    },
-    {
-      name: 'associations',
-      kind: 'read',
-      prepare: repeat({ method: 'GET', path: `${one}/associations`, headers: bearer(KEYS.admin) }),
-    },
+    read('get', owned, KEYS.alice),
+    read('associations', `${owned}/associations`, KEYS.alice),
+    read('get (unowned, admin)', unowned, KEYS.admin),
+    read('associations (unowned, admin)', `${unowned}/associations`, KEYS.admin),
     {
       name: 'upload (with key)',
       kind: 'write',
