@@ -136,11 +136,20 @@ export function deleteCertificate(
     const { who, upstream } = deps
     const known = await visibleCertificate(deps, found, accountId, certificateId)
     who.refuseEarly(found, 'delete', known.facts)
-    const associations = await associationsOf(upstream, accountId, certificateId)
+    // Past the early refusal, the delete may go ahead: its pending entry (what was asked, by
+    // whom) is written while the associations are fetched, not after. Either failing refuses it,
+    // and nothing is forwarded until both are in. If it is refused after all, the final entry,
+    // under the same key, says so.
+    const [recorded, asked] = await Promise.allSettled([
+      deps.audit.beforeChange(found),
+      associationsOf(upstream, accountId, certificateId),
+    ])
+    if (asked.status === 'rejected') throw asked.reason
+    const associations = asked.value
     const facts = { ...known.facts, hasAssociations: associations.length > 0 }
     const decision = who.requireAllowed(found, 'delete', facts)
     refuseInUse(associations)
-    await deps.audit.beforeChange(found)
+    if (recorded.status === 'rejected') throw recorded.reason
     const { ruleIds, approval } = decision
     if (approval !== undefined) {
       const target = { accountId, certificateId }

@@ -183,12 +183,50 @@ describe('deleteCertificate', () => {
   })
 
   it('deletes a leaf for a lead: on record first, then forwarded, then the owner released', async () => {
-    const { deps, calls, owners, pendingWrites } = fakes()
+    const { deps, calls, owners, pendingWrites, settled } = fakes()
     const outcome = await deleteCertificate(deps('bob'), ref)
     expect(outcome.ok && outcome.value.kind).toBe('deleted')
     expect(calls.at(-1)).toBe(`DELETE /accounts/${ACCOUNT}/mtls_certificates/${CERT}`)
     expect(pendingWrites()).toBe(1)
+    await settled()
     expect(owners.has(CERT)).toBe(false)
+  })
+
+  it('writes its pending entry while the associations are fetched, not after', async () => {
+    const { deps, calls } = fakes()
+    const lead = deps('bob')
+    const associations = `GET /accounts/${ACCOUNT}/mtls_certificates/${CERT}/associations`
+    // Each of the two finishes only once the other has started: in sequence (either way round),
+    // the first waits for ever, and the delete fails with "sequential".
+    const started = new Set<string>()
+    const once = async (mine: string, other: string) => {
+      started.add(mine)
+      for (let waited = 0; !started.has(other); waited += 5) {
+        if (waited > 1000) throw new Error('sequential')
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+    }
+    lead.audit = { beforeChange: () => once('record', 'associations') }
+    const upstream = lead.upstream
+    lead.upstream = {
+      async call(request) {
+        if (request.path.endsWith('/associations')) await once('associations', 'record')
+        return upstream.call(request)
+      },
+    }
+    const outcome = await deleteCertificate(lead, ref)
+    expect(outcome.ok && outcome.value.kind).toBe('deleted')
+    expect(calls).toEqual([associations, `DELETE /accounts/${ACCOUNT}/mtls_certificates/${CERT}`])
+  })
+
+  it('forwards nothing when its pending entry cannot be written, associations in or not', async () => {
+    const { deps, calls, owners } = fakes()
+    const lead = deps('bob')
+    lead.audit = { beforeChange: () => Promise.reject(GatewayError.of('AUDIT_UNAVAILABLE')) }
+    const outcome = await deleteCertificate(lead, ref)
+    expect(!outcome.ok && codeOf(outcome.error)).toBe(18401)
+    expect(calls.some((c) => c.startsWith('DELETE'))).toBe(false)
+    expect(owners.has(CERT)).toBe(true)
   })
 
   it('parks a CA delete by a lead: an approval stored, nothing deleted, the approval in the findings', async () => {
