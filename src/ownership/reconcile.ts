@@ -18,7 +18,7 @@
  * (bundles.ts); and one request reads at most READS_PER_REQUEST.reads PEMs it has not read before
  * and inspects at most READS_PER_REQUEST.inspections matches in full, so a list that meets a
  * thousand fresh candidates (a bulk upload in flight) stays within a Worker's CPU time (a few ms
- * at most, bench/cpu-list.ts). The rest wait for the next list, which finds the first ones
+ * at most, bench/cpu.ts). The rest wait for the next list, which finds the first ones
  * remembered: adoption is eventual anyway (a certificate stays unowned meanwhile, visible to
  * account-wide roles, as when the coordinator cannot be reached).
  */
