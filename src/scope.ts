@@ -9,7 +9,6 @@ import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from './app-env'
 import type { ApprovalDeps } from './approvals/park'
 import { partsOf, pendingRecorder, type PendingRecorder } from './audit/middleware'
-import { afterAnswerOf } from './lib/after-answer'
 import {
   coordinatedApprovals,
   coordinatedBudget,
@@ -71,7 +70,6 @@ export const requestScope = () =>
       ),
       uploadWindowMs: config.upstream.timeoutMs,
       caQuota: (teamId) => limits.caQuota(teamId),
-      afterAnswer: afterAnswerOf(c),
       budget: { caller, limits, tokenBudget },
     })
     await next()

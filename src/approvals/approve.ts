@@ -134,8 +134,7 @@ export function approveDelete(
     }
     let envelope: Envelope<MtlsCertificate>
     try {
-      const { ledger, afterAnswer } = deps
-      envelope = await releaseOnDelete({ ledger, accountId, certificateId, afterAnswer }, () =>
+      envelope = await releaseOnDelete(deps.ledger, accountId, certificateId, () =>
         upstream.call(upstreamRequests.delete(accountId, certificateId)),
       )
     } catch (error) {

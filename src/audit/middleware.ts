@@ -16,7 +16,8 @@
  * before it is written: a mutation's pending entry takes its place before anything is forwarded
  * (no place, no mutation: 503), and its final entry keeps it. A read's entry takes its place after
  * the response; if the coordinator cannot be reached then, the entry is written unchained rather
- * than lost (verify reports it).
+ * than lost (it has no `seq`, so the chain cannot vouch for it, and nothing would see it deleted;
+ * the error log says it happened).
  */
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'

@@ -3,7 +3,8 @@
  * key's seal and signature over key + metadata (signing.ts), and the hash of its value (one get()
  * each: verification reads what queries never need to). What filters read is that same signed
  * metadata (there is no index to disagree with it, store.ts); a deleted entry is the chain's to
- * find (verify-chain.ts). Findings are reported, never repaired. Entries still `pending` are
+ * find (verify-chain.ts), except one written unchained (no `seq`: middleware.ts), whose deletion
+ * nothing can see. Findings are reported, never repaired. Entries still `pending` are
  * listed separately: a mutation whose outcome never arrived is a fact to review, not tampering.
  */
 import { z } from '@hono/zod-openapi'

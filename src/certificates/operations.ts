@@ -91,7 +91,6 @@ export function uploadCertificate(
         caQuota: deps.caQuota(principal.teamId),
         // A change is on the audit record before anything is forwarded, or it does not happen.
         record: () => deps.audit.beforeChange(found),
-        afterAnswer: deps.afterAnswer,
       },
       () => deps.upstream.call(upstreamRequests.upload(accountId, fields)),
     )
@@ -136,20 +135,14 @@ export function deleteCertificate(
     const { who, upstream } = deps
     const known = await visibleCertificate(deps, found, accountId, certificateId)
     who.refuseEarly(found, 'delete', known.facts)
-    // Past the early refusal, the delete may go ahead: its pending entry (what was asked, by
-    // whom) is written while the associations are fetched, not after. Either failing refuses it,
-    // and nothing is forwarded until both are in. If it is refused after all, the final entry,
-    // under the same key, says so.
-    const [recorded, asked] = await Promise.allSettled([
-      deps.audit.beforeChange(found),
-      associationsOf(upstream, accountId, certificateId),
-    ])
-    if (asked.status === 'rejected') throw asked.reason
-    const associations = asked.value
+    const associations = await associationsOf(upstream, accountId, certificateId)
     const facts = { ...known.facts, hasAssociations: associations.length > 0 }
     const decision = who.requireAllowed(found, 'delete', facts)
     refuseInUse(associations)
-    if (recorded.status === 'rejected') throw recorded.reason
+    // After the decision, not beside the associations: the pending entry is the only record if
+    // the final one is lost, so it must carry the rules that allowed the delete, and "pending"
+    // must mean "allowed, and perhaps done".
+    await deps.audit.beforeChange(found)
     const { ruleIds, approval } = decision
     if (approval !== undefined) {
       const target = { accountId, certificateId }
@@ -158,8 +151,7 @@ export function deleteCertificate(
         parked: await park(deps, found, target, facts, { ruleIds, approval }),
       }
     }
-    const { ledger, afterAnswer } = deps
-    const envelope = await releaseOnDelete({ ledger, accountId, certificateId, afterAnswer }, () =>
+    const envelope = await releaseOnDelete(deps.ledger, accountId, certificateId, () =>
       upstream.call(upstreamRequests.delete(accountId, certificateId)),
     )
     return { kind: 'deleted', envelope }

@@ -1,8 +1,9 @@
 /**
  * Work that must not hold up the answer: handed to the runtime's `waitUntil`, so the response goes
  * out first and the isolate stays alive until the work is done. Only for work whose loss is
- * already handled (a final audit entry of a request whose change is on record, bookkeeping a
- * later request repairs): `waitUntil` has a time limit and an isolate can still be evicted.
+ * already handled (the final audit entry of a request: a change's pending entry is already on
+ * record): `waitUntil` has a time limit and an isolate can still be evicted. Not for ledger
+ * bookkeeping (ownership/bookkeeping.ts says why).
  */
 import type { Context } from 'hono'
 

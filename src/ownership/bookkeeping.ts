@@ -5,17 +5,16 @@
  *                   upload would pass its team's CA quota), at the same time as the pending audit
  *                   entry: both must be in place before anything is forwarded, neither needs the
  *                   other. The owner written and the intent cleared in one step once the upstream
- *                   confirmed it, before the answer (the caller's next request must find its
- *                   certificate); the intent cleared after a refusal, after the answer (see
- *                   coordinator/ledger.ts for why)
- *   releaseOnDelete the owner entry dropped once the upstream has deleted the certificate, after
- *                   the answer: a stale entry only ever describes a deleted id
+ *                   confirmed it (the caller's next request must find its certificate); the intent
+ *                   cleared when nothing was forwarded (the audit entry could not be written) or
+ *                   the upstream refused (see coordinator/ledger.ts for why)
+ *   releaseOnDelete the owner entry dropped once the upstream has deleted the certificate
  *
  * Both take the upstream call to make as a function, so the change and its bookkeeping cannot be
- * separated by whoever calls them. Work after the answer goes to `afterAnswer` (waitUntil); if it
- * is lost, what it leaves behind is what it would leave behind if it failed, and that is handled.
+ * separated by whoever calls them. The clearing and the release are awaited before the answer,
+ * not left to `waitUntil`: lost, a release would hold a CA quota slot for ever (the quota counts
+ * owner rows) and an intent would hold one for a day and make an adoption ambiguous.
  */
-import type { AfterAnswer } from '../lib/after-answer'
 import { GatewayError, detail } from '../lib/errors'
 import type { Envelope } from '../upstream/port'
 import type { Ledger, UploadIntent } from './ledger'
@@ -34,7 +33,6 @@ export interface UploadBookkeeping {
   caQuota: number | null
   /** Puts the change on the audit record (AuditPort.beforeChange); rejects if it cannot. */
   record: () => Promise<void>
-  afterAnswer: AfterAnswer
 }
 
 const clearing = (what: string) => (error: unknown) => console.error(`${what} failed`, error)
@@ -59,7 +57,7 @@ export async function trackUpload<C extends { id: string }>(
   ])
   // Not on the audit record: nothing is forwarded, and an intent that was written goes.
   if (recorded.status === 'rejected') {
-    if (admitted.status === 'fulfilled' && admitted.value.admitted) clearLater(upload)
+    if (admitted.status === 'fulfilled' && admitted.value.admitted) await clear(upload)
     throw recorded.reason
   }
   // Unreachable, the coordinator refuses the upload here (503): nothing is forwarded.
@@ -79,7 +77,7 @@ export async function trackUpload<C extends { id: string }>(
     // A refusal (4xx) created nothing, so its intent goes: left behind, it could later adopt a
     // certificate of the same PEM uploaded by someone else. After a 5xx, a timeout or a dropped
     // connection the certificate may exist: the intent stays, for adoption.
-    if (error instanceof GatewayError && error.status < 500) clearLater(upload)
+    if (error instanceof GatewayError && error.status < 500) await clear(upload)
     throw error
   }
 
@@ -108,17 +106,20 @@ export async function trackUpload<C extends { id: string }>(
   return { envelope, certificateId }
 }
 
-function clearLater({ ledger, accountId, requestId, afterAnswer }: UploadBookkeeping) {
-  afterAnswer(ledger.clearIntent(accountId, requestId).catch(clearing('clearing an upload intent')))
+function clear({ ledger, accountId, requestId }: UploadBookkeeping): Promise<void> {
+  return ledger.clearIntent(accountId, requestId).catch(clearing('clearing an upload intent'))
 }
 
 export async function releaseOnDelete<R>(
-  target: { ledger: Ledger; accountId: string; certificateId: string; afterAnswer: AfterAnswer },
+  ledger: Ledger,
+  accountId: string,
+  certificateId: string,
   forward: () => Promise<Envelope<R>>,
 ): Promise<Envelope<R>> {
-  const { ledger, accountId, certificateId, afterAnswer } = target
   const envelope = await forward()
-  // The certificate is gone; a stale ledger entry would only ever describe a deleted id.
-  afterAnswer(ledger.release(accountId, certificateId).catch(clearing('releasing a ledger entry')))
+  // The certificate is gone. A failed release is logged, not answered: the delete happened. Its
+  // entry then describes a deleted id, and counts against the team's CA quota until an admin
+  // reassigns or it is released.
+  await ledger.release(accountId, certificateId).catch(clearing('releasing a ledger entry'))
   return envelope
 }

@@ -6,7 +6,6 @@
 import type { AuditPort, Findings } from '../audit/record'
 import type { Principal } from '../identity/principal'
 import { GatewayError } from '../lib/errors'
-import type { AfterAnswer } from '../lib/after-answer'
 import type { CertificateFacts } from '../policy/decide'
 import type { Authorizer } from '../policy/enforce'
 import type { Envelope, Upstream } from '../upstream/port'
@@ -27,8 +26,6 @@ export interface OwnershipDeps {
   uploadWindowMs: number
   /** A team's quota of CA certificates per account (policy `quotas`), null for none. */
   caQuota(teamId: string): number | null
-  /** Runs bookkeeping that does not decide the answer after it (lib/after-answer.ts). */
-  afterAnswer: AfterAnswer
 }
 
 /**

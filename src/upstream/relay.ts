@@ -12,16 +12,23 @@ import { GatewayError, detail, type ErrorDetail } from '../lib/errors'
 import type { UpstreamEnvelope } from '../lib/envelope'
 import type { UpstreamAnswer } from './client'
 
-const hasPrivateKey = (result: unknown): result is Record<string, unknown> =>
-  result !== null && typeof result === 'object' && 'private_key' in result
+// JSON.parse makes `"__proto__"` an own property; it is dropped too, so that nothing under it is
+// relayed (a zod parse, which this replaced, never copied it).
+const needsStripping = (result: unknown): result is Record<string, unknown> =>
+  result !== null &&
+  typeof result === 'object' &&
+  ('private_key' in result || Object.hasOwn(result, '__proto__'))
 
 function stripSecrets(result: unknown): unknown {
   if (Array.isArray(result)) {
     // Copied only when there is something to remove: a list is otherwise relayed as parsed.
-    return result.some(hasPrivateKey) ? result.map(stripSecrets) : result
+    return result.some(needsStripping) ? result.map(stripSecrets) : result
   }
-  if (hasPrivateKey(result)) {
-    const { private_key: _dropped, ...rest } = result
+  if (needsStripping(result)) {
+    const rest: Record<string, unknown> = {}
+    for (const key of Object.keys(result)) {
+      if (key !== 'private_key' && key !== '__proto__') rest[key] = result[key]
+    }
     return rest
   }
   return result

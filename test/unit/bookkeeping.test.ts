@@ -1,8 +1,8 @@
 /**
  * The ledger's side of an upload and a delete (ownership/bookkeeping.ts): what waits for what. The
  * pending audit entry and the upload intent are written side by side, both before the forward; a
- * change not on record is never forwarded and leaves no intent; what only tidies up runs after
- * the answer.
+ * change not on record is never forwarded and leaves no intent; the tidying up (an intent
+ * cleared, an owner released) is done before the answer, because a lost one holds a quota slot.
  */
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/lib/errors'
@@ -16,30 +16,25 @@ import {
 const ACCOUNT = '9a7806061c88ada191ed06f989cc3dac'
 const CERT = '2458ce5a-0c35-4c7f-82c7-8e9487d3ff60'
 
-/** A ledger whose tidying-up (clearing an intent, releasing an owner) finishes only when told. */
 function fakeLedger() {
   const log: string[] = []
-  let finish!: () => void
-  const tidied = new Promise<void>((resolve) => (finish = resolve))
-  const tidy = (what: string) => async () => {
-    await tidied
-    log.push(what)
-  }
   const ledger = {
     recordIntent: async () => {
       log.push('intent')
       return { admitted: true, used: 0 }
     },
-    clearIntent: tidy('clear intent'),
+    clearIntent: async () => void log.push('clear intent'),
     confirmUpload: async () => void log.push('confirm'),
-    release: tidy('release'),
+    release: async () => void log.push('release'),
   } as unknown as Ledger
-  return { ledger, log, finishTidying: () => finish() }
+  return { ledger, log }
 }
 
-function bookkeeping(ledger: Ledger, overrides: Partial<UploadBookkeeping> = {}) {
-  const later: Promise<unknown>[] = []
-  const upload: UploadBookkeeping = {
+function bookkeeping(
+  ledger: Ledger,
+  overrides: Partial<UploadBookkeeping> = {},
+): UploadBookkeeping {
+  return {
     ledger,
     accountId: ACCOUNT,
     team: 'payments',
@@ -51,10 +46,8 @@ function bookkeeping(ledger: Ledger, overrides: Partial<UploadBookkeeping> = {})
     fingerprintSha256: 'f'.repeat(64),
     caQuota: null,
     record: async () => {},
-    afterAnswer: (work) => void later.push(work),
     ...overrides,
   }
-  return { upload, settled: () => Promise.all(later), pendingLater: () => later.length }
 }
 
 const envelope = { success: true as const, errors: [], messages: [], result: { id: CERT } }
@@ -75,9 +68,8 @@ describe('trackUpload', () => {
         intentWritten,
         new Promise<void>((_, reject) => setTimeout(() => reject(new Error('sequential')), 1000)),
       ])
-    const { upload } = bookkeeping(ledger, { record })
     const forwarded: string[] = []
-    await trackUpload(upload, async () => {
+    await trackUpload(bookkeeping(ledger, { record }), async () => {
       forwarded.push(log.join(','))
       return envelope
     })
@@ -85,10 +77,10 @@ describe('trackUpload', () => {
     expect(log).toEqual(['intent', 'confirm'])
   })
 
-  it('forwards nothing when the change cannot be put on record, and clears the intent after', async () => {
-    const { ledger, log, finishTidying } = fakeLedger()
+  it('forwards nothing when the change cannot be put on record, and clears the intent first', async () => {
+    const { ledger, log } = fakeLedger()
     const unavailable = GatewayError.of('AUDIT_UNAVAILABLE')
-    const { upload, settled } = bookkeeping(ledger, { record: () => Promise.reject(unavailable) })
+    const upload = bookkeeping(ledger, { record: () => Promise.reject(unavailable) })
     let forwarded = false
     await expect(
       trackUpload(upload, async () => {
@@ -97,9 +89,6 @@ describe('trackUpload', () => {
       }),
     ).rejects.toBe(unavailable)
     expect(forwarded).toBe(false)
-    expect(log).toEqual(['intent'])
-    finishTidying()
-    await settled()
     expect(log).toEqual(['intent', 'clear intent'])
   })
 
@@ -107,55 +96,45 @@ describe('trackUpload', () => {
     const { ledger, log } = fakeLedger()
     ledger.recordIntent = () => Promise.reject(GatewayError.of('COORDINATOR_UNAVAILABLE'))
     const unavailable = GatewayError.of('AUDIT_UNAVAILABLE')
-    const { upload, pendingLater } = bookkeeping(ledger, {
-      record: () => Promise.reject(unavailable),
-    })
+    const upload = bookkeeping(ledger, { record: () => Promise.reject(unavailable) })
     await expect(trackUpload(upload, async () => envelope)).rejects.toBe(unavailable)
-    expect(pendingLater()).toBe(0)
     expect(log).toEqual([])
   })
 
-  it('clears the intent of a refused upload after the answer, and keeps it after a 5xx', async () => {
+  it('clears the intent of a refused upload before answering, and keeps it after a 5xx', async () => {
     for (const [status, cleared] of [
       [400, true],
       [502, false],
     ] as const) {
-      const { ledger, log, finishTidying } = fakeLedger()
-      const { upload, settled } = bookkeeping(ledger)
+      const { ledger, log } = fakeLedger()
       const refusal = new GatewayError(status, [{ code: 1000, message: 'no' }])
-      // The refusal is answered while the clearing is still under way.
-      await expect(trackUpload(upload, () => Promise.reject(refusal))).rejects.toBe(refusal)
-      expect(log).toEqual(['intent'])
-      finishTidying()
-      await settled()
+      await expect(trackUpload(bookkeeping(ledger), () => Promise.reject(refusal))).rejects.toBe(
+        refusal,
+      )
       expect(log).toEqual(cleared ? ['intent', 'clear intent'] : ['intent'])
     }
   })
 })
 
 describe('releaseOnDelete', () => {
-  it('answers once the upstream has deleted, and drops the owner entry after the answer', async () => {
-    const { ledger, log, finishTidying } = fakeLedger()
-    const later: Promise<unknown>[] = []
-    const answer = await releaseOnDelete(
-      { ledger, accountId: ACCOUNT, certificateId: CERT, afterAnswer: (w) => void later.push(w) },
-      async () => envelope,
-    )
+  it('drops the owner entry once the upstream has deleted, before answering', async () => {
+    const { ledger, log } = fakeLedger()
+    const answer = await releaseOnDelete(ledger, ACCOUNT, CERT, async () => envelope)
     expect(answer).toBe(envelope)
-    expect(log).toEqual([])
-    finishTidying()
-    await Promise.all(later)
     expect(log).toEqual(['release'])
+  })
+
+  it('answers the delete even when the release fails: the delete happened', async () => {
+    const { ledger } = fakeLedger()
+    ledger.release = () => Promise.reject(new Error('coordinator gone'))
+    expect(await releaseOnDelete(ledger, ACCOUNT, CERT, async () => envelope)).toBe(envelope)
   })
 
   it('keeps the owner entry when the upstream refused the delete', async () => {
     const { ledger, log } = fakeLedger()
     const refusal = new GatewayError(404, [{ code: 1472, message: 'not found' }])
     await expect(
-      releaseOnDelete(
-        { ledger, accountId: ACCOUNT, certificateId: CERT, afterAnswer: () => {} },
-        () => Promise.reject(refusal),
-      ),
+      releaseOnDelete(ledger, ACCOUNT, CERT, () => Promise.reject(refusal)),
     ).rejects.toBe(refusal)
     expect(log).toEqual([])
   })

@@ -80,7 +80,6 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
   }
   const stored = new Map<string, Approval>()
   let pendingWrites = 0
-  const afterAnswer: Promise<unknown>[] = []
   const deps = (member: string): ApprovalDeps => ({
     principal: principalOf(member),
     requestId: 'request-1',
@@ -118,7 +117,6 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
     },
     uploadWindowMs: 10_000,
     caQuota: () => null,
-    afterAnswer: (work) => void afterAnswer.push(work),
     policy,
   })
   return {
@@ -127,8 +125,6 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
     owners,
     stored,
     pendingWrites: () => pendingWrites,
-    /** The bookkeeping the operations left for after their answer, done. */
-    settled: () => Promise.all(afterAnswer),
   }
 }
 
@@ -183,40 +179,37 @@ describe('deleteCertificate', () => {
   })
 
   it('deletes a leaf for a lead: on record first, then forwarded, then the owner released', async () => {
-    const { deps, calls, owners, pendingWrites, settled } = fakes()
+    const { deps, calls, owners, pendingWrites } = fakes()
     const outcome = await deleteCertificate(deps('bob'), ref)
     expect(outcome.ok && outcome.value.kind).toBe('deleted')
     expect(calls.at(-1)).toBe(`DELETE /accounts/${ACCOUNT}/mtls_certificates/${CERT}`)
     expect(pendingWrites()).toBe(1)
-    await settled()
     expect(owners.has(CERT)).toBe(false)
   })
 
-  it('writes its pending entry while the associations are fetched, not after', async () => {
+  it('writes its pending entry after the decision, carrying the rules that allowed it', async () => {
     const { deps, calls } = fakes()
     const lead = deps('bob')
-    const associations = `GET /accounts/${ACCOUNT}/mtls_certificates/${CERT}/associations`
-    // Each of the two finishes only once the other has started: in sequence (either way round),
-    // the first waits for ever, and the delete fails with "sequential".
-    const started = new Set<string>()
-    const once = async (mine: string, other: string) => {
-      started.add(mine)
-      for (let waited = 0; !started.has(other); waited += 5) {
-        if (waited > 1000) throw new Error('sequential')
-        await new Promise((resolve) => setTimeout(resolve, 5))
-      }
-    }
-    lead.audit = { beforeChange: () => once('record', 'associations') }
-    const upstream = lead.upstream
-    lead.upstream = {
-      async call(request) {
-        if (request.path.endsWith('/associations')) await once('associations', 'record')
-        return upstream.call(request)
-      },
+    const recorded: { decision: unknown; calls: string[] }[] = []
+    lead.audit = {
+      beforeChange: async (found: Findings) =>
+        void recorded.push({ decision: found.decision, calls: [...calls] }),
     }
     const outcome = await deleteCertificate(lead, ref)
     expect(outcome.ok && outcome.value.kind).toBe('deleted')
-    expect(calls).toEqual([associations, `DELETE /accounts/${ACCOUNT}/mtls_certificates/${CERT}`])
+    expect(recorded).toEqual([
+      {
+        decision: expect.objectContaining({ effect: 'allow', ruleIds: expect.any(Array) }),
+        calls: [`GET /accounts/${ACCOUNT}/mtls_certificates/${CERT}/associations`],
+      },
+    ])
+  })
+
+  it('writes no pending entry for a delete refused as in use', async () => {
+    const { deps, pendingWrites } = fakes({ associations: [{ service: 'gateway', status: 'ok' }] })
+    const outcome = await deleteCertificate(deps('bob'), ref)
+    expect(!outcome.ok && codeOf(outcome.error)).toBe(18302)
+    expect(pendingWrites()).toBe(0)
   })
 
   it('forwards nothing when its pending entry cannot be written, associations in or not', async () => {
