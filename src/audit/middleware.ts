@@ -23,7 +23,6 @@ import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app-env'
 import { configFor, type Config } from '../config'
-import { afterAnswerOf } from '../lib/after-answer'
 import { GatewayError } from '../lib/errors'
 import { uuidv7, uuidv7Time } from '../lib/uuidv7'
 import { coordinatedChains, type AuditChains } from '../coordinator/client'
@@ -109,6 +108,16 @@ export function partsOf(c: Context<AppEnv>): RecordParts {
   }
 }
 
+function later(c: Context<AppEnv>, work: Promise<unknown>): void {
+  let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined
+  try {
+    ctx = c.executionCtx
+  } catch {
+    ctx = undefined // app.request() in unit tests has no execution context
+  }
+  if (ctx) ctx.waitUntil(work)
+}
+
 function report(facts: RequestFacts) {
   return (error: unknown) =>
     console.error(`audit entry for request ${facts.requestId} not written:`, String(error))
@@ -155,5 +164,5 @@ export const auditTrail = () =>
       }
       writes.push(write().catch(report(facts)))
     }
-    if (writes.length > 0) afterAnswerOf(c)(Promise.all(writes))
+    if (writes.length > 0) later(c, Promise.all(writes))
   })

@@ -86,7 +86,7 @@ export async function writeEntry(
   await kv.put(key, value, { expirationTtl: settings.retentionDays * 86_400, metadata })
 }
 
-/** The second write of a mutation's entry, to keys written moments ago. */
+/** The second write of a mutation's entry, to the key written moments ago. */
 export async function rewriteEntry(kv: KVNamespace, entry: AuditEntry, settings: StoreSettings) {
   try {
     await writeEntry(kv, entry, settings)
@@ -154,18 +154,17 @@ export async function* scan(
   start: Position | undefined,
   budget: Budget,
 ): AsyncGenerator<Scanned, Position | undefined> {
-  const base = EVENTS_BASE
   const lo = rev(range.to)
   const hi = rev(range.from)
   let prefix: string | undefined =
     start?.prefix ??
     // A range that ends now has nothing newer to skip, and a single millisecond is one prefix.
-    base + (range.endsNow || lo === hi ? commonPrefix(lo, hi) : lo.slice(0, FINE_DIGITS))
+    EVENTS_BASE + (range.endsNow || lo === hi ? commonPrefix(lo, hi) : lo.slice(0, FINE_DIGITS))
   let kvCursor = start?.kvCursor
   let after = start?.after ?? ''
 
   while (prefix !== undefined) {
-    const digits = prefix.slice(base.length)
+    const digits = prefix.slice(EVENTS_BASE.length)
     if (digits.padEnd(REV_DIGITS, '0') > hi) return undefined
     if (budget.lists <= 0) return { prefix, ...(kvCursor ? { kvCursor } : {}), after }
     budget.lists--
@@ -176,7 +175,7 @@ export async function* scan(
     })
     const next = nextDigits(digits)
     for (const [index, key] of page.keys.entries()) {
-      const tail = key.name.slice(base.length)
+      const tail = key.name.slice(EVENTS_BASE.length)
       if (tail <= after) continue
       const keyRev = tail.slice(0, REV_DIGITS)
       if (keyRev > hi) return undefined
@@ -188,7 +187,7 @@ export async function* scan(
           : !page.list_complete
             ? { prefix, kvCursor: page.cursor, after: tail }
             : next !== undefined
-              ? { prefix: base + next, after: tail }
+              ? { prefix: EVENTS_BASE + next, after: tail }
               : { prefix, ...(kvCursor ? { kvCursor } : {}), after: tail }
       after = tail
       yield {
@@ -199,7 +198,7 @@ export async function* scan(
       }
     }
     if (page.list_complete) {
-      prefix = next === undefined ? undefined : base + next
+      prefix = next === undefined ? undefined : EVENTS_BASE + next
       kvCursor = undefined
     } else {
       kvCursor = page.cursor
@@ -210,10 +209,9 @@ export async function* scan(
 
 /** Positions travel to clients as opaque cursors; this checks one names event keys. */
 export function isPosition(position: Position): boolean {
-  const base = EVENTS_BASE
   return (
-    position.prefix.startsWith(base) &&
-    /^\d{0,13}$/.test(position.prefix.slice(base.length)) &&
+    position.prefix.startsWith(EVENTS_BASE) &&
+    /^\d{0,13}$/.test(position.prefix.slice(EVENTS_BASE.length)) &&
     (position.after === '' || /^\d{13}:[0-9a-f-]{36}$/.test(position.after))
   )
 }

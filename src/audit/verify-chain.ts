@@ -2,8 +2,9 @@
  * Verifies one audit chain against the coordinator's links, in order of sequence number: for each
  * number the coordinator handed out, the entry must be in KV under the key it was linked with,
  * validly signed, in its place (its own `chain` and `seq`), pointing at the previous link, and
- * what it says must hash to its link. So a deleted entry, an entry moved to another number and an edited one are each reported by number, and the report
- * says from which number on the log is vouched for.
+ * what it says must hash to its link. So a deleted entry, an entry moved to another number and
+ * an edited one are each reported by number, and the report says from which number on the log is
+ * vouched for.
  *
  * What it cannot see: entries older than the oldest link the coordinator keeps (retention), and a
  * coordinator rewritten together with KV by someone holding the signing key; signed checkpoints

@@ -11,7 +11,8 @@
  *     filters, a number missing between the chain's first and last is an entry deleted from the
  *     log (or, at the very edges of the time range, one that falls just outside it);
  *   - checkpoints (checkpoint.ts), if given, must agree with the entries they name.
- * What an export cannot show: the KV values (only their signed hashes travel) and entries after the export's last number; the gateway's verify API and checkpoints cover those.
+ * What an export cannot show: the KV values (only their signed hashes travel) and entries after
+ * the export's last number; the gateway's verify API and checkpoints cover those.
  * Used by scripts/audit-verify.ts; pure, so tests run it.
  */
 import { linkOf } from './chain'

@@ -118,8 +118,8 @@ export async function releaseOnDelete<R>(
 ): Promise<Envelope<R>> {
   const envelope = await forward()
   // The certificate is gone. A failed release is logged, not answered: the delete happened. Its
-  // entry then describes a deleted id, and counts against the team's CA quota until an admin
-  // reassigns or it is released.
+  // entry then describes a deleted id and, for a CA, holds a slot of its team's CA quota: nothing
+  // prunes it later.
   await ledger.release(accountId, certificateId).catch(clearing('releasing a ledger entry'))
   return envelope
 }

@@ -59,7 +59,7 @@ export function rememberedMatch(
 
 /** How much fresh reading one request may still do (reconcile.ts sets it); spent as it goes. */
 export interface ReadBudget {
-  /** PEMs not read before: base64 and SHA-256, about 0.05 ms each. */
+  /** PEMs not read before: base64 and SHA-256, about 0.1 ms each (bench:cpu). */
   reads: number
   /** Full inspections of a matching PEM (ASN.1), about 1 ms each. */
   inspections: number

@@ -25,7 +25,7 @@
 import { matchingBundle, rememberedMatch, type ReadBudget } from './bundles'
 import { CLOCK_SKEW_MS, type AdoptionCandidate, type IntentSummary, type Ledger } from './ledger'
 
-/** What one request may read afresh (bundles.ts ReadBudget): 32 × ~0.08 ms + 2 × ~1 ms (bench:cpu). */
+/** What one request may read afresh (bundles.ts ReadBudget): 32 × ~0.1 ms + 2 × ~1 ms. */
 export const READS_PER_REQUEST: Readonly<ReadBudget> = { reads: 32, inspections: 2 }
 
 export interface UpstreamCertificate {

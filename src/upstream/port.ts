@@ -1,8 +1,9 @@
 /**
  * The upstream as operations see it: one `call` per upstream request, made with the stored token
  * and settings, each attempt admitted by the token budget (budget-gate.ts), its answer relayed
- * (relay.ts) and its result checked against the request's schema (shapes.ts, result-check.ts). The port counts its own calls, so the audit learns
- * how many reached the upstream and whether the upstream itself failed without anybody noting it.
+ * (relay.ts) and its result checked against the request's schema (shapes.ts, result-check.ts).
+ * The port counts its own calls, so the audit learns how many reached the upstream and whether
+ * the upstream itself failed without anybody noting it.
  * One port per request.
  */
 import type { UpstreamEnvelope } from '../lib/envelope'

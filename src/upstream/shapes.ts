@@ -3,8 +3,9 @@
  * upstream port checks every successful answer against its request's schema (an answer without
  * the result it promises is an upstream failure, 502, never relayed or acted on), through a check
  * compiled from the schema (result-check.ts: it reads, where a zod parse would copy every
- * certificate), and the route definitions document the same schemas. Objects are loose: fields the upstream adds pass through
- * to the caller unchanged, because wire compatibility means relaying the upstream's shape.
+ * certificate), and the route definitions document the same schemas. Objects are loose: fields
+ * the upstream adds pass through to the caller unchanged, because wire compatibility means
+ * relaying the upstream's shape.
  *
  * Only what the gateway itself relies on is required (a certificate's `id`); the other documented
  * fields are typed but optional, so that an upstream answer is refused for being wrong, never for

@@ -119,13 +119,7 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
     caQuota: () => null,
     policy,
   })
-  return {
-    deps,
-    calls,
-    owners,
-    stored,
-    pendingWrites: () => pendingWrites,
-  }
+  return { deps, calls, owners, stored, pendingWrites: () => pendingWrites }
 }
 
 const ref = { accountId: ACCOUNT, certificateId: CERT }
@@ -199,7 +193,7 @@ describe('deleteCertificate', () => {
     expect(outcome.ok && outcome.value.kind).toBe('deleted')
     expect(recorded).toEqual([
       {
-        decision: expect.objectContaining({ effect: 'allow', ruleIds: expect.any(Array) }),
+        decision: expect.objectContaining({ effect: 'allow', ruleIds: ['leads-delete-own'] }),
         calls: [`GET /accounts/${ACCOUNT}/mtls_certificates/${CERT}/associations`],
       },
     ])
