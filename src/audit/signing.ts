@@ -30,21 +30,22 @@ export function canonical(value: unknown): string {
 
 const encoder = new TextEncoder()
 // Spelt this way because the Worker's and Node's type libraries name CryptoKey differently.
-type HmacKey = ReturnType<typeof crypto.subtle.importKey>
+type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>
+// Keys, never the promise of one: no request awaits a promise another request created (the
+// runtime may cancel it as hung). Two requests that miss at once each import the key.
 const keys = new Map<string, HmacKey>()
 
-function hmacKey(secret: string): HmacKey {
-  let key = keys.get(secret)
-  if (key === undefined) {
-    key = crypto.subtle.importKey(
-      'raw',
-      encoder.encode(secret),
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['sign', 'verify'],
-    )
-    keys.set(secret, key)
-  }
+async function hmacKey(secret: string): Promise<HmacKey> {
+  const known = keys.get(secret)
+  if (known !== undefined) return known
+  const key = await crypto.subtle.importKey(
+    'raw',
+    encoder.encode(secret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign', 'verify'],
+  )
+  keys.set(secret, key)
   return key
 }
 

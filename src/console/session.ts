@@ -38,35 +38,34 @@ export type Opened =
   { ok: true; session: Session } | { ok: false; reason: 'malformed' | 'forged' | 'expired' }
 
 const encoder = new TextEncoder()
-let cached: { secret: string; key: Promise<CryptoKey> } | undefined
+// The key, never the promise of one: no request awaits a promise another request created (the
+// runtime may cancel it as hung). Two requests that miss at once each derive it.
+let cached: { secret: string; key: CryptoKey } | undefined
 
 /** The HMAC key for sessions and CSRF tokens, derived once per isolate from the signing secret. */
-export function sessionKey(signingSecret: string): Promise<CryptoKey> {
-  if (cached?.secret !== signingSecret) {
-    const key = (async () => {
-      const base = await crypto.subtle.importKey(
-        'raw',
-        encoder.encode(signingSecret),
-        'HKDF',
-        false,
-        ['deriveKey'],
-      )
-      return crypto.subtle.deriveKey(
-        {
-          name: 'HKDF',
-          hash: 'SHA-256',
-          salt: encoder.encode(HKDF_SALT),
-          info: encoder.encode(HKDF_INFO),
-        },
-        base,
-        { name: 'HMAC', hash: 'SHA-256', length: 256 },
-        false,
-        ['sign', 'verify'],
-      )
-    })()
-    cached = { secret: signingSecret, key }
-  }
-  return cached.key
+export async function sessionKey(signingSecret: string): Promise<CryptoKey> {
+  if (cached?.secret === signingSecret) return cached.key
+  const base = await crypto.subtle.importKey(
+    'raw',
+    encoder.encode(signingSecret),
+    'HKDF',
+    false,
+    ['deriveKey'],
+  )
+  const key = await crypto.subtle.deriveKey(
+    {
+      name: 'HKDF',
+      hash: 'SHA-256',
+      salt: encoder.encode(HKDF_SALT),
+      info: encoder.encode(HKDF_INFO),
+    },
+    base,
+    { name: 'HMAC', hash: 'SHA-256', length: 256 },
+    false,
+    ['sign', 'verify'],
+  )
+  cached = { secret: signingSecret, key }
+  return key
 }
 
 const framed = (purpose: Purpose, text: string) => encoder.encode(`${purpose}\n${text}`)

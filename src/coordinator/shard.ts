@@ -34,17 +34,17 @@ export function accountsOfApproval(approvalId: string, accounts: readonly string
   return accounts.filter((account) => tagOf(account) === tag)
 }
 
-const tokenNames = new Map<string, Promise<string>>()
+// Names, never the promise of one: no request awaits a promise another request created (the
+// runtime may cancel it as hung). Two requests that miss at once each compute the digest.
+const tokenNames = new Map<string, string>()
 
 /** The name of the token's budget instance (memoised: one digest per token per isolate). */
-export function tokenInstanceName(apiToken: string): Promise<string> {
-  let name = tokenNames.get(apiToken)
-  if (name === undefined) {
-    name = crypto.subtle
-      .digest('SHA-256', new TextEncoder().encode(apiToken))
-      .then((digest) => `token:${hex(digest.slice(0, 8))}`)
-    tokenNames.set(apiToken, name)
-  }
+export async function tokenInstanceName(apiToken: string): Promise<string> {
+  const known = tokenNames.get(apiToken)
+  if (known !== undefined) return known
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(apiToken))
+  const name = `token:${hex(digest.slice(0, 8))}`
+  tokenNames.set(apiToken, name)
   return name
 }
 

@@ -12,11 +12,16 @@
  * up to MAX_LEASE requests. Unused requests go back with the next lease.
  *
  * The cache lives as long as the isolate and is kept per configuration (a new policy starts
- * afresh). Concurrent requests of one member in one isolate wait for one lease request instead of
- * each asking for their own.
+ * afresh). It holds values only, never a pending promise: an isolate serves many requests at
+ * once, and a request that awaits a promise another request's I/O settles has no I/O of its own
+ * pending, so the Workers runtime may cancel it as hung (a 500, error 1101; issue 17). So no
+ * request waits for another's lease. One request of a member at a time *renews* the member's
+ * lease (the cache notes that it is asking, as a value); a request that finds the lease spent
+ * while another renews it asks the coordinator for a lease of one for itself, which it spends
+ * at once and keeps to itself. The coordinator serialises all of them.
  */
 import { z } from '@hono/zod-openapi'
-import type { BudgetView, LeaseAnswer, LeaseAsk } from '../coordinator/leases'
+import { LEASE_TTL_MS, type BudgetView, type LeaseAnswer, type LeaseAsk } from '../coordinator/leases'
 import { GatewayError } from '../lib/errors'
 import type { BudgetPlan, Limits } from '../policy/limits'
 
@@ -48,10 +53,17 @@ interface Lease {
   expiresMs: number
 }
 
+/** A request of the member is renewing its lease: since when, and which request (a ticket). */
+interface Renewal {
+  ticket: number
+  sinceMs: number
+}
+
 export interface LeaseCache {
   leases: Map<string, Lease>
-  acquiring: Map<string, Promise<void>>
+  renewing: Map<string, Renewal>
   breakerUntilMs: number
+  tickets: number
 }
 
 const caches = new WeakMap<object, LeaseCache>()
@@ -60,7 +72,7 @@ const caches = new WeakMap<object, LeaseCache>()
 export function leaseCacheFor(owner: object): LeaseCache {
   let cache = caches.get(owner)
   if (cache === undefined) {
-    cache = { leases: new Map(), acquiring: new Map(), breakerUntilMs: 0 }
+    cache = { leases: new Map(), renewing: new Map(), breakerUntilMs: 0, tickets: 0 }
     caches.set(owner, cache)
   }
   return cache
@@ -87,16 +99,8 @@ export function budgetGate(
 ): BudgetGate {
   const key = `${caller.team}\u0000${caller.member}`
 
-  async function acquire(nowMs: number): Promise<void> {
-    const previous = cache.leases.get(key)
-    const usedUpInTime =
-      previous !== undefined && previous.remaining === 0 && previous.expiresMs > nowMs
-    const want = usedUpInTime ? Math.min(MAX_LEASE, previous.size * 2) : 1
-    const returning =
-      previous !== undefined && previous.remaining > 0
-        ? { id: previous.id, unused: previous.remaining }
-        : undefined
-    cache.leases.delete(key)
+  /** One lease from the coordinator; throws its refusal. */
+  async function ask(want: number, returning: LeaseAsk['returning']) {
     const answer = await budget.lease({
       team: caller.team,
       member: caller.member,
@@ -106,21 +110,40 @@ export function budgetGate(
       returning,
       plan,
     })
-    if (answer.kind === 'refused') {
-      if (answer.refusal === 'breaker') {
-        cache.breakerUntilMs = Math.max(cache.breakerUntilMs, Date.now() + answer.retryAfterMs)
-        throw breakerOpen(cache.breakerUntilMs, Date.now())
-      }
-      throw GatewayError.of('BUDGET_EXHAUSTED', {
-        message: `Team ${caller.team} has used its share of the upstream budget for now; retry after the retry-after header's seconds`,
-        headers: { 'retry-after': seconds(answer.retryAfterMs) },
-      })
+    if (answer.kind === 'lease') return answer
+    if (answer.refusal === 'breaker') {
+      cache.breakerUntilMs = Math.max(cache.breakerUntilMs, Date.now() + answer.retryAfterMs)
+      throw breakerOpen(cache.breakerUntilMs, Date.now())
     }
+    throw GatewayError.of('BUDGET_EXHAUSTED', {
+      message: `Team ${caller.team} has used its share of the upstream budget for now; retry after the retry-after header's seconds`,
+      headers: { 'retry-after': seconds(answer.retryAfterMs) },
+    })
+  }
+
+  /**
+   * Asks for the member's next lease, spends one request of it for this request and leaves the
+   * rest in the cache for the member's other requests, unless a later renewal took over from
+   * this one (then the rest stays unspent, counted by the coordinator: fewer upstream calls,
+   * never more).
+   */
+  async function renew(renewal: Renewal): Promise<void> {
+    const previous = cache.leases.get(key)
+    const usedUpInTime =
+      previous !== undefined && previous.remaining === 0 && previous.expiresMs > renewal.sinceMs
+    const want = usedUpInTime ? Math.min(MAX_LEASE, previous.size * 2) : 1
+    const returning =
+      previous !== undefined && previous.remaining > 0
+        ? { id: previous.id, unused: previous.remaining }
+        : undefined
+    cache.leases.delete(key)
+    const lease = await ask(want, returning)
+    if (cache.renewing.get(key)?.ticket !== renewal.ticket) return
     cache.leases.set(key, {
-      id: answer.id,
-      remaining: answer.granted,
-      size: answer.granted,
-      expiresMs: answer.expiresMs,
+      id: lease.id,
+      remaining: lease.granted - 1,
+      size: lease.granted,
+      expiresMs: lease.expiresMs,
     })
   }
 
@@ -134,24 +157,24 @@ export function budgetGate(
 
   return {
     async admit() {
-      for (;;) {
-        const nowMs = Date.now()
-        if (cache.breakerUntilMs > nowMs) throw breakerOpen(cache.breakerUntilMs, nowMs)
-        if (spend(nowMs)) return
-        const pending = cache.acquiring.get(key)
-        if (pending !== undefined) {
-          // Another request of this member is asking; its lease may serve this one too.
-          await pending.catch(() => {})
-          if (spend(Date.now())) return
-        }
-        const asking = acquire(nowMs)
-        cache.acquiring.set(key, asking)
-        try {
-          await asking
-        } finally {
-          if (cache.acquiring.get(key) === asking) cache.acquiring.delete(key)
-        }
-        if (spend(Date.now())) return
+      const nowMs = Date.now()
+      if (cache.breakerUntilMs > nowMs) throw breakerOpen(cache.breakerUntilMs, nowMs)
+      if (spend(nowMs)) return
+      const current = cache.renewing.get(key)
+      // A renewal that has not finished within a lease's life was lost (its request cancelled
+      // before its `finally`): this request takes over.
+      if (current !== undefined && nowMs - current.sinceMs < LEASE_TTL_MS) {
+        // Another request of this member is renewing: this one asks for itself, never waits.
+        await ask(1, undefined)
+        return
+      }
+      cache.tickets += 1
+      const renewal = { ticket: cache.tickets, sinceMs: nowMs }
+      cache.renewing.set(key, renewal)
+      try {
+        await renew(renewal)
+      } finally {
+        if (cache.renewing.get(key)?.ticket === renewal.ticket) cache.renewing.delete(key)
       }
     },
 

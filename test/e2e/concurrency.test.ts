@@ -1,0 +1,145 @@
+/**
+ * One member's requests at once, in one isolate, under `wrangler dev` (a real workerd, where each
+ * request has its own I/O context and the runtime cancels a request that waits on a promise
+ * another request's I/O will settle: "had hung", a 500 that production calls error 1101). The
+ * budget gate's lease renewals, a slow upstream and a spent budget are where it happened
+ * (issue 17). This file starts its own pair of Workers with a small budget, so that spending it
+ * does not touch the suite's shared pair.
+ */
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import {
+  EMULATOR_CONTROL_SECRET,
+  ROOT,
+  freePorts,
+  startDevServers,
+  type DevServers,
+} from '../../scripts/dev-servers.mjs'
+import { ACCOUNT, DEMO_KEYS } from './support/context'
+import { makeCertificate } from './support/certificates'
+
+let servers: DevServers
+let workDir: string
+let logFile: string
+const log = () => readFileSync(logFile, 'utf8')
+
+beforeAll(async () => {
+  workDir = mkdtempSync(path.join(tmpdir(), 'mtls-concurrency-'))
+  logFile = path.join(workDir, 'servers.log')
+  const out = createWriteStream(logFile)
+  const policy = JSON.parse(readFileSync(path.join(ROOT, 'demo/policy.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >
+  // 200 requests per window: the gateway's cap is 180 (18 held for admins), small enough to spend.
+  policy.budget = { upstream_requests: 200, window_seconds: 300 }
+  const policyFile = path.join(workDir, 'policy.json')
+  writeFileSync(policyFile, JSON.stringify(policy))
+  const [gatewayPort, emulatorPort, gatewayInspectorPort, emulatorInspectorPort] = (await freePorts(
+    4,
+  )) as [number, number, number, number]
+  servers = await startDevServers({
+    gatewayPort,
+    emulatorPort,
+    gatewayInspectorPort,
+    emulatorInspectorPort,
+    gatewayStateDir: path.join(workDir, 'state/gateway'),
+    emulatorStateDir: path.join(workDir, 'state/emulator'),
+    envFile: path.join(workDir, 'gateway.env'),
+    policyFile,
+    env: { WRANGLER_REGISTRY_PATH: path.join(workDir, 'registry') },
+    onLine: (worker, line) => out.write(`[${worker}] ${line}\n`),
+    readyTimeoutMs: 90_000,
+  })
+}, 120_000)
+
+afterAll(async () => {
+  await servers?.stop()
+  if (process.env.E2E_KEEP === undefined) rmSync(workDir, { recursive: true, force: true })
+})
+
+async function emulatorFaults(faults: Record<string, unknown>[]) {
+  const response = await fetch(`${servers.emulatorUrl}/__emulator/faults`, {
+    method: 'POST',
+    headers: { 'x-emulator-secret': EMULATOR_CONTROL_SECRET, 'content-type': 'application/json' },
+    body: JSON.stringify({ faults }),
+  })
+  expect(response.status).toBe(200)
+}
+
+const certificatesUrl = () => `${servers.gatewayUrl}/client/v4/accounts/${ACCOUNT}/mtls_certificates`
+
+/** `concurrency` connections send requests until `durationMs` has passed; counts per status and code. */
+async function load(url: string, key: string, concurrency: number, durationMs: number) {
+  const counts: Record<string, number> = {}
+  const until = Date.now() + durationMs
+  const connection = async () => {
+    while (Date.now() < until) {
+      const response = await fetch(url, { headers: { authorization: `Bearer ${key}` } })
+      const text = await response.text()
+      let code = ''
+      try {
+        code = String((JSON.parse(text) as { errors: { code: number }[] }).errors[0]?.code ?? '')
+      } catch {
+        code = 'not JSON'
+      }
+      const cell = code === '' ? String(response.status) : `${response.status} ${code}`
+      counts[cell] = (counts[cell] ?? 0) + 1
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, connection))
+  return counts
+}
+
+const serverErrors = (counts: Record<string, number>) =>
+  Object.entries(counts).filter(([cell]) => cell.startsWith('5'))
+const hung = () => log().match(/had hung/g)?.length ?? 0
+/** Requests the runtime cancelled as hung since the test began (the log is the gateway's). */
+let hungBefore = 0
+beforeEach(() => {
+  hungBefore = hung()
+})
+const hungSince = () => hung() - hungBefore
+
+describe('one member at c=10 and c=50, one isolate', () => {
+  let id: string
+
+  beforeAll(async () => {
+    const made = await makeCertificate({ ca: false })
+    const response = await fetch(certificatesUrl(), {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${DEMO_KEYS.admin}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ ca: false, certificates: made.pem }),
+    })
+    const body = (await response.json()) as { result: { id: string } }
+    expect(response.status).toBe(200)
+    id = body.result.id
+  })
+
+  it('renews leases with the upstream slow, then is refused with 429 once the budget is spent, never a 500', async () => {
+    await emulatorFaults([{ kind: 'latency', ms: 30, times: 10_000, match: { method: 'GET' } }])
+    const counts = await load(`${certificatesUrl()}/${id}`, DEMO_KEYS.admin, 10, 8_000)
+    expect(serverErrors(counts), JSON.stringify(counts)).toEqual([])
+    expect(hungSince(), 'the gateway log says a request had hung').toBe(0)
+    // Served until the cap, refused with the gateway's own 429 after it.
+    expect(counts['200'], JSON.stringify(counts)).toBeGreaterThan(0)
+    expect(counts['429 18429'], JSON.stringify(counts)).toBeGreaterThan(0)
+  })
+
+  it('stays refused, never a 500, at c=50 with the budget spent', async () => {
+    const counts = await load(`${certificatesUrl()}/${id}`, DEMO_KEYS.admin, 50, 5_000)
+    expect(counts, JSON.stringify(counts)).toEqual({ '429 18429': expect.any(Number) })
+    expect(hungSince(), 'the gateway log says a request had hung').toBe(0)
+  })
+
+  it('answers whoami to many at once from one member, never a 500', async () => {
+    const counts = await load(`${servers.gatewayUrl}/gateway/v1/whoami`, DEMO_KEYS.carol, 50, 3_000)
+    expect(serverErrors(counts), JSON.stringify(counts)).toEqual([])
+    expect(hungSince(), 'the gateway log says a request had hung').toBe(0)
+  })
+})

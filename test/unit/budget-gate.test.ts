@@ -1,0 +1,139 @@
+/**
+ * The budget gate's rule for requests of one member at once (upstream/budget-gate.ts): no request
+ * waits on a promise another request started. In workerd a request whose only pending work is
+ * another request's I/O is cancelled as hung (issue 17); here, a renewal that never answers must
+ * not hold anyone else. The end-to-end proof under `wrangler dev` is test/e2e/concurrency.test.ts.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { LeaseAnswer, LeaseAsk } from '../../src/coordinator/leases'
+import { LEASE_TTL_MS } from '../../src/coordinator/leases'
+import { GatewayError } from '../../src/lib/errors'
+import type { BudgetPlan } from '../../src/policy/limits'
+import { budgetGate, leaseCacheFor, type TokenBudget } from '../../src/upstream/budget-gate'
+
+const PLAN: BudgetPlan = { windowMs: 300_000, cap: 1000, reserve: 100, shares: { payments: 900 } }
+const CALLER = { team: 'payments', member: 'alice', reserveEligible: false, memberLimit: null }
+
+/** A coordinator whose answers the test gives one by one, or at once with `answerAll`. */
+function heldBudget() {
+  const asks: { ask: LeaseAsk; answer: (a: LeaseAnswer) => void }[] = []
+  const budget: TokenBudget = {
+    lease: (ask) => new Promise((answer) => asks.push({ ask, answer })),
+    trip: async () => {},
+    view: () => Promise.reject(new Error('not used')),
+  }
+  return { budget, asks }
+}
+
+const lease = (granted: number, id = crypto.randomUUID()): LeaseAnswer => ({
+  kind: 'lease',
+  granted,
+  id,
+  expiresMs: Date.now() + LEASE_TTL_MS,
+})
+
+/** Lets every settled promise run its continuations. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('requests of one member at once', () => {
+  it('are admitted while another request of the member renews the lease (nobody waits on it)', async () => {
+    const { budget, asks } = heldBudget()
+    const cache = {}
+    const shared = () => budgetGate(budget, PLAN, CALLER, leaseCacheFor(cache))
+
+    let renewerDone = false
+    const renewer = shared()
+      .admit()
+      .then(() => (renewerDone = true))
+    await settle()
+    expect(asks.map((a) => a.ask.want)).toEqual([1])
+
+    // The renewal hangs. A second request of the member asks for itself...
+    let secondDone = false
+    const second = shared()
+      .admit()
+      .then(() => (secondDone = true))
+    await settle()
+    expect(asks.map((a) => a.ask.want)).toEqual([1, 1])
+    // ...and is admitted by its own answer while the renewal still hangs.
+    asks[1]!.answer(lease(1))
+    await second
+    expect([secondDone, renewerDone]).toEqual([true, false])
+
+    asks[0]!.answer(lease(1))
+    await renewer
+    expect(renewerDone).toBe(true)
+  })
+
+  it('spend what the renewal brought back, and ask again twice as much once it is used up', async () => {
+    const { budget, asks } = heldBudget()
+    const cache = {}
+    const admit = () => budgetGate(budget, PLAN, CALLER, leaseCacheFor(cache)).admit()
+
+    const first = admit()
+    await settle()
+    asks[0]!.answer(lease(1))
+    await first
+    // Used up in time: the next renewal asks for two, and one request of it is left for later.
+    const second = admit()
+    await settle()
+    expect(asks[1]!.ask.want).toBe(2)
+    asks[1]!.answer(lease(2))
+    await second
+    await admit() // the one left: no coordinator call
+    expect(asks).toHaveLength(2)
+    const fourth = admit()
+    await settle()
+    expect(asks[2]!.ask.want).toBe(4)
+    asks[2]!.answer(lease(4))
+    await fourth
+  })
+
+  it('take over a renewal that never finished once a lease would have expired', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const { budget, asks } = heldBudget()
+    const cache = {}
+    const admit = () => budgetGate(budget, PLAN, CALLER, leaseCacheFor(cache)).admit()
+
+    void admit() // its request was cancelled: no answer, no `finally`
+    await settle()
+    vi.setSystemTime(Date.now() + LEASE_TTL_MS + 1)
+    const next = admit()
+    await settle()
+    expect(asks).toHaveLength(2)
+    asks[1]!.answer(lease(3))
+    await next
+    // The new renewal's lease serves the member: two requests left of three.
+    await admit()
+    await admit()
+    expect(asks).toHaveLength(2)
+    // The lost renewal's late answer does not replace it.
+    asks[0]!.answer(lease(16))
+    await settle()
+    const after = admit()
+    await settle()
+    expect(asks).toHaveLength(3)
+    asks[2]!.answer(lease(1))
+    await after
+  })
+
+  it('refuse each request with the coordinator’s refusal, without waiting on another', async () => {
+    const { budget, asks } = heldBudget()
+    const cache = {}
+    const admit = () => budgetGate(budget, PLAN, CALLER, leaseCacheFor(cache)).admit()
+    const first = admit().catch((error: unknown) => error)
+    const second = admit().catch((error: unknown) => error)
+    await settle()
+    expect(asks).toHaveLength(2)
+    asks[1]!.answer({ kind: 'refused', refusal: 'budget', retryAfterMs: 4_000 })
+    const refused = await second
+    expect(refused).toBeInstanceOf(GatewayError)
+    expect((refused as GatewayError).errors[0]!.code).toBe(18429)
+    asks[0]!.answer({ kind: 'refused', refusal: 'breaker', retryAfterMs: 60_000 })
+    expect(((await first) as GatewayError).errors[0]!.code).toBe(18430)
+  })
+})
