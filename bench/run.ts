@@ -9,6 +9,7 @@
  *   BENCH_WRITES        requests per upload or delete run (default 200)
  *   BENCH_CONCURRENCY   clients, comma-separated (default 1,10,50)
  *   BENCH_CPU_REQUESTS  sequential requests per route and target for CPU (default 50)
+ *   BENCH_SOAK_SECONDS  seconds per run of one member's sustained load (default 60; 0 skips it)
  *   BENCH_ROUTES        only routes whose name contains one of these, comma-separated
  *   BENCH_REPORT        where to write the report (default bench/REPORT.md)
  *   BENCH_KEEP=1        keep the Workers' state folder and print its path
@@ -30,9 +31,10 @@ import {
   seedCertificates,
   setAssociations,
 } from './harness/fixtures'
-import { load, type LoadRequest } from './harness/load'
+import { hasServerErrors, load, type LoadRequest } from './harness/load'
 import {
   renderReport,
+  type SoakFigure,
   type CpuFigure,
   type CpuSplit,
   type Machine,
@@ -66,6 +68,7 @@ const settings: RunSettings = {
   concurrency: (process.env.BENCH_CONCURRENCY ?? '1,10,50').split(',').map(Number),
   cpuRequests: setting('BENCH_CPU_REQUESTS', 50),
 }
+const soakSeconds = Number(process.env.BENCH_SOAK_SECONDS ?? 60)
 const routeFilter = process.env.BENCH_ROUTES?.split(',').filter(Boolean)
 const reportFile = path.resolve(ROOT, process.env.BENCH_REPORT ?? 'bench/REPORT.md')
 
@@ -223,8 +226,11 @@ log(`workerd benches: ${workerd.kvOps.length} routes, ${workerd.auditQueries.len
  * that the CPU figures do not depend on what the rounds left in the gateway's isolate (its heap
  * grew to V8's 1.4 GB limit by the end of a full run's rounds: README, Performance).
  */
-async function withServers<T>(work: (servers: BenchServers, routes: Route[]) => Promise<T>) {
-  const servers = await startBenchServers(log)
+async function withServers<T>(
+  work: (servers: BenchServers, routes: Route[], reads: ReadTargets) => Promise<T>,
+  upstreamRequests?: number,
+) {
+  const servers = await startBenchServers(log, upstreamRequests)
   try {
     log(
       `servers: gateway ${servers.gatewayUrl}, bare ${servers.bareUrl}, emulator ${servers.emulatorUrl}`,
@@ -234,7 +240,7 @@ async function withServers<T>(work: (servers: BenchServers, routes: Route[]) => 
       { gateway: servers.gatewayUrl, bare: servers.bareUrl, emulator: servers.emulatorUrl },
       reads,
     ).filter((route) => !routeFilter || routeFilter.some((part) => route.name.includes(part)))
-    return await work(servers, routes)
+    return await work(servers, routes, reads)
   } catch (error) {
     log(`failed; the Workers' last output:\n${servers.tail()}`)
     throw error
@@ -243,13 +249,48 @@ async function withServers<T>(work: (servers: BenchServers, routes: Route[]) => 
   }
 }
 
+/**
+ * One member (the admin) reading one certificate it owns from c connections for `soakSeconds`,
+ * at each concurrency: the load under which requests once waited on each other's lease renewals
+ * and the runtime cancelled them as hung (issue 17). `label` says whether the budget is spent.
+ */
+function soak(label: string) {
+  return async (servers: BenchServers, _routes: Route[], reads: ReadTargets) => {
+    const figures: SoakFigure[] = []
+    const path = `/client/v4/accounts/${ACCOUNTS.reads}/mtls_certificates/${reads.owned}`
+    for (const connections of [10, 50]) {
+      const result = await load({
+        origin: servers.gatewayUrl,
+        connections,
+        duration: soakSeconds,
+        next: () => ({ method: 'GET', path, headers: { authorization: `Bearer ${KEYS.admin}` } }),
+      })
+      await settle(servers, servers.gatewayUrl)
+      figures.push({ label, connections, seconds: soakSeconds, result })
+      log(
+        `soak ${label} c=${connections}: ${result.requests} answers, ${JSON.stringify(result.answers)}, ${result.errors} without answer`,
+      )
+    }
+    return figures
+  }
+}
+
 const samples: Sample[] = await withServers(rounds)
 const cpuFigures: CpuFigure[] = await withServers(cpu)
+const soakFigures: SoakFigure[] =
+  soakSeconds > 0
+    ? [
+        ...(await withServers(soak('budget available'))),
+        // 200 upstream requests per window: spent within the first seconds of the first run.
+        ...(await withServers(soak('budget spent'), 200)),
+      ]
+    : []
 
 const markdown = renderReport({
   machine: host,
   settings,
   samples,
+  soak: soakFigures,
   cpu: cpuFigures,
   bundle,
   workerd,
@@ -258,3 +299,12 @@ const markdown = renderReport({
 const style = (await resolveConfig(reportFile)) ?? {}
 writeFileSync(reportFile, await format(markdown, { ...style, parser: 'markdown' }))
 log(`wrote ${path.relative(ROOT, reportFile)}`)
+
+// A cell or a soak run with a server error measured a failure, not the gateway: the run fails.
+const failed = [...samples.map((s) => s.result), ...soakFigures.map((s) => s.result)].filter(
+  hasServerErrors,
+).length
+if (failed > 0) {
+  log(`${failed} runs met server errors or unanswered requests: see the report's invalid cells`)
+  process.exitCode = 1
+}

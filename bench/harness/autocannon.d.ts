@@ -12,7 +12,10 @@ declare module 'autocannon' {
     duration?: number
     amount?: number
     timeout?: number
-    requests?: { setupRequest: (request: Record<string, unknown>) => Record<string, unknown> }[]
+    requests?: {
+      setupRequest: (request: Record<string, unknown>) => Record<string, unknown>
+      onResponse?: (status: number, body: string) => void
+    }[]
   }
   export default function autocannon(options: Options): Instance
 }

@@ -39,12 +39,13 @@ export const ACCOUNTS = {
  * budget far above the load (the most a policy allows; the emulator's limit is raised too, seedEmulator): the bench measures the
  * gateway's cost, not its 429s. Written to `file` for `startDevServers`.
  */
-export function writeBenchPolicy(file: string): void {
+/** `upstreamRequests`: the policy's budget per 5 minutes (default: the most it allows, never spent). */
+export function writeBenchPolicy(file: string, upstreamRequests = 1_000_000): void {
   const policy = JSON.parse(readFileSync(path.join(ROOT, 'demo/policy.json'), 'utf8')) as {
     teams: { id: string; accounts: string[] }[]
     budget?: unknown
   }
-  policy.budget = { upstream_requests: 1_000_000 }
+  policy.budget = { upstream_requests: upstreamRequests }
   const extra = [
     ...Object.values(ACCOUNTS.list),
     ACCOUNTS.uploads,

@@ -5,6 +5,12 @@
  * Latencies and throughput are taken from autocannon's per-response event rather than its
  * summary: the summary's histogram rounds to whole milliseconds (too coarse for "1 ms added") and
  * its duration ends on the next one-second tick (too long for a run of a fixed number of requests).
+ *
+ * Every answer that is not 2xx is counted by its status and the envelope's first error code
+ * (`answers`), and connection errors and timeouts apart: a run with any 5xx or connection error
+ * is not a sample of the gateway's cost but of a failure, and the report marks its cell invalid
+ * instead of averaging it (issue 17: 500s from requests the runtime cancelled as hung once hid
+ * among the non-2xx counts).
  */
 import autocannon from 'autocannon'
 
@@ -28,8 +34,12 @@ export interface LoadOptions {
 
 export interface LoadResult {
   requests: number
-  /** Answers that were not 2xx, and connection errors: a run with any is not a fair sample. */
+  /** Answers that were not 2xx, and connection errors and timeouts. */
   failures: number
+  /** The answers that were not 2xx, by `<status> <first error code>` (`–` when there is none). */
+  answers: Record<string, number>
+  /** Connection errors and timeouts (no answer at all). */
+  errors: number
   /** Requests per second, from the first request sent to the last answer received. */
   rps: number
   p50: number
@@ -42,8 +52,25 @@ export function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN
 }
 
+/** `<status> <code>` of a non-2xx answer: the first error code of its envelope, if it has one. */
+export function answerCell(status: number, body: string): string {
+  let code = '–'
+  try {
+    const first = (JSON.parse(body) as { errors?: { code?: unknown }[] }).errors?.[0]?.code
+    if (typeof first === 'number') code = String(first)
+  } catch {
+    code = 'not JSON'
+  }
+  return `${status} ${code}`
+}
+
+/** True when a run's answers hold a server error or a request that got no answer at all. */
+export const hasServerErrors = (result: Pick<LoadResult, 'answers' | 'errors'>) =>
+  result.errors > 0 || Object.keys(result.answers).some((cell) => cell.startsWith('5'))
+
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = []
+  const answers: Record<string, number> = {}
   let failures = 0
   let last = 0
   const started = performance.now()
@@ -59,6 +86,11 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
           const { method, path, headers, body } = options.next()
           return { ...request, method, path, headers, body }
         },
+        onResponse: (status: number, body: string) => {
+          if (status >= 200 && status <= 299) return
+          const cell = answerCell(status, body)
+          answers[cell] = (answers[cell] ?? 0) + 1
+        },
       },
     ],
   })
@@ -69,9 +101,13 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   })
   const summary = await instance
   latencies.sort((a, b) => a - b)
+  // autocannon's `errors` counts connection errors, its timeouts included.
+  const errors = summary.errors ?? 0
   return {
     requests: latencies.length,
-    failures: failures + (summary.errors ?? 0),
+    failures: failures + errors,
+    answers,
+    errors,
     rps: latencies.length / ((last - started) / 1000),
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),

@@ -4,7 +4,7 @@
  * the bundle and the audit queries, and how each was measured.
  */
 import { median } from '../bundle.mjs'
-import type { LoadResult } from './load'
+import { hasServerErrors, type LoadResult } from './load'
 import type { Target } from './routes'
 import type { WorkerdFigures } from './workerd-benches'
 
@@ -62,6 +62,7 @@ export interface Report {
   machine: Machine
   settings: RunSettings
   samples: Sample[]
+  soak: SoakFigure[]
   cpu: CpuFigure[]
   bundle: BundleFigures
   workerd: WorkerdFigures
@@ -74,7 +75,29 @@ interface Cell {
   addedP99: number
   bareRps: number
   gatewayRps: number
-  failures: number
+  /** Non-2xx answers of both targets over the rounds, by status and code; connection errors. */
+  answers: Record<string, number>
+  /** A 5xx or a connection error in any run of the cell: its figures are not averaged. */
+  invalid: boolean
+}
+
+/** One member's sustained load on one route (bench/run.ts `soak`): every answer counted. */
+export interface SoakFigure {
+  label: string
+  connections: number
+  seconds: number
+  result: LoadResult
+}
+
+function addAnswers(into: Record<string, number>, result: LoadResult) {
+  for (const [cell, n] of Object.entries(result.answers)) into[cell] = (into[cell] ?? 0) + n
+  if (result.errors > 0) into['no answer'] = (into['no answer'] ?? 0) + result.errors
+}
+
+/** `429 18429 ×12, 500 – ×3`, or `none`. */
+export function answersText(answers: Record<string, number>): string {
+  const cells = Object.entries(answers).sort(([a], [b]) => a.localeCompare(b))
+  return cells.length === 0 ? 'none' : cells.map(([cell, n]) => `${cell} ×${n}`).join(', ')
 }
 
 const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '–')
@@ -105,13 +128,21 @@ export function cells(samples: Sample[]): Map<string, Map<number, Cell>> {
     const row = new Map<number, Cell>()
     table.set(route, row)
     for (const [connections, list] of byConnections) {
+      const answers: Record<string, number> = {}
+      for (const pair of list) {
+        addAnswers(answers, pair.gateway)
+        addAnswers(answers, pair.bare)
+      }
+      const invalid = list.some((p) => hasServerErrors(p.gateway) || hasServerErrors(p.bare))
+      const unless = (value: number) => (invalid ? NaN : value)
       row.set(connections, {
-        ratio: median(list.map((p) => p.gateway.rps / p.bare.rps)),
-        addedP50: median(list.map((p) => p.gateway.p50 - p.bare.p50)),
-        addedP99: median(list.map((p) => p.gateway.p99 - p.bare.p99)),
-        bareRps: median(list.map((p) => p.bare.rps)),
-        gatewayRps: median(list.map((p) => p.gateway.rps)),
-        failures: list.reduce((n, p) => n + p.gateway.failures + p.bare.failures, 0),
+        ratio: unless(median(list.map((p) => p.gateway.rps / p.bare.rps))),
+        addedP50: unless(median(list.map((p) => p.gateway.p50 - p.bare.p50))),
+        addedP99: unless(median(list.map((p) => p.gateway.p99 - p.bare.p99))),
+        bareRps: unless(median(list.map((p) => p.bare.rps))),
+        gatewayRps: unless(median(list.map((p) => p.gateway.rps))),
+        answers,
+        invalid,
       })
     }
   }
@@ -128,9 +159,10 @@ export function mainTable(report: Report): string {
     ...concurrency.map((c) => `added p50 c=${c}`),
     ...concurrency.map((c) => `added p99 c=${c}`),
   ]
+  const ratio = (cell: Cell | undefined) => (cell?.invalid ? 'invalid' : fixed(cell?.ratio ?? NaN))
   const rows = [...table].map(([route, row]) => [
     route,
-    ...concurrency.map((c) => fixed(row.get(c)?.ratio ?? NaN)),
+    ...concurrency.map((c) => ratio(row.get(c))),
     ...concurrency.map((c) => ms(row.get(c)?.addedP50 ?? NaN)),
     ...concurrency.map((c) => ms(row.get(c)?.addedP99 ?? NaN)),
   ])
@@ -164,7 +196,7 @@ function absoluteTable(report: Report): string {
         fixed(cell.gatewayRps, 0),
         p50s('bare'),
         p50s('gateway'),
-        String(cell.failures),
+        `${cell.invalid ? '**invalid**: ' : ''}${answersText(cell.answers)}`,
       ])
     }
   }
@@ -176,7 +208,7 @@ function absoluteTable(report: Report): string {
       'gateway req/s',
       'bare per round (req/s / p50 ms)',
       'gateway per round',
-      'non-2xx',
+      'non-2xx (status code ×n, both targets)',
     ],
     rows,
   )
@@ -231,6 +263,30 @@ Absolute figures (medians over the rounds; per round: requests per second / p50 
 
 ${absoluteTable(report)}
 
+## One member under sustained load
+
+One member (the admin) reading one certificate from c connections, as one client would: every
+answer counted by status and code. A 5xx here is a failure of the gateway (before issue 17,
+requests the runtime cancelled as hung: 500s at lease renewals). "spent" runs against a gateway
+whose policy allows 200 upstream requests per 5 minutes, so the budget is used up within the first
+seconds and the rest must be the gateway's own 429 / 18429, never a 500.
+
+${markdownTable(
+  ['run', 'c', 'seconds', 'answers', '2xx', 'non-2xx (status code ×n)', 'verdict'],
+  report.soak.map((s) => [
+    s.label,
+    String(s.connections),
+    String(s.seconds),
+    String(s.result.requests),
+    String(s.result.requests - Object.values(s.result.answers).reduce((a, b) => a + b, 0)),
+    answersText({
+      ...s.result.answers,
+      ...(s.result.errors ? { 'no answer': s.result.errors } : {}),
+    }),
+    hasServerErrors(s.result) ? '**fail: server errors**' : 'no 5xx',
+  ]),
+)}
+
 ## CPU per request
 
 Milliseconds per request over ${settings.cpuRequests} sequential requests per route and target,
@@ -276,7 +332,10 @@ ${markdownTable(['query', 'returned', 'pages', 'list()', 'get()'], auditRows)}
   machine's other load falls on both. Latency is each response's time as autocannon measures it
   (sub-millisecond), throughput the responses over the time from the first request to the last
   answer. Under \`wrangler dev\` the local proxy in front of each Worker dominates: only the ratio
-  and the added latency mean anything, never the absolute figures.
+  and the added latency mean anything, never the absolute figures. Every non-2xx answer is counted
+  by status and error code; a cell where any run met a 5xx or a connection error is **invalid**:
+  it measures a failure, not the gateway's cost, so it is shown but not averaged, and the bench
+  exits with status 1.
 - **Callers**: the admin reads (the seeded certificates have no owner, and only account-wide roles
   see those, so both targets answer the same bytes); alice (developer) uploads a leaf with its
   PKCS#8 key; bob (lead) deletes certificates alice uploaded through the gateway (the bare Worker

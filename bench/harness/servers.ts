@@ -33,10 +33,14 @@ export interface BenchServers {
  * A free port can still be taken by someone else before wrangler binds it (this machine runs other
  * `wrangler dev`s): a start that fails is tried again on new ports.
  */
-export async function startBenchServers(log: (line: string) => void): Promise<BenchServers> {
+export async function startBenchServers(
+  log: (line: string) => void,
+  /** The gateway's budget per 5 minutes (fixtures.ts `writeBenchPolicy`). */
+  upstreamRequests?: number,
+): Promise<BenchServers> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnFreePorts(log)
+      return await startOnFreePorts(log, upstreamRequests)
     } catch (error) {
       if (attempt === 3) throw error
       log(`start failed (${String(error)}), again on other ports`)
@@ -44,7 +48,10 @@ export async function startBenchServers(log: (line: string) => void): Promise<Be
   }
 }
 
-async function startOnFreePorts(log: (line: string) => void): Promise<BenchServers> {
+async function startOnFreePorts(
+  log: (line: string) => void,
+  upstreamRequests: number | undefined,
+): Promise<BenchServers> {
   const dir = mkdtempSync(path.join(tmpdir(), 'mtls-gateway-bench-'))
   const [
     gatewayPort,
@@ -55,7 +62,7 @@ async function startOnFreePorts(log: (line: string) => void): Promise<BenchServe
     bareInspectorPort,
   ] = (await freePorts(6)) as [number, number, number, number, number, number]
   const policyFile = path.join(dir, 'policy.json')
-  writeBenchPolicy(policyFile)
+  writeBenchPolicy(policyFile, upstreamRequests)
   const output: string[] = []
   const onLine = (worker: string, line: string) => output.push(`[${worker}] ${line}`)
   const pair = await startDevServers({

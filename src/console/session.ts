@@ -45,13 +45,9 @@ let cached: { secret: string; key: CryptoKey } | undefined
 /** The HMAC key for sessions and CSRF tokens, derived once per isolate from the signing secret. */
 export async function sessionKey(signingSecret: string): Promise<CryptoKey> {
   if (cached?.secret === signingSecret) return cached.key
-  const base = await crypto.subtle.importKey(
-    'raw',
-    encoder.encode(signingSecret),
-    'HKDF',
-    false,
-    ['deriveKey'],
-  )
+  const base = await crypto.subtle.importKey('raw', encoder.encode(signingSecret), 'HKDF', false, [
+    'deriveKey',
+  ])
   const key = await crypto.subtle.deriveKey(
     {
       name: 'HKDF',

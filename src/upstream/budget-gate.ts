@@ -21,7 +21,12 @@
  * at once and keeps to itself. The coordinator serialises all of them.
  */
 import { z } from '@hono/zod-openapi'
-import { LEASE_TTL_MS, type BudgetView, type LeaseAnswer, type LeaseAsk } from '../coordinator/leases'
+import {
+  LEASE_TTL_MS,
+  type BudgetView,
+  type LeaseAnswer,
+  type LeaseAsk,
+} from '../coordinator/leases'
 import { GatewayError } from '../lib/errors'
 import type { BudgetPlan, Limits } from '../policy/limits'
 

@@ -69,7 +69,17 @@ async function emulatorFaults(faults: Record<string, unknown>[]) {
   expect(response.status).toBe(200)
 }
 
-const certificatesUrl = () => `${servers.gatewayUrl}/client/v4/accounts/${ACCOUNT}/mtls_certificates`
+const certificatesUrl = () =>
+  `${servers.gatewayUrl}/client/v4/accounts/${ACCOUNT}/mtls_certificates`
+
+/** The envelope's first error code, '' for none, or 'not JSON'. */
+function codeOf(text: string): string {
+  try {
+    return String((JSON.parse(text) as { errors: { code: number }[] }).errors[0]?.code ?? '')
+  } catch {
+    return 'not JSON'
+  }
+}
 
 /** `concurrency` connections send requests until `durationMs` has passed; counts per status and code. */
 async function load(url: string, key: string, concurrency: number, durationMs: number) {
@@ -79,12 +89,7 @@ async function load(url: string, key: string, concurrency: number, durationMs: n
     while (Date.now() < until) {
       const response = await fetch(url, { headers: { authorization: `Bearer ${key}` } })
       const text = await response.text()
-      let code = ''
-      try {
-        code = String((JSON.parse(text) as { errors: { code: number }[] }).errors[0]?.code ?? '')
-      } catch {
-        code = 'not JSON'
-      }
+      const code = codeOf(text)
       const cell = code === '' ? String(response.status) : `${response.status} ${code}`
       counts[cell] = (counts[cell] ?? 0) + 1
     }
