@@ -134,6 +134,8 @@ function signalGroup(child, signal) {
  * @property {string} envFile Where the gateway's configuration (token, upstream, policy) is written.
  * @property {string} [policyFile] Defaults to demo/policy.json.
  * @property {Record<string, string>} [env] Extra environment for both `wrangler dev` processes.
+ * @property {Record<string, string>} [vars] Extra variables for the gateway (its env file), e.g.
+ *   ACCESS_TEAM_DOMAIN and ACCESS_AUD; values without quotes or newlines.
  * @property {(worker: string, line: string) => void} [onLine] Each output line of either process.
  * @property {number} [readyTimeoutMs] Both must answer within this time (default 60 s).
  * @property {AbortSignal} [signal] Aborting it while they start kills both at once (a Ctrl-C).
@@ -166,6 +168,7 @@ export async function startDevServers(options) {
     envFile,
     policyFile = path.join(ROOT, 'demo/policy.json'),
     env = {},
+    vars = {},
     onLine = () => {},
     readyTimeoutMs = 60_000,
     signal,
@@ -186,6 +189,7 @@ export async function startDevServers(options) {
       `UPSTREAM_BASE_URL=http://127.0.0.1:${emulatorPort}/client/v4`,
       `AUDIT_SIGNING_KEY=${DEMO_AUDIT_SIGNING_KEY}`,
       `POLICY='${policy}'`,
+      ...Object.entries(vars).map(([name, value]) => `${name}=${value}`),
       '',
     ].join('\n'),
   )

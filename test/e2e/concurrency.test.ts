@@ -9,6 +9,7 @@
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { SignJWT, exportJWK, generateKeyPair } from 'jose'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   EMULATOR_CONTROL_SECRET,
@@ -19,6 +20,9 @@ import {
 } from '../../scripts/dev-servers.mjs'
 import { ACCOUNT, DEMO_KEYS } from './support/context'
 import { makeCertificate } from './support/certificates'
+
+const ACCESS_AUD = 'e2e-concurrency-audience'
+const ACCESS_EMAIL = 'dana@example.com'
 
 let servers: DevServers
 let workDir: string
@@ -35,6 +39,13 @@ beforeAll(async () => {
   >
   // 200 requests per window: the gateway's cap is 180 (18 held for admins), small enough to spend.
   policy.budget = { upstream_requests: 200, window_seconds: 300 }
+  // A member known to Cloudflare Access, whose key set the emulator serves (the last test).
+  ;(policy.members as unknown[]).push({
+    id: 'dana',
+    team: 'identity',
+    roles: ['developer'],
+    access_email: ACCESS_EMAIL,
+  })
   const policyFile = path.join(workDir, 'policy.json')
   writeFileSync(policyFile, JSON.stringify(policy))
   const [gatewayPort, emulatorPort, gatewayInspectorPort, emulatorInspectorPort] = (await freePorts(
@@ -49,6 +60,7 @@ beforeAll(async () => {
     emulatorStateDir: path.join(workDir, 'state/emulator'),
     envFile: path.join(workDir, 'gateway.env'),
     policyFile,
+    vars: { ACCESS_TEAM_DOMAIN: `http://127.0.0.1:${emulatorPort}`, ACCESS_AUD },
     env: { WRANGLER_REGISTRY_PATH: path.join(workDir, 'registry') },
     onLine: (worker, line) => out.write(`[${worker}] ${line}\n`),
     readyTimeoutMs: 90_000,
@@ -60,14 +72,17 @@ afterAll(async () => {
   if (process.env.E2E_KEEP === undefined) rmSync(workDir, { recursive: true, force: true })
 })
 
-async function emulatorFaults(faults: Record<string, unknown>[]) {
-  const response = await fetch(`${servers.emulatorUrl}/__emulator/faults`, {
-    method: 'POST',
+async function emulatorControl(method: string, route: string, body: unknown) {
+  const response = await fetch(`${servers.emulatorUrl}/__emulator/${route}`, {
+    method,
     headers: { 'x-emulator-secret': EMULATOR_CONTROL_SECRET, 'content-type': 'application/json' },
-    body: JSON.stringify({ faults }),
+    body: JSON.stringify(body),
   })
   expect(response.status).toBe(200)
 }
+
+const emulatorFaults = (faults: Record<string, unknown>[]) =>
+  emulatorControl('POST', 'faults', { faults })
 
 const certificatesUrl = () =>
   `${servers.gatewayUrl}/client/v4/accounts/${ACCOUNT}/mtls_certificates`
@@ -82,12 +97,17 @@ function codeOf(text: string): string {
 }
 
 /** `concurrency` connections send requests until `durationMs` has passed; counts per status and code. */
-async function load(url: string, key: string, concurrency: number, durationMs: number) {
+async function load(
+  url: string,
+  credentials: Record<string, string>,
+  concurrency: number,
+  durationMs: number,
+) {
   const counts: Record<string, number> = {}
   const until = Date.now() + durationMs
   const connection = async () => {
     while (Date.now() < until) {
-      const response = await fetch(url, { headers: { authorization: `Bearer ${key}` } })
+      const response = await fetch(url, { headers: credentials })
       const text = await response.text()
       const code = codeOf(text)
       const cell = code === '' ? String(response.status) : `${response.status} ${code}`
@@ -97,6 +117,8 @@ async function load(url: string, key: string, concurrency: number, durationMs: n
   await Promise.all(Array.from({ length: concurrency }, connection))
   return counts
 }
+
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
 
 const serverErrors = (counts: Record<string, number>) =>
   Object.entries(counts).filter(([cell]) => cell.startsWith('5'))
@@ -128,7 +150,7 @@ describe('one member at c=10 and c=50, one isolate', () => {
 
   it('renews leases with the upstream slow, then is refused with 429 once the budget is spent, never a 500', async () => {
     await emulatorFaults([{ kind: 'latency', ms: 30, times: 10_000, match: { method: 'GET' } }])
-    const counts = await load(`${certificatesUrl()}/${id}`, DEMO_KEYS.admin, 10, 8_000)
+    const counts = await load(`${certificatesUrl()}/${id}`, bearer(DEMO_KEYS.admin), 10, 8_000)
     expect(serverErrors(counts), JSON.stringify(counts)).toEqual([])
     expect(hungSince(), 'the gateway log says a request had hung').toBe(0)
     // Served until the cap, refused with the gateway's own 429 after it.
@@ -137,14 +159,47 @@ describe('one member at c=10 and c=50, one isolate', () => {
   })
 
   it('stays refused, never a 500, at c=50 with the budget spent', async () => {
-    const counts = await load(`${certificatesUrl()}/${id}`, DEMO_KEYS.admin, 50, 5_000)
+    const counts = await load(`${certificatesUrl()}/${id}`, bearer(DEMO_KEYS.admin), 50, 5_000)
     expect(counts, JSON.stringify(counts)).toEqual({ '429 18429': expect.any(Number) })
     expect(hungSince(), 'the gateway log says a request had hung').toBe(0)
   })
 
   it('answers whoami to many at once from one member, never a 500', async () => {
-    const counts = await load(`${servers.gatewayUrl}/gateway/v1/whoami`, DEMO_KEYS.carol, 50, 3_000)
+    const counts = await load(
+      `${servers.gatewayUrl}/gateway/v1/whoami`,
+      bearer(DEMO_KEYS.carol),
+      50,
+      3_000,
+    )
     expect(serverErrors(counts), JSON.stringify(counts)).toEqual([])
+    expect(hungSince(), 'the gateway log says a request had hung').toBe(0)
+  })
+
+  it('verifies Access tokens from a cold key set for many requests at once, never a 500', async () => {
+    // The first requests of the isolate all find the key set unfetched: none may wait on
+    // another's fetch (jose's remote key set fetches per request in Workers for this reason).
+    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true })
+    const jwk = {
+      ...(await exportJWK(publicKey)),
+      kid: 'e2e-concurrency',
+      alg: 'RS256',
+      use: 'sig',
+    }
+    await emulatorControl('PUT', 'access/jwks', { keys: [jwk] })
+    const token = await new SignJWT({ email: ACCESS_EMAIL })
+      .setProtectedHeader({ alg: 'RS256', kid: 'e2e-concurrency' })
+      .setIssuer(`http://127.0.0.1:${new URL(servers.emulatorUrl).port}`)
+      .setAudience(ACCESS_AUD)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(privateKey)
+    const counts = await load(
+      `${servers.gatewayUrl}/gateway/v1/whoami`,
+      { 'cf-access-jwt-assertion': token },
+      25,
+      3_000,
+    )
+    expect(counts, JSON.stringify(counts)).toEqual({ '200': expect.any(Number) })
     expect(hungSince(), 'the gateway log says a request had hung').toBe(0)
   })
 })
