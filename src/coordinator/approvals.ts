@@ -16,6 +16,7 @@
  * (immutable), and the columns the transitions set (approved_by, closed_at, outcome). Rows live
  * one day past their expiry, so that "expired" can be told from "unknown", then are pruned.
  */
+import { schema } from './schema'
 import type { Approval, Claim, Closing } from '../approvals/store'
 
 const LINGER_MS = 86_400_000
@@ -29,19 +30,28 @@ interface Row extends Record<string, SqlStorageValue> {
   outcome: string | null
 }
 
-export function approvalTable(sql: SqlStorage) {
-  sql.exec(`CREATE TABLE IF NOT EXISTS approvals (
-    id TEXT PRIMARY KEY,
-    status TEXT NOT NULL
-      CHECK (status IN ('pending', 'executing', 'executed', 'failed', 'expired')),
-    expires_ms INTEGER NOT NULL,
-    record TEXT NOT NULL,
-    approved_by TEXT,
-    closed_at TEXT,
-    outcome TEXT
-  )`)
-  sql.exec('CREATE INDEX IF NOT EXISTS approvals_by_expiry ON approvals (expires_ms)')
+/** The module's tables, as migrations (schema.ts). */
+export const APPROVALS_SCHEMA = schema('approvals', [
+  {
+    id: 1,
+    description: 'parked deletes and their transitions',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS approvals (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL
+          CHECK (status IN ('pending', 'executing', 'executed', 'failed', 'expired')),
+        expires_ms INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        approved_by TEXT,
+        closed_at TEXT,
+        outcome TEXT
+      )`,
+      'CREATE INDEX IF NOT EXISTS approvals_by_expiry ON approvals (expires_ms)',
+    ],
+  },
+])
 
+export function approvalTable(sql: SqlStorage) {
   const iso = (ms: number) => new Date(ms).toISOString()
 
   function expireIfDue(id: string, nowMs: number) {
@@ -69,6 +79,16 @@ export function approvalTable(sql: SqlStorage) {
   }
 
   return {
+    /** Every approval this instance holds, any status, oldest first (inspection: tests). */
+    all(): { id: string; status: string; record: Approval }[] {
+      return sql
+        .exec<{ id: string; status: string; record: string }>(
+          'SELECT id, status, record FROM approvals ORDER BY rowid',
+        )
+        .toArray()
+        .map((row) => ({ ...row, record: JSON.parse(row.record) as Approval }))
+    },
+
     /** Stores a new pending approval; prunes those a day past their expiry on the way. */
     park(approval: Approval, nowMs: number): void {
       sql.exec('DELETE FROM approvals WHERE expires_ms < ?', nowMs - LINGER_MS)

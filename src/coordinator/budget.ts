@@ -23,6 +23,7 @@
  * The breaker (table `breaker`): once the upstream answers 429, nothing is granted until its
  * retry-after has passed, for every isolate.
  */
+import { schema } from './schema'
 import type { BudgetPlan } from '../policy/limits'
 import { LEASE_TTL_MS, type BudgetView, type LeaseAnswer, type LeaseAsk } from './leases'
 
@@ -34,28 +35,37 @@ interface TeamUse extends Record<string, SqlStorageValue> {
   n: number
 }
 
-export function budgetTables(sql: SqlStorage) {
-  sql.exec(`CREATE TABLE IF NOT EXISTS spend (
-    second INTEGER NOT NULL,
-    team TEXT NOT NULL,
-    member TEXT NOT NULL,
-    reserve INTEGER NOT NULL,
-    n INTEGER NOT NULL,
-    PRIMARY KEY (second, team, member, reserve)
-  )`)
-  sql.exec(`CREATE TABLE IF NOT EXISTS leases (
-    id TEXT PRIMARY KEY,
-    second INTEGER NOT NULL,
-    team TEXT NOT NULL,
-    member TEXT NOT NULL,
-    reserve INTEGER NOT NULL,
-    n INTEGER NOT NULL
-  )`)
-  sql.exec(`CREATE TABLE IF NOT EXISTS breaker (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    open_until_ms INTEGER NOT NULL
-  )`)
+/** The module's tables, as migrations (schema.ts). */
+export const BUDGET_SCHEMA = schema('budget', [
+  {
+    id: 1,
+    description: 'per-second spend, leases and the breaker',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS spend (
+        second INTEGER NOT NULL,
+        team TEXT NOT NULL,
+        member TEXT NOT NULL,
+        reserve INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (second, team, member, reserve)
+      )`,
+      `CREATE TABLE IF NOT EXISTS leases (
+        id TEXT PRIMARY KEY,
+        second INTEGER NOT NULL,
+        team TEXT NOT NULL,
+        member TEXT NOT NULL,
+        reserve INTEGER NOT NULL,
+        n INTEGER NOT NULL
+      )`,
+      `CREATE TABLE IF NOT EXISTS breaker (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        open_until_ms INTEGER NOT NULL
+      )`,
+    ],
+  },
+])
 
+export function budgetTables(sql: SqlStorage) {
   const secondOf = (ms: number) => Math.floor(ms / SECOND)
   const firstSecond = (plan: BudgetPlan, nowMs: number) =>
     secondOf(nowMs) - Math.ceil(plan.windowMs / SECOND) + 1
@@ -157,6 +167,21 @@ export function budgetTables(sql: SqlStorage) {
   }
 
   return {
+    /** Requests granted to each team, everything this instance still counts (inspection: tests). */
+    grantedByTeam(): Record<string, number> {
+      return Object.fromEntries(
+        sql
+          .exec<{ team: string; n: number }>('SELECT team, SUM(n) AS n FROM spend GROUP BY team')
+          .toArray()
+          .map((row) => [row.team, row.n]),
+      )
+    },
+
+    /** Forgets every grant and lease and closes the breaker (tests start each case afresh). */
+    forget(): void {
+      for (const table of ['spend', 'leases', 'breaker']) sql.exec(`DELETE FROM ${table}`)
+    },
+
     lease(ask: LeaseAsk, nowMs: number): LeaseAnswer {
       const from = firstSecond(ask.plan, nowMs)
       sql.exec('DELETE FROM spend WHERE second < ?', from)

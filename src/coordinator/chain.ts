@@ -13,6 +13,7 @@
  * instance until the number, the link and the new head are stored. Two entries can never get one
  * number or chain to the same predecessor.
  */
+import { schema } from './schema'
 import { linkOf, type ChainPosition } from '../audit/chain'
 
 export interface ChainLink {
@@ -21,17 +22,26 @@ export interface ChainLink {
   link: string
 }
 
+/** The module's tables, as migrations (schema.ts). */
+export const CHAIN_SCHEMA = schema('chain', [
+  {
+    id: 1,
+    description: "the audit chain's links",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS audit_links (
+        seq INTEGER PRIMARY KEY,
+        kv_key TEXT NOT NULL,
+        link TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+      )`,
+      // Pruning runs on every append: by time, through an index, so it costs what it deletes.
+      'CREATE INDEX IF NOT EXISTS audit_links_by_time ON audit_links (at_ms)',
+    ],
+  },
+])
+
 export function chainTable(ctx: DurableObjectState) {
   const sql = ctx.storage.sql
-  sql.exec(`CREATE TABLE IF NOT EXISTS audit_links (
-    seq INTEGER PRIMARY KEY,
-    kv_key TEXT NOT NULL,
-    link TEXT NOT NULL,
-    at_ms INTEGER NOT NULL
-  )`)
-  // Pruning runs on every append: by time, through an index, so it costs what it deletes.
-  sql.exec('CREATE INDEX IF NOT EXISTS audit_links_by_time ON audit_links (at_ms)')
-
   function head(): ChainLink | null {
     const [row] = sql
       .exec<ChainLink & Record<string, SqlStorageValue>>(

@@ -11,8 +11,9 @@
  *   - one per upstream token: the token's budget and breaker (budget.ts).
  * and the audit's chain (chain.ts) on the account's instance for that account's entries, on the
  * instance named `gateway` for the rest.
- * Each concern is a module over `ctx.storage.sql` with its own tables, created (if missing) before
- * the first call is served; an instance simply never touches the tables of the other kind.
+ * Each concern is a module over `ctx.storage.sql` with its own tables, declared as versioned
+ * migrations (schema.ts) and migrated the first time an instance uses the module after it starts:
+ * an instance creates only the tables of its kind, and picks up a new migration on its next call.
  */
 import { DurableObject } from 'cloudflare:workers'
 import type { Approval, Claim, Closing } from '../approvals/store'
@@ -25,25 +26,63 @@ import type {
   Ownership,
   UploadIntent,
 } from '../ownership/ledger'
-import { approvalTable } from './approvals'
+import { APPROVALS_SCHEMA, approvalTable } from './approvals'
 import type { BudgetPlan } from '../policy/limits'
-import { budgetTables } from './budget'
+import { BUDGET_SCHEMA, budgetTables } from './budget'
 import type { BudgetView, LeaseAnswer, LeaseAsk } from './leases'
-import { ledgerTables } from './ledger'
-import { chainTable, type ChainLink } from './chain'
+import { LEDGER_SCHEMA, ledgerTables } from './ledger'
+import { CHAIN_SCHEMA, chainTable, type ChainLink } from './chain'
+import { migrate, type Schema } from './schema'
+
+/** Each module of the coordinator: its schema, and how to open it once migrated. */
+export const COORDINATOR_MODULES = {
+  approvals: {
+    schema: APPROVALS_SCHEMA,
+    open: (ctx: DurableObjectState) => approvalTable(ctx.storage.sql),
+  },
+  ledger: {
+    schema: LEDGER_SCHEMA,
+    open: (ctx: DurableObjectState) => ledgerTables(ctx.storage.sql),
+  },
+  budget: {
+    schema: BUDGET_SCHEMA,
+    open: (ctx: DurableObjectState) => budgetTables(ctx.storage.sql),
+  },
+  chain: { schema: CHAIN_SCHEMA, open: (ctx: DurableObjectState) => chainTable(ctx) },
+} satisfies Record<string, { schema: Schema; open: (ctx: DurableObjectState) => unknown }>
+
+type Modules = typeof COORDINATOR_MODULES
+type Opened = { [K in keyof Modules]: ReturnType<Modules[K]['open']> }
+
+/** A module of this instance, migrated and opened on first use (no `await`: atomic as any call). */
+export function opened<K extends keyof Modules>(
+  ctx: DurableObjectState,
+  cache: Partial<Opened>,
+  name: K,
+): Opened[K] {
+  const known = cache[name]
+  if (known !== undefined) return known
+  const { schema, open } = COORDINATOR_MODULES[name]
+  migrate(ctx.storage, schema)
+  const module = open(ctx) as Opened[K]
+  cache[name] = module
+  return module
+}
 
 export class Coordinator extends DurableObject<Env> {
-  private readonly approvals: ReturnType<typeof approvalTable>
-  private readonly ledger: ReturnType<typeof ledgerTables>
-  private readonly budget: ReturnType<typeof budgetTables>
-  private readonly chain: ReturnType<typeof chainTable>
+  private readonly modules: Partial<Opened> = {}
 
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env)
-    this.approvals = approvalTable(ctx.storage.sql)
-    this.ledger = ledgerTables(ctx.storage.sql)
-    this.budget = budgetTables(ctx.storage.sql)
-    this.chain = chainTable(ctx)
+  private get approvals() {
+    return opened(this.ctx, this.modules, 'approvals')
+  }
+  private get ledger() {
+    return opened(this.ctx, this.modules, 'ledger')
+  }
+  private get budget() {
+    return opened(this.ctx, this.modules, 'budget')
+  }
+  private get chain() {
+    return opened(this.ctx, this.modules, 'chain')
   }
 
   // Approvals (per account)

@@ -19,6 +19,7 @@
  * by the rule in ownership/reconcile.ts: exactly one live intent with the certificate's whole
  * bundle, whose upload was in flight when the upstream created it, and no owner yet.
  */
+import { schema } from './schema'
 import {
   CLOCK_SKEW_MS,
   type AdoptionCandidate,
@@ -42,25 +43,34 @@ interface IntentRow extends Record<string, SqlStorageValue> {
   record: string
 }
 
-export function ledgerTables(sql: SqlStorage) {
-  sql.exec(`CREATE TABLE IF NOT EXISTS owners (
-    certificate_id TEXT PRIMARY KEY,
-    team TEXT NOT NULL,
-    ca INTEGER NOT NULL DEFAULT 0,
-    record TEXT NOT NULL
-  )`)
-  sql.exec('CREATE INDEX IF NOT EXISTS owners_by_team ON owners (team, ca)')
-  sql.exec(`CREATE TABLE IF NOT EXISTS intents (
-    request_id TEXT PRIMARY KEY,
-    bundle_sha256 TEXT NOT NULL,
-    team TEXT NOT NULL,
-    ca INTEGER NOT NULL,
-    at_ms INTEGER NOT NULL,
-    expires_ms INTEGER NOT NULL,
-    record TEXT NOT NULL
-  )`)
-  sql.exec('CREATE INDEX IF NOT EXISTS intents_by_bundle ON intents (bundle_sha256)')
+/** The module's tables, as migrations (schema.ts). */
+export const LEDGER_SCHEMA = schema('ledger', [
+  {
+    id: 1,
+    description: 'owners and upload intents',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS owners (
+        certificate_id TEXT PRIMARY KEY,
+        team TEXT NOT NULL,
+        ca INTEGER NOT NULL DEFAULT 0,
+        record TEXT NOT NULL
+      )`,
+      'CREATE INDEX IF NOT EXISTS owners_by_team ON owners (team, ca)',
+      `CREATE TABLE IF NOT EXISTS intents (
+        request_id TEXT PRIMARY KEY,
+        bundle_sha256 TEXT NOT NULL,
+        team TEXT NOT NULL,
+        ca INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        record TEXT NOT NULL
+      )`,
+      'CREATE INDEX IF NOT EXISTS intents_by_bundle ON intents (bundle_sha256)',
+    ],
+  },
+])
 
+export function ledgerTables(sql: SqlStorage) {
   const pruneIntents = (nowMs: number) =>
     sql.exec('DELETE FROM intents WHERE expires_ms <= ?', nowMs)
 
@@ -106,6 +116,22 @@ export function ledgerTables(sql: SqlStorage) {
   }
 
   return {
+    /** The live intents with their teams (inspection: tests). */
+    liveIntents(nowMs: number): { request_id: string; team: string; ca: number }[] {
+      pruneIntents(nowMs)
+      return sql
+        .exec<{ request_id: string; team: string; ca: number }>(
+          'SELECT request_id, team, ca FROM intents',
+        )
+        .toArray()
+    },
+
+    /** Forgets every owner and intent of the account (tests reset between cases). */
+    forget(): void {
+      sql.exec('DELETE FROM owners')
+      sql.exec('DELETE FROM intents')
+    },
+
     owner,
 
     /** Owning team per certificate id, and the live intents' bundles (for adoption). */

@@ -5,9 +5,8 @@
  * States: at rest, with an upload of the caller's team in flight (a pending intent), with the
  * breaker open, with the team's budget spent.
  */
-import { runInDurableObject } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { budgetInstance } from '../support/coordinator'
+import { budgetInstance, spendTeamBudget } from '../support/coordinator'
 import { emulator } from '../support/emulator'
 import { call, certificateUrl, uploadNew, uploadedId } from '../support/gateway'
 import { KEYS, RULES } from '../support/identities'
@@ -77,15 +76,7 @@ const STATES: [string, State, number][] = [
   [
     "with the team's budget spent",
     async (team) => {
-      await runInDurableObject(await budgetInstance(), (_coordinator, state) => {
-        state.storage.sql.exec(
-          'INSERT INTO spend (second, team, member, reserve, n) VALUES (?, ?, ?, 0, ?)',
-          Math.floor(Date.now() / 1000),
-          team,
-          'someone',
-          10_000_000,
-        )
-      })
+      await spendTeamBudget(team)
     },
     0,
   ],

@@ -5,7 +5,7 @@
  */
 import { env, runInDurableObject } from 'cloudflare:test'
 import type { Approval } from '../../src/approvals/store'
-import type { Coordinator } from '../../src/coordinator/index'
+import { opened, type Coordinator } from '../../src/coordinator/index'
 import { tokenInstanceName } from '../../src/coordinator/shard'
 import type { Ownership } from '../../src/ownership/ledger'
 import { INJECTED } from '../kit/expected-logs'
@@ -22,12 +22,7 @@ const instance = (name: string) => env.COORDINATOR.get(env.COORDINATOR.idFromNam
 /** Every approval row the account's coordinator holds. */
 export function storedApprovals(account = ACCOUNT): Promise<StoredApproval[]> {
   return runInDurableObject(instance(account), (_coordinator, state) =>
-    state.storage.sql
-      .exec<{ id: string; status: string; record: string }>(
-        'SELECT id, status, record FROM approvals',
-      )
-      .toArray()
-      .map((row) => ({ ...row, record: JSON.parse(row.record) as Approval })),
+    opened(state, {}, 'approvals').all(),
   )
 }
 
@@ -41,19 +36,14 @@ export function storedIntents(
   account = ACCOUNT,
 ): Promise<{ request_id: string; team: string; ca: number }[]> {
   return runInDurableObject(instance(account), (_coordinator, state) =>
-    state.storage.sql
-      .exec<{ request_id: string; team: string; ca: number }>(
-        'SELECT request_id, team, ca FROM intents WHERE expires_ms > ?',
-        Date.now(),
-      )
-      .toArray(),
+    opened(state, {}, 'ledger').liveIntents(Date.now()),
   )
 }
 
 /** Forgets the account's owners and intents (the emulator's reset forgets its certificates). */
 export async function resetLedger(account = ACCOUNT): Promise<void> {
   await runInDurableObject(instance(account), (_coordinator, state) => {
-    for (const table of ['owners', 'intents']) state.storage.sql.exec(`DELETE FROM ${table}`)
+    opened(state, {}, 'ledger').forget()
   })
 }
 
@@ -65,22 +55,33 @@ export async function budgetInstance() {
 /** Forgets every grant and closes the breaker: each test starts with the whole budget. */
 export async function resetBudget(): Promise<void> {
   await runInDurableObject(await budgetInstance(), (_coordinator, state) => {
-    for (const table of ['spend', 'leases', 'breaker']) {
-      state.storage.sql.exec(`DELETE FROM ${table}`)
-    }
+    opened(state, {}, 'budget').forget()
   })
 }
 
 /** Requests granted to each team in the window, as the coordinator counts them. */
 export async function grantedByTeam(): Promise<Record<string, number>> {
   return runInDurableObject(await budgetInstance(), (_coordinator, state) =>
-    Object.fromEntries(
-      state.storage.sql
-        .exec<{ team: string; n: number }>('SELECT team, SUM(n) AS n FROM spend GROUP BY team')
-        .toArray()
-        .map((row) => [row.team, row.n]),
-    ),
+    opened(state, {}, 'budget').grantedByTeam(),
   )
+}
+
+/**
+ * Grants `team` ten million requests now, through the budget's own lease under a plan without
+ * limits: as if the team had spent far more than any policy's budget in this window.
+ */
+export async function spendTeamBudget(team: string): Promise<void> {
+  await runInDurableObject(await budgetInstance(), (_coordinator, state) => {
+    const unlimited = { windowMs: 300_000, cap: 1e9, reserve: 0, shares: {} }
+    const ask = { team, member: 'someone', reserveEligible: false, memberLimit: null }
+    const answer = opened(state, {}, 'budget').lease(
+      { ...ask, want: 10_000_000, plan: unlimited },
+      Date.now(),
+    )
+    if (answer.kind !== 'lease' || answer.granted !== 10_000_000) {
+      throw new Error(`the budget would not be spent: ${JSON.stringify(answer)}`)
+    }
+  })
 }
 
 /** A COORDINATOR binding whose instances cannot be reached at all. */
