@@ -8,6 +8,11 @@ import { demoPolicyFrontsCloudflare } from '../src/policy/demo'
 import { parsePolicy } from '../src/policy/document'
 import { misuse, readCommandLine } from './command-line'
 
+/** What a Worker secret or variable may hold (Cloudflare's Workers limits page: 5 KB). */
+const SECRET_LIMIT_BYTES = 5 * 1024
+/** What one member with a key adds to the compacted document (the demo's average). */
+const MEMBER_BYTES = 135
+
 const command = {
   name: 'policy:check',
   synopsis: 'npm run policy:check -- <policy.json> [--upstream <base url>]',
@@ -20,8 +25,11 @@ JSON pointer (file#/pointer: message), so CI can refuse a broken policy before i
                           demo policy is refused in front of the real one
   -h, --help              this text
 
-Exit status: 0 when the policy is valid, 1 when it has problems or cannot be read, 2 when the
-arguments are wrong.`,
+It warns when the compacted document passes 80 % of the 5 KB (5,120 bytes) a Worker secret may
+hold, and refuses one over it.
+
+Exit status: 0 when the policy is valid, 1 when it has problems, cannot be read or is too large
+for a secret, 2 when the arguments are wrong.`,
   options: { upstream: { type: 'string', default: 'https://api.cloudflare.com/client/v4' } },
   allowPositionals: true,
 } as const
@@ -60,3 +68,21 @@ console.log(
   `${file}: valid: ${policy.teams.length} teams, ${policy.members.length} members, ` +
     `${policy.rules.length} rules (${shadow} in shadow mode)`,
 )
+
+// A Worker secret or variable holds at most 5 KB (Cloudflare's Workers limits); the gateway is
+// given the document as the POLICY secret, compacted as `wrangler secret put` would store it.
+const bytes = new TextEncoder().encode(JSON.stringify(JSON.parse(text))).length
+const headroom = SECRET_LIMIT_BYTES - bytes
+if (headroom < 0) {
+  console.error(
+    `${file}: ${bytes} bytes compacted, over the ${SECRET_LIMIT_BYTES} a Worker secret may hold; ` +
+      'Cloudflare will refuse it as the POLICY secret',
+  )
+  process.exit(1)
+}
+if (bytes >= SECRET_LIMIT_BYTES * 0.8) {
+  console.warn(
+    `${file}: warning: ${bytes} of the ${SECRET_LIMIT_BYTES} bytes a Worker secret may hold ` +
+      `(compacted); about ${Math.floor(headroom / MEMBER_BYTES)} more keyed members fit`,
+  )
+}

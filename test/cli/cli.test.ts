@@ -1,7 +1,7 @@
 /** `npm run policy:check`, `npm run key` and `npm run audit:verify`, run as an operator runs them. */
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -123,6 +123,34 @@ describe('policy:check', () => {
     expect(stderr).toContain(`${file}#/rules/0/subjects/teams/0: unknown team "nobody"`)
   })
 
+  it('warns as the document nears the 5 KB a Worker secret holds, and refuses one over it', () => {
+    const demo = JSON.parse(readFileSync('demo/policy.json', 'utf8')) as {
+      members: Record<string, unknown>[]
+    }
+    const member = (i: number) => ({
+      id: `member-${i}`,
+      team: 'payments',
+      roles: ['developer'],
+      key_sha256: createHash('sha256').update(`key ${i}`).digest('hex'),
+    })
+    const withMembers = (n: number) =>
+      write(`members-${n}.json`, {
+        ...demo,
+        members: [...demo.members, ...Array.from({ length: n }, (_, i) => member(i))],
+      })
+    const loopback = ['--upstream', 'http://127.0.0.1:8788/client/v4']
+    const small = run('policy-check', ['demo/policy.json', ...loopback])
+    expect([small.status, small.stderr]).toEqual([0, ''])
+    const near = run('policy-check', [withMembers(12), ...loopback])
+    expect(near.status).toBe(0)
+    expect(near.stderr).toMatch(
+      /warning: \d{4} of the 5120 bytes a Worker secret may hold \(compacted\); about \d+ more keyed members fit/,
+    )
+    const over = run('policy-check', [withMembers(30), ...loopback])
+    expect(over.status).toBe(1)
+    expect(over.stderr).toMatch(/over the 5120 a Worker secret may hold/)
+  })
+
   it('refuses a file that is not JSON, and a missing file', () => {
     expect(run('policy-check', [write('not.json', '{')]).status).toBe(1)
     expect(run('policy-check', [path.join(dir, 'missing.json')]).status).toBe(1)
@@ -177,6 +205,76 @@ describe('key', () => {
       'key',
       '--expires: not a date: soon',
     )
+  })
+
+  it('refuses what policy:check would refuse: ids, and an expiry in the past', () => {
+    const args = (member: string, expires?: string) => [
+      '--member',
+      member,
+      '--team',
+      'payments',
+      '--role',
+      'developer',
+      ...(expires === undefined ? [] : ['--expires', expires]),
+    ]
+    expectRefused(
+      run('mint-key', args('Erin Smith')),
+      'key',
+      '--member Erin Smith: must be 1-63 lowercase letters, digits, ".", "_" or "-"',
+    )
+    expectRefused(
+      run('mint-key', ['--member', 'erin', '--team', 'payments', '--role', 'Dev']),
+      'key',
+      '--role Dev: must be 1-63 lowercase letters, digits, ".", "_" or "-"',
+    )
+    expectRefused(
+      run('mint-key', args('erin', '2020-01-01')),
+      'key',
+      '--expires: 2020-01-01 is in the past; the key would never work',
+    )
+  })
+
+  it('checks the entry against a policy file: unknown team refused, a known member re-keyed', () => {
+    const unknownTeam = run('mint-key', [
+      '--member',
+      'erin',
+      '--team',
+      'ghosts',
+      '--role',
+      'developer',
+      '--policy',
+      'demo/policy.json',
+    ])
+    expect(unknownTeam.status).toBe(1)
+    expect(unknownTeam.stdout).toBe('')
+    expect(unknownTeam.stderr).toContain('unknown team "ghosts"')
+    expect(unknownTeam.stderr).toContain('no key minted')
+
+    const rekey = run('mint-key', [
+      '--member',
+      'alice',
+      '--team',
+      'payments',
+      '--role',
+      'developer',
+      '--policy',
+      'demo/policy.json',
+    ])
+    expect(rekey.status).toBe(0)
+    expect(rekey.stdout).toContain('Member alice is in demo/policy.json: replace its entry')
+
+    const added = run('mint-key', [
+      '--member',
+      'erin',
+      '--team',
+      'identity',
+      '--role',
+      'developer',
+      '--policy',
+      'demo/policy.json',
+    ])
+    expect(added.status).toBe(0)
+    expect(added.stdout).toContain(`Member entry for the policy's "members" list`)
   })
 })
 

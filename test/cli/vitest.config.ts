@@ -6,5 +6,13 @@ import { defineProject } from 'vitest/config'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 export default defineProject({
-  test: { name: 'cli', root, include: ['test/cli/**/*.test.ts'], environment: 'node' },
+  test: {
+    name: 'cli',
+    root,
+    include: ['test/cli/**/*.test.ts'],
+    environment: 'node',
+    // Each test starts the tools as an operator does (tsx, a process each): a second or more apiece
+    // on a loaded 2-core machine, several per test.
+    testTimeout: 60_000,
+  },
 })
