@@ -59,7 +59,8 @@ if (!result.ok) {
 const { policy } = result
 if (demoPolicyFrontsCloudflare(policy, values.upstream)) {
   console.error(
-    `${file}: this is the demo policy (published keys); the gateway refuses it in front of ${values.upstream}`,
+    `${file}: this is the demo policy (published keys); the gateway refuses it in front of ${values.upstream}: ` +
+      'write your own with your teams and mint each member a key with `npm run key -- --policy <file>`',
   )
   process.exit(1)
 }

@@ -115,7 +115,9 @@ export function readConfig(env: Record<string, unknown>): ConfigResult {
     return {
       ok: false,
       problems: [
-        'POLICY: the demo policy (published keys) must never front the real Cloudflare API',
+        'POLICY: the demo policy (published keys) must never front the real Cloudflare API: ' +
+          'write your own policy with your teams, mint each member a key with `npm run key`, ' +
+          'check it with `npm run policy:check` and set it with `wrangler secret put POLICY`',
       ],
     }
   }

@@ -100,6 +100,7 @@ describe('policy:check', () => {
     const { status, stderr } = run('policy-check', ['demo/policy.json'])
     expect(status).toBe(1)
     expect(stderr).toContain('demo policy')
+    expect(stderr).toContain('mint each member a key with `npm run key -- --policy <file>`')
   })
 
   it('names every problem by its path and exits 1', () => {

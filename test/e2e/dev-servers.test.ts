@@ -3,7 +3,8 @@
  * chosen by the caller or free, a state folder per Worker, and nothing left running once stopped.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -119,10 +120,10 @@ describe('npm start', () => {
     rmSync(stateDir, { recursive: true, force: true })
   })
 
-  async function npmStart() {
-    const ports = (await freePorts(4)) as [number, number, number, number]
+  async function npmStart(args: string[] = [], given?: [number, number, number, number]) {
+    const ports = given ?? ((await freePorts(4)) as [number, number, number, number])
     const [gatewayPort, emulatorPort, gatewayInspector, emulatorInspector] = ports
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts/start.mjs')], {
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts/start.mjs'), ...args], {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -215,5 +216,64 @@ describe('npm start', () => {
     for (const port of start.ports) {
       expect(await listening(port), `${port}\n${why}`).toBe(false)
     }
+  })
+
+  test('a busy port is one line naming the setting to change, and nothing is started', async () => {
+    const ports = (await freePorts(4)) as [number, number, number, number]
+    const holder = net.createServer()
+    await new Promise<void>((resolve) => holder.listen(ports[0], '127.0.0.1', resolve))
+    try {
+      const start = await npmStart([], ports)
+      expect(await start.exit(), start.output).toBe(1)
+      expect(start.output.trim()).toBe(
+        `start: port ${ports[0]} is in use; choose another with GATEWAY_PORT, e.g. GATEWAY_PORT=${ports[0] + 10} npm start`,
+      )
+    } finally {
+      await new Promise((resolve) => holder.close(resolve))
+    }
+  })
+
+  test('runs your own policy file with --policy', async () => {
+    const key = `mtlsgw_${'e2eOwnPolicyKey'.padEnd(43, '0')}`
+    const policy = JSON.parse(readFileSync(path.join(ROOT, 'demo/policy.json'), 'utf8')) as {
+      demo?: boolean
+      members: Record<string, unknown>[]
+    }
+    delete policy.demo
+    // The demo's members, but alice with a key of her own, and one member more.
+    const keySha256 = createHash('sha256').update(key).digest('hex')
+    policy.members = [
+      ...policy.members.map((m) => (m.id === 'alice' ? { ...m, key_sha256: keySha256 } : m)),
+      {
+        id: 'zoe',
+        team: 'identity',
+        roles: ['developer'],
+        key_sha256: keySha256.replace(/^./, '0'),
+      },
+    ]
+    const file = path.join(stateDir, 'own-policy.json')
+    writeFileSync(file, JSON.stringify(policy))
+    const start = await npmStart(['--policy', file])
+    const [gatewayPort] = start.ports
+    const t0 = Date.now()
+    while (!start.output.includes(`.json) on http://127.0.0.1:${gatewayPort}, emulator`)) {
+      if (start.child.exitCode !== null) throw new Error(`npm start exited early:\n${start.output}`)
+      if (Date.now() - t0 > 60_000) throw new Error(`npm start not ready in 60 s:\n${start.output}`)
+      watch(start.child.pid!)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    const why = `npm start's output:\n${start.output}`
+    expect(start.output, why).toContain('mtls-gateway (')
+    expect(start.output, why).not.toContain('demo policy')
+    const whoami = async (bearer: string) =>
+      (await fetch(`http://127.0.0.1:${gatewayPort}/gateway/v1/whoami`, {
+        headers: { authorization: `Bearer ${bearer}` },
+      }).then((r) => r.json())) as { result: { member?: string } | null }
+    expect((await whoami(key)).result, why).toMatchObject({ member: 'alice', team: 'payments' })
+    // alice's published demo key is not in this policy.
+    expect((await whoami(DEMO_KEYS.alice)).result, why).toBeNull()
+    watch(start.child.pid!)
+    start.child.kill('SIGINT')
+    expect(await start.exit(), why).toBe(0)
   })
 })

@@ -99,6 +99,8 @@ describe('readConfig', () => {
   it('refuses the demo policy in front of the real Cloudflare API', () => {
     const demo = { ...base, POLICY: JSON.stringify(demoPolicy) }
     expect(problemsOf(demo).join('\n')).toContain('demo policy')
+    // ...and says what to do instead.
+    expect(problemsOf(demo).join('\n')).toContain('mint each member a key with `npm run key`')
     expect(readConfig({ ...demo, UPSTREAM_BASE_URL: 'http://127.0.0.1:8788/client/v4' }).ok).toBe(
       true,
     )
