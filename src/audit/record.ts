@@ -41,6 +41,13 @@ export interface Findings {
   adopted?: { certificate_id: string; team: string }[]
   /** An owner assigned by an admin (ownership/assign.ts): the new team and the one before. */
   assigned?: { team: string; previousTeam: string | null }
+  /**
+   * An owner record dropped because the upstream no longer has the certificate (it answered 1472
+   * to a read or delete of an owned one; ownership/facts.ts): the team whose slot it freed.
+   */
+  released?: { certificate_id: string; team: string }
+  /** An assign past the new team's CA quota, let through by the admin's `override_quota`. */
+  quotaOverride?: { team: string; quota: number; held: number }
 }
 
 export type Outcome<T> =

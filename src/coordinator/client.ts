@@ -104,6 +104,10 @@ export function coordinatedLedger(namespace: Namespace): Ledger {
     intents: (accountId) => reaching(() => at(accountId).intents(Date.now())),
     assign: (accountId, certificateId, ownership) =>
       reaching(() => at(accountId).assignOwner(certificateId, ownership)),
+    assignWithin: (accountId, certificateId, ownership, caQuota) =>
+      reaching(() =>
+        at(accountId).assignOwnerWithin(certificateId, ownership, caQuota, Date.now()),
+      ),
     release: (accountId, certificateId) =>
       reaching(() => at(accountId).releaseOwner(certificateId)),
     recordIntent: (accountId, intent, caQuota) =>

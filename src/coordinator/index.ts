@@ -90,6 +90,15 @@ export class Coordinator extends DurableObject<Env> {
     this.ledger.release(certificateId)
   }
 
+  assignOwnerWithin(
+    certificateId: string,
+    ownership: Ownership,
+    caQuota: number | null,
+    nowMs: number,
+  ): IntentAdmission {
+    return this.ledger.assignWithin(certificateId, ownership, caQuota, nowMs)
+  }
+
   recordIntent(
     intent: UploadIntent,
     caQuota: number | null,

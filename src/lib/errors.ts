@@ -162,6 +162,14 @@ export const ERROR_CODES = {
       'Uploaded, but its owner could not be recorded yet; the gateway will adopt it on a later read',
   },
   UNKNOWN_TEAM: { code: 18330, status: 400, message: 'No such team in the policy' },
+  // What the ledger does when the upstream or a quota says no (ownership/assign.ts, transfers).
+  // 403 like 18310: waiting does not help; the admin's explicit override does.
+  ASSIGN_OVER_CA_QUOTA: {
+    code: 18340,
+    status: 403,
+    message:
+      'Not assigned: the team\'s quota of CA certificates in this account is used up; send "override_quota": true to assign it all the same',
+  },
   ACCOUNT_NOT_FOUND: { code: 18404, status: 404, message: 'No such account' },
   // The upstream's own not-found, answered by the gateway too for a certificate the caller may not
   // see, so that the two cannot be told apart (same status, code and message).

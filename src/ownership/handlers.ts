@@ -8,7 +8,7 @@ import { assignRoute } from './routes'
 
 export const ownershipRouter = createRouter<AppEnv>().openapi(assignRoute, async (c) => {
   const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')
-  const { team } = c.req.valid('json')
-  const outcome = await assignOwner(c.var.scope, { accountId, certificateId, team })
+  const { team, override_quota: overrideQuota } = c.req.valid('json')
+  const outcome = await assignOwner(c.var.scope, { accountId, certificateId, team, overrideQuota })
   return c.json(successEnvelope(settle(c, outcome)), 200)
 })

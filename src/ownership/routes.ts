@@ -16,7 +16,13 @@ export const assignRoute = createRoute({
       required: true,
       content: {
         'application/json': {
-          schema: z.strictObject({ team: z.string({ message: 'team is required' }).min(1) }),
+          schema: z.strictObject({
+            team: z.string({ message: 'team is required' }).min(1),
+            override_quota: z.boolean().optional().openapi({
+              description:
+                "Assign a CA certificate even past the team's CA quota (recorded in the audit log)",
+            }),
+          }),
         },
       },
     },
