@@ -22,6 +22,7 @@ export const AUDITED_ACTIONS = [
   'whoami',
   'explain',
   'approval',
+  'transfer',
   'sign_in',
   'sign_out',
 ] as const
@@ -35,7 +36,7 @@ export interface Findings {
   certificate?: { name?: string; fingerprintSha256: string; serialNumber: string }
   /** The policy decision that let the request through or stopped it, shadow results included. */
   decision?: Decision
-  /** For a two-person delete: the approval and both members. */
+  /** For a two-person delete, or a transfer request (ownership/transfer.ts): its id, both members. */
   approval?: { id: string; requestedBy: string; approvedBy?: string }
   /** Certificates adopted for a team while this request read them (ownership/reconcile.ts). */
   adopted?: { certificate_id: string; team: string }[]

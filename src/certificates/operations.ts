@@ -20,6 +20,7 @@ import {
   visibleCertificate,
   type OwnershipDeps,
 } from '../ownership/facts'
+import { duplicateRefusal, isDuplicate } from '../ownership/transfer'
 import type { Envelope } from '../upstream/port'
 import { upstreamRequests } from '../upstream/request'
 import type { Association, MtlsCertificate } from '../upstream/shapes'
@@ -94,7 +95,11 @@ export function uploadCertificate(
         record: () => deps.audit.beforeChange(found),
       },
       () => deps.upstream.call(upstreamRequests.upload(accountId, fields)),
-    )
+    ).catch(async (error: unknown) => {
+      // A duplicate of a certificate the team cannot see: a way forward, not a bare 1471.
+      if (!isDuplicate(error)) throw error
+      throw await duplicateRefusal(deps, found, accountId, inspected, error)
+    })
     found.certificateId = uploaded.certificateId
     return uploaded.envelope
   })

@@ -7,7 +7,7 @@
  *
  * Two kinds of instance, of the one class (coordinator/shard.ts names them):
  *   - one per Cloudflare account: the ownership ledger and upload intents (ledger.ts), the CA
- *     quota check, approvals (approvals.ts);
+ *     quota check, approvals (approvals.ts), transfer requests (transfers.ts);
  *   - one per upstream token: the token's budget and breaker (budget.ts).
  * and the audit's chain (chain.ts) on the account's instance for that account's entries, on the
  * instance named `gateway` for the rest.
@@ -31,12 +31,15 @@ import { budgetTables } from './budget'
 import type { BudgetView, LeaseAnswer, LeaseAsk } from './leases'
 import { ledgerTables } from './ledger'
 import { chainTable, type ChainLink } from './chain'
+import { transferTable } from './transfers'
+import type { Transfer } from '../ownership/transfer-store'
 
 export class Coordinator extends DurableObject<Env> {
   private readonly approvals: ReturnType<typeof approvalTable>
   private readonly ledger: ReturnType<typeof ledgerTables>
   private readonly budget: ReturnType<typeof budgetTables>
   private readonly chain: ReturnType<typeof chainTable>
+  private readonly transfers: ReturnType<typeof transferTable>
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -44,6 +47,37 @@ export class Coordinator extends DurableObject<Env> {
     this.ledger = ledgerTables(ctx.storage.sql)
     this.budget = budgetTables(ctx.storage.sql)
     this.chain = chainTable(ctx)
+    this.transfers = transferTable(ctx.storage.sql)
+  }
+
+  // Transfer requests (per account)
+
+  fileTransfer(transfer: Transfer, nowMs: number): Transfer {
+    return this.transfers.file(transfer, nowMs)
+  }
+
+  listTransfers(nowMs: number): Transfer[] {
+    return this.transfers.list(nowMs)
+  }
+
+  transfer(id: string, nowMs: number): Transfer | null {
+    return this.transfers.read(id, nowMs)
+  }
+
+  claimTransfer(
+    id: string,
+    approver: string,
+    nowMs: number,
+  ): { claimed: boolean; transfer: Transfer | null } {
+    return this.transfers.claim(id, approver, nowMs)
+  }
+
+  reopenTransfer(id: string, approver: string): void {
+    this.transfers.reopen(id, approver)
+  }
+
+  closeTransfer(id: string, nowMs: number): void {
+    this.transfers.close(id, nowMs)
   }
 
   // Approvals (per account)

@@ -50,10 +50,15 @@ export function storedIntents(
   )
 }
 
-/** Forgets the account's owners and intents (the emulator's reset forgets its certificates). */
+/**
+ * Forgets the account's owners, intents and transfer requests (the emulator's reset forgets its
+ * certificates).
+ */
 export async function resetLedger(account = ACCOUNT): Promise<void> {
   await runInDurableObject(instance(account), (_coordinator, state) => {
-    for (const table of ['owners', 'intents']) state.storage.sql.exec(`DELETE FROM ${table}`)
+    for (const table of ['owners', 'intents', 'transfers']) {
+      state.storage.sql.exec(`DELETE FROM ${table}`)
+    }
   })
 }
 
