@@ -92,7 +92,10 @@ export const auditEntrySchema = z
         approved_by: z.string().optional(),
       })
       .optional()
-      .openapi({ description: 'A two-person delete: the approval and both members' }),
+      .openapi({
+        description:
+          'A two-person delete, or a transfer request (filed or approved): its id and both members',
+      }),
     adopted: z
       .array(z.strictObject({ certificate_id: z.string(), team: z.string() }))
       .optional()
