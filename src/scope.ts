@@ -14,9 +14,11 @@ import {
   coordinatedBudget,
   coordinatedLedger,
   coordinatedChains,
+  coordinatedTransfers,
 } from './coordinator/client'
 import { tokenInstanceName } from './coordinator/shard'
 import type { Principal } from './identity/principal'
+import type { TransferStore } from './ownership/transfer-store'
 import { accountsOf } from './policy/document'
 import { authorizer } from './policy/enforce'
 import type { Limits } from './policy/limits'
@@ -29,6 +31,7 @@ import {
 import { upstreamPort, type UpstreamStats } from './upstream/port'
 
 export interface RequestScope extends ApprovalDeps {
+  transfers: TransferStore
   audit: PendingRecorder
   upstreamStats: Readonly<UpstreamStats>
   /** The caller's place in the token's budget, and the budget itself (whoami shows it). */
@@ -60,6 +63,7 @@ export const requestScope = () =>
       who: authorizer(principal, config.policy),
       ledger: coordinatedLedger(c.env.COORDINATOR),
       approvals: coordinatedApprovals(c.env.COORDINATOR, accountsOf(config.policy)),
+      transfers: coordinatedTransfers(c.env.COORDINATOR, accountsOf(config.policy)),
       upstream,
       upstreamStats: upstream.stats,
       audit: pendingRecorder(

@@ -7,7 +7,13 @@ import { run, type Findings, type Outcome } from '../audit/record'
 import { isActive } from '../identity/authenticate'
 import { GatewayError } from '../lib/errors'
 import { releaseOnDelete } from '../ownership/bookkeeping'
-import { associationsOf, refuseInUse, visibleCertificate } from '../ownership/facts'
+import {
+  associationsOf,
+  followingUpstream,
+  refuseInUse,
+  visibleCertificate,
+  type KnownCertificate,
+} from '../ownership/facts'
 import { decide, type CertificateFacts } from '../policy/decide'
 import type { Envelope } from '../upstream/port'
 import { upstreamRequests } from '../upstream/request'
@@ -89,16 +95,22 @@ async function requireDeletableNow(
   deps: ApprovalDeps,
   found: Findings,
   approval: Approval,
-): Promise<void> {
+): Promise<KnownCertificate> {
   const { who, upstream } = deps
   const { account_id: accountId, certificate_id: certificateId } = approval
   const known = await visibleCertificate(deps, found, accountId, certificateId)
   who.refuseEarly(found, 'approve', known.facts)
-  const associations = await associationsOf(upstream, accountId, certificateId)
+  const associations = await followingUpstream(
+    deps,
+    found,
+    { accountId, certificateId, known },
+    () => associationsOf(upstream, accountId, certificateId),
+  )
   const facts = { ...known.facts, hasAssociations: associations.length > 0 }
   who.requireAllowed(found, 'approve', facts)
   requireRequesterStillAllowed(deps, approval, facts)
   refuseInUse(associations)
+  return known
 }
 
 export function approveDelete(
@@ -121,8 +133,9 @@ export function approveDelete(
       refuseUnlessPending(claim.approval)
       throw closed(claim.approval)
     }
+    let known: KnownCertificate
     try {
-      await requireDeletableNow(deps, found, approval)
+      known = await requireDeletableNow(deps, found, approval)
       await deps.audit.beforeChange(found)
     } catch (error) {
       // Refused before anything was forwarded: the approval is open again, as it was (a
@@ -134,8 +147,10 @@ export function approveDelete(
     }
     let envelope: Envelope<MtlsCertificate>
     try {
-      envelope = await releaseOnDelete(deps.ledger, accountId, certificateId, () =>
-        upstream.call(upstreamRequests.delete(accountId, certificateId)),
+      envelope = await followingUpstream(deps, found, { accountId, certificateId, known }, () =>
+        releaseOnDelete(deps.ledger, accountId, certificateId, () =>
+          upstream.call(upstreamRequests.delete(accountId, certificateId)),
+        ),
       )
     } catch (error) {
       if (error instanceof GatewayError && error.status === 429) {

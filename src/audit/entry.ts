@@ -92,7 +92,10 @@ export const auditEntrySchema = z
         approved_by: z.string().optional(),
       })
       .optional()
-      .openapi({ description: 'A two-person delete: the approval and both members' }),
+      .openapi({
+        description:
+          'A two-person delete, or a transfer request (filed or approved): its id and both members',
+      }),
     adopted: z
       .array(z.strictObject({ certificate_id: z.string(), team: z.string() }))
       .optional()
@@ -128,6 +131,17 @@ export const auditEntrySchema = z
       description:
         "The previous entry's link in the chain ('' for the first): see README \"The chain\"",
     }),
+    released: z.strictObject({ certificate_id: z.string(), team: z.string() }).optional().openapi({
+      description:
+        'An owner record dropped because the upstream no longer has the certificate (it answered 1472): the team whose CA quota slot it freed',
+    }),
+    quota_override: z
+      .strictObject({ team: z.string(), quota: z.number().int(), held: z.number().int() })
+      .optional()
+      .openapi({
+        description:
+          'An assign that took a team past its CA quota because the admin sent override_quota: the team, its quota and the CA certificates it held before',
+      }),
   })
   .openapi('AuditEntry')
 
@@ -149,6 +163,7 @@ export function classify(facts: RequestFacts, status: number): OutcomeClass {
 /** The entry for a request: `pending` before a mutation is forwarded, final once answered. */
 export function entryFromFacts(facts: RequestFacts, id: string, time: number, now: number) {
   const { principal, certificate, decision, outcome, approval, adopted, assigned } = facts
+  const { released, quotaOverride } = facts
   const entry: AuditEntry = {
     kind: 'request',
     id,
@@ -191,6 +206,8 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
       : { class: 'pending', error_codes: [] },
     latency_ms: outcome ? now - facts.startedAt : undefined,
     upstream_attempts: facts.upstreamAttempts,
+    released,
+    quota_override: quotaOverride,
   }
   return withoutUndefined(entry)
 }
@@ -233,6 +250,10 @@ export interface Summary {
   ad?: [string, string][]
   /** Assignment: [team, previous_team?]. */
   as?: string[]
+  /** Released as gone upstream: [certificate_id, team]. */
+  rl?: [string, string]
+  /** Quota override of an assign: [team, quota, held]. */
+  qo?: [string, number, number]
   o: OutcomeClass
   s?: number
   e?: number[]
@@ -283,6 +304,11 @@ export function summarize(entry: AuditEntry): Summary {
     const { team, previous_team } = entry.assigned
     summary.as = previous_team === undefined ? [team] : [team, previous_team]
   }
+  if (entry.released) summary.rl = [entry.released.certificate_id, entry.released.team]
+  if (entry.quota_override) {
+    const { team, quota, held } = entry.quota_override
+    summary.qo = [team, quota, held]
+  }
   if (entry.outcome.status !== undefined) summary.s = entry.outcome.status
   if (entry.outcome.error_codes.length > 0) summary.e = entry.outcome.error_codes
   if (entry.latency_ms !== undefined) summary.l = entry.latency_ms
@@ -320,6 +346,11 @@ export function expand(summary: Summary): AuditEntry {
   if (summary.as) {
     const [team, previous_team] = summary.as
     entry.assigned = { team: team!, ...(previous_team ? { previous_team } : {}) }
+  }
+  if (summary.rl) entry.released = { certificate_id: summary.rl[0], team: summary.rl[1] }
+  if (summary.qo) {
+    const [team, quota, held] = summary.qo
+    entry.quota_override = { team, quota, held }
   }
   if (summary.l !== undefined) entry.latency_ms = summary.l
   if (summary.x) entry.suppressed = summary.x
@@ -380,6 +411,10 @@ export function touches(summary: Summary): {
     teams.push(team)
   }
   if (summary.as) teams.push(...summary.as)
+  if (summary.rl) {
+    certificates.push(summary.rl[0])
+    teams.push(summary.rl[1])
+  }
   if (summary.ap?.[1] !== undefined) members.push(summary.ap[1])
   return { teams, members, certificates }
 }

@@ -22,6 +22,7 @@ export const AUDITED_ACTIONS = [
   'whoami',
   'explain',
   'approval',
+  'transfer',
   'sign_in',
   'sign_out',
 ] as const
@@ -35,12 +36,19 @@ export interface Findings {
   certificate?: { name?: string; fingerprintSha256: string; serialNumber: string }
   /** The policy decision that let the request through or stopped it, shadow results included. */
   decision?: Decision
-  /** For a two-person delete: the approval and both members. */
+  /** For a two-person delete, or a transfer request (ownership/transfer.ts): its id, both members. */
   approval?: { id: string; requestedBy: string; approvedBy?: string }
   /** Certificates adopted for a team while this request read them (ownership/reconcile.ts). */
   adopted?: { certificate_id: string; team: string }[]
   /** An owner assigned by an admin (ownership/assign.ts): the new team and the one before. */
   assigned?: { team: string; previousTeam: string | null }
+  /**
+   * An owner record dropped because the upstream no longer has the certificate (it answered 1472
+   * to a read or delete of an owned one; ownership/facts.ts): the team whose slot it freed.
+   */
+  released?: { certificate_id: string; team: string }
+  /** An assign past the new team's CA quota, let through by the admin's `override_quota`. */
+  quotaOverride?: { team: string; quota: number; held: number }
 }
 
 export type Outcome<T> =

@@ -15,10 +15,12 @@ import { releaseOnDelete, trackUpload } from '../ownership/bookkeeping'
 import {
   adopt,
   associationsOf,
+  followingUpstream,
   refuseInUse,
   visibleCertificate,
   type OwnershipDeps,
 } from '../ownership/facts'
+import { duplicateRefusal, isDuplicate } from '../ownership/transfer'
 import type { Envelope } from '../upstream/port'
 import { upstreamRequests } from '../upstream/request'
 import type { Association, MtlsCertificate } from '../upstream/shapes'
@@ -93,7 +95,11 @@ export function uploadCertificate(
         record: () => deps.audit.beforeChange(found),
       },
       () => deps.upstream.call(upstreamRequests.upload(accountId, fields)),
-    )
+    ).catch(async (error: unknown) => {
+      // A duplicate of a certificate the team cannot see: a way forward, not a bare 1471.
+      if (!isDuplicate(error)) throw error
+      throw await duplicateRefusal(deps, found, accountId, inspected, error)
+    })
     found.certificateId = uploaded.certificateId
     return uploaded.envelope
   })
@@ -107,7 +113,10 @@ export function getCertificate(
     const known = await visibleCertificate(deps, found, accountId, certificateId)
     deps.who.requireAllowed(found, 'get', known.facts)
     return (
-      known.fetched ?? (await deps.upstream.call(upstreamRequests.get(accountId, certificateId)))
+      known.fetched ??
+      (await followingUpstream(deps, found, { accountId, certificateId, known }, () =>
+        deps.upstream.call(upstreamRequests.get(accountId, certificateId)),
+      ))
     )
   })
 }
@@ -119,7 +128,9 @@ export function listAssociations(
   return run({ accountId, certificateId }, async (found) => {
     const known = await visibleCertificate(deps, found, accountId, certificateId)
     deps.who.requireAllowed(found, 'associations', known.facts)
-    return deps.upstream.call(upstreamRequests.associations(accountId, certificateId))
+    return followingUpstream(deps, found, { accountId, certificateId, known }, () =>
+      deps.upstream.call(upstreamRequests.associations(accountId, certificateId)),
+    )
   })
 }
 
@@ -135,7 +146,10 @@ export function deleteCertificate(
     const { who, upstream } = deps
     const known = await visibleCertificate(deps, found, accountId, certificateId)
     who.refuseEarly(found, 'delete', known.facts)
-    const associations = await associationsOf(upstream, accountId, certificateId)
+    const ref = { accountId, certificateId, known }
+    const associations = await followingUpstream(deps, found, ref, () =>
+      associationsOf(upstream, accountId, certificateId),
+    )
     const facts = { ...known.facts, hasAssociations: associations.length > 0 }
     const decision = who.requireAllowed(found, 'delete', facts)
     refuseInUse(associations)
@@ -151,8 +165,10 @@ export function deleteCertificate(
         parked: await park(deps, found, target, facts, { ruleIds, approval }),
       }
     }
-    const envelope = await releaseOnDelete(deps.ledger, accountId, certificateId, () =>
-      upstream.call(upstreamRequests.delete(accountId, certificateId)),
+    const envelope = await followingUpstream(deps, found, ref, () =>
+      releaseOnDelete(deps.ledger, accountId, certificateId, () =>
+        upstream.call(upstreamRequests.delete(accountId, certificateId)),
+      ),
     )
     return { kind: 'deleted', envelope }
   })

@@ -9,6 +9,7 @@
 import { approvalSchema, type Approval, type ApprovalStore } from '../approvals/store'
 import { GatewayError } from '../lib/errors'
 import { INTENT_TTL_MS, ownershipSchema, type Ledger } from '../ownership/ledger'
+import { transferSchema, type Transfer, type TransferStore } from '../ownership/transfer-store'
 import type { ChainPosition } from '../audit/chain'
 import type { TokenBudget } from '../upstream/budget-gate'
 import type { ChainLink } from './chain'
@@ -88,6 +89,48 @@ export function coordinatedApprovals(
   }
 }
 
+/** Transfer requests on each account's instance; ids carry their account's tag (shard.ts). */
+export function coordinatedTransfers(
+  namespace: Namespace,
+  accounts: readonly string[],
+): TransferStore {
+  const at = (accountId: string) => instanceOf(namespace, accountId)
+  const parse = (t: unknown): Transfer | null => {
+    const result = transferSchema.safeParse(t)
+    return result.success ? result.data : null
+  }
+  /** The one account instance that holds the id, if any. */
+  async function holding(id: string): Promise<{ account: string; transfer: Transfer } | null> {
+    for (const account of accountsOfApproval(id, accounts)) {
+      const transfer = parse(await reaching(() => at(account).transfer(id, Date.now())))
+      if (transfer !== null) return { account, transfer }
+    }
+    return null
+  }
+  return {
+    newId: newApprovalId,
+    async file(transfer) {
+      const stored = await reaching(() =>
+        at(transfer.account_id).fileTransfer(transfer, Date.now()),
+      )
+      const parsed = parse(stored)
+      if (parsed === null) throw GatewayError.of('COORDINATOR_UNAVAILABLE')
+      return parsed
+    },
+    async list(accountId) {
+      const rows = await reaching(() => at(accountId).listTransfers(Date.now()))
+      return rows.map(parse).filter((t): t is Transfer => t !== null)
+    },
+    get: async (id) => (await holding(id))?.transfer ?? null,
+    async claim(accountId, id, approver) {
+      const claim = await reaching(() => at(accountId).claimTransfer(id, approver, Date.now()))
+      return { claimed: claim.claimed, transfer: parse(claim.transfer) }
+    },
+    reopen: (accountId, id, approver) => reaching(() => at(accountId).reopenTransfer(id, approver)),
+    close: (accountId, id) => reaching(() => at(accountId).closeTransfer(id, Date.now())),
+  }
+}
+
 /** The ownership ledger on each account's instance. */
 export function coordinatedLedger(namespace: Namespace): Ledger {
   const at = (accountId: string) => instanceOf(namespace, accountId)
@@ -104,6 +147,10 @@ export function coordinatedLedger(namespace: Namespace): Ledger {
     intents: (accountId) => reaching(() => at(accountId).intents(Date.now())),
     assign: (accountId, certificateId, ownership) =>
       reaching(() => at(accountId).assignOwner(certificateId, ownership)),
+    assignWithin: (accountId, certificateId, ownership, caQuota) =>
+      reaching(() =>
+        at(accountId).assignOwnerWithin(certificateId, ownership, caQuota, Date.now()),
+      ),
     release: (accountId, certificateId) =>
       reaching(() => at(accountId).releaseOwner(certificateId)),
     recordIntent: (accountId, intent, caQuota) =>

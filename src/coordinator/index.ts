@@ -7,7 +7,7 @@
  *
  * Two kinds of instance, of the one class (coordinator/shard.ts names them):
  *   - one per Cloudflare account: the ownership ledger and upload intents (ledger.ts), the CA
- *     quota check, approvals (approvals.ts);
+ *     quota check, approvals (approvals.ts), transfer requests (transfers.ts);
  *   - one per upstream token: the token's budget and breaker (budget.ts).
  * and the audit's chain (chain.ts) on the account's instance for that account's entries, on the
  * instance named `gateway` for the rest.
@@ -33,6 +33,8 @@ import type { BudgetView, LeaseAnswer, LeaseAsk } from './leases'
 import { LEDGER_SCHEMA, ledgerTables } from './ledger'
 import { CHAIN_SCHEMA, chainTable, type ChainLink } from './chain'
 import { migrate, type Schema } from './schema'
+import { TRANSFERS_SCHEMA, transferTable } from './transfers'
+import type { Transfer } from '../ownership/transfer-store'
 
 /** Each module of the coordinator: its schema, and how to open it once migrated. */
 export const COORDINATOR_MODULES = {
@@ -49,6 +51,10 @@ export const COORDINATOR_MODULES = {
     open: (ctx: DurableObjectState) => budgetTables(ctx.storage.sql),
   },
   chain: { schema: CHAIN_SCHEMA, open: (ctx: DurableObjectState) => chainTable(ctx) },
+  transfers: {
+    schema: TRANSFERS_SCHEMA,
+    open: (ctx: DurableObjectState) => transferTable(ctx.storage.sql),
+  },
 } satisfies Record<string, { schema: Schema; open: (ctx: DurableObjectState) => unknown }>
 
 type Modules = typeof COORDINATOR_MODULES
@@ -83,6 +89,39 @@ export class Coordinator extends DurableObject<Env> {
   }
   private get chain() {
     return opened(this.ctx, this.modules, 'chain')
+  }
+  private get transfers() {
+    return opened(this.ctx, this.modules, 'transfers')
+  }
+
+  // Transfer requests (per account)
+
+  fileTransfer(transfer: Transfer, nowMs: number): Transfer {
+    return this.transfers.file(transfer, nowMs)
+  }
+
+  listTransfers(nowMs: number): Transfer[] {
+    return this.transfers.list(nowMs)
+  }
+
+  transfer(id: string, nowMs: number): Transfer | null {
+    return this.transfers.read(id, nowMs)
+  }
+
+  claimTransfer(
+    id: string,
+    approver: string,
+    nowMs: number,
+  ): { claimed: boolean; transfer: Transfer | null } {
+    return this.transfers.claim(id, approver, nowMs)
+  }
+
+  reopenTransfer(id: string, approver: string): void {
+    this.transfers.reopen(id, approver)
+  }
+
+  closeTransfer(id: string, nowMs: number): void {
+    this.transfers.close(id, nowMs)
   }
 
   // Approvals (per account)
@@ -127,6 +166,15 @@ export class Coordinator extends DurableObject<Env> {
 
   releaseOwner(certificateId: string): void {
     this.ledger.release(certificateId)
+  }
+
+  assignOwnerWithin(
+    certificateId: string,
+    ownership: Ownership,
+    caQuota: number | null,
+    nowMs: number,
+  ): IntentAdmission {
+    return this.ledger.assignWithin(certificateId, ownership, caQuota, nowMs)
   }
 
   recordIntent(

@@ -17,7 +17,11 @@
  * Adoption (an upload whose owner was never written, because the Worker died or the coordinator
  * could not be reached after the upstream created the certificate) is decided here, atomically,
  * by the rule in ownership/reconcile.ts: exactly one live intent with the certificate's whole
- * bundle, whose upload was in flight when the upstream created it, and no owner yet.
+ * bundle, whose upload was in flight when the upstream created it (intent.at_ms <= uploaded_on <=
+ * intent.at_ms + upload window + CLOCK_SKEW_MS: never before the intent), and no owner yet.
+ *
+ * An assign (`assignWithin`) counts the new team's CA certificates in the same step as it writes,
+ * so two concurrent assigns cannot both take a team's last CA slot.
  */
 import { schema } from './schema'
 import {
@@ -101,9 +105,13 @@ export function ledgerTables(sql: SqlStorage) {
     )
   }
 
-  function caHeldBy(team: string, nowMs: number): number {
+  function caHeldBy(team: string, nowMs: number, except = ''): number {
     const [owned] = sql
-      .exec<{ n: number }>('SELECT COUNT(*) AS n FROM owners WHERE team = ? AND ca = 1', team)
+      .exec<{ n: number }>(
+        'SELECT COUNT(*) AS n FROM owners WHERE team = ? AND ca = 1 AND certificate_id != ?',
+        team,
+        except,
+      )
       .toArray()
     const [inFlight] = sql
       .exec<{ n: number }>(
@@ -149,6 +157,24 @@ export function ledgerTables(sql: SqlStorage) {
 
     release(certificateId: string): void {
       sql.exec('DELETE FROM owners WHERE certificate_id = ?', certificateId)
+    },
+
+    /**
+     * Assigns a certificate unless it is a CA that would take its new team past `caQuota` (null:
+     * no limit, the admin's override). `used` is the team's CA count without this certificate.
+     */
+    assignWithin(
+      certificateId: string,
+      ownership: Ownership,
+      caQuota: number | null,
+      nowMs: number,
+    ): IntentAdmission {
+      const used = ownership.ca === true ? caHeldBy(ownership.team, nowMs, certificateId) : 0
+      if (caQuota !== null && ownership.ca === true && used >= caQuota) {
+        return { admitted: false, used }
+      }
+      assign(certificateId, ownership)
+      return { admitted: true, used }
     },
 
     /**
@@ -205,7 +231,8 @@ export function ledgerTables(sql: SqlStorage) {
              WHERE bundle_sha256 = ? AND at_ms >= ? AND at_ms <= ?`,
             candidate.bundle_sha256,
             candidate.created_ms - uploadWindowMs - CLOCK_SKEW_MS,
-            candidate.created_ms + CLOCK_SKEW_MS,
+            // Never created before its intent was written: no skew on this side.
+            candidate.created_ms,
           )
           .toArray()
         if (matches.length !== 1) continue

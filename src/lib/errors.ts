@@ -162,6 +162,33 @@ export const ERROR_CODES = {
       'Uploaded, but its owner could not be recorded yet; the gateway will adopt it on a later read',
   },
   UNKNOWN_TEAM: { code: 18330, status: 400, message: 'No such team in the policy' },
+  // What the ledger does when the upstream or a quota says no (ownership/assign.ts, transfers).
+  // 403 like 18310: waiting does not help; the admin's explicit override does.
+  ASSIGN_OVER_CA_QUOTA: {
+    code: 18340,
+    status: 403,
+    message:
+      'Not assigned: the team\'s quota of CA certificates in this account is used up; send "override_quota": true to assign it all the same',
+  },
+  // A certificate another team holds (ownership/transfer.ts): 409, with x-should-retry: false,
+  // because the SDK would otherwise retry a 409 by itself; nothing it retries could change it.
+  DUPLICATE_HELD_ELSEWHERE: {
+    code: 18341,
+    status: 409,
+    message:
+      'This certificate already exists in this account, held by another team or by none: ask for a transfer',
+  },
+  TRANSFER_NOT_FOUND: { code: 18342, status: 404, message: 'No such transfer request' },
+  TRANSFER_CLOSED: {
+    code: 18343,
+    status: 409,
+    message: 'This transfer request is no longer pending (executed, being approved, or expired)',
+  },
+  TRANSFER_NOT_NEEDED: {
+    code: 18344,
+    status: 409,
+    message: 'Your team can already see this certificate',
+  },
   ACCOUNT_NOT_FOUND: { code: 18404, status: 404, message: 'No such account' },
   // The upstream's own not-found, answered by the gateway too for a certificate the caller may not
   // see, so that the two cannot be told apart (same status, code and message).

@@ -2,6 +2,13 @@
  * What the gateway knows about a certificate before it decides: the ledger first (owner, CA or
  * leaf, expiry, recorded at upload), the upstream second (a GET, only when the ledger has no entry;
  * it answers 404 for a certificate that does not exist). Plus the associations a delete needs.
+ *
+ * The ledger follows the upstream (`followingUpstream`): a certificate the ledger owns but whose
+ * get, associations read or delete the upstream answers 404 / 1472 was deleted outside the
+ * gateway, so its owner record goes, and with it the CA quota slot it held; the audit entry names
+ * it (`released`), on record before the ledger changes, like every change. Only the upstream's
+ * own 1472 counts (relay.ts `upstreamSaysGone`), never the gateway's "not found" or another 404,
+ * and only for a request that was allowed to ask about the certificate.
  */
 import type { AuditPort, Findings } from '../audit/record'
 import type { Principal } from '../identity/principal'
@@ -9,6 +16,7 @@ import { GatewayError } from '../lib/errors'
 import type { CertificateFacts } from '../policy/decide'
 import type { Authorizer } from '../policy/enforce'
 import type { Envelope, Upstream } from '../upstream/port'
+import { upstreamSaysGone } from '../upstream/relay'
 import { upstreamRequests } from '../upstream/request'
 import type { Association, MtlsCertificate } from '../upstream/shapes'
 import type { IntentSummary, Ledger } from './ledger'
@@ -57,6 +65,47 @@ export interface KnownCertificate {
   facts: CertificateFacts
   /** The upstream's answer, when it had to be asked (the ledger had no entry). */
   fetched?: Envelope<MtlsCertificate>
+}
+
+/**
+ * Makes `call` (an upstream read or delete of this certificate); if the upstream answers that the
+ * certificate does not exist while the ledger names an owner for it, the owner record is dropped
+ * (the change on the audit record first) before the 404 is answered. If the record cannot be put
+ * on the audit record, nothing is dropped: the next request that meets it tries again.
+ */
+export async function followingUpstream<R>(
+  deps: OwnershipDeps,
+  found: Findings,
+  ref: { accountId: string; certificateId: string; known: KnownCertificate },
+  call: () => Promise<R>,
+): Promise<R> {
+  try {
+    return await call()
+  } catch (error) {
+    const team = ref.known.fetched === undefined ? ref.known.facts.ownerTeam : null
+    if (team !== null && upstreamSaysGone(error)) {
+      await releaseGone(deps, found, ref.accountId, ref.certificateId, team)
+    }
+    throw error
+  }
+}
+
+async function releaseGone(
+  deps: OwnershipDeps,
+  found: Findings,
+  accountId: string,
+  certificateId: string,
+  team: string,
+): Promise<void> {
+  found.released = { certificate_id: certificateId, team }
+  try {
+    await deps.audit.beforeChange(found)
+    await deps.ledger.release(accountId, certificateId)
+    console.warn(`released certificate ${certificateId} of team ${team}: gone upstream`)
+  } catch (error) {
+    delete found.released
+    console.error(`releasing certificate ${certificateId}, gone upstream, failed`, error)
+  }
 }
 
 /** Whether some unowned certificate could be visible to the caller, whatever its other facts. */

@@ -16,7 +16,11 @@ import { z } from '@hono/zod-openapi'
 /** How long an upload's intent lives: long enough to adopt after a lost answer, then an admin's. */
 export const INTENT_TTL_MS = 86_400_000
 
-/** Allowed disagreement between the gateway's clock and the upstream's `uploaded_on` (adoption). */
+/**
+ * Allowed disagreement between the gateway's clock and the upstream's `uploaded_on`, on one side
+ * only: a certificate may be stamped up to this much after its upload could have ended, never
+ * before its intent was written (reconcile.ts).
+ */
 export const CLOCK_SKEW_MS = 60_000
 
 export const ownershipSchema = z.object({
@@ -75,6 +79,16 @@ export interface Ledger {
   /** The live intents, for adoption; without the owners (one certificate's read). */
   intents(accountId: string): Promise<IntentSummary[]>
   assign(accountId: string, certificateId: string, ownership: Ownership): Promise<void>
+  /**
+   * Assigns unless a CA would take the new team past `caQuota` (null: no limit); refused, not
+   * thrown. The count and the write are one step.
+   */
+  assignWithin(
+    accountId: string,
+    certificateId: string,
+    ownership: Ownership,
+    caQuota: number | null,
+  ): Promise<IntentAdmission>
   release(accountId: string, certificateId: string): Promise<void>
   /** Refused (not thrown) when a CA upload would take its team past `caQuota`. */
   recordIntent(

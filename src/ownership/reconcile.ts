@@ -8,9 +8,14 @@
  * upload:
  *   - exactly one live intent matches its whole bundle (two teams uploading the same PEM at about
  *     the same time make it ambiguous: it stays unowned, for an admin to assign);
- *   - the upstream created it while that upload was in flight: no earlier than the intent was
- *     written and no later than the upload could have lasted (plus clock skew). An unowned
- *     certificate that existed before can never be claimed by uploading the same public PEM again;
+ *   - the upstream created it while that upload was in flight. The exact rule, with `at` the
+ *     intent's time (gateway clock) and `uploaded_on` the upstream's:
+ *         at <= uploaded_on <= at + upload window (the upstream timeout) + CLOCK_SKEW_MS
+ *     The skew allowance is on the late side only: a certificate stamped even a millisecond
+ *     before the intent was written is never adopted, so an unowned certificate that existed
+ *     before can never be claimed by uploading the same public PEM again (if the upstream's
+ *     clock runs behind the gateway's, a real orphan stays unowned, for an admin to assign:
+ *     the safe side);
  *   - it is still unowned when the owner is written.
  * The coordinator checks the first and last atomically (coordinator/ledger.ts); this module only
  * finds the candidates, cheapest test first: no intent, no work; a certificate created outside
@@ -36,7 +41,7 @@ export interface UpstreamCertificate {
 
 /** The spans in which an upload in flight could have created a certificate, one per intent. */
 function windowsOf(intents: IntentSummary[], uploadWindowMs: number): [number, number][] {
-  return intents.map((i) => [i.at_ms - CLOCK_SKEW_MS, i.at_ms + uploadWindowMs + CLOCK_SKEW_MS])
+  return intents.map((i) => [i.at_ms, i.at_ms + uploadWindowMs + CLOCK_SKEW_MS])
 }
 
 function inSomeWindow(createdMs: number, windows: [number, number][]): boolean {

@@ -34,6 +34,24 @@ function stripSecrets(result: unknown): unknown {
   return result
 }
 
+/** Cloudflare's code for "Certificate not found" (upstream-contract.md). */
+const UPSTREAM_NOT_FOUND = 1472
+
+/** Why a 404 was answered: the codes the upstream itself gave (1472: no such certificate). */
+export class UpstreamNotFound {
+  constructor(readonly codes: readonly number[]) {}
+}
+
+/**
+ * Whether this refusal is the upstream saying the certificate does not exist (404 with 1472), as
+ * opposed to the gateway's own "not found" or a 404 for anything else (a wrong base URL answers
+ * 404 with other codes, and must never make the ledger forget what it owns).
+ */
+export const upstreamSaysGone = (error: unknown): boolean =>
+  error instanceof GatewayError &&
+  error.cause instanceof UpstreamNotFound &&
+  error.cause.codes.includes(UPSTREAM_NOT_FOUND)
+
 export function relay(answer: UpstreamAnswer): UpstreamEnvelope {
   const { status, envelope } = answer
   if (status >= 200 && status < 300 && envelope.success) {
@@ -59,8 +77,11 @@ export function relay(answer: UpstreamAnswer): UpstreamEnvelope {
   if (status === 404) {
     // Every 404 of these endpoints is "no such certificate". It is answered in one canonical form,
     // the same one the gateway gives for a certificate the caller may not see: the two must not be
-    // told apart by a different message or field.
-    throw GatewayError.of('CERTIFICATE_NOT_FOUND')
+    // told apart by a different message or field. The upstream's own codes stay in the cause,
+    // never in the answer, for the ledger (upstreamSaysGone).
+    throw GatewayError.of('CERTIFICATE_NOT_FOUND', {
+      cause: new UpstreamNotFound(upstreamErrors.map((e) => e.code)),
+    })
   }
   if (status >= 500) {
     throw new GatewayError(502, [

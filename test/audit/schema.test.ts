@@ -54,6 +54,8 @@ function everyFact(): RequestFacts {
       { certificate_id: CERT, team: 'payments' },
       { certificate_id: '023e105f4ecef8ad9ca31a8372d0c353', team: 'identity' },
     ],
+    released: { certificate_id: CERT, team: 'payments' },
+    quotaOverride: { team: 'payments', quota: 1, held: 1 },
     upstreamAttempts: 2,
     outcome: { status: 200, codes: [] },
   }
@@ -264,6 +266,11 @@ describe('the CSV columns', () => {
     'chain',
     'seq',
     'prev',
+    'released_certificate_id',
+    'released_team',
+    'quota_override_team',
+    'quota_override_quota',
+    'quota_override_held',
   ]
 
   it('keep every earlier column, in its order, and add the fields that were missing', () => {

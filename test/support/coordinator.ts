@@ -40,10 +40,14 @@ export function storedIntents(
   )
 }
 
-/** Forgets the account's owners and intents (the emulator's reset forgets its certificates). */
+/**
+ * Forgets the account's owners, intents and transfer requests (the emulator's reset forgets its
+ * certificates).
+ */
 export async function resetLedger(account = ACCOUNT): Promise<void> {
   await runInDurableObject(instance(account), (_coordinator, state) => {
     opened(state, {}, 'ledger').forget()
+    opened(state, {}, 'transfers').forget()
   })
 }
 

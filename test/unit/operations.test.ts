@@ -59,6 +59,10 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
     }),
     intents: async () => [],
     assign: async (_account: string, id: string, o: Ownership) => void owners.set(id, o),
+    assignWithin: async (_account: string, id: string, o: Ownership) => {
+      owners.set(id, o)
+      return { admitted: true, used: 0 }
+    },
     release: async (_account: string, id: string) => void owners.delete(id),
     recordIntent: async () => ({ admitted: true, used: 0 }),
     clearIntent: async () => {},
