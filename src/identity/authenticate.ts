@@ -16,6 +16,7 @@
  * never travel on.
  */
 import type { AccessConfig } from '../config'
+import { foldAscii } from '../lib/encoding'
 import { GatewayError } from '../lib/errors'
 import type { Member, Policy } from '../policy/document'
 import { verifyAccessToken } from './access'
@@ -65,7 +66,10 @@ export async function authenticateKey(
   return principalOf(match, 'key')
 }
 
-/** A person by `email` (case-insensitive), a service token by `common_name` (exact). */
+/**
+ * A person by `email`, exactly after folding A-Z only (`foldAscii`: never Unicode case folding, so
+ * the Kelvin sign is not a `k`), a service token by `common_name` (exact).
+ */
 export async function authenticateAccess(
   assertion: string,
   access: AccessConfig,
@@ -75,8 +79,10 @@ export async function authenticateAccess(
   const identity = await verifyAccessToken(assertion, access, now)
   let match: Member | undefined
   if ('email' in identity) {
-    const email = identity.email.toLowerCase()
-    match = policy.members.find((m) => m.access_email?.toLowerCase() === email)
+    const email = foldAscii(identity.email)
+    match = policy.members.find(
+      (m) => m.access_email !== undefined && foldAscii(m.access_email) === email,
+    )
   } else {
     match = policy.members.find((m) => m.access_common_name === identity.commonName)
   }
