@@ -45,13 +45,9 @@ let cached: { secret: string; key: CryptoKey } | undefined
 /** The HMAC key for sessions and CSRF tokens, derived once per isolate from the signing secret. */
 export async function sessionKey(signingSecret: string): Promise<CryptoKey> {
   if (cached?.secret === signingSecret) return cached.key
-  const base = await crypto.subtle.importKey(
-    'raw',
-    encoder.encode(signingSecret),
-    'HKDF',
-    false,
-    ['deriveKey'],
-  )
+  const base = await crypto.subtle.importKey('raw', encoder.encode(signingSecret), 'HKDF', false, [
+    'deriveKey',
+  ])
   const key = await crypto.subtle.deriveKey(
     {
       name: 'HKDF',
@@ -152,7 +148,8 @@ export async function openSession(key: CryptoKey, sealed: string, now: number): 
 
 /**
  * The CSRF token of a form: a MAC of what the form's visit is bound to (a session id, a sign-in
- * form's nonce, or an Access member), so a page of another site cannot know it.
+ * form's nonce, or an Access member with its Access token's `iat` and `exp`), so a page of another
+ * site cannot know it, and a token outlives neither its session nor a new sign-in.
  */
 export const csrfToken = (key: CryptoKey, binding: string) => mac(key, 'csrf', binding)
 export const isCsrfToken = (key: CryptoKey, binding: string, presented: string) =>

@@ -19,7 +19,7 @@ import type { AccessConfig } from '../config'
 import { foldAscii } from '../lib/encoding'
 import { GatewayError } from '../lib/errors'
 import type { Member, Policy } from '../policy/document'
-import { verifyAccessToken } from './access'
+import { verifyAccessToken, type AccessSession } from './access'
 import { hashKey, isWellFormedKey } from './keys'
 import type { Principal } from './principal'
 
@@ -76,6 +76,16 @@ export async function authenticateAccess(
   policy: Policy,
   now: Date,
 ): Promise<Principal> {
+  return (await accessVisitor(assertion, access, policy, now)).principal
+}
+
+/** `authenticateAccess`, with the Access session the token belongs to (for the console). */
+export async function accessVisitor(
+  assertion: string,
+  access: AccessConfig,
+  policy: Policy,
+  now: Date,
+): Promise<{ principal: Principal; session: AccessSession }> {
   const identity = await verifyAccessToken(assertion, access, now)
   let match: Member | undefined
   if ('email' in identity) {
@@ -93,7 +103,7 @@ export async function authenticateAccess(
   if (isExpired(match, now)) {
     throw GatewayError.of('EXPIRED_KEY', { message: 'This member has expired' })
   }
-  return principalOf(match, 'access')
+  return { principal: principalOf(match, 'access'), session: identity.session }
 }
 
 function isExpired(member: Member, now: Date): boolean {
