@@ -19,6 +19,7 @@
  *                        one of the 499 certificates payments owns that have no associations)
  *   BENCH_CPU_PROFILE=0  skip the stage breakdown
  *   BENCH_CPU_JSON=file  also write the figures as JSON
+ *   BENCH_CPU_ONLY=text  only the cases whose "route, state" contains it
  *
  * The list, for 10, 100 and 1,000 certificates: `admin` reads every certificate (none owned);
  * `developer` (alice) reads an account where half are owned by her team and half by another;
@@ -32,7 +33,9 @@
  * associations) of a certificate payments owns, read by alice (payments, developer); `upload` of a
  * new leaf with its PKCS#8 key by alice (a distinct certificate per request, all made before);
  * `delete` by bob (payments, lead) of a certificate payments owns with no associations (a
- * different one per request: the gateway's own delete releases it from the ledger).
+ * different one per request: the gateway's own delete releases it from the ledger). And uploads of
+ * 64 KiB of adversarial PEM (`adversarial PEM: ...`), refused with 400 / 18120, whose median CPU
+ * must stay under 10 ms or the bench fails: the PEM reader's bound (src/lib/pem.ts).
  *
  * Everything a request needs (its Request, its upstream answers, the certificates it uploads, the
  * ledger entries it reads or removes) is made before the measured requests run, and what they did
@@ -53,6 +56,8 @@ import { makeCertificate, type MadeCertificate } from '../test/kit/certificates'
 const ROOT = path.resolve(import.meta.dirname, '..')
 const REQUESTS = Number(process.env.BENCH_CPU_REQUESTS ?? 40)
 const PROFILE = process.env.BENCH_CPU_PROFILE !== '0'
+/** Only the cases whose "route, state" contains this (BENCH_CPU_ONLY=adversarial, say). */
+const ONLY = process.env.BENCH_CPU_ONLY
 const WARM_UP = 10
 const SIZES = [10, 100, 1000] as const
 /** The certificates in the account the other routes act on. */
@@ -393,6 +398,10 @@ interface Case {
   prepare(count: number): Promise<Request[]>
   /** Throws unless the answers and the world say that the requests did what they should. */
   check(answers: Answer[]): void
+  /** The status every request must get (200 unless said). */
+  status?: number
+  /** A bound the median CPU per request must stay under, or the bench fails. */
+  maxCpuMs?: number
 }
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
@@ -545,7 +554,67 @@ function routeCases(): (() => Promise<Case>)[] {
     }
   }
 
-  return [() => reads('get'), () => reads('associations'), upload, remove]
+  return [
+    () => reads('get'),
+    () => reads('associations'),
+    upload,
+    remove,
+    ...ADVERSARIAL_PEM.map(
+      ([state, text]) =>
+        () =>
+          adversarialUpload(state, text),
+    ),
+  ]
+}
+
+/**
+ * Uploads of 64 KiB (the default body cap) of what made the PEM reader's regexes quadratic
+ * (28-187 ms per request before issue 19): each must be refused as not PEM (400 / 18120) with
+ * nothing forwarded, under MAX_ADVERSARIAL_CPU_MS, the free plan's CPU limit per request.
+ */
+const MAX_ADVERSARIAL_CPU_MS = 10
+const BODY_ROOM = 60 * 1024
+const fill = (unit: string, room = BODY_ROOM) => unit.repeat(Math.floor(room / unit.length))
+const ADVERSARIAL_PEM: [string, string][] = [
+  ['adversarial PEM: BEGIN lines', fill('-----BEGIN A-----\n', BODY_ROOM / 1.1)],
+  ['adversarial PEM: BEGINs on one line', `${fill('-----BEGIN A')}-----\nAAAA\n`],
+  [
+    'adversarial PEM: long base64 without END',
+    `-----BEGIN CERTIFICATE-----\n${fill('QUFBQUFBQUFBQUFBQUFB\n', BODY_ROOM / 1.1)}`,
+  ],
+]
+
+async function adversarialUpload(state: string, text: string): Promise<Case> {
+  const { world } = await accountWorld()
+  const body = JSON.stringify({ ca: false, certificates: text })
+  ensure(body.length < 64 * 1024, `${state}: the body is over the cap`)
+  return {
+    route: 'upload',
+    state: `${state} (${Math.round(body.length / 1024)} KiB)`,
+    size: ACCOUNT_SIZE,
+    world,
+    status: 400,
+    maxCpuMs: MAX_ADVERSARIAL_CPU_MS,
+    async prepare(count) {
+      world.forwarded = []
+      return Array.from(
+        { length: count },
+        () =>
+          new Request(COLLECTION, {
+            method: 'POST',
+            headers: { ...bearer(KEYS.alice), 'content-type': 'application/json' },
+            body,
+          }),
+      )
+    },
+    check(answers) {
+      for (const answer of answers) {
+        const { errors } = JSON.parse(answer.text) as { errors: { code: number }[] }
+        ensure(errors[0]?.code === 18120, `${state}: answered ${answer.text.slice(0, 200)}`)
+      }
+      ensure(world.forwarded.length === 0, `${state}: something was forwarded`)
+    },
+  }
 }
 
 // ---- measuring ------------------------------------------------------------------------------
@@ -640,7 +709,7 @@ async function main() {
 
   const app = buildGateway()
   /** One request, its `waitUntil` work included (and work that work hands to `waitUntil`). */
-  async function once(request: Request): Promise<Answer> {
+  async function once(request: Request, status = 200): Promise<Answer> {
     const pending: Promise<unknown>[] = []
     const ctx = {
       waitUntil: (p: Promise<unknown>) => void pending.push(p),
@@ -653,7 +722,7 @@ async function main() {
       drained = pending.length
       await Promise.all(batch)
     }
-    if (response.status !== 200) {
+    if (response.status !== status) {
       throw new Error(`${request.method} ${request.url} answered ${response.status}: ${text}`)
     }
     return { status: response.status, text }
@@ -668,7 +737,7 @@ async function main() {
     world = c.world
     const warmUp = await c.prepare(WARM_UP)
     const warmed: Answer[] = []
-    for (const request of warmUp) warmed.push(await once(request)) // JIT, caches
+    for (const request of warmUp) warmed.push(await once(request, c.status)) // JIT, caches
     c.check(warmed)
     env.AUDIT.clear()
 
@@ -677,7 +746,7 @@ async function main() {
     const answers: Answer[] = []
     for (const request of requests) {
       const before = process.cpuUsage()
-      const answer = await once(request)
+      const answer = await once(request, c.status)
       const used = process.cpuUsage(before)
       perRequest.push((used.user + used.system) / 1000)
       answers.push(answer)
@@ -688,12 +757,15 @@ async function main() {
     const p90Ms = perRequest[Math.floor(REQUESTS * 0.9)]!
 
     const { route, state, size } = c
+    if (c.maxCpuMs !== undefined) {
+      ensure(cpuMs <= c.maxCpuMs, `${route}, ${state}: ${cpuMs} ms CPU, over ${c.maxCpuMs} ms`)
+    }
     const figure: Figure = { route, state, size, cpuMs, p90Ms, stagesMs: {}, topLeavesMs: {} }
     if (PROFILE) {
       const requests = await c.prepare(REQUESTS)
       const answers: Answer[] = []
       await session.post('Profiler.start')
-      for (const request of requests) answers.push(await once(request))
+      for (const request of requests) answers.push(await once(request, c.status))
       const { profile } = (await session.post('Profiler.stop')) as { profile: Profile }
       c.check(answers)
       const { stages, leaves } = stagesOf(profile)
@@ -717,7 +789,9 @@ async function main() {
 
   const figures: Figure[] = []
   for (const make of cases) {
-    const figure = await measure(await make())
+    const c = await make()
+    if (ONLY !== undefined && !`${c.route}, ${c.state}`.includes(ONLY)) continue
+    const figure = await measure(c)
     figures.push(figure)
     print(figure)
   }

@@ -11,6 +11,7 @@ import { requestId } from 'hono/request-id'
 import type { AppEnv } from './app-env'
 import { approvalsRouter } from './approvals/handlers'
 import { auditRouter } from './audit/handlers'
+import { budgetRouter } from './budget/handlers'
 import { auditTrail } from './audit/middleware'
 import { certificatesRouter } from './certificates/handlers'
 import { configFor } from './config'
@@ -143,6 +144,7 @@ export function buildGateway() {
   app.route('/', approvalsRouter)
   app.route('/', ownershipRouter)
   app.route('/', auditRouter)
+  app.route('/', budgetRouter)
   app.doc31('/openapi.json', API_DOCUMENT)
   return app
 }

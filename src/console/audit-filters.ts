@@ -9,7 +9,7 @@ import { z } from '@hono/zod-openapi'
 import { auditQuery, exportQuery } from '../audit/routes'
 import { positionOf, type Filters, type Query } from '../audit/query'
 import type { TimeRange } from '../audit/store'
-import { problemsOf, type Problem } from '../lib/zod-issues'
+import { capped, problemsOf, type Problem } from '../lib/zod-issues'
 
 const DAY_MS = 86_400_000
 /** A page opened without a query shows the last day: the usual question is about lately. */
@@ -47,7 +47,7 @@ function read<T>(schema: z.ZodType<T>, params: Record<string, string>): Read<T> 
   const parsed = schema.safeParse(formToQuery(params))
   return parsed.success
     ? { ok: true, params: parsed.data }
-    : { ok: false, problems: problemsOf(parsed.error) }
+    : { ok: false, problems: capped(problemsOf(parsed.error)) }
 }
 
 export const readAuditForm = (params: Record<string, string>) => read(auditQuery, params)

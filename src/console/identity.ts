@@ -5,7 +5,9 @@
  * own, plus the visit (visit.ts) the page's forms are bound to.
  *
  *   - Behind Cloudflare Access (configured, and the request carries the assertion), the Access
- *     identity is used as it is, verified on every request (identity/authenticate.ts).
+ *     identity is used as it is, verified on every request (identity/authenticate.ts). Its forms'
+ *     CSRF token is bound to the member and the Access token's `iat` and `exp`: the Access
+ *     session, which a new Access sign-in replaces and which ends at `exp`.
  *   - Otherwise the session cookie: sealed by this gateway (session.ts), not expired, not signed
  *     out (revocations.ts), and its member still active in the current policy with the key that
  *     started it. Roles are read from the current policy on every request, never from the cookie.
@@ -17,7 +19,7 @@ import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app-env'
 import { ACCESS_ASSERTION_HEADER } from '../identity/access'
-import { authenticateAccess, isActive } from '../identity/authenticate'
+import { accessVisitor, isActive } from '../identity/authenticate'
 import type { Principal } from '../identity/principal'
 import { GatewayError } from '../lib/errors'
 import { dropCookie, readCookie, SESSION_COOKIE } from './cookie'
@@ -74,8 +76,15 @@ async function visitOf(c: Context<AppEnv>, key: CryptoKey): Promise<ConsoleVisit
   const { config } = c.var
   const assertion = c.req.header(ACCESS_ASSERTION_HEADER)
   if (config.access !== undefined && assertion !== undefined) {
-    const principal = await authenticateAccess(assertion, config.access, config.policy, new Date())
-    const csrfBinding = `access:${principal.memberId}`
+    const { principal, session } = await accessVisitor(
+      assertion,
+      config.access,
+      config.policy,
+      new Date(),
+    )
+    // Bound to the Access session (its token's iat and exp), not only to the member: a token of
+    // an earlier Access sign-in, or one that outlived its session, is not this visit's.
+    const csrfBinding = `access:${principal.memberId}:${session.issuedAt ?? '-'}:${session.expiresAt}`
     return { principal, csrfBinding, csrfToken: await csrfToken(key, csrfBinding) }
   }
   const found = await fromSession(c, key)

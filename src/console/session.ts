@@ -148,7 +148,8 @@ export async function openSession(key: CryptoKey, sealed: string, now: number): 
 
 /**
  * The CSRF token of a form: a MAC of what the form's visit is bound to (a session id, a sign-in
- * form's nonce, or an Access member), so a page of another site cannot know it.
+ * form's nonce, or an Access member with its Access token's `iat` and `exp`), so a page of another
+ * site cannot know it, and a token outlives neither its session nor a new sign-in.
  */
 export const csrfToken = (key: CryptoKey, binding: string) => mac(key, 'csrf', binding)
 export const isCsrfToken = (key: CryptoKey, binding: string, presented: string) =>

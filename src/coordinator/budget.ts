@@ -21,11 +21,20 @@
  *     within its share is refused only if others borrowed while it was idle;
  *   - a member never passes its team's per-member limit, when the policy sets one.
  * The breaker (table `breaker`): once the upstream answers 429, nothing is granted until its
- * retry-after has passed, for every isolate.
+ * retry-after has passed, for every isolate, but never longer than MAX_BREAKER_MS from now
+ * (Cloudflare's own lockout): `trip` caps what it stores, and a stored time further away than that
+ * (written before the cap existed) is cut back to it when read. An admin may close it at once
+ * (`close`); isolates hear of it when they next ask (leases.ts, BREAKER_RECHECK_MS).
  */
 import { schema } from './schema'
 import type { BudgetPlan } from '../policy/limits'
-import { LEASE_TTL_MS, type BudgetView, type LeaseAnswer, type LeaseAsk } from './leases'
+import {
+  LEASE_TTL_MS,
+  MAX_BREAKER_MS,
+  type BudgetView,
+  type LeaseAnswer,
+  type LeaseAsk,
+} from './leases'
 
 const SECOND = 1_000
 
@@ -70,9 +79,12 @@ export function budgetTables(sql: SqlStorage) {
   const firstSecond = (plan: BudgetPlan, nowMs: number) =>
     secondOf(nowMs) - Math.ceil(plan.windowMs / SECOND) + 1
 
-  function breakerUntil(): number {
+  function breakerUntil(nowMs: number): number {
     const [row] = sql.exec<{ open_until_ms: number }>('SELECT open_until_ms FROM breaker').toArray()
-    return row?.open_until_ms ?? 0
+    const untilMs = row?.open_until_ms ?? 0
+    if (untilMs <= nowMs + MAX_BREAKER_MS) return untilMs
+    sql.exec('UPDATE breaker SET open_until_ms = ?', nowMs + MAX_BREAKER_MS)
+    return nowMs + MAX_BREAKER_MS
   }
 
   function giveBack(returning: { id: string; unused: number }) {
@@ -188,7 +200,7 @@ export function budgetTables(sql: SqlStorage) {
       sql.exec('DELETE FROM leases WHERE second < ?', from)
       if (ask.returning) giveBack(ask.returning)
 
-      const openUntil = breakerUntil()
+      const openUntil = breakerUntil(nowMs)
       if (openUntil > nowMs)
         return { kind: 'refused', refusal: 'breaker', retryAfterMs: openUntil - nowMs }
 
@@ -207,13 +219,20 @@ export function budgetTables(sql: SqlStorage) {
       return { kind: 'refused', refusal: 'budget', retryAfterMs: retryAfterMs(ask.plan, nowMs) }
     },
 
-    /** Opens the breaker until `untilMs` (never shortens an open one). */
-    trip(untilMs: number): void {
+    /** Opens the breaker until `untilMs`, at most MAX_BREAKER_MS from now (never shortens it). */
+    trip(untilMs: number, nowMs: number): void {
       sql.exec(
         `INSERT INTO breaker (id, open_until_ms) VALUES (1, ?)
          ON CONFLICT (id) DO UPDATE SET open_until_ms = MAX(open_until_ms, excluded.open_until_ms)`,
-        untilMs,
+        Math.min(untilMs, nowMs + MAX_BREAKER_MS),
       )
+    },
+
+    /** Closes the breaker now; answers until when it was open (0: it was not). */
+    close(nowMs: number): { wasOpenUntilMs: number } {
+      const untilMs = breakerUntil(nowMs)
+      sql.exec('DELETE FROM breaker')
+      return { wasOpenUntilMs: untilMs > nowMs ? untilMs : 0 }
     },
 
     view(
@@ -222,7 +241,7 @@ export function budgetTables(sql: SqlStorage) {
       nowMs: number,
     ): BudgetView {
       const use = usage(plan, who.team, who.member, nowMs)
-      const openUntil = breakerUntil()
+      const openUntil = breakerUntil(nowMs)
       return {
         window_seconds: Math.round(plan.windowMs / SECOND),
         token: {

@@ -172,7 +172,8 @@ export function coordinatedBudget(
   const at = async () => instanceOf(namespace, await instanceName)
   return {
     lease: (ask) => reaching(async () => (await at()).lease(ask, Date.now())),
-    trip: (untilMs) => reaching(async () => (await at()).tripBreaker(untilMs)),
+    trip: (untilMs) => reaching(async () => (await at()).tripBreaker(untilMs, Date.now())),
+    close: () => reaching(async () => (await at()).closeBreaker(Date.now())),
     view: (plan, who) => reaching(async () => (await at()).budgetView(plan, who, Date.now())),
   }
 }

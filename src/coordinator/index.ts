@@ -208,8 +208,12 @@ export class Coordinator extends DurableObject<Env> {
     return this.budget.lease(ask, nowMs)
   }
 
-  tripBreaker(untilMs: number): void {
-    this.budget.trip(untilMs)
+  tripBreaker(untilMs: number, nowMs: number): void {
+    this.budget.trip(untilMs, nowMs)
+  }
+
+  closeBreaker(nowMs: number): { wasOpenUntilMs: number } {
+    return this.budget.close(nowMs)
   }
 
   budgetView(

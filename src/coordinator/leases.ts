@@ -32,3 +32,17 @@ export interface BudgetView {
 
 /** How long an isolate may spend a lease: short, so a breaker or a refusal reaches it soon. */
 export const LEASE_TTL_MS = 5_000
+
+/**
+ * The longest the breaker stays open, whatever the upstream's retry-after says: Cloudflare's own
+ * lockout of a token is 5 minutes, so a longer retry-after (one 429 with `retry-after: 86400`
+ * once stopped every team for a day) is a fault or an attack, not the lockout. Applied by the
+ * isolate that heard the 429 and by the coordinator (README, "Budget and quotas").
+ */
+export const MAX_BREAKER_MS = 300_000
+
+/**
+ * How long an isolate believes its own note that the breaker is open before it asks the
+ * coordinator again (upstream/budget-gate.ts): an admin's close reaches every isolate within it.
+ */
+export const BREAKER_RECHECK_MS = 5_000

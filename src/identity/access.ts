@@ -33,6 +33,16 @@ const FETCH_TIMEOUT_MS = 5_000
 /** What a verified token says about who is calling: exactly one of the two is set. */
 export type AccessIdentity = { email: string } | { commonName: string }
 
+/**
+ * The Access session a verified token belongs to: its `iat` (absent when the token has none) and
+ * `exp`, in seconds. A new Access sign-in issues a token with a new `iat`; the console binds its
+ * CSRF tokens to them (console/identity.ts).
+ */
+export interface AccessSession {
+  issuedAt: number | undefined
+  expiresAt: number
+}
+
 const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>()
 
 function keySetFor(teamDomain: string): ReturnType<typeof createRemoteJWKSet> {
@@ -55,7 +65,7 @@ export async function verifyAccessToken(
   token: string,
   access: AccessConfig,
   now: Date,
-): Promise<AccessIdentity> {
+): Promise<AccessIdentity & { session: AccessSession }> {
   const remote = keySetFor(access.teamDomain)
   const getKey: JWTVerifyGetKey = async (header, jws) => {
     try {
@@ -83,9 +93,13 @@ export async function verifyAccessToken(
     }
     throw invalid(reasonFor(error))
   }
-  if (typeof payload.email === 'string' && payload.email !== '') return { email: payload.email }
+  // `exp` is required above, so it is a number here.
+  const session = { issuedAt: payload.iat, expiresAt: payload.exp ?? 0 }
+  if (typeof payload.email === 'string' && payload.email !== '') {
+    return { email: payload.email, session }
+  }
   if (typeof payload.common_name === 'string' && payload.common_name !== '') {
-    return { commonName: payload.common_name }
+    return { commonName: payload.common_name, session }
   }
   throw GatewayError.of('ACCESS_NOT_A_MEMBER', {
     message: 'The Cloudflare Access token names no email or common_name',

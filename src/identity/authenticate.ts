@@ -16,9 +16,10 @@
  * never travel on.
  */
 import type { AccessConfig } from '../config'
+import { foldAscii } from '../lib/encoding'
 import { GatewayError } from '../lib/errors'
 import type { Member, Policy } from '../policy/document'
-import { verifyAccessToken } from './access'
+import { verifyAccessToken, type AccessSession } from './access'
 import { hashKey, isWellFormedKey } from './keys'
 import type { Principal } from './principal'
 
@@ -65,18 +66,33 @@ export async function authenticateKey(
   return principalOf(match, 'key')
 }
 
-/** A person by `email` (case-insensitive), a service token by `common_name` (exact). */
+/**
+ * A person by `email`, exactly after folding A-Z only (`foldAscii`: never Unicode case folding, so
+ * the Kelvin sign is not a `k`), a service token by `common_name` (exact).
+ */
 export async function authenticateAccess(
   assertion: string,
   access: AccessConfig,
   policy: Policy,
   now: Date,
 ): Promise<Principal> {
+  return (await accessVisitor(assertion, access, policy, now)).principal
+}
+
+/** `authenticateAccess`, with the Access session the token belongs to (for the console). */
+export async function accessVisitor(
+  assertion: string,
+  access: AccessConfig,
+  policy: Policy,
+  now: Date,
+): Promise<{ principal: Principal; session: AccessSession }> {
   const identity = await verifyAccessToken(assertion, access, now)
   let match: Member | undefined
   if ('email' in identity) {
-    const email = identity.email.toLowerCase()
-    match = policy.members.find((m) => m.access_email?.toLowerCase() === email)
+    const email = foldAscii(identity.email)
+    match = policy.members.find(
+      (m) => m.access_email !== undefined && foldAscii(m.access_email) === email,
+    )
   } else {
     match = policy.members.find((m) => m.access_common_name === identity.commonName)
   }
@@ -87,7 +103,7 @@ export async function authenticateAccess(
   if (isExpired(match, now)) {
     throw GatewayError.of('EXPIRED_KEY', { message: 'This member has expired' })
   }
-  return principalOf(match, 'access')
+  return { principal: principalOf(match, 'access'), session: identity.session }
 }
 
 function isExpired(member: Member, now: Date): boolean {

@@ -3,6 +3,8 @@
  * base64url without padding (RFC 4648 section 5: gateway keys, audit signatures and hashes, audit
  * cursors). Built on WebCrypto-era globals only (`btoa`, `atob`), so the Worker and the Node tools
  * (scripts/) share it. Imports nothing.
+ *
+ * Also ASCII-only case folding (`foldAscii`), for identities compared as text.
  */
 
 type Bytes = Uint8Array | ArrayBuffer
@@ -32,4 +34,13 @@ export function fromBase64url(text: string): Uint8Array | undefined {
   if (!BASE64URL.test(text) || text.length % 4 === 1) return undefined
   const binary = atob(text.replaceAll('-', '+').replaceAll('_', '/'))
   return Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
+}
+
+/**
+ * A-Z to a-z and nothing else: how Access e-mails are compared (README, "Cloudflare Access
+ * identities"). `toLowerCase()` folds far more: the Kelvin sign U+212A becomes `k`, so a token for
+ * `\u212Aate@example.com` (an address the IdP may let anyone register) matched member kate.
+ */
+export function foldAscii(text: string): string {
+  return text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32))
 }

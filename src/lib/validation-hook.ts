@@ -1,11 +1,12 @@
 /**
  * The one place where a failed validation becomes an answer: every route's zod schemas report
  * here (it is the OpenAPIHono `defaultHook`). All problems of a request are reported together, each
- * with its code and a JSON pointer to the offending field (`/certificates`, `/account_id`, `/type`).
+ * with its code and a JSON pointer to the offending field (`/certificates`, `/account_id`, `/type`),
+ * up to MAX_PROBLEMS (zod-issues.ts); the last of them then counts the rest.
  */
 import type { z } from '@hono/zod-openapi'
 import { ERROR_CODES, GatewayError, detail, type ErrorKind } from './errors'
-import { problemsOf } from './zod-issues'
+import { capped, problemsOf } from './zod-issues'
 
 type Target = 'param' | 'query' | 'json' | string
 
@@ -21,7 +22,7 @@ export function validationHook(
   result: { success: true } | { success: false; error: z.ZodError; target: Target },
 ) {
   if (result.success) return
-  const details = problemsOf(result.error).map((problem) => {
+  const details = capped(problemsOf(result.error)).map((problem) => {
     const kind = kindFor(result.target, problem.pointer, problem.kind)
     return detail(kind, problem.message, problem.pointer)
   })

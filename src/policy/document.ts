@@ -15,6 +15,7 @@
  * The rule language and its semantics are in `rules.ts`; the decision is `decide.ts`.
  */
 import { z } from '@hono/zod-openapi'
+import { foldAscii } from '../lib/encoding'
 import * as ids from '../lib/ids'
 import { problemsOf, type Problem } from '../lib/zod-issues'
 import { budgetSchema, checkLimits, quotasSchema } from './limits'
@@ -150,7 +151,7 @@ function checkTeamsAndMembers(policy: Parsed, problem: Report) {
     (m) => m.access_email,
     (i) => ['members', i, 'access_email'],
     () => 'this Access email is already used by another member',
-    (email) => email.toLowerCase(),
+    foldAscii,
   )
   unique(
     problem,

@@ -18,8 +18,11 @@ import * as ids from '../lib/ids'
 
 /** Actions on certificates, in the upstream's terms. */
 export const CERTIFICATE_ACTIONS = ['list', 'get', 'upload', 'delete', 'associations'] as const
-/** The gateway's own actions: assign an unowned certificate, approve a delete, read the audit log. */
-export const GATEWAY_ACTIONS = ['assign', 'approve', 'audit'] as const
+/**
+ * The gateway's own actions: assign an unowned certificate, approve a delete, read the audit log,
+ * close the budget's breaker.
+ */
+export const GATEWAY_ACTIONS = ['assign', 'approve', 'audit', 'breaker'] as const
 export const ACTIONS = [...CERTIFICATE_ACTIONS, ...GATEWAY_ACTIONS] as const
 export type PolicyAction = (typeof ACTIONS)[number]
 

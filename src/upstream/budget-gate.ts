@@ -19,10 +19,24 @@
  * lease (the cache notes that it is asking, as a value); a request that finds the lease spent
  * while another renews it asks the coordinator for a lease of one for itself, which it spends
  * at once and keeps to itself. The coordinator serialises all of them.
+ *
+ * The breaker: an upstream 429 opens it here at once, for its retry-after but at most
+ * MAX_BREAKER_MS (Cloudflare's lockout is 5 minutes; the coordinator caps it too), and on the
+ * coordinator. The coordinator's answers are the truth, and the isolate's note of an open breaker
+ * a copy that may go stale: an admin can close the breaker on the coordinator (POST
+ * /gateway/v1/budget/breaker/close). So the note is believed for BREAKER_RECHECK_MS after the
+ * isolate last heard from the coordinator (or tripped it); past that, a request asks the
+ * coordinator for a lease of one as if the breaker were closed, and its answer (a lease, or a
+ * breaker refusal with the time left) replaces the note. A close thus reaches every isolate within
+ * BREAKER_RECHECK_MS, at the cost of at most one coordinator call per member and isolate per
+ * BREAKER_RECHECK_MS while the breaker is open. An answer older than what the isolate heard
+ * since (a 429 that tripped it meanwhile) does not replace the newer note.
  */
 import { z } from '@hono/zod-openapi'
 import {
+  BREAKER_RECHECK_MS,
   LEASE_TTL_MS,
+  MAX_BREAKER_MS,
   type BudgetView,
   type LeaseAnswer,
   type LeaseAsk,
@@ -34,6 +48,8 @@ import type { BudgetPlan, Limits } from '../policy/limits'
 export interface TokenBudget {
   lease(ask: LeaseAsk): Promise<LeaseAnswer>
   trip(untilMs: number): Promise<void>
+  /** Closes the breaker for every isolate; until when it was open (0: it was not). */
+  close(): Promise<{ wasOpenUntilMs: number }>
   view(
     plan: BudgetPlan,
     who: { team: string; member: string; memberLimit: number | null },
@@ -68,6 +84,8 @@ export interface LeaseCache {
   leases: Map<string, Lease>
   renewing: Map<string, Renewal>
   breakerUntilMs: number
+  /** When this isolate last heard the breaker's state (from the coordinator, or a 429 of its own). */
+  breakerHeardMs: number
   tickets: number
 }
 
@@ -77,7 +95,13 @@ const caches = new WeakMap<object, LeaseCache>()
 export function leaseCacheFor(owner: object): LeaseCache {
   let cache = caches.get(owner)
   if (cache === undefined) {
-    cache = { leases: new Map(), renewing: new Map(), breakerUntilMs: 0, tickets: 0 }
+    cache = {
+      leases: new Map(),
+      renewing: new Map(),
+      breakerUntilMs: 0,
+      breakerHeardMs: 0,
+      tickets: 0,
+    }
     caches.set(owner, cache)
   }
   return cache
@@ -92,7 +116,7 @@ function breakerOpen(untilMs: number, nowMs: number): GatewayError {
 export interface BudgetGate {
   /** Spends one request of the caller's budget, or throws (budget spent, breaker open, coordinator down). */
   admit(): Promise<void>
-  /** The upstream answered 429: hold every isolate until `retryAfterMs` has passed. */
+  /** The upstream answered 429: hold every isolate until `retryAfterMs` (capped) has passed. */
   rateLimited(retryAfterMs: number | undefined): Promise<void>
 }
 
@@ -104,8 +128,16 @@ export function budgetGate(
 ): BudgetGate {
   const key = `${caller.team}\u0000${caller.member}`
 
+  /** What the coordinator said of the breaker at `askedMs`, unless the isolate heard since. */
+  function heard(untilMs: number, askedMs: number) {
+    if (cache.breakerHeardMs > askedMs) return
+    cache.breakerUntilMs = untilMs
+    cache.breakerHeardMs = askedMs
+  }
+
   /** One lease from the coordinator; throws its refusal. */
   async function ask(want: number, returning: LeaseAsk['returning']) {
+    const askedMs = Date.now()
     const answer = await budget.lease({
       team: caller.team,
       member: caller.member,
@@ -115,11 +147,16 @@ export function budgetGate(
       returning,
       plan,
     })
-    if (answer.kind === 'lease') return answer
-    if (answer.refusal === 'breaker') {
-      cache.breakerUntilMs = Math.max(cache.breakerUntilMs, Date.now() + answer.retryAfterMs)
-      throw breakerOpen(cache.breakerUntilMs, Date.now())
+    if (answer.kind === 'lease') {
+      heard(0, askedMs)
+      return answer
     }
+    if (answer.refusal === 'breaker') {
+      const untilMs = askedMs + Math.min(answer.retryAfterMs, MAX_BREAKER_MS)
+      heard(untilMs, askedMs)
+      throw breakerOpen(untilMs, Date.now())
+    }
+    heard(0, askedMs)
     throw GatewayError.of('BUDGET_EXHAUSTED', {
       message: `Team ${caller.team} has used its share of the upstream budget for now; retry after the retry-after header's seconds`,
       headers: { 'retry-after': seconds(answer.retryAfterMs) },
@@ -163,7 +200,14 @@ export function budgetGate(
   return {
     async admit() {
       const nowMs = Date.now()
-      if (cache.breakerUntilMs > nowMs) throw breakerOpen(cache.breakerUntilMs, nowMs)
+      if (cache.breakerUntilMs > nowMs) {
+        if (nowMs - cache.breakerHeardMs < BREAKER_RECHECK_MS) {
+          throw breakerOpen(cache.breakerUntilMs, nowMs)
+        }
+        // The note may be stale (an admin may have closed the breaker): the coordinator decides.
+        await ask(1, undefined)
+        return
+      }
       if (spend(nowMs)) return
       const current = cache.renewing.get(key)
       // A renewal that has not finished within a lease's life was lost (its request cancelled
@@ -184,8 +228,10 @@ export function budgetGate(
     },
 
     async rateLimited(retryAfterMs) {
-      const untilMs = Date.now() + (retryAfterMs ?? DEFAULT_LOCKOUT_MS)
+      const nowMs = Date.now()
+      const untilMs = nowMs + Math.min(retryAfterMs ?? DEFAULT_LOCKOUT_MS, MAX_BREAKER_MS)
       cache.breakerUntilMs = Math.max(cache.breakerUntilMs, untilMs)
+      cache.breakerHeardMs = nowMs
       // The answer to this request is the upstream's 429 whether or not the others hear of it.
       await budget.trip(untilMs).catch((error: unknown) => {
         console.error('the breaker could not be opened on the coordinator', String(error))

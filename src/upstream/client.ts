@@ -1,6 +1,7 @@
 /**
  * Everything that goes to the upstream goes through `callUpstream`: it adds the stored token,
- * applies a timeout, retries what is safe to retry, and accepts only real API envelopes back.
+ * applies a timeout, retries what is safe to retry, and accepts only real API envelopes back,
+ * scrubbed of anything that looks like a credential (scrub.ts).
  *
  * Retry rules: reads (GET) are retried on 429, 5xx and network errors, with exponential backoff
  * plus jitter, honouring `retry-after` when it is short enough to wait for; a `retry-after` beyond
@@ -15,6 +16,7 @@
 import { GatewayError } from '../lib/errors'
 import { upstreamEnvelopeSchema, type UpstreamEnvelope } from '../lib/envelope'
 import type { UpstreamRequest } from './request'
+import { scrubEnvelope } from './scrub'
 
 export const MAX_RETRY_AFTER_MS = 5_000
 const MAX_BACKOFF_MS = 4_000
@@ -117,11 +119,11 @@ export async function callUpstream(
         continue
       }
     }
-    return toAnswer(response, text)
+    return toAnswer(response, text, settings.apiToken)
   }
 }
 
-function toAnswer(response: Response, text: string): UpstreamAnswer {
+function toAnswer(response: Response, text: string, apiToken: string): UpstreamAnswer {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -135,7 +137,12 @@ function toAnswer(response: Response, text: string): UpstreamAnswer {
     })
   }
   const retryAfter = response.headers.get('retry-after') ?? undefined
-  return { status: response.status, envelope: envelope.data, ...(retryAfter ? { retryAfter } : {}) }
+  // Scrubbed here, where the answer enters: nothing after (relay, audit, logs) sees the raw words.
+  return {
+    status: response.status,
+    envelope: scrubEnvelope(envelope.data, apiToken),
+    ...(retryAfter ? { retryAfter } : {}),
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

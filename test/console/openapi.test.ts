@@ -80,6 +80,7 @@ describe('/openapi.json', () => {
       '/gateway/v1/audit/export',
       '/gateway/v1/audit/verify',
       '/gateway/v1/audit/verify/chain',
+      '/gateway/v1/budget/breaker/close',
       '/gateway/v1/explain',
       '/gateway/v1/transfers/{transfer_id}/approve',
       '/gateway/v1/whoami',

@@ -268,7 +268,7 @@ describe('the budgets page', () => {
   })
 
   it('shows the breaker open after the upstream rate-limited the token', async () => {
-    await (await budgetInstance()).tripBreaker(Date.now() + 90_000)
+    await (await budgetInstance()).tripBreaker(Date.now() + 90_000, Date.now())
     const page = await (await signedIn(KEYS.carol)).get('/console/budgets')
     expect(page.html).toContain('The breaker is open')
   })

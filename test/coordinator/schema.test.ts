@@ -36,7 +36,7 @@ describe('each instance kind', () => {
     const account = fresh()
     await account.owner(crypto.randomUUID())
     const token = fresh()
-    await token.tripBreaker(Date.now() - 1)
+    await token.tripBreaker(Date.now() - 1, Date.now())
     await runInDurableObject(account, (_coordinator, state) => {
       expect(tablesOf(state)).toEqual(['intents', 'owners', 'schema_migrations'])
       expect(appliedId(state.storage.sql, 'ledger')).toBe(1)

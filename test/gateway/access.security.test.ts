@@ -38,6 +38,7 @@ const POLICY = JSON.stringify({
   members: [
     ...basePolicy.members,
     { id: 'dana', team: 'payments', roles: ['developer'], access_email: 'Dana@Example.com' },
+    { id: 'kate', team: 'identity', roles: ['developer'], access_email: 'kate@example.com' },
     { id: 'ci-deployer', team: 'platform', roles: ['admin'], access_common_name: SERVICE_TOKEN_ID },
     {
       id: 'erin',
@@ -154,6 +155,7 @@ describe('a valid Access token', () => {
   it.each([
     ['a person (email)', () => claims(), 'dana'],
     ['a person whose email differs in case', () => claims({ email: 'DANA@example.COM' }), 'dana'],
+    ['kate by her ASCII email in capitals', () => claims({ email: 'KATE@EXAMPLE.COM' }), 'kate'],
     [
       'a service token (common_name)',
       () => claims({ email: undefined, sub: '', common_name: SERVICE_TOKEN_ID }),
@@ -259,6 +261,8 @@ describe('a token that must be refused', () => {
     ['neither email nor common_name', { email: undefined }, 18007],
     ['an expired member', { email: 'erin@example.com' }, 18004],
     ['a revoked member', { email: 'Frank@example.com' }, 18005],
+    // Unicode lowercases the Kelvin sign to `k`; only A-Z are folded, so this is no member.
+    ['an email with the Kelvin sign for kate', { email: '\u212Aate@example.com' }, 18007],
   ])('answers a valid token for %s with 401 / %i', async (_, overrides, code) => {
     await expectRefused(await withToken(await sign(claims(overrides))), 401, code)
   })

@@ -6,13 +6,21 @@
  * A request sent through `fetchAs` reuses one `env` object, so one configuration and one lease
  * cache: that is one isolate, leases and all. Passing another `env` object is another isolate.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test'
-import { beforeEach, describe, expect, it } from 'vitest'
+import {
+  createExecutionContext,
+  env,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import worker from '../../src/index'
+import { fakeClock, type FakeClock } from '../kit/clock'
+import { newEntries } from '../support/audit'
 import { emulator } from '../support/emulator'
 import { GATEWAY, callJson, certificateUrl, certificatesUrl } from '../support/gateway'
-import { grantedByTeam, unreachableCoordinator } from '../support/coordinator'
+import { budgetInstance, grantedByTeam, unreachableCoordinator } from '../support/coordinator'
 import { KEYS, RULES } from '../support/identities'
+import { MAX_BREAKER_MS } from '../../src/coordinator/leases'
 import { policyWith } from '../support/policies'
 
 beforeEach(async () => {
@@ -45,10 +53,10 @@ async function isolateWith(
   return { ...env, POLICY: JSON.stringify(policy) } as Env
 }
 
-async function fetchAs(isolate: Env, key: string, url = certificatesUrl()) {
+async function fetchAs(isolate: Env, key: string, url = certificatesUrl(), method = 'GET') {
   const ctx = createExecutionContext()
   const response = await worker.fetch(
-    new Request(url, { headers: { authorization: `Bearer ${key}` } }),
+    new Request(url, { method, headers: { authorization: `Bearer ${key}` } }),
     isolate,
     ctx,
   )
@@ -191,6 +199,141 @@ describe('the breaker', () => {
     // GETs retry a short 429 after waiting it out: by then the breaker has closed.
     expect((await fetchAs(isolate, KEYS.alice)).status).toBe(200)
     expect((await fetchAs(await isolateWith(), KEYS.carol)).status).toBe(200)
+  })
+})
+
+describe('the breaker bounded', () => {
+  it('holds at most 300 s after a 429 whose retry-after is a day, in every isolate', async () => {
+    expect(MAX_BREAKER_MS).toBe(300_000)
+    await emulator.addFaults({ kind: 'rate_limit', retry_after: 86_400 })
+    const first = await fetchAs(await isolateWith(), KEYS.alice)
+    expect([first.status, first.code]).toEqual([429, 971])
+
+    // The isolate that heard the 429, and another one that asks the coordinator.
+    for (const [isolate, key] of [
+      [await isolateWith(), KEYS.carol],
+      [await isolateWith(), KEYS.admin],
+    ] as const) {
+      const held = await fetchAs(isolate, key)
+      expect([held.status, held.code]).toEqual([429, 18430])
+      expect(Number(held.headers.get('retry-after'))).toBeGreaterThan(290)
+      expect(Number(held.headers.get('retry-after'))).toBeLessThanOrEqual(300)
+    }
+    const whoami = await callJson<{ budget: { breaker: { retry_after_seconds: number } } }>(
+      `${GATEWAY}/whoami`,
+      { key: KEYS.carol },
+    )
+    expect(whoami.body.result.budget.breaker.retry_after_seconds).toBeGreaterThan(290)
+    expect(whoami.body.result.budget.breaker.retry_after_seconds).toBeLessThanOrEqual(300)
+  })
+
+  it('is capped by the coordinator itself, and a day stored before the cap is cut back when read', async () => {
+    const at = await budgetInstance()
+    await at.tripBreaker(Date.now() + 86_400_000, Date.now())
+    const view = async () =>
+      (
+        await callJson<{ budget: { breaker: { retry_after_seconds: number } } }>(
+          `${GATEWAY}/whoami`,
+          { key: KEYS.carol },
+        )
+      ).body.result.budget.breaker.retry_after_seconds
+    expect(await view()).toBeLessThanOrEqual(300)
+    await runInDurableObject(at, (_coordinator, state) => {
+      state.storage.sql.exec('UPDATE breaker SET open_until_ms = ?', Date.now() + 86_400_000)
+    })
+    expect(await view()).toBeLessThanOrEqual(300)
+    const held = await fetchAs(await isolateWith(), KEYS.carol)
+    expect(Number(held.headers.get('retry-after'))).toBeLessThanOrEqual(300)
+  })
+})
+
+describe('closing the breaker', () => {
+  const CLOSE = `${GATEWAY}/budget/breaker/close`
+  let clock: FakeClock | undefined
+
+  afterEach(() => {
+    clock?.restore()
+    clock = undefined
+  })
+
+  /** Opens the breaker through an upstream 429 heard by `isolate`. */
+  async function trip(isolate: Env) {
+    await emulator.addFaults({ kind: 'rate_limit', retry_after: 86_400 })
+    expect((await fetchAs(isolate, KEYS.alice)).status).toBe(429)
+  }
+
+  it('lets an admin close it: the next request of another team goes upstream, on record', async () => {
+    await trip(await isolateWith())
+    const before = await upstreamCalls()
+    let closed: Awaited<ReturnType<typeof fetchAs>> | undefined
+    const entries = await newEntries(async () => {
+      closed = await fetchAs(await isolateWith(), KEYS.admin, CLOSE, 'POST')
+    })
+    expect(closed!.status).toBe(200)
+    expect(closed!.body).toMatchObject({ success: true, result: { was_open: true } })
+    expect(entries).toHaveLength(1)
+    expect(entries[0]).toMatchObject({
+      action: 'breaker',
+      member: 'admin',
+      decision: { effect: 'allow', rule_ids: ['admins-everything'] },
+      outcome: { status: 200 },
+    })
+
+    const carol = await fetchAs(await isolateWith(), KEYS.carol)
+    expect(carol.status).toBe(200)
+    expect(await upstreamCalls()).toBe(before + 1)
+    const whoami = await callJson<{ budget: { breaker: { open: boolean } } }>(`${GATEWAY}/whoami`, {
+      key: KEYS.carol,
+    })
+    expect(whoami.body.result.budget.breaker).toEqual({ open: false, retry_after_seconds: 0 })
+  })
+
+  it('reaches the isolate that tripped it within 5 s, without a day-long note', async () => {
+    clock = fakeClock()
+    const isolate = await isolateWith()
+    await trip(isolate)
+    expect((await fetchAs(await isolateWith(), KEYS.admin, CLOSE, 'POST')).status).toBe(200)
+    // Its own note is believed a short while...
+    clock.advance(1_000)
+    expect((await fetchAs(isolate, KEYS.carol)).code).toBe(18430)
+    // ...then it asks the coordinator, which says closed.
+    clock.advance(5_000)
+    expect((await fetchAs(isolate, KEYS.carol)).status).toBe(200)
+    expect((await fetchAs(isolate, KEYS.dave)).status).toBe(200)
+  })
+
+  it('keeps refusing in an isolate that rechecks while the breaker is still open', async () => {
+    clock = fakeClock()
+    const isolate = await isolateWith()
+    await trip(isolate)
+    const before = await upstreamCalls()
+    clock.advance(6_000)
+    const held = await fetchAs(isolate, KEYS.carol)
+    expect([held.status, held.code]).toEqual([429, 18430])
+    expect(Number(held.headers.get('retry-after'))).toBeLessThanOrEqual(294)
+    expect(await upstreamCalls()).toBe(before)
+  })
+
+  it('refuses a developer with 403, leaves the breaker open, and records the refusal', async () => {
+    await trip(await isolateWith())
+    let refused: Awaited<ReturnType<typeof fetchAs>> | undefined
+    const entries = await newEntries(async () => {
+      refused = await fetchAs(await isolateWith(), KEYS.alice, CLOSE, 'POST')
+    })
+    expect([refused!.status, refused!.code]).toEqual([403, 18301])
+    expect(entries).toHaveLength(1)
+    expect(entries[0]).toMatchObject({
+      action: 'breaker',
+      member: 'alice',
+      decision: { effect: 'deny' },
+      outcome: { status: 403 },
+    })
+    expect((await fetchAs(await isolateWith(), KEYS.carol)).code).toBe(18430)
+  })
+
+  it('answers was_open: false when it was closed', async () => {
+    const closed = await fetchAs(await isolateWith(), KEYS.admin, CLOSE, 'POST')
+    expect(closed.body).toMatchObject({ result: { was_open: false, remaining_seconds: 0 } })
   })
 })
 

@@ -379,6 +379,10 @@ type PemMutation =
   | 'with-key'
   | 'garbage-around'
   | 'example-ca'
+  | 'many-begins'
+  | 'begins-on-one-line'
+  | 'begin-without-end'
+  | 'long-base64-without-end'
 
 const pemMutation = fc.constantFrom<PemMutation>(
   'none',
@@ -393,6 +397,10 @@ const pemMutation = fc.constantFrom<PemMutation>(
   'with-key',
   'garbage-around',
   'example-ca',
+  'many-begins',
+  'begins-on-one-line',
+  'begin-without-end',
+  'long-base64-without-end',
 )
 
 function mutatePem(made: MadeCertificate, how: PemMutation, at: number): string {
@@ -428,6 +436,18 @@ function mutatePem(made: MadeCertificate, how: PemMutation, at: number): string 
       return `subject=CN=x\n${pem}\u0000\u202e`
     case 'example-ca':
       return exampleCa
+    // What made the PEM regexes quadratic (issue 19): they must be refused, and quickly.
+    case 'many-begins':
+      return '-----BEGIN A-----\n'.repeat(500 + (at % 500)) + pem
+    case 'begins-on-one-line':
+      return `${'-----BEGIN A'.repeat(800 + (at % 500))}-----\n${lines.slice(1).join('\n')}`
+    case 'begin-without-end':
+      return pem + '-----BEGIN CERTIFICATE-----\n'.repeat(300 + (at % 300))
+    case 'long-base64-without-end':
+      return `${pem}-----BEGIN CERTIFICATE-----\n${'QUFB'
+        .repeat(16)
+        .concat('\n')
+        .repeat(150 + (at % 100))}`
   }
 }
 

@@ -69,7 +69,7 @@ const STATES: [string, State, number][] = [
   [
     'with the breaker open',
     async () => {
-      await (await budgetInstance()).tripBreaker(Date.now() + 120_000)
+      await (await budgetInstance()).tripBreaker(Date.now() + 120_000, Date.now())
     },
     0,
   ],

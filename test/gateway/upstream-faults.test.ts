@@ -11,7 +11,8 @@ import {
   uploadNew,
   uploadedId,
 } from '../support/gateway'
-import { ACCOUNT } from '../support/identities'
+import { newEntries } from '../support/audit'
+import { ACCOUNT, UPSTREAM_TOKEN } from '../support/identities'
 
 beforeEach(async () => {
   await emulator.reset()
@@ -170,4 +171,29 @@ describe('a success without the result it documents', () => {
     expect([status, body.success, body.result]).toEqual([200, true, []])
     expect(body.result_info).toMatchObject({ count: 0, total_count: 0 })
   })
+})
+
+describe('what the upstream says is scrubbed of credentials', () => {
+  it.each([400, 403, 500])(
+    'an upstream %i whose message echoes the token relays no token',
+    async (status) => {
+      await emulator.addFaults({
+        kind: 'status',
+        status,
+        code: 9109,
+        message: `Invalid request headers: Authorization: Bearer ${UPSTREAM_TOKEN} (token ${UPSTREAM_TOKEN})`,
+        times: 10,
+      })
+      let text = ''
+      const entries = await newEntries(async () => {
+        const answer = await uploadNew()
+        text = answer.text
+        expect(answer.body.errors.map((e) => e.code)).toContain(9109)
+      })
+      expect(text).not.toContain(UPSTREAM_TOKEN)
+      expect(text).toContain('Authorization: Bearer [redacted] (token [redacted])')
+      expect(entries).toHaveLength(1)
+      expect(JSON.stringify(entries)).not.toContain(UPSTREAM_TOKEN)
+    },
+  )
 })

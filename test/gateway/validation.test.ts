@@ -187,6 +187,38 @@ describe('upload body', () => {
     )
   })
 
+  it('answers at most 20 errors for a body of thousands of unknown fields, counting the rest', async () => {
+    const body: Record<string, unknown> = { ca: true, certificates: exampleCa }
+    for (let i = 0; i < 3_000; i++) body[`f${i}`] = 1
+    const { status, body: answer } = await upload(body)
+    expect(status).toBe(400)
+    const errors = answer.errors as {
+      code: number
+      message: string
+      source?: { pointer: string }
+    }[]
+    expect(errors).toHaveLength(20)
+    expect(errors.slice(0, 19).map((e) => e.source?.pointer)).toEqual(
+      Array.from({ length: 19 }, (_, i) => `/f${i}`),
+    )
+    expect(errors[19]).toEqual({
+      code: 18111,
+      message: 'and 2,981 more problems, not listed',
+      source: { pointer: '' },
+    })
+    expect(await emulator.requests()).toEqual([])
+  })
+
+  it('answers every error when there are exactly 20', async () => {
+    const body: Record<string, unknown> = { ca: true, certificates: exampleCa }
+    for (let i = 0; i < 20; i++) body[`f${i}`] = 1
+    const { body: answer } = await upload(body)
+    const errors = answer.errors as { source?: { pointer: string } }[]
+    expect(errors.map((e) => e.source?.pointer)).toEqual(
+      Array.from({ length: 20 }, (_, i) => `/f${i}`),
+    )
+  })
+
   it('refuses a JSON body that is not an object', async () => {
     await expectRefused(json('[1,2]'), 400, [{ code: 18111, pointer: '' }])
   })

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { LeaseAnswer, LeaseAsk } from '../../src/coordinator/leases'
-import { LEASE_TTL_MS } from '../../src/coordinator/leases'
+import { BREAKER_RECHECK_MS, LEASE_TTL_MS, MAX_BREAKER_MS } from '../../src/coordinator/leases'
 import { GatewayError } from '../../src/lib/errors'
 import type { BudgetPlan } from '../../src/policy/limits'
 import { budgetGate, leaseCacheFor, type TokenBudget } from '../../src/upstream/budget-gate'
@@ -20,6 +20,7 @@ function heldBudget() {
   const budget: TokenBudget = {
     lease: (ask) => new Promise((answer) => asks.push({ ask, answer })),
     trip: async () => {},
+    close: () => Promise.reject(new Error('not used')),
     view: () => Promise.reject(new Error('not used')),
   }
   return { budget, asks }
@@ -135,5 +136,78 @@ describe('requests of one member at once', () => {
     expect((refused as GatewayError).errors[0]!.code).toBe(18429)
     asks[0]!.answer({ kind: 'refused', refusal: 'breaker', retryAfterMs: 60_000 })
     expect(((await first) as GatewayError).errors[0]!.code).toBe(18430)
+  })
+})
+
+describe('the breaker as an isolate notes it', () => {
+  const code = (error: unknown) => (error as GatewayError).errors[0]!.code
+  const retryAfter = (error: unknown) => Number((error as GatewayError).headers['retry-after'])
+
+  it('holds at most MAX_BREAKER_MS after a 429 whose retry-after is a day', async () => {
+    const { budget, asks } = heldBudget()
+    const gate = budgetGate(budget, PLAN, CALLER, leaseCacheFor({}))
+    await gate.rateLimited(86_400_000)
+    const refused = await gate.admit().catch((error: unknown) => error)
+    expect(code(refused)).toBe(18430)
+    expect(retryAfter(refused)).toBe(MAX_BREAKER_MS / 1000)
+    expect(asks).toHaveLength(0)
+  })
+
+  it('caps a breaker refusal of the coordinator too', async () => {
+    const { budget, asks } = heldBudget()
+    const gate = budgetGate(budget, PLAN, CALLER, leaseCacheFor({}))
+    const first = gate.admit().catch((error: unknown) => error)
+    await settle()
+    asks[0]!.answer({ kind: 'refused', refusal: 'breaker', retryAfterMs: 86_400_000 })
+    expect(retryAfter(await first)).toBe(MAX_BREAKER_MS / 1000)
+  })
+
+  it('believes its note for BREAKER_RECHECK_MS, then asks the coordinator, whose lease clears it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const { budget, asks } = heldBudget()
+    const cache = {}
+    const gate = () => budgetGate(budget, PLAN, CALLER, leaseCacheFor(cache))
+    await gate().rateLimited(60_000)
+    vi.setSystemTime(Date.now() + BREAKER_RECHECK_MS - 1)
+    expect(
+      code(
+        await gate()
+          .admit()
+          .catch((error: unknown) => error),
+      ),
+    ).toBe(18430)
+    expect(asks).toHaveLength(0)
+    vi.setSystemTime(Date.now() + 1)
+    const rechecked = gate().admit()
+    await settle()
+    expect(asks.map((a) => a.ask.want)).toEqual([1])
+    asks[0]!.answer(lease(1)) // the breaker was closed on the coordinator
+    await rechecked
+    // The note is gone: the next request renews the member's lease as usual.
+    const next = gate().admit()
+    await settle()
+    expect(asks).toHaveLength(2)
+    asks[1]!.answer(lease(1))
+    await next
+  })
+
+  it('does not let an answer asked before a newer 429 clear the note', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const { budget, asks } = heldBudget()
+    const cache = {}
+    const gate = () => budgetGate(budget, PLAN, CALLER, leaseCacheFor(cache))
+    const asked = gate().admit()
+    await settle()
+    vi.setSystemTime(Date.now() + 10)
+    await gate().rateLimited(60_000) // another request met a 429 meanwhile
+    asks[0]!.answer(lease(1))
+    await asked
+    expect(
+      code(
+        await gate()
+          .admit()
+          .catch((error: unknown) => error),
+      ),
+    ).toBe(18430)
   })
 })

@@ -1,0 +1,28 @@
+/** The breaker's close, under /gateway/v1 (not an upstream path). */
+import { createRoute, z } from '@hono/zod-openapi'
+import { failure, gatewayFailures, ok } from '../lib/openapi'
+import { declareAction } from '../pipe'
+
+export const closeBreakerRoute = createRoute({
+  operationId: 'closeBreaker',
+  method: 'post',
+  path: '/gateway/v1/budget/breaker/close',
+  tags: ['Gateway'],
+  description:
+    'Closes the breaker for every isolate (within 5 s): requests go upstream again as the budget allows. Policy action `breaker`, account-wide.',
+  middleware: [declareAction('breaker')] as const,
+  responses: {
+    200: ok(
+      z.object({
+        was_open: z.boolean(),
+        remaining_seconds: z
+          .number()
+          .int()
+          .openapi({ description: 'What the breaker had left when it was closed' }),
+      }),
+      'The breaker is closed',
+    ),
+    ...gatewayFailures,
+    503: failure('The audit log or the coordinator cannot be reached: nothing was closed'),
+  },
+})
