@@ -21,6 +21,16 @@ export interface ChainLink {
   link: string
 }
 
+/** The links whose entries' keys fall in a span of the log (audit/verify.ts), and how many. */
+export interface LinksInSpan {
+  /** Oldest number first, at most the limit asked for; `at_ms` is when each was handed out. */
+  links: (ChainLink & { at_ms: number })[]
+  /** How many links the span holds in all (more than `links` when the limit cut them). */
+  total: number
+  /** The oldest link kept: entries before it are past what the chain can vouch for. */
+  first: ChainLink | null
+}
+
 export function chainTable(ctx: DurableObjectState) {
   const sql = ctx.storage.sql
   sql.exec(`CREATE TABLE IF NOT EXISTS audit_links (
@@ -31,6 +41,9 @@ export function chainTable(ctx: DurableObjectState) {
   )`)
   // Pruning runs on every append: by time, through an index, so it costs what it deletes.
   sql.exec('CREATE INDEX IF NOT EXISTS audit_links_by_time ON audit_links (at_ms)')
+  // A range verify asks for the links of a span of KV keys (byte order, as SQLite's BINARY
+  // collation compares TEXT and KV's list() sorts): through this index it reads only that span.
+  sql.exec('CREATE INDEX IF NOT EXISTS audit_links_by_key ON audit_links (kv_key)')
 
   function head(): ChainLink | null {
     const [row] = sql
@@ -82,6 +95,32 @@ export function chainTable(ctx: DurableObjectState) {
           limit,
         )
         .toArray()
+    },
+
+    /**
+     * The links whose KV keys lie in (`afterKey`, `upToKey`], oldest number first, at most
+     * `limit`, with how many the span holds.
+     */
+    linksInSpan(afterKey: string, upToKey: string, limit: number): Omit<LinksInSpan, 'first'> {
+      const links = sql
+        .exec<ChainLink & { at_ms: number } & Record<string, SqlStorageValue>>(
+          'SELECT seq, kv_key, link, at_ms FROM audit_links WHERE kv_key > ? AND kv_key <= ? ORDER BY seq LIMIT ?',
+          afterKey,
+          upToKey,
+          limit,
+        )
+        .toArray()
+      const total =
+        links.length < limit
+          ? links.length
+          : sql
+              .exec<{ n: number }>(
+                'SELECT COUNT(*) AS n FROM audit_links WHERE kv_key > ? AND kv_key <= ?',
+                afterKey,
+                upToKey,
+              )
+              .one().n
+      return { links, total }
     },
 
     /** The oldest link kept: verification cannot vouch for what came before it. */

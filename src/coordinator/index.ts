@@ -30,7 +30,7 @@ import type { BudgetPlan } from '../policy/limits'
 import { budgetTables } from './budget'
 import type { BudgetView, LeaseAnswer, LeaseAsk } from './leases'
 import { ledgerTables } from './ledger'
-import { chainTable, type ChainLink } from './chain'
+import { chainTable, type ChainLink, type LinksInSpan } from './chain'
 
 export class Coordinator extends DurableObject<Env> {
   private readonly approvals: ReturnType<typeof approvalTable>
@@ -146,6 +146,10 @@ export class Coordinator extends DurableObject<Env> {
 
   auditLinks(fromSeq: number, limit: number): ChainLink[] {
     return this.chain.links(fromSeq, limit)
+  }
+
+  auditLinksInSpan(afterKey: string, upToKey: string, limit: number): LinksInSpan {
+    return { ...this.chain.linksInSpan(afterKey, upToKey, limit), first: this.chain.first() }
   }
 
   auditChainEnds(): { first: ChainLink | null; head: ChainLink | null } {
