@@ -33,15 +33,15 @@ export type Checkpoint = z.output<typeof checkpointSchema>
 /** What the gateway signed before version 2: an HMAC under the entries' key. */
 const legacyCheckpointSchema = z
   .strictObject({
-  checkpoint: z.literal(1),
-  chain: z.string(),
-  seq: z.number().int().min(1),
-  link: z.string(),
-  at: z.iso.datetime(),
-  sig: z.string(),
+    checkpoint: z.literal(1),
+    chain: z.string(),
+    seq: z.number().int().min(1),
+    link: z.string(),
+    at: z.iso.datetime(),
+    sig: z.string(),
   })
   .openapi('AuditCheckpointV1', {
-    description: 'A checkpoint signed before version 2: an HMAC under the entries\' key',
+    description: "A checkpoint signed before version 2: an HMAC under the entries' key",
   })
 type LegacyCheckpoint = z.output<typeof legacyCheckpointSchema>
 
@@ -85,7 +85,9 @@ export async function checkpointSigned(
     const ok =
       keys.signingKey !== undefined &&
       (await checkMarker(keys.signingKey, { label: 'checkpoint', ...unsigned }, sig))
-    return ok ? undefined : `the version 1 (HMAC) checkpoint of ${checkpoint.chain} #${checkpoint.seq} is not signed by the gateway: ${canonical(unsigned)}`
+    return ok
+      ? undefined
+      : `the version 1 (HMAC) checkpoint of ${checkpoint.chain} #${checkpoint.seq} is not signed by the gateway: ${canonical(unsigned)}`
   }
   const { sig, ...unsigned } = checkpoint
   if (unsigned.kid !== keys.publicKey.kid) {

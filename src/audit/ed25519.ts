@@ -54,7 +54,14 @@ export async function keyIdOf(x: string): Promise<string> {
 }
 
 export async function publicKeyOf(jwk: { x: string }): Promise<PublicKey> {
-  return { kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid: await keyIdOf(jwk.x), alg: 'EdDSA', use: 'sig' }
+  return {
+    kty: 'OKP',
+    crv: 'Ed25519',
+    x: jwk.x,
+    kid: await keyIdOf(jwk.x),
+    alg: 'EdDSA',
+    use: 'sig',
+  }
 }
 
 const signingKeys = new Map<string, Key>()
@@ -107,7 +114,12 @@ export async function verifyText(key: PublicKey, text: string, sig: unknown): Pr
   const bytes = typeof sig === 'string' ? fromBase64url(sig) : undefined
   if (bytes?.length !== 64) return false
   try {
-    return await crypto.subtle.verify('Ed25519', await publicKey(key.x), bytes, encoder.encode(text))
+    return await crypto.subtle.verify(
+      'Ed25519',
+      await publicKey(key.x),
+      bytes,
+      encoder.encode(text),
+    )
   } catch {
     return false
   }
@@ -124,7 +136,12 @@ export async function readPublicKey(json: unknown): Promise<PublicKey | string> 
       ? (json as { result: unknown }).result
       : json
   const parsed = z
-    .object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: b64url32, kid: z.string().optional() })
+    .object({
+      kty: z.literal('OKP'),
+      crv: z.literal('Ed25519'),
+      x: b64url32,
+      kid: z.string().optional(),
+    })
     .safeParse(candidate)
   if (!parsed.success) return 'not an Ed25519 public key (a JWK with kty OKP, crv Ed25519 and x)'
   if ('d' in (candidate as object)) return 'a private key: give the public key only'

@@ -22,7 +22,8 @@ import { z } from '@hono/zod-openapi'
 import { auditEntrySchema, type AuditEntry } from './entry'
 import { encodeCursor, entries, type Query } from './query'
 import { keyIdOf, signText, type PrivateJwk } from './ed25519'
-import { canonical, nextLineDigest } from './signing'
+import { markerText, type ExportMarker } from './marker'
+import { nextLineDigest } from './signing'
 import type { Position } from './store'
 
 export type ExportFormat = 'ndjson' | 'csv'
@@ -118,32 +119,6 @@ function csvCell(value: Cell): string {
 export function csvRow(entry: AuditEntry): string {
   return COLUMNS.map((column) => csvCell(cellOf(column.read(entry)))).join(',') + '\r\n'
 }
-
-/** What an NDJSON export's marker says, before it is signed (version 2). */
-export interface ExportMarker {
-  export: 2
-  complete: boolean
-  count: number
-  /** First and last sequence number of each chain in the export (entries that have one). */
-  chains: Record<string, [number, number]>
-  /** The time range the export was asked for, inclusive, RFC 3339. */
-  range: { from: string; to: string }
-  /** The query's filters; none means every entry of the range is in the export. */
-  filters: Record<string, string>
-  limit: number
-  /** Set when the export continued an earlier one: it covers the range after that cursor only. */
-  from_cursor?: string
-  digest: string
-  next_cursor?: string
-  /** When the marker was signed. */
-  at: string
-  /** The public key that checks `sig`. */
-  kid: string
-}
-
-/** Its own label, so that a marker cannot pass for a checkpoint or the other way round. */
-export const markerText = (unsigned: ExportMarker) =>
-  `mtls-gateway-audit-export/v2\n${canonical(unsigned)}`
 
 /** What an export covered, as its caller asked for it (the marker names it, signed). */
 export interface Covered {

@@ -79,9 +79,15 @@ export const auditRouter = createRouter<AppEnv>()
   .openapi(exportRoute, async (c) => {
     await admit(c)
     const query = c.req.valid('query')
-    const stream = exportStream(c.env.AUDIT, queryOf(c, query), query.format, c.var.config.audit.attestKey, {
-      ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
-    })
+    const stream = exportStream(
+      c.env.AUDIT,
+      queryOf(c, query),
+      query.format,
+      c.var.config.audit.attestKey,
+      {
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+      },
+    )
     return c.body(stream, 200, {
       'content-type':
         query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',

@@ -25,8 +25,8 @@ import { checkpointProblem, type KeptCheckpoint } from './checkpoint'
 import type { PublicKey } from './ed25519'
 import { verifyText } from './ed25519'
 import { expand, type Summary } from './entry'
-import { markerText, type ExportMarker } from './export'
-import { matches, type Filters } from './query'
+import { markerText, type ExportMarker } from './marker'
+import { matches, type Filters } from './filters'
 import { canonical, checkMarker, judge, nextLineDigest } from './signing'
 
 export interface ExportProblem {
@@ -252,7 +252,14 @@ function checkCovered(
     return
   }
   const { range, filters = {}, limit = 0, from_cursor: fromCursor, at = '', kid = '' } = marker
-  report.covered = { range, filters, limit, at, kid, ...(fromCursor ? { from_cursor: fromCursor } : {}) }
+  report.covered = {
+    range,
+    filters,
+    limit,
+    at,
+    kid,
+    ...(fromCursor ? { from_cursor: fromCursor } : {}),
+  }
   const from = Date.parse(range.from)
   const to = Date.parse(range.to)
   const wanted: Filters = {
@@ -285,7 +292,10 @@ function checkCovered(
     from: expected.from === undefined ? undefined : Date.parse(expected.from),
     to: expected.to === undefined ? undefined : Date.parse(expected.to),
   }
-  if ((asked.from !== undefined && asked.from < from) || (asked.to !== undefined && asked.to > to)) {
+  if (
+    (asked.from !== undefined && asked.from < from) ||
+    (asked.to !== undefined && asked.to > to)
+  ) {
     report.problems.push({
       line: 0,
       kind: 'range',

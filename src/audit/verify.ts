@@ -234,7 +234,9 @@ async function checkChains(
       if (problem.kind === 'deleted') {
         const age = now - link.at_ms
         problem.detail +=
-          (reread ? '' : ' (missing from the listing; not read again: this page ran out of re-reads)') +
+          (reread
+            ? ''
+            : ' (missing from the listing; not read again: this page ran out of re-reads)') +
           (age < IN_FLIGHT_MS
             ? ` (numbered ${Math.round(age / 1000)} s ago: it may still be being written; verify again)`
             : '')

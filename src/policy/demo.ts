@@ -28,7 +28,9 @@ const PUBLISHED_AUDIT_KEYS = new Set([
 ])
 
 export function demoAuditKeyFrontsCloudflare(x: string, upstreamBaseUrl: string): boolean {
-  return PUBLISHED_AUDIT_KEYS.has(x) && new URL(upstreamBaseUrl).hostname === REAL_CLOUDFLARE_API_HOST
+  return (
+    PUBLISHED_AUDIT_KEYS.has(x) && new URL(upstreamBaseUrl).hostname === REAL_CLOUDFLARE_API_HOST
+  )
 }
 
 /** True when this policy would put published keys in front of the real Cloudflare API. */
