@@ -44,9 +44,9 @@ Checks the audit log's integrity, offline or online, and prints one line per fin
   -h, --help              this text
 
 Keys come from the environment only, so they never land in shell history or a process list.
-Exit status: 0 only when the entries and the chains over the range checked out and nothing is
-pending; 1 when there are findings (a chain that could not be read is one); 2 when the arguments
-are wrong or the gateway cannot be asked.`,
+Exit status: 0 when the entries and the chains over the range checked out and nothing is pending
+(never otherwise); 1 when there are findings (a chain that could not be read is one); 2 when the
+arguments are wrong or the gateway cannot be asked.`,
   options: {
     file: { type: 'string' },
     checkpoints: { type: 'string' },
@@ -103,8 +103,10 @@ async function publicKeyFrom(
     } catch {
       misuse(command, '--public-key: not JSON')
     }
+  } else if (base !== undefined) {
+    json = await ask(base, '/gateway/v1/audit/public-key')
   } else {
-    json = await ask(base!, '/gateway/v1/audit/public-key')
+    misuse(command, '--file needs --public-key <jwk> (or --url, to fetch it from the gateway)')
   }
   const key = await readPublicKey(json)
   if (typeof key === 'string') misuse(command, `--public-key: ${key}`)
@@ -119,12 +121,13 @@ async function publicKeyFrom(
 
 async function offline(
   file: string,
-  publicKey: PublicKey,
+  publicKeyOf: () => Promise<PublicKey>,
   options: { checkpointFile?: string; from?: string; to?: string },
 ) {
   const key = process.env.AUDIT_SIGNING_KEY
   if (!key) misuse(command, 'set AUDIT_SIGNING_KEY to the key the gateway signs entries with')
   const text = readText(file)
+  const publicKey = await publicKeyOf()
   const checkpoints = options.checkpointFile
     ? parseCheckpoints(readText(options.checkpointFile))
     : []
@@ -206,7 +209,7 @@ const { values } = readCommandLine(command)
 if (!values.file && !values.url) misuse(command, 'give --file or --url')
 if (values.checkpoints && !values.file) misuse(command, '--checkpoints goes with --file')
 const report = values.file
-  ? await offline(values.file, await publicKeyFrom(values['public-key'], values.url), {
+  ? await offline(values.file, () => publicKeyFrom(values['public-key'], values.url), {
       checkpointFile: values.checkpoints,
       from: values.from,
       to: values.to,
