@@ -5,6 +5,7 @@
  * the schema does not know (the schema is strict), verify's kinds described twice.
  */
 import { env } from 'cloudflare:test'
+import { coordinatedChains } from '../../src/coordinator/client'
 import { beforeEach, describe, expect, it } from 'vitest'
 import {
   auditEntrySchema,
@@ -202,6 +203,7 @@ describe("verify's report", () => {
       signingKey: AUDIT_SIGNING_KEY,
       range: { from: time - 10, to: time, endsNow: false },
       limit: 100,
+      chains: { names: [], links: coordinatedChains(env.COORDINATOR, 365) },
     })
     expect(report.problems).toMatchObject([{ kind: 'altered' }])
     expect(report.pending).toHaveLength(1)
