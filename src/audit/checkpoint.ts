@@ -43,7 +43,6 @@ const legacyCheckpointSchema = z
   .openapi('AuditCheckpointV1', {
     description: "A checkpoint signed before version 2: an HMAC under the entries' key",
   })
-type LegacyCheckpoint = z.output<typeof legacyCheckpointSchema>
 
 /** Either version, as stored and as auditors kept them. */
 export const keptCheckpointSchema = z.union([checkpointSchema, legacyCheckpointSchema])
