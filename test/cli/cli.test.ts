@@ -376,7 +376,7 @@ describe('audit:verify on an export', { timeout: 60_000 }, () => {
     expect(asked.stdout).toMatch(/^range\t.*version 1/m)
   })
 
-  it('refuses a private key given as the public key, and a key whose kid lies', async () => {
+  it('refuses a private key given as the public key, a key whose kid lies, and no key at all', async () => {
     const line = await exportLine({ class: 'allowed', status: 200, error_codes: [] })
     const args = ['scripts/audit-verify.ts', '--file', write('one.ndjson', line)]
     const env = { ...process.env, AUDIT_SIGNING_KEY: signingKey }
@@ -393,6 +393,9 @@ describe('audit:verify on an export', { timeout: 60_000 }, () => {
     })
     expect(lied.status).toBe(2)
     expect(lied.stderr).toContain('is not the thumbprint of its x')
+    const none = spawnSync(tsx, args, { encoding: 'utf8', env })
+    expect(none.status).toBe(2)
+    expect(none.stderr).toContain('--file needs --public-key <jwk> (or --url')
   })
 })
 

@@ -6,5 +6,12 @@ import { defineProject } from 'vitest/config'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 export default defineProject({
-  test: { name: 'cli', root, include: ['test/cli/**/*.test.ts'], environment: 'node' },
+  test: {
+    name: 'cli',
+    root,
+    include: ['test/cli/**/*.test.ts'],
+    environment: 'node',
+    // Each test starts the tools as processes (tsx: a second or more each on a busy machine).
+    testTimeout: 30_000,
+  },
 })
