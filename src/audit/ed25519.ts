@@ -16,6 +16,7 @@
  */
 import { z } from '@hono/zod-openapi'
 import { base64url, fromBase64url } from '../lib/encoding'
+import { GatewayError } from '../lib/errors'
 
 const b64url32 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes, base64url')
 
@@ -84,7 +85,9 @@ async function privateKey(jwk: PrivateJwk): Promise<Key> {
   const probe = encoder.encode('mtls-gateway-audit-key-probe')
   const signature = await crypto.subtle.sign('Ed25519', key, probe)
   if (!(await crypto.subtle.verify('Ed25519', await publicKey(jwk.x), signature, probe))) {
-    throw new Error('AUDIT_ED25519_PRIVATE_KEY: its "x" is not the public half of its "d"')
+    // A configuration error like any other (config.ts): logged without the secret, 503 / 18501.
+    console.error('AUDIT_ED25519_PRIVATE_KEY: its "x" is not the public half of its "d"')
+    throw GatewayError.of('MISCONFIGURED')
   }
   signingKeys.set(jwk.x, key)
   return key

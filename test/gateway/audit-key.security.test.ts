@@ -4,7 +4,8 @@
  * as the rest of the audit API.
  */
 import { describe, expect, it } from 'vitest'
-import { keyIdOf } from '../../src/audit/ed25519'
+import { keyIdOf, signText } from '../../src/audit/ed25519'
+import { GatewayError } from '../../src/lib/errors'
 import { expectNoSecretsInAudit } from '../support/audit'
 import { GATEWAY, call, callJson } from '../support/gateway'
 import { AUDIT_ED25519_JWK, AUDIT_ED25519_PRIVATE_KEY, KEYS } from '../support/identities'
@@ -42,5 +43,12 @@ describe('the audit public key', () => {
   it('leaves the private key out of the audit log too', async () => {
     await call(URL, { key: KEYS.auditor })
     await expectNoSecretsInAudit([AUDIT_ED25519_PRIVATE_KEY])
+  })
+
+  it('refuses to sign with a secret whose public half is another key (503 / 18501)', async () => {
+    const mismatched = { ...AUDIT_ED25519_JWK, x: 'chOUKUGVwHrX6kdDtHVbyrehYu7Ayvvu55bH0jZEDLA' }
+    const refused = await signText(mismatched, 'anything').catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(GatewayError)
+    expect((refused as GatewayError).status).toBe(503)
   })
 })
