@@ -52,6 +52,7 @@ import path from 'node:path'
 import { buildGateway } from '../src/app'
 import type { IntentSummary, Ownership, UploadIntent } from '../src/ownership/ledger'
 import { makeCertificate, type MadeCertificate } from '../test/kit/certificates'
+import { AUDIT_ED25519_PRIVATE_KEY } from '../test/support/identities'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const REQUESTS = Number(process.env.BENCH_CPU_REQUESTS ?? 40)
@@ -704,6 +705,8 @@ async function main() {
     AUDIT: memoryKv(),
     COORDINATOR: coordinatorFor(() => world),
     AUDIT_SIGNING_KEY: 'bench-signing-key-bench-signing-key-0123',
+    // The tests' published key (test/support/identities.ts): the bench fronts no real API.
+    AUDIT_ED25519_PRIVATE_KEY,
   }
   globalThis.fetch = fakeUpstream(() => world)
 

@@ -10,6 +10,7 @@ import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineProject } from 'vitest/config'
 import { buildEmulator } from '../emulator/build.mjs'
 import {
+  AUDIT_ED25519_PRIVATE_KEY,
   AUDIT_SIGNING_KEY,
   EMULATOR_CONTROL_SECRET,
   UPSTREAM_BASE_URL,
@@ -34,6 +35,7 @@ export default defineProject({
             POLICY: JSON.stringify(buildPolicy(sha256)),
             UPSTREAM_BASE_URL,
             AUDIT_SIGNING_KEY,
+            AUDIT_ED25519_PRIVATE_KEY,
           },
           outboundService: 'mtls-emulator',
           serviceBindings: { EMULATOR: 'mtls-emulator' },

@@ -25,6 +25,16 @@ export const EMULATOR_TOKEN = 'emulator-upstream-token'
 export const EMULATOR_CONTROL_SECRET = 'emulator-control-secret'
 /** A published demo key: audit entries signed with it prove nothing outside a demo. */
 const DEMO_AUDIT_SIGNING_KEY = 'demo-audit-signing-key-not-a-secret-0000'
+/**
+ * A published demo Ed25519 key (checkpoints, export markers): the gateway refuses it in front of
+ * the real Cloudflare API (src/policy/demo.ts), as it refuses the demo policy.
+ */
+const DEMO_AUDIT_ED25519_PRIVATE_KEY = JSON.stringify({
+  kty: 'OKP',
+  crv: 'Ed25519',
+  x: 'chOUKUGVwHrX6kdDtHVbyrehYu7Ayvvu55bH0jZEDLA',
+  d: 'lHcMWu8vWTdI1-3szgTgJpqDy_OMuHwZ3b-KolPmsZc',
+})
 
 /**
  * Ports the OS says are free on loopback right now, all distinct (they are held open together
@@ -188,6 +198,7 @@ export async function startDevServers(options) {
       `CLOUDFLARE_API_TOKEN=${EMULATOR_TOKEN}`,
       `UPSTREAM_BASE_URL=http://127.0.0.1:${emulatorPort}/client/v4`,
       `AUDIT_SIGNING_KEY=${DEMO_AUDIT_SIGNING_KEY}`,
+      `AUDIT_ED25519_PRIVATE_KEY='${DEMO_AUDIT_ED25519_PRIVATE_KEY}'`,
       `POLICY='${policy}'`,
       ...Object.entries(vars).map(([name, value]) => `${name}=${value}`),
       '',

@@ -4,7 +4,7 @@
  *
  * Workers have no start-up hook with access to bindings, so "start-up" is the first request an
  * isolate sees: the result is memoised per `env` object. Anything wrong (no token, a policy with
- * errors, the demo policy pointed at the real Cloudflare API, a plain-http upstream that is not on
+ * errors, the demo policy or a published audit key pointed at the real Cloudflare API, a plain-http upstream that is not on
  * loopback, only one of ACCESS_TEAM_DOMAIN and ACCESS_AUD) makes every request fail with 503
  * MISCONFIGURED. The details go to the log, never to the caller, and never include a secret.
  */
@@ -12,7 +12,8 @@ import { z } from '@hono/zod-openapi'
 import { GatewayError } from './lib/errors'
 import { problemsOf } from './lib/zod-issues'
 import { parsePolicy, type Policy } from './policy/document'
-import { demoPolicyFrontsCloudflare } from './policy/demo'
+import { demoAuditKeyFrontsCloudflare, demoPolicyFrontsCloudflare } from './policy/demo'
+import { privateJwkSchema, type PrivateJwk } from './audit/ed25519'
 import { limitsOf, type Limits } from './policy/limits'
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
@@ -69,6 +70,27 @@ const envSchema = z.object({
   AUDIT_SIGNING_KEY: z
     .string({ error: 'the secret AUDIT_SIGNING_KEY is not set' })
     .min(32, 'the secret AUDIT_SIGNING_KEY must be at least 32 characters'),
+  // Signs checkpoints and export markers (audit/ed25519.ts): an auditor checks them with the
+  // public key and cannot forge them. Without it nothing an auditor keeps could be signed, so the
+  // gateway does not serve (the message never quotes the secret).
+  AUDIT_ED25519_PRIVATE_KEY: z
+    .string({ error: 'the secret AUDIT_ED25519_PRIVATE_KEY is not set (npm run audit:key)' })
+    .transform((value, ctx) => {
+      let json: unknown
+      try {
+        json = JSON.parse(value)
+      } catch {
+        json = undefined
+      }
+      const parsed = privateJwkSchema.safeParse(json)
+      if (parsed.success) return parsed.data
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'the secret AUDIT_ED25519_PRIVATE_KEY must be a private Ed25519 JWK ({"kty":"OKP","crv":"Ed25519","d":...,"x":...}; npm run audit:key)',
+      })
+      return z.NEVER
+    }),
   AUDIT_RETENTION_DAYS: intFrom(1, 3650, 365),
 })
 
@@ -84,7 +106,7 @@ export interface Config {
     retryBaseMs: number
   }
   maxBodyBytes: number
-  audit: { signingKey: string; retentionDays: number }
+  audit: { signingKey: string; retentionDays: number; attestKey: PrivateJwk }
   /** Set when Cloudflare Access identities are accepted (see `identity/access.ts`). */
   access?: AccessConfig
 }
@@ -121,6 +143,14 @@ export function readConfig(env: Record<string, unknown>): ConfigResult {
       ],
     }
   }
+  if (demoAuditKeyFrontsCloudflare(vars.AUDIT_ED25519_PRIVATE_KEY.x, vars.UPSTREAM_BASE_URL)) {
+    return {
+      ok: false,
+      problems: [
+        'AUDIT_ED25519_PRIVATE_KEY: a published demo or test key must never sign for the real Cloudflare API (npm run audit:key)',
+      ],
+    }
+  }
   if ((vars.ACCESS_TEAM_DOMAIN === undefined) !== (vars.ACCESS_AUD === undefined)) {
     return {
       ok: false,
@@ -143,7 +173,11 @@ export function readConfig(env: Record<string, unknown>): ConfigResult {
       ...(vars.ACCESS_TEAM_DOMAIN !== undefined && vars.ACCESS_AUD !== undefined
         ? { access: { teamDomain: vars.ACCESS_TEAM_DOMAIN, audience: vars.ACCESS_AUD } }
         : {}),
-      audit: { signingKey: vars.AUDIT_SIGNING_KEY, retentionDays: vars.AUDIT_RETENTION_DAYS },
+      audit: {
+        signingKey: vars.AUDIT_SIGNING_KEY,
+        retentionDays: vars.AUDIT_RETENTION_DAYS,
+        attestKey: vars.AUDIT_ED25519_PRIVATE_KEY,
+      },
     },
   }
 }

@@ -14,5 +14,10 @@ declare namespace Cloudflare {
     ACCESS_AUD?: string
     /** HMAC-SHA256 key that signs every audit entry (at least 32 characters). `wrangler secret put`. */
     AUDIT_SIGNING_KEY: string
+    /**
+     * The private Ed25519 JWK that signs checkpoints and export markers (`npm run audit:key`);
+     * its public half is published at /gateway/v1/audit/public-key. `wrangler secret put`.
+     */
+    AUDIT_ED25519_PRIVATE_KEY: string
   }
 }

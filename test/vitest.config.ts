@@ -11,6 +11,7 @@ import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineProject } from 'vitest/config'
 import { buildEmulator } from '../emulator/build.mjs'
 import {
+  AUDIT_ED25519_PRIVATE_KEY,
   AUDIT_SIGNING_KEY,
   EMULATOR_CONTROL_SECRET,
   UPSTREAM_BASE_URL,
@@ -37,6 +38,7 @@ export default defineProject({
           bindings: {
             CLOUDFLARE_API_TOKEN: UPSTREAM_TOKEN,
             AUDIT_SIGNING_KEY,
+            AUDIT_ED25519_PRIVATE_KEY,
             POLICY: JSON.stringify(buildPolicy(sha256)),
             UPSTREAM_BASE_URL,
             UPSTREAM_RETRY_BASE_MS: '20',

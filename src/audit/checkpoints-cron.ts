@@ -1,5 +1,6 @@
 /**
- * The hourly checkpoints (wrangler.toml `[triggers]`): each chain's head, signed (checkpoint.ts),
+ * The hourly checkpoints (wrangler.toml `[triggers]`): each chain's head, signed with the
+ * gateway's Ed25519 key (checkpoint.ts),
  * stored in the audit namespace (store.ts) for auditors to collect with
  * `GET /gateway/v1/audit/checkpoints` and keep outside Cloudflare. The chains are the policy's
  * accounts and `gateway`; a chain with no entry yet has no checkpoint. A chain whose coordinator
@@ -13,7 +14,7 @@ import { writeCheckpoint } from './store'
 
 export async function recordCheckpoints(env: Env, now: Date): Promise<number> {
   const config = configFor(env)
-  const { signingKey, retentionDays } = config.audit
+  const { attestKey, retentionDays } = config.audit
   const chains = coordinatedChains(env.COORDINATOR, retentionDays)
   const names = [...accountsOf(config.policy), 'gateway']
   let written = 0
@@ -22,7 +23,7 @@ export async function recordCheckpoints(env: Env, now: Date): Promise<number> {
       const { head } = await chains.ends(chain)
       if (head === null) continue
       const checkpoint = await signCheckpoint(
-        signingKey,
+        attestKey,
         { chain, seq: head.seq, link: head.link },
         now,
       )

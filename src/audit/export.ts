@@ -10,16 +10,20 @@
  * `=HYPERLINK(...)`) are prefixed with an apostrophe. If the export's list() budget runs out before
  * the range does, the last line says so and carries the cursor to continue from.
  *
- * An NDJSON export ends with a signed marker: how many entries it holds, the first and last
- * sequence number of each chain in it, the filters it was made with, the running digest of every
- * line before it (signing.ts) and an HMAC over all of that. A line removed, added, edited or moved,
- * an export cut short, or two exports spliced, no longer match the marker, and a marker cannot be
- * redone without the signing key (verify-export.ts checks it offline).
+ * An NDJSON export ends with a signed marker: what the export covered (its time range, filters,
+ * limit and the cursor it started from), how many entries it holds, the first and last sequence
+ * number of each chain in it, the running digest of every line before it (signing.ts) and an
+ * Ed25519 signature over all of that (ed25519.ts). A line removed, added, edited or moved, an
+ * export cut short, two exports spliced, or a marker whose range or filters were edited no longer
+ * match, and the public key that checks a marker cannot make one (verify-export.ts checks it
+ * offline).
  */
 import { z } from '@hono/zod-openapi'
 import { auditEntrySchema, type AuditEntry } from './entry'
 import { encodeCursor, entries, type Query } from './query'
-import { nextLineDigest, signMarker, type ExportMarker } from './signing'
+import { keyIdOf, signText, type PrivateJwk } from './ed25519'
+import { markerText, type ExportMarker } from './marker'
+import { nextLineDigest } from './signing'
 import type { Position } from './store'
 
 export type ExportFormat = 'ndjson' | 'csv'
@@ -116,8 +120,14 @@ export function csvRow(entry: AuditEntry): string {
   return COLUMNS.map((column) => csvCell(cellOf(column.read(entry)))).join(',') + '\r\n'
 }
 
+/** What an export covered, as its caller asked for it (the marker names it, signed). */
+export interface Covered {
+  /** The cursor the export was asked to start from, as given. */
+  cursor?: string
+}
+
 /** The query's filters as the marker records them (only those set). */
-function filtersOf(query: Query): Record<string, string> {
+export function filtersOf(query: Query): Record<string, string> {
   const { team, member, action, decision, outcome, certificate, requestId } = query
   const set = { team, member, action, decision, outcome, certificate, request_id: requestId }
   return Object.fromEntries(
@@ -129,7 +139,8 @@ export function exportStream(
   kv: KVNamespace,
   query: Query,
   format: ExportFormat,
-  signingKey: string,
+  attestKey: PrivateJwk,
+  covered: Covered = {},
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder()
   const budget = { lists: EXPORT_LIST_BUDGET }
@@ -141,14 +152,24 @@ export function exportStream(
   const chains: Record<string, [number, number]> = {}
   const marker = async (rest: Position | undefined) => {
     const unsigned: ExportMarker = {
+      export: 2,
       complete: rest === undefined,
       count: written,
       chains,
+      range: {
+        from: new Date(query.range.from).toISOString(),
+        to: new Date(query.range.to).toISOString(),
+      },
       filters: filtersOf(query),
+      limit: query.limit,
+      ...(covered.cursor !== undefined ? { from_cursor: covered.cursor } : {}),
       digest,
       ...(rest ? { next_cursor: encodeCursor(rest) } : {}),
+      at: new Date().toISOString(),
+      kid: await keyIdOf(attestKey.x),
     }
-    return JSON.stringify({ ...unsigned, sig: await signMarker(signingKey, unsigned) }) + '\n'
+    const sig = await signText(attestKey, markerText(unsigned))
+    return JSON.stringify({ ...unsigned, sig }) + '\n'
   }
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

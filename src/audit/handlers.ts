@@ -1,7 +1,7 @@
 /**
  * The audit review API's handlers: thin. Each asks the policy whether the caller may read the log
  * (action `audit`), turns the validated query into a range and filters, and hands over to query.ts,
- * export.ts or verify.ts.
+ * export.ts or verify.ts (which walks the policy's accounts' chains and `gateway`'s too).
  */
 import type { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
@@ -18,14 +18,17 @@ import {
   checkpointRoute,
   checkpointsRoute,
   exportRoute,
+  publicKeyRoute,
   queryRoute,
   verifyRoute,
 } from './routes'
-import { checkpointSchema, signCheckpoint } from './checkpoint'
+import { keptCheckpointSchema, signCheckpoint } from './checkpoint'
+import { publicKeyOf } from './ed25519'
 import { listCheckpoints, type TimeRange } from './store'
 import { verifyPage } from './verify'
 import { verifyChain } from './verify-chain'
 import { coordinatedChains } from '../coordinator/client'
+import { accountsOf } from '../policy/document'
 
 const DAY_MS = 86_400_000
 
@@ -80,7 +83,10 @@ export const auditRouter = createRouter<AppEnv>()
       c.env.AUDIT,
       queryOf(c, query),
       query.format,
-      c.var.config.audit.signingKey,
+      c.var.config.audit.attestKey,
+      {
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+      },
     )
     return c.body(stream, 200, {
       'content-type':
@@ -97,6 +103,10 @@ export const auditRouter = createRouter<AppEnv>()
       range: rangeOf(c, query),
       limit: query.limit,
       cursor: positionOf(query.cursor),
+      chains: {
+        names: [...accountsOf(c.var.config.policy), 'gateway'],
+        links: coordinatedChains(c.env.COORDINATOR, audit.retentionDays),
+      },
     })
     const cursor = report.cursor ? encodeCursor(report.cursor) : null
     return c.json(successEnvelope({ ...report, cursor }), 200)
@@ -116,11 +126,7 @@ export const auditRouter = createRouter<AppEnv>()
     const { head } = await coordinatedChains(c.env.COORDINATOR, audit.retentionDays).ends(chain)
     const checkpoint =
       head &&
-      (await signCheckpoint(
-        audit.signingKey,
-        { chain, seq: head.seq, link: head.link },
-        new Date(),
-      ))
+      (await signCheckpoint(audit.attestKey, { chain, seq: head.seq, link: head.link }, new Date()))
     return c.json(successEnvelope(checkpoint), 200)
   })
   .openapi(checkpointsRoute, async (c) => {
@@ -129,8 +135,13 @@ export const auditRouter = createRouter<AppEnv>()
     const stored = await listCheckpoints(c.env.AUDIT, chain, limit)
     // What does not read as a checkpoint is left out here; its signature is for verify to judge.
     const checkpoints = stored.flatMap((value) => {
-      const parsed = checkpointSchema.safeParse(value)
+      const parsed = keptCheckpointSchema.safeParse(value)
       return parsed.success ? [parsed.data] : []
     })
     return c.json(successEnvelope(checkpoints), 200)
+  })
+  .openapi(publicKeyRoute, async (c) => {
+    await admit(c)
+    // Built from `x` alone: the private half (`d`) never enters the answer.
+    return c.json(successEnvelope(await publicKeyOf(c.var.config.audit.attestKey)), 200)
   })

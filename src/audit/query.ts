@@ -12,7 +12,8 @@
 import { base64url, fromBase64url } from '../lib/encoding'
 import { GatewayError } from '../lib/errors'
 import { uuidv7Time } from '../lib/uuidv7'
-import { expand, touches, type AuditEntry, type OutcomeClass, type Summary } from './entry'
+import { expand, type AuditEntry, type Summary } from './entry'
+import { matches, type Filters } from './filters'
 import {
   eventKey,
   isPosition,
@@ -23,15 +24,7 @@ import {
   type TimeRange,
 } from './store'
 
-export interface Filters {
-  team?: string
-  member?: string
-  action?: string
-  decision?: 'allow' | 'deny' | 'none'
-  outcome?: OutcomeClass
-  certificate?: string
-  requestId?: string
-}
+export { matches, type Filters }
 
 export interface Query extends Filters {
   range: TimeRange
@@ -46,23 +39,6 @@ export interface Page {
 
 /** List() calls one page may spend (1000 keys each); KV allows 1000 operations per invocation. */
 export const PAGE_LIST_BUDGET = 100
-
-/** Team, member and certificate match on everyone the entry touches (entry.ts), not only its caller. */
-export function matches(summary: Summary, filters: Filters): boolean {
-  const parties =
-    filters.team !== undefined || filters.member !== undefined || filters.certificate !== undefined
-      ? touches(summary)
-      : undefined
-  return (
-    (filters.team === undefined || parties!.teams.includes(filters.team)) &&
-    (filters.member === undefined || parties!.members.includes(filters.member)) &&
-    (filters.action === undefined || summary.a === filters.action) &&
-    (filters.certificate === undefined || parties!.certificates.includes(filters.certificate)) &&
-    (filters.outcome === undefined || summary.o === filters.outcome) &&
-    (filters.requestId === undefined || (summary.k === 'r' && summary.id === filters.requestId)) &&
-    (filters.decision === undefined || (summary.d ?? 'none') === filters.decision)
-  )
-}
 
 /** A summary read from KV, if it looks like one. */
 function summaryOf(item: Scanned): Summary | undefined {

@@ -9,7 +9,8 @@ import { declareAction } from '../pipe'
 import { auditEntrySchema, OUTCOME_CLASSES } from './entry'
 import { AUDITED_ACTIONS } from './record'
 import { MAX_VERIFY_PAGE, verifyReportSchema } from './verify'
-import { checkpointSchema } from './checkpoint'
+import { checkpointSchema, keptCheckpointSchema } from './checkpoint'
+import { publicKeySchema } from './ed25519'
 import { chainReportSchema } from './verify-chain'
 
 const slug = ids.slugReference()
@@ -172,8 +173,24 @@ export const checkpointsRoute = createRoute({
   request: { query: checkpointsQuery },
   responses: {
     200: jsonContent(
-      successEnvelope(z.array(checkpointSchema)),
+      successEnvelope(z.array(keptCheckpointSchema)),
       'The hourly checkpoints of the chain, newest first: collect them and keep them outside Cloudflare',
+    ),
+    ...failures,
+  },
+})
+
+export const publicKeyRoute = createRoute({
+  operationId: 'auditPublicKey',
+  method: 'get',
+  path: '/gateway/v1/audit/public-key',
+  tags,
+  middleware: [declareAction('audit')] as const,
+  request: { query: z.strictObject({}) },
+  responses: {
+    200: jsonContent(
+      successEnvelope(publicKeySchema),
+      'The Ed25519 public key (JWK) that checks checkpoints and export markers: pin it',
     ),
     ...failures,
   },

@@ -95,21 +95,10 @@ export async function judge(
   return (await check(secret, sig, signedText(kvKey, unsigned))) ? 'valid' : 'altered'
 }
 
-/** What an NDJSON export's marker says, before it is signed. */
-export interface ExportMarker {
-  complete: boolean
-  count: number
-  /** First and last sequence number of each chain in the export (entries that have one). */
-  chains: Record<string, [number, number]>
-  /** The query's filters; none means every entry of the range is in the export. */
-  filters: Record<string, string>
-  digest: string
-  next_cursor?: string
-}
-
 /**
- * An export's end marker (export.ts): HMAC over its canonical form, so that a marker whose count,
- * sequence numbers or digest of the lines was edited, or that was written by anyone else, fails.
+ * HMAC under the entries' key over a labelled object: what signed export markers and checkpoints
+ * before version 2 (they are Ed25519 now, export.ts and checkpoint.ts, because whoever can check an
+ * HMAC can make one). Kept to check those older markers and checkpoints.
  */
 const markerText = (marker: object) => `mtls-gateway-audit-export/v1\n${canonical(marker)}`
 

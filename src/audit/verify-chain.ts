@@ -90,6 +90,28 @@ async function checkOne(
   expected: { seq: number; key: string; link: string },
   previous: string | undefined,
 ): Promise<ChainProblem | undefined> {
+  const stored = await kv.getWithMetadata<Record<string, unknown>>(expected.key)
+  return checkLinked(
+    stored.value === null ? undefined : { value: stored.value, metadata: stored.metadata },
+    signingKey,
+    chain,
+    expected,
+    previous,
+  )
+}
+
+/**
+ * One stored entry (undefined: not in the log) against the link the coordinator keeps for its
+ * number: present, validly signed, in its place, pointing at `previous` (if known), and hashing
+ * to the link. The range verify (verify.ts) runs the same check on the entries it lists.
+ */
+export async function checkLinked(
+  stored: { value: string; metadata: Record<string, unknown> | null } | undefined,
+  signingKey: string,
+  chain: string,
+  expected: { seq: number; key: string; link: string },
+  previous: string | undefined,
+): Promise<ChainProblem | undefined> {
   const { seq, key, link } = expected
   const at = (kind: ChainProblem['kind'], detail: string): ChainProblem => ({
     kind,
@@ -97,8 +119,7 @@ async function checkOne(
     key,
     detail,
   })
-  const stored = await kv.getWithMetadata<Record<string, unknown>>(key)
-  if (stored.value === null) return at('deleted', `entry ${seq} of ${chain} is not in the log`)
+  if (stored === undefined) return at('deleted', `entry ${seq} of ${chain} is not in the log`)
   const state = await judge(signingKey, key, stored.metadata)
   if (state !== 'valid') return at(state, `signature check: ${state}`)
   if (stored.metadata!.vh !== (await sha256(stored.value))) {

@@ -340,7 +340,7 @@ async function auditExport(c: Context<AppEnv>) {
   }
   const query = queryOf(read.params, c.var.config.audit.retentionDays, Date.now())
   const format = read.params.format
-  return c.body(exportStream(c.env.AUDIT, query, format, c.var.config.audit.signingKey), 200, {
+  return c.body(exportStream(c.env.AUDIT, query, format, c.var.config.audit.attestKey), 200, {
     'content-type':
       format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
     'content-disposition': `attachment; filename="audit.${format}"`,
@@ -389,6 +389,8 @@ async function auditEntry(c: Context<AppEnv>) {
     signingKey: audit.signingKey,
     range: { from: time, to: time, endsNow: false },
     limit: MAX_VERIFY_PAGE,
+    // Its own chain is walked because the entry names it; the problems kept are its own.
+    chains: { names: [], links: coordinatedChains(c.env.COORDINATOR, audit.retentionDays) },
   })
   const problems = report.problems.filter((p) => p.key === found.key)
   const pending = report.pending.includes(found.key)

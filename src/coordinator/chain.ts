@@ -22,6 +22,16 @@ export interface ChainLink {
   link: string
 }
 
+/** The links whose entries' keys fall in a span of the log (audit/verify.ts), and how many. */
+export interface LinksInSpan {
+  /** Oldest number first, at most the limit asked for; `at_ms` is when each was handed out. */
+  links: (ChainLink & { at_ms: number })[]
+  /** How many links the span holds in all (more than `links` when the limit cut them). */
+  total: number
+  /** The oldest link kept: entries before it are past what the chain can vouch for. */
+  first: ChainLink | null
+}
+
 /** The module's tables, as migrations (schema.ts). */
 export const CHAIN_SCHEMA = schema('chain', [
   {
@@ -36,6 +46,15 @@ export const CHAIN_SCHEMA = schema('chain', [
       )`,
       // Pruning runs on every append: by time, through an index, so it costs what it deletes.
       'CREATE INDEX IF NOT EXISTS audit_links_by_time ON audit_links (at_ms)',
+    ],
+  },
+  {
+    id: 2,
+    description: "links found by their entry's key",
+    statements: [
+      // A range verify asks for the links of a span of KV keys (byte order, as SQLite's BINARY
+      // collation compares TEXT and KV's list() sorts): through this index it reads only that span.
+      'CREATE INDEX IF NOT EXISTS audit_links_by_key ON audit_links (kv_key)',
     ],
   },
 ])
@@ -92,6 +111,32 @@ export function chainTable(ctx: DurableObjectState) {
           limit,
         )
         .toArray()
+    },
+
+    /**
+     * The links whose KV keys lie in (`afterKey`, `upToKey`], oldest number first, at most
+     * `limit`, with how many the span holds.
+     */
+    linksInSpan(afterKey: string, upToKey: string, limit: number): Omit<LinksInSpan, 'first'> {
+      const links = sql
+        .exec<ChainLink & { at_ms: number } & Record<string, SqlStorageValue>>(
+          'SELECT seq, kv_key, link, at_ms FROM audit_links WHERE kv_key > ? AND kv_key <= ? ORDER BY seq LIMIT ?',
+          afterKey,
+          upToKey,
+          limit,
+        )
+        .toArray()
+      const total =
+        links.length < limit
+          ? links.length
+          : sql
+              .exec<{ n: number }>(
+                'SELECT COUNT(*) AS n FROM audit_links WHERE kv_key > ? AND kv_key <= ?',
+                afterKey,
+                upToKey,
+              )
+              .one().n
+      return { links, total }
     },
 
     /** The oldest link kept: verification cannot vouch for what came before it. */

@@ -12,7 +12,7 @@ import { INTENT_TTL_MS, ownershipSchema, type Ledger } from '../ownership/ledger
 import { transferSchema, type Transfer, type TransferStore } from '../ownership/transfer-store'
 import type { ChainPosition } from '../audit/chain'
 import type { TokenBudget } from '../upstream/budget-gate'
-import type { ChainLink } from './chain'
+import type { ChainLink, LinksInSpan } from './chain'
 import type { Coordinator } from './index'
 import { accountsOfApproval, newApprovalId } from './shard'
 
@@ -184,6 +184,8 @@ export interface AuditChains {
   append(chain: string, kvKey: string, head: Record<string, unknown>): Promise<ChainPosition>
   links(chain: string, fromSeq: number, limit: number): Promise<ChainLink[]>
   ends(chain: string): Promise<{ first: ChainLink | null; head: ChainLink | null }>
+  /** The links of the entries whose KV keys lie in (`afterKey`, `upToKey`] (audit/verify.ts). */
+  inSpan(chain: string, afterKey: string, upToKey: string, limit: number): Promise<LinksInSpan>
 }
 
 /** `retentionDays`: the log's retention, after which links are pruned with their entries. */
@@ -195,5 +197,7 @@ export function coordinatedChains(namespace: Namespace, retentionDays: number): 
       reaching(() => at(chain).appendAudit(chain, kvKey, head, retentionMs)),
     links: (chain, fromSeq, limit) => reaching(() => at(chain).auditLinks(fromSeq, limit)),
     ends: (chain) => reaching(() => at(chain).auditChainEnds()),
+    inSpan: (chain, afterKey, upToKey, limit) =>
+      reaching(() => at(chain).auditLinksInSpan(afterKey, upToKey, limit)),
   }
 }

@@ -31,7 +31,7 @@ import type { BudgetPlan } from '../policy/limits'
 import { BUDGET_SCHEMA, budgetTables } from './budget'
 import type { BudgetView, LeaseAnswer, LeaseAsk } from './leases'
 import { LEDGER_SCHEMA, ledgerTables } from './ledger'
-import { CHAIN_SCHEMA, chainTable, type ChainLink } from './chain'
+import { CHAIN_SCHEMA, chainTable, type ChainLink, type LinksInSpan } from './chain'
 import { migrate, type Schema } from './schema'
 import { TRANSFERS_SCHEMA, transferTable } from './transfers'
 import type { Transfer } from '../ownership/transfer-store'
@@ -237,6 +237,10 @@ export class Coordinator extends DurableObject<Env> {
 
   auditLinks(fromSeq: number, limit: number): ChainLink[] {
     return this.chain.links(fromSeq, limit)
+  }
+
+  auditLinksInSpan(afterKey: string, upToKey: string, limit: number): LinksInSpan {
+    return { ...this.chain.linksInSpan(afterKey, upToKey, limit), first: this.chain.first() }
   }
 
   auditChainEnds(): { first: ChainLink | null; head: ChainLink | null } {

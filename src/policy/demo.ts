@@ -1,6 +1,6 @@
 /**
  * Recognises the demo policy that `npm start` runs with (demo/policy.json), whose keys are printed
- * in the README for anyone to read.
+ * in the README for anyone to read, and the published Ed25519 audit keys (demo and tests).
  *
  * The gateway refuses to serve the real Cloudflare API with it. The check looks at the key hashes,
  * not only at the `demo` flag, so a copy of the demo file with the flag deleted is still caught.
@@ -16,6 +16,22 @@ const DEMO_KEY_HASHES = new Set([
 ])
 
 const REAL_CLOUDFLARE_API_HOST = 'api.cloudflare.com'
+
+/**
+ * The public halves (`x`) of the Ed25519 audit keys whose private halves are published: the demo's
+ * (scripts/dev-servers.mjs) and the tests' (test/support/identities.ts). Checkpoints signed with
+ * them prove nothing, so the gateway refuses them in front of the real API, as the demo policy.
+ */
+const PUBLISHED_AUDIT_KEYS = new Set([
+  'chOUKUGVwHrX6kdDtHVbyrehYu7Ayvvu55bH0jZEDLA',
+  'zbJC-_z_p072ZcFTQE9DNhtUEt9TVZWS6BEZLbUP4ws',
+])
+
+export function demoAuditKeyFrontsCloudflare(x: string, upstreamBaseUrl: string): boolean {
+  return (
+    PUBLISHED_AUDIT_KEYS.has(x) && new URL(upstreamBaseUrl).hostname === REAL_CLOUDFLARE_API_HOST
+  )
+}
 
 /** True when this policy would put published keys in front of the real Cloudflare API. */
 export function demoPolicyFrontsCloudflare(policy: Policy, upstreamBaseUrl: string): boolean {

@@ -13,14 +13,20 @@ import {
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { eventKeyOf, writeEntry } from '../../src/audit/store'
-import type { Checkpoint } from '../../src/audit/checkpoint'
+import { signCheckpoint, type Checkpoint, type KeptCheckpoint } from '../../src/audit/checkpoint'
+import { publicKeyOf, type PrivateJwk } from '../../src/audit/ed25519'
 import { verifyExport } from '../../src/audit/verify-export'
 import worker from '../../src/index'
 import { exportText, newEntries } from '../support/audit'
 import { coordinatorFailing } from '../support/coordinator'
 import { emulator } from '../support/emulator'
 import { GATEWAY, call, callJson, certificatesUrl, uploadNew } from '../support/gateway'
-import { ACCOUNT, AUDIT_SIGNING_KEY, KEYS } from '../support/identities'
+import { ACCOUNT, AUDIT_ED25519_JWK, AUDIT_SIGNING_KEY, KEYS } from '../support/identities'
+
+const exportKeys = async () => ({
+  signingKey: AUDIT_SIGNING_KEY,
+  publicKey: await publicKeyOf(AUDIT_ED25519_JWK),
+})
 
 beforeEach(async () => {
   await emulator.reset()
@@ -190,6 +196,118 @@ describe('verifying a chain', () => {
   })
 })
 
+interface RangeReport {
+  checked: number
+  links_checked: number
+  problems: { kind: string; key?: string; chain?: string; seq?: number; detail: string }[]
+  cursor: string | null
+}
+
+/** The range verify (what `audit:verify --url` runs), every page of it. */
+async function verifyRange(from: string, to: string, options: { env?: Partial<Env> } = {}) {
+  const report = { checked: 0, links_checked: 0, problems: [] as RangeReport['problems'] }
+  let cursor: string | null = null
+  do {
+    const search: URLSearchParams = new URLSearchParams({
+      from,
+      to,
+      limit: '2',
+      ...(cursor ? { cursor } : {}),
+    })
+    const { status, body }: { status: number; body: { result: RangeReport } } =
+      await callJson<RangeReport>(`${GATEWAY}/audit/verify?${search}`, {
+        key: KEYS.auditor,
+        ...(options.env ? { env: options.env } : {}),
+      })
+    expect(status).toBe(200)
+    report.checked += body.result.checked
+    report.links_checked += body.result.links_checked
+    report.problems.push(...body.result.problems)
+    cursor = body.result.cursor
+  } while (cursor)
+  return report
+}
+
+describe('verifying a range walks the chains over it (GET /gateway/v1/audit/verify)', () => {
+  async function fiveInARange() {
+    const from = new Date(Date.now() - 1).toISOString()
+    const entries = await fiveEntries()
+    const to = new Date(Date.now() + 1).toISOString()
+    return { entries, from, to }
+  }
+
+  it('compares every link of the range, page after page, and finds nothing in an untouched one', async () => {
+    const { from, to } = await fiveInARange()
+    const report = await verifyRange(from, to)
+    expect(report.problems).toEqual([])
+    expect(report.checked).toBe(5)
+    expect(report.links_checked).toBe(5)
+  })
+
+  it('reports an entry deleted from the range, by chain and number', async () => {
+    const { entries, from, to } = await fiveInARange()
+    const victim = entries[2]!
+    await deleteEntry(victim)
+    const report = await verifyRange(from, to)
+    expect(report.problems).toEqual([
+      expect.objectContaining({
+        kind: 'deleted',
+        key: eventKeyOf(victim),
+        chain: ACCOUNT,
+        seq: victim.seq,
+      }),
+    ])
+    expect(report.checked).toBe(4)
+    expect(report.links_checked).toBe(5)
+  })
+
+  it('reports the first and the last entry of the range deleted too (its edges)', async () => {
+    const { entries, from, to } = await fiveInARange()
+    await deleteEntry(entries[0]!)
+    await deleteEntry(entries[4]!)
+    const report = await verifyRange(from, to)
+    // Pages run newest first: sorted by number here.
+    const found = report.problems.map((p) => [p.kind, p.seq] as const)
+    expect(found.sort((a, b) => a[1]! - b[1]!)).toEqual([
+      ['deleted', entries[0]!.seq],
+      ['deleted', entries[4]!.seq],
+    ])
+  })
+
+  it('reports an entry rewritten with the signing key, which its signature cannot show', async () => {
+    const { entries, from, to } = await fiveInARange()
+    await resign({ ...entries[1]!, member: 'mallory' })
+    const report = await verifyRange(from, to)
+    expect(report.problems).toEqual([
+      expect.objectContaining({ kind: 'altered', seq: entries[1]!.seq, chain: ACCOUNT }),
+    ])
+  })
+
+  it('reports an entry that claims a number its chain gave another key', async () => {
+    const { entries, from, to } = await fiveInARange()
+    // A copy of entry 3 under a new key in the range, validly signed: no link names its key.
+    const time = Date.parse(entries[3]!.time) + 1
+    const copy = { ...entries[3]!, time: new Date(time).toISOString(), id: entries[3]!.id }
+    await resign(copy)
+    const report = await verifyRange(from, to)
+    expect(report.problems).toEqual([
+      expect.objectContaining({ kind: 'moved', key: eventKeyOf(copy), seq: entries[3]!.seq }),
+    ])
+  })
+
+  it('fails closed when a chain cannot be read: it says so instead of passing the range', async () => {
+    const { from, to } = await fiveInARange()
+    const report = await verifyRange(from, to, {
+      env: { COORDINATOR: coordinatorFailing('auditLinksInSpan') },
+    })
+    expect(report.problems.length).toBeGreaterThan(0)
+    expect(report.problems).toContainEqual(
+      expect.objectContaining({ kind: 'unverified', chain: ACCOUNT }),
+    )
+    expect(report.links_checked).toBe(0)
+  })
+})
+
 describe('verifying an export offline', () => {
   /** Five fresh entries of the account, and an unfiltered export of just their time range. */
   async function exported() {
@@ -205,8 +323,8 @@ describe('verifying an export offline', () => {
     return { entries, exportNow }
   }
 
-  const verify = (lines: string[], checkpoints: Checkpoint[] = []) =>
-    verifyExport(lines.join('\n'), AUDIT_SIGNING_KEY, checkpoints)
+  const verify = async (lines: string[], checkpoints: KeptCheckpoint[] = []) =>
+    verifyExport(lines.join('\n'), await exportKeys(), checkpoints)
 
   const kinds = (report: Awaited<ReturnType<typeof verify>>) => report.problems.map((p) => p.kind)
 
@@ -273,6 +391,20 @@ describe('verifying an export offline', () => {
     const forged = { ...checkpoint, link: 'B'.repeat(43) }
     expect(kinds(await verify(await exportNow(), [forged]))).toEqual(['checkpoint'])
 
+    // Re-signed with another key (whoever holds the HMAC key, say), under the pinned key's id or
+    // its own: the public key tells it from the gateway's.
+    const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair
+    const other = (await crypto.subtle.exportKey('jwk', pair.privateKey)) as PrivateJwk
+    const head = { chain: ACCOUNT, seq: checkpoint.seq, link: 'B'.repeat(43) }
+    const resigned = await signCheckpoint(other, head, new Date())
+    for (const kept of [resigned, { ...resigned, kid: checkpoint.kid }]) {
+      const report = await verify(await exportNow(), [kept])
+      expect(kinds(report)).toEqual(['checkpoint'])
+    }
+
     // Someone with the key and the coordinator rewrites the last entry and its link: the export
     // is consistent with itself, but not with what the auditor kept.
     await resign({ ...entries.at(-1)!, member: 'mallory' })
@@ -299,7 +431,7 @@ describe('the hourly checkpoints', () => {
       key: KEYS.auditor,
     })
     const lines = (await exportText(response)).trimEnd().split('\n')
-    const report = await verifyExport(lines.join('\n'), AUDIT_SIGNING_KEY, [newest!])
+    const report = await verifyExport(lines.join('\n'), await exportKeys(), [newest!])
     expect(report.problems.filter((p) => p.kind === 'checkpoint')).toEqual([])
 
     const denied = await callJson(`${GATEWAY}/audit/checkpoints?chain=${ACCOUNT}`, {

@@ -5,6 +5,7 @@
  * the schema does not know (the schema is strict), verify's kinds described twice.
  */
 import { env } from 'cloudflare:test'
+import { coordinatedChains } from '../../src/coordinator/client'
 import { beforeEach, describe, expect, it } from 'vitest'
 import {
   auditEntrySchema,
@@ -171,7 +172,7 @@ describe('the OpenAPI description', () => {
       doc.paths['/gateway/v1/audit/verify']!.get.responses[200].content['application/json']!.schema!
     const problem = ok.properties!.result!.properties!.problems!.items!
     expect(problem.properties!.kind!.enum).toEqual(problemKindSchema.options)
-    expect(problemKindSchema.options).toHaveLength(3)
+    expect(problemKindSchema.options).toHaveLength(7)
     for (const kind of problemKindSchema.options) expect(readme).toContain(`\`${kind}\``)
   })
 })
@@ -204,6 +205,7 @@ describe("verify's report", () => {
       signingKey: AUDIT_SIGNING_KEY,
       range: { from: time - 10, to: time, endsNow: false },
       limit: 100,
+      chains: { names: [], links: coordinatedChains(env.COORDINATOR, 365) },
     })
     expect(report.problems).toMatchObject([{ kind: 'altered' }])
     expect(report.pending).toHaveLength(1)

@@ -158,17 +158,20 @@ describe('configuration', () => {
   // Secrets that could not turn up in a problem by chance, so that quoting one is always caught.
   const TOKEN = 'units-api-token-8c1f4e2a9b7d'
   const SIGNING_KEY = 'units-audit-signing-key-3e9a7c1f5b2d8e40'
+  const ED25519_D = 'mqoY1rbbfXj9Q8rcTmDDZougOeALYadZPoo5vkvTbCA'
+  const ED25519_KEY = `{"kty":"OKP","crv":"Ed25519","x":"Q5s2ouxXmP-2i2oOWqCUC-yyA9bVcDpyg9EQ4YPcekw","d":"${ED25519_D}"}`
   const base = {
     CLOUDFLARE_API_TOKEN: TOKEN,
     POLICY: policy,
     AUDIT: { put: () => {} },
     COORDINATOR: { idFromName: () => {} },
     AUDIT_SIGNING_KEY: SIGNING_KEY,
+    AUDIT_ED25519_PRIVATE_KEY: ED25519_KEY,
   }
 
   it('keeps entries a year by default', () => {
     const result = readConfig(base)
-    expect(result.ok && result.config.audit).toEqual({
+    expect(result.ok && result.config.audit).toMatchObject({
       signingKey: SIGNING_KEY,
       retentionDays: 365,
     })
@@ -181,13 +184,24 @@ describe('configuration', () => {
     ['no signing key', { AUDIT_SIGNING_KEY: undefined }, 'AUDIT_SIGNING_KEY'],
     ['a short signing key', { AUDIT_SIGNING_KEY: 'short-signing-key' }, 'AUDIT_SIGNING_KEY'],
     ['a retention of 0 days', { AUDIT_RETENTION_DAYS: '0' }, 'AUDIT_RETENTION_DAYS'],
+    ['no Ed25519 key', { AUDIT_ED25519_PRIVATE_KEY: undefined }, 'AUDIT_ED25519_PRIVATE_KEY'],
+    [
+      'an Ed25519 key that is not JSON',
+      { AUDIT_ED25519_PRIVATE_KEY: ED25519_D },
+      'AUDIT_ED25519_PRIVATE_KEY',
+    ],
+    [
+      'an Ed25519 public key for the private one',
+      { AUDIT_ED25519_PRIVATE_KEY: ED25519_KEY.replace(`,"d":"${ED25519_D}"`, '') },
+      'AUDIT_ED25519_PRIVATE_KEY',
+    ],
   ])('refuses %s, naming it and never quoting a secret', (_, change, name) => {
     const env: Record<string, unknown> = { ...base, ...change }
     const result = readConfig(env)
     expect(result.ok).toBe(false)
     const problems = result.ok ? '' : result.problems.join('\n')
     expect(problems).toContain(name)
-    const secrets = [env.CLOUDFLARE_API_TOKEN, env.AUDIT_SIGNING_KEY].filter(
+    const secrets = [env.CLOUDFLARE_API_TOKEN, env.AUDIT_SIGNING_KEY, ED25519_D].filter(
       (secret) => typeof secret === 'string',
     )
     for (const secret of secrets) expect(problems).not.toContain(secret)

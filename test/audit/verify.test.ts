@@ -10,14 +10,24 @@ import type { AuditEntry } from '../../src/audit/entry'
 import { verifyExport } from '../../src/audit/verify-export'
 import { eventKey, tailOf, writeEntry } from '../../src/audit/store'
 import { verifyPage, type Problem } from '../../src/audit/verify'
+import { publicKeyOf } from '../../src/audit/ed25519'
+import { coordinatedChains } from '../../src/coordinator/client'
 import { uuidv7 } from '../../src/lib/uuidv7'
 import { expectNoSecretsInAudit, exportText } from '../support/audit'
 import { call, callJson, certificatesUrl } from '../support/gateway'
-import { ACCOUNT, AUDIT_SIGNING_KEY, KEYS } from '../support/identities'
+import { ACCOUNT, AUDIT_ED25519_JWK, AUDIT_SIGNING_KEY, KEYS } from '../support/identities'
 
 const AUDIT_URL = 'https://gateway.test/gateway/v1/audit'
 const settings = { signingKey: AUDIT_SIGNING_KEY, retentionDays: 365 }
 const kv = () => env.AUDIT
+const chains = () => ({
+  names: [ACCOUNT, 'gateway'],
+  links: coordinatedChains(env.COORDINATOR, 365),
+})
+const keys = async (signingKey = AUDIT_SIGNING_KEY) => ({
+  signingKey,
+  publicKey: await publicKeyOf(AUDIT_ED25519_JWK),
+})
 
 // Each test gets its own window of time, one day apart, so that its tampering is its own.
 let day = 1
@@ -172,7 +182,7 @@ describe('verify API', () => {
 describe('offline verification of an export (npm run audit:verify -- --file)', () => {
   it('accepts an untouched export and notes pending entries', async () => {
     const w = await seedWindow()
-    const report = await verifyExport(await exportOf(w.from, w.to), AUDIT_SIGNING_KEY)
+    const report = await verifyExport(await exportOf(w.from, w.to), await keys())
     expect(report).toMatchObject({ checked: 12, problems: [], pending: [] })
   })
 
@@ -186,7 +196,7 @@ describe('offline verification of an export (npm run audit:verify -- --file)', (
     const forged = JSON.parse(lines[2]!)
     forged._kv.key = forged._kv.key.replace(/:[0-9a-f-]{36}$/, ':' + uuidv7())
     const tampered = [edited, meta, forged].map((l) => JSON.stringify(l)).concat(lines.slice(3))
-    const report = await verifyExport(tampered.join('\n'), AUDIT_SIGNING_KEY)
+    const report = await verifyExport(tampered.join('\n'), await keys())
     expect(report.problems.map((p) => [p.line, p.kind])).toEqual([
       [1, 'altered'],
       [2, 'altered'],
@@ -194,18 +204,55 @@ describe('offline verification of an export (npm run audit:verify -- --file)', (
       // The marker's digest of the lines no longer matches them.
       [5, 'incomplete'],
     ])
-    const wrongKey = await verifyExport(lines.join('\n'), 'another-key-of-at-least-32-characters')
-    // Four entries and the end marker.
-    expect(wrongKey.problems.map((p) => p.kind)).toEqual(Array(5).fill('forged'))
+    const wrongKey = await verifyExport(
+      lines.join('\n'),
+      await keys('another-key-of-at-least-32-characters'),
+    )
+    // Four entries; the end marker is signed with the Ed25519 key, not the HMAC one.
+    expect(wrongKey.problems.map((p) => p.kind)).toEqual(Array(4).fill('forged'))
+  })
+
+  it('names its time range and filters in the signed marker; an edited range or filter fails', async () => {
+    const w = await seedWindow(4)
+    const search = new URLSearchParams({ from: w.from, to: w.to, team: 'payments' })
+    const text = await exportText(
+      await call(`${AUDIT_URL}/export?${search}`, { key: KEYS.auditor }),
+    )
+    const lines = text.trimEnd().split('\n')
+    const marker = JSON.parse(lines.at(-1)!) as Record<string, unknown>
+    expect(marker).toMatchObject({
+      export: 2,
+      range: { from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString() },
+      filters: { team: 'payments' },
+      count: 2,
+      kid: (await publicKeyOf(AUDIT_ED25519_JWK)).kid,
+    })
+    const report = await verifyExport(text, await keys(), [], { from: w.from, to: w.to })
+    expect(report.problems).toEqual([])
+    expect(report.covered).toMatchObject({ filters: { team: 'payments' } })
+
+    const withMarker = (change: object) =>
+      [...lines.slice(0, -1), JSON.stringify({ ...marker, ...change })].join('\n')
+    const earlier = new Date(Date.parse(w.from) - 86_400_000).toISOString()
+    for (const change of [
+      { range: { from: earlier, to: new Date(w.to).toISOString() } },
+      { filters: {} },
+    ]) {
+      const edited = await verifyExport(withMarker(change), await keys())
+      expect(edited.problems.map((p) => p.kind)).toEqual(['forged'])
+    }
+    // Asked for a longer range than it covers: the auditor is told.
+    const longer = await verifyExport(text, await keys(), [], { from: earlier })
+    expect(longer.problems.map((p) => p.kind)).toEqual(['range'])
   })
 
   it('reports an export that was cut off, or that lost a line', async () => {
     const w = await seedWindow(3)
     const lines = (await exportOf(w.from, w.to)).trimEnd().split('\n')
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ complete: true, count: 3 })
-    const cut = await verifyExport(lines.slice(0, 2).join('\n'), AUDIT_SIGNING_KEY)
+    const cut = await verifyExport(lines.slice(0, 2).join('\n'), await keys())
     expect(cut.problems.map((p) => p.kind)).toEqual(['incomplete'])
-    const lost = await verifyExport([lines[0], lines[2], lines[3]].join('\n'), AUDIT_SIGNING_KEY)
+    const lost = await verifyExport([lines[0], lines[2], lines[3]].join('\n'), await keys())
     expect(lost.problems.map((p) => p.kind)).toEqual(['incomplete'])
   })
 })
@@ -214,7 +261,12 @@ describe('a page that runs out of KV calls', () => {
   it('answers with a cursor and checks the rest on the next page, none skipped', async () => {
     const { from, to, entries } = await seedWindow(6)
     const range = { from: Date.parse(from), to: Date.parse(to), endsNow: false }
-    const first = await verifyPage(kv(), { signingKey: AUDIT_SIGNING_KEY, range, limit: 4 })
+    const first = await verifyPage(kv(), {
+      signingKey: AUDIT_SIGNING_KEY,
+      range,
+      limit: 4,
+      chains: chains(),
+    })
     expect(first.checked).toBe(4)
     expect(first.cursor).toBeDefined()
     const rest = await verifyPage(kv(), {
@@ -222,6 +274,7 @@ describe('a page that runs out of KV calls', () => {
       range,
       limit: 4,
       cursor: first.cursor!,
+      chains: chains(),
     })
     expect(rest.checked).toBe(entries.length - 4)
     expect(rest.cursor).toBeUndefined()

@@ -4,10 +4,14 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expand, fit, summarize, type AuditEntry } from '../../src/audit/entry'
 import { signCheckpoint } from '../../src/audit/checkpoint'
-import { nextLineDigest, sha256, sign, signMarker } from '../../src/audit/signing'
+import { publicKeyOf, signText, type PrivateJwk } from '../../src/audit/ed25519'
+import { markerText, type ExportMarker } from '../../src/audit/marker'
+import { canonical, nextLineDigest, sha256, sign, signMarker } from '../../src/audit/signing'
+import { AUDIT_ED25519_JWK, KEYS } from '../support/identities'
+import { serveGateway, type ServedGateway } from './served-gateway'
 
 const tsx = path.resolve('node_modules/.bin/tsx')
 const run = (script: string, args: string[]) => {
@@ -279,7 +283,8 @@ describe('key', () => {
   })
 })
 
-describe('audit:verify on an export', () => {
+// Each of these runs the tool several times, a second or more each on a busy machine.
+describe('audit:verify on an export', { timeout: 60_000 }, () => {
   const signingKey = 'cli-test-audit-signing-key-0123456789'
 
   /** One NDJSON line as the gateway's export writes it: the entry and its signed KV metadata. */
@@ -301,23 +306,45 @@ describe('audit:verify on an export', () => {
     return JSON.stringify({ ...expand(metadata), _kv: { key, metadata } })
   }
 
+  const attestKey = AUDIT_ED25519_JWK as PrivateJwk
+  const publicKeyFile = async () => write('public.jwk', await publicKeyOf(attestKey))
+
   /** The export's signed end marker, as the gateway writes it (audit/export.ts). */
-  async function endMarker(lines: string[]) {
+  async function endMarker(lines: string[], change: Partial<ExportMarker> = {}) {
     let digest = ''
     for (const line of lines) digest = await nextLineDigest(digest, line)
-    const unsigned = { complete: true, count: lines.length, chains: {}, filters: {}, digest }
-    return JSON.stringify({ ...unsigned, sig: await signMarker(signingKey, unsigned) })
+    const unsigned: ExportMarker = {
+      export: 2,
+      complete: true,
+      count: lines.length,
+      chains: {},
+      range: { from: '2026-11-26T00:00:00.000Z', to: '2026-11-27T00:00:00.000Z' },
+      filters: {},
+      limit: 100_000,
+      digest,
+      at: '2026-11-27T00:00:01.000Z',
+      kid: (await publicKeyOf(attestKey)).kid,
+      ...change,
+    }
+    return { unsigned, sig: await signText(attestKey, markerText(unsigned)) }
   }
 
-  const verify = async (lines: string[], { cut = false, checkpoints = '' } = {}) => {
-    const ended = cut ? lines : [...lines, await endMarker(lines)]
+  const runVerify = async (ended: string[], extra: string[] = []) => {
     const args = ['scripts/audit-verify.ts', '--file', write('audit.ndjson', ended.join('\n'))]
-    if (checkpoints) args.push('--checkpoints', write('checkpoints.jsonl', checkpoints))
-    const result = spawnSync(tsx, args, {
+    const result = spawnSync(tsx, [...args, '--public-key', await publicKeyFile(), ...extra], {
       encoding: 'utf8',
       env: { ...process.env, AUDIT_SIGNING_KEY: signingKey },
     })
-    return { status: result.status, stdout: result.stdout }
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr }
+  }
+
+  const verify = async (lines: string[], { cut = false, checkpoints = '' } = {}) => {
+    const { unsigned, sig } = await endMarker(lines)
+    const ended = cut ? lines : [...lines, JSON.stringify({ ...unsigned, sig })]
+    return runVerify(
+      ended,
+      checkpoints ? ['--checkpoints', write('checkpoints.jsonl', checkpoints)] : [],
+    )
   }
 
   it('passes a clean export', async () => {
@@ -366,18 +393,182 @@ describe('audit:verify on an export', () => {
     expect(stdout).toMatch(/^altered\t/m)
   })
 
-  it('fails on a checkpoint the gateway did not sign', async () => {
+  it('fails on a checkpoint the gateway did not sign: edited, or re-signed with another key', async () => {
     const line = await exportLine({ class: 'allowed', status: 200, error_codes: [] })
-    const genuine = await signCheckpoint(
-      signingKey,
-      { chain: 'gateway', seq: 1, link: 'x'.repeat(43) },
-      new Date(),
-    )
-    const forged = JSON.stringify({ ...genuine, seq: 2 })
-    const { status, stdout } = await verify([line], { checkpoints: forged })
+    const head = { chain: 'gateway', seq: 1, link: 'x'.repeat(43) }
+    const genuine = await signCheckpoint(attestKey, head, new Date())
+    const edited = JSON.stringify({ ...genuine, seq: 2 })
+    const { status, stdout } = await verify([line], { checkpoints: edited })
     expect(status).toBe(1)
     expect(stdout).toMatch(/^checkpoint\t.*not signed by the gateway/m)
+    // Whoever holds another key (the HMAC one included) can sign, but not as the pinned key.
+    const other = (await crypto.subtle.exportKey(
+      'jwk',
+      (
+        (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as {
+          privateKey: Parameters<typeof crypto.subtle.exportKey>[1]
+        }
+      ).privateKey,
+    )) as PrivateJwk
+    const resigned = await signCheckpoint(other, head, new Date())
+    const named = await verify([line], { checkpoints: JSON.stringify(resigned) })
+    expect(named.status).toBe(1)
+    expect(named.stdout).toMatch(/^checkpoint\t.*not the pinned/m)
+    const posing = JSON.stringify({ ...resigned, kid: genuine.kid })
+    const posed = await verify([line], { checkpoints: posing })
+    expect(posed.status).toBe(1)
+    expect(posed.stdout).toMatch(/^checkpoint\t.*not signed by the gateway/m)
     const kept = await verify([line], { checkpoints: JSON.stringify(genuine) })
     expect(kept.status).toBe(0)
   })
+
+  it('prints what the export covered, and fails on a marker whose range or filters were edited', async () => {
+    const line = await exportLine({ class: 'allowed', status: 200, error_codes: [] })
+    const { unsigned, sig } = await endMarker([line])
+    const clean = await runVerify([line, JSON.stringify({ ...unsigned, sig })])
+    expect(clean.status).toBe(0)
+    expect(clean.stdout).toMatch(
+      /^export\t2026-11-26T00:00:00.000Z\.\.2026-11-27T00:00:00.000Z\tfilters: none\tlimit 100000\t/m,
+    )
+    for (const change of [
+      { range: { from: '2026-01-01T00:00:00.000Z', to: unsigned.range.to } },
+      { filters: { team: 'payments' } },
+    ]) {
+      const edited = await runVerify([line, JSON.stringify({ ...unsigned, ...change, sig })])
+      expect(edited.status).toBe(1)
+      expect(edited.stdout).toMatch(/^forged\t.*end marker is not signed by the gateway/m)
+    }
+  })
+
+  it("fails on an entry outside the marker's range or filters, and on a range it does not cover", async () => {
+    const line = await exportLine({ class: 'allowed', status: 200, error_codes: [] })
+    const later = await endMarker([line], {
+      range: { from: '2026-11-27T00:00:00.000Z', to: '2026-11-28T00:00:00.000Z' },
+    })
+    const outside = await runVerify([line, JSON.stringify({ ...later.unsigned, sig: later.sig })])
+    expect(outside.status).toBe(1)
+    expect(outside.stdout).toMatch(/^outside\t.*outside the export's range/m)
+    const filtered = await endMarker([line], { filters: { team: 'identity' } })
+    const other = await runVerify([
+      line,
+      JSON.stringify({ ...filtered.unsigned, sig: filtered.sig }),
+    ])
+    expect(other.stdout).toMatch(/^outside\t.*does not match the export's filters/m)
+    const { unsigned, sig } = await endMarker([line])
+    const ended = [line, JSON.stringify({ ...unsigned, sig })]
+    const week = await runVerify(ended, ['--from', '2026-11-20T00:00:00Z'])
+    expect(week.status).toBe(1)
+    expect(week.stdout).toMatch(/^range\t.*the export covers 2026-11-26/m)
+    expect((await runVerify(ended, ['--from', '2026-11-26T06:00:00Z'])).status).toBe(0)
+  })
+
+  it('still checks an export made before version 2 (HMAC marker, no range) with the HMAC key', async () => {
+    const line = await exportLine({ class: 'allowed', status: 200, error_codes: [] })
+    const digest = await nextLineDigest('', line)
+    const unsigned = { complete: true, count: 1, chains: {}, filters: {}, digest }
+    const legacy = JSON.stringify({ ...unsigned, sig: await signMarker(signingKey, unsigned) })
+    expect((await runVerify([line, legacy])).status).toBe(0)
+    const edited = JSON.stringify({ ...JSON.parse(legacy), count: 2 })
+    expect((await runVerify([line, edited])).stdout).toMatch(/^forged\t/m)
+    // It cannot say which range it covers.
+    const asked = await runVerify([line, legacy], ['--to', '2026-11-27T00:00:00Z'])
+    expect(asked.stdout).toMatch(/^range\t.*version 1/m)
+  })
+
+  it('refuses a private key given as the public key, a key whose kid lies, and no key at all', async () => {
+    const line = await exportLine({ class: 'allowed', status: 200, error_codes: [] })
+    const args = ['scripts/audit-verify.ts', '--file', write('one.ndjson', line)]
+    const env = { ...process.env, AUDIT_SIGNING_KEY: signingKey }
+    const secret = spawnSync(tsx, [...args, '--public-key', canonical(AUDIT_ED25519_JWK)], {
+      encoding: 'utf8',
+      env,
+    })
+    expect(secret.status).toBe(2)
+    expect(secret.stderr).toContain('a private key: give the public key only')
+    const lying = { ...(await publicKeyOf(attestKey)), kid: 'not-its-thumbprint' }
+    const lied = spawnSync(tsx, [...args, '--public-key', JSON.stringify(lying)], {
+      encoding: 'utf8',
+      env,
+    })
+    expect(lied.status).toBe(2)
+    expect(lied.stderr).toContain('is not the thumbprint of its x')
+    const none = spawnSync(tsx, args, { encoding: 'utf8', env })
+    expect(none.status).toBe(2)
+    expect(none.stderr).toContain('--file needs --public-key <jwk> (or --url')
+  })
+})
+
+describe('audit:verify --url against a served gateway', { timeout: 60_000 }, () => {
+  let gateway: ServedGateway
+  beforeAll(async () => {
+    gateway = await serveGateway()
+  }, 60_000)
+  afterAll(async () => {
+    await gateway?.stop()
+  })
+
+  const online = (args: string[]) =>
+    spawnSync(tsx, ['scripts/audit-verify.ts', '--url', gateway.url, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, MTLSGW_KEY: KEYS.auditor },
+    })
+
+  /** The event keys in the log now, oldest first. */
+  async function eventKeys() {
+    const { keys } = await gateway.audit.list({ prefix: 'v1:e:' })
+    return keys.map((k) => k.name).reverse()
+  }
+
+  /** Sends `count` whoami requests and waits until their entries are in the log. */
+  async function whoami(count: number) {
+    const before = (await eventKeys()).length
+    for (let i = 0; i < count; i++) {
+      const response = await fetch(`${gateway.url}/gateway/v1/whoami`, {
+        headers: { authorization: `Bearer ${KEYS.alice}` },
+      })
+      expect(response.status).toBe(200)
+    }
+    for (let tries = 0; (await eventKeys()).length < before + count && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    return (await eventKeys()).slice(before)
+  }
+
+  it(
+    'passes an untouched log, then reports a deleted entry and exits 1',
+    { timeout: 60_000 },
+    async () => {
+      const from = new Date(Date.now() - 1000).toISOString()
+      const written = await whoami(3)
+      expect(written).toHaveLength(3)
+      const clean = online(['--from', from])
+      expect(clean.stderr).toBe('')
+      expect(clean.stdout).toMatch(/^3 entries and 3 chain links checked, 0 problems, 0 pending$/m)
+      expect(clean.status).toBe(0)
+
+      await gateway.audit.delete(written[1]!)
+      const tampered = online(['--from', from])
+      expect(tampered.stdout).toMatch(
+        new RegExp(
+          `^deleted\t${written[1]!.replaceAll('.', '\\.')}\tentry \\d+ of gateway is not in the log`,
+          'm',
+        ),
+      )
+      expect(tampered.stdout).toMatch(/ 1 problems, 0 pending$/m)
+      expect(tampered.status).toBe(1)
+    },
+  )
+
+  it(
+    'fails when the gateway publishes another key than the one pinned',
+    { timeout: 60_000 },
+    async () => {
+      const pinned = online(['--public-key', JSON.stringify(await publicKeyOf(AUDIT_ED25519_JWK))])
+      expect(pinned.stdout).not.toMatch(/^key\t/m)
+      const other = { kty: 'OKP', crv: 'Ed25519', x: 'chOUKUGVwHrX6kdDtHVbyrehYu7Ayvvu55bH0jZEDLA' }
+      const swapped = online(['--public-key', JSON.stringify(other)])
+      expect(swapped.stdout).toMatch(/^key\t-\tthe gateway publishes key .* not the pinned/m)
+      expect(swapped.status).toBe(1)
+    },
+  )
 })

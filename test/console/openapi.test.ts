@@ -78,6 +78,7 @@ describe('/openapi.json', () => {
       '/gateway/v1/audit/checkpoint',
       '/gateway/v1/audit/checkpoints',
       '/gateway/v1/audit/export',
+      '/gateway/v1/audit/public-key',
       '/gateway/v1/audit/verify',
       '/gateway/v1/audit/verify/chain',
       '/gateway/v1/budget/breaker/close',

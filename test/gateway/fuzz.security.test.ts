@@ -42,6 +42,7 @@ import { registerSecret } from '../support/audit'
 import { emulator, seedUnowned } from '../support/emulator'
 import {
   ACCOUNT,
+  AUDIT_ED25519_JWK,
   AUDIT_SIGNING_KEY,
   KEYS,
   OTHER_ACCOUNT,
@@ -127,6 +128,7 @@ beforeAll(async () => {
   const secrets = [
     UPSTREAM_TOKEN,
     AUDIT_SIGNING_KEY,
+    AUDIT_ED25519_JWK.d,
     ...Object.values(KEYS),
     ...[...certs, ...cas].map((c) => keyLine(c.keyPem)),
     keyLine(exampleKey),

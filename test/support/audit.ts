@@ -6,7 +6,7 @@ import { env } from 'cloudflare:test'
 import { expect } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { exampleKeyLine } from '../kit/fixtures'
-import { AUDIT_SIGNING_KEY, KEYS, UPSTREAM_TOKEN } from './identities'
+import { AUDIT_ED25519_JWK, AUDIT_SIGNING_KEY, KEYS, UPSTREAM_TOKEN } from './identities'
 
 export interface StoredKey {
   name: string
@@ -56,6 +56,7 @@ export async function newEntries(action: () => Promise<unknown>): Promise<AuditE
 export const SECRETS = [
   UPSTREAM_TOKEN,
   AUDIT_SIGNING_KEY,
+  AUDIT_ED25519_JWK.d,
   ...Object.values(KEYS),
   'PRIVATE KEY',
   'BEGIN CERTIFICATE',

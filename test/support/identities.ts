@@ -11,6 +11,17 @@ export const UPSTREAM_TOKEN = 'test-upstream-token-0f3c9a1e7b2d4c68'
 export const EMULATOR_CONTROL_SECRET = 'test-emulator-control-secret'
 /** Signs the audit entries the suite writes (test/audit/). */
 export const AUDIT_SIGNING_KEY = 'test-audit-signing-key-5d1e8f2a9c4b7e60'
+/**
+ * Signs checkpoints and export markers in the suite (AUDIT_ED25519_PRIVATE_KEY, a private JWK).
+ * Published here, so the gateway refuses it in front of the real Cloudflare API (policy/demo.ts).
+ */
+export const AUDIT_ED25519_JWK = {
+  kty: 'OKP',
+  crv: 'Ed25519',
+  x: 'zbJC-_z_p072ZcFTQE9DNhtUEt9TVZWS6BEZLbUP4ws',
+  d: 'ZAE5ztkONAwrB_If01zKKUdpDBNZjkLn3KkVAHysZ-Y',
+} as const
+export const AUDIT_ED25519_PRIVATE_KEY = JSON.stringify(AUDIT_ED25519_JWK)
 /** Where the gateway believes the upstream is; outboundService routes it to the emulator. */
 export const UPSTREAM_BASE_URL = 'http://127.0.0.1:8788/client/v4'
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { readConfig } from '../../src/config'
 import demoPolicy from '../../demo/policy.json'
+import { AUDIT_ED25519_PRIVATE_KEY } from '../support/identities'
 
 const policy = JSON.stringify({
   version: 1,
@@ -13,6 +14,9 @@ const base = {
   AUDIT: { put: () => {} },
   COORDINATOR: { idFromName: () => {} },
   AUDIT_SIGNING_KEY: 'an-audit-signing-key-of-32-characters',
+  // A key of this test's own: the published ones are refused in front of the real API (below).
+  AUDIT_ED25519_PRIVATE_KEY:
+    '{"kty":"OKP","crv":"Ed25519","x":"bCGyZDpNk7jM_gtdbRI-7oFT1SNoJHJswAl-coxdXcw","d":"_YqQJtBR-VnkwCl0An5M71cV5QHW2etoFcy0P9ffda8"}',
 }
 
 function problemsOf(env: Record<string, unknown>) {
@@ -104,6 +108,23 @@ describe('readConfig', () => {
     expect(readConfig({ ...demo, UPSTREAM_BASE_URL: 'http://127.0.0.1:8788/client/v4' }).ok).toBe(
       true,
     )
+  })
+
+  it('refuses the demo and test audit keys in front of the real Cloudflare API, not elsewhere', () => {
+    const demoKey = JSON.stringify({
+      kty: 'OKP',
+      crv: 'Ed25519',
+      x: 'chOUKUGVwHrX6kdDtHVbyrehYu7Ayvvu55bH0jZEDLA',
+      d: 'lHcMWu8vWTdI1-3szgTgJpqDy_OMuHwZ3b-KolPmsZc',
+    })
+    for (const key of [demoKey, AUDIT_ED25519_PRIVATE_KEY]) {
+      const published = { ...base, AUDIT_ED25519_PRIVATE_KEY: key }
+      const problems = problemsOf(published).join('\n')
+      expect(problems).toContain('AUDIT_ED25519_PRIVATE_KEY')
+      expect(problems).not.toContain(JSON.parse(key).d)
+      const local = { ...published, UPSTREAM_BASE_URL: 'http://127.0.0.1:8788/client/v4' }
+      expect(readConfig(local).ok).toBe(true)
+    }
   })
 
   it('recognises a copy of the demo policy without its demo flag by its published keys', () => {
