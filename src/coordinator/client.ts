@@ -80,6 +80,15 @@ export function coordinatedApprovals(
       }))
     },
 
+    async pending(accountId, page) {
+      const answer = await reaching(() => instance(accountId).pendingApprovals(page, Date.now()))
+      const approvals = answer.approvals.flatMap((a) => {
+        const approval = parsed(a)
+        return approval === null ? [] : [approval]
+      })
+      return { approvals, next: answer.next }
+    },
+
     async close(id, closing, now) {
       await onShard(id, async (at) => ({
         approval: await at.closeApproval(id, closing, now.getTime()),

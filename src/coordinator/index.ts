@@ -15,7 +15,7 @@
  * the first call is served; an instance simply never touches the tables of the other kind.
  */
 import { DurableObject } from 'cloudflare:workers'
-import type { Approval, Claim, Closing } from '../approvals/store'
+import type { Approval, Claim, Closing, PendingPage } from '../approvals/store'
 import type { ChainPosition } from '../audit/chain'
 import type {
   Adopted,
@@ -54,6 +54,13 @@ export class Coordinator extends DurableObject<Env> {
 
   approval(id: string, nowMs: number): Approval | null {
     return this.approvals.read(id, nowMs)
+  }
+
+  pendingApprovals(
+    page: PendingPage,
+    nowMs: number,
+  ): { approvals: Approval[]; next: string | null } {
+    return this.approvals.pending(page, nowMs)
   }
 
   claimApproval(id: string, approver: string, nowMs: number): Claim {
