@@ -13,7 +13,8 @@ import type { ChainPosition } from '../audit/chain'
 import type { TokenBudget } from '../upstream/budget-gate'
 import type { ChainLink } from './chain'
 import type { Coordinator } from './index'
-import { accountsOfApproval, newApprovalId } from './shard'
+import type { MemberRateAnswer, MemberRateAsk } from './leases'
+import { accountsOfApproval, memberRateInstanceName, newApprovalId } from './shard'
 
 type Instance = DurableObjectStub<Coordinator>
 type Namespace = DurableObjectNamespace<Coordinator>
@@ -136,6 +137,20 @@ export function coordinatedBudget(
     lease: (ask) => reaching(async () => (await at()).lease(ask, Date.now())),
     trip: (untilMs) => reaching(async () => (await at()).tripBreaker(untilMs)),
     view: (plan, who) => reaching(async () => (await at()).budgetView(plan, who, Date.now())),
+  }
+}
+
+/** Each member's request rate, on the member's instance. */
+export interface MemberRates {
+  ask(ask: MemberRateAsk): Promise<MemberRateAnswer>
+}
+
+export function coordinatedMemberRates(namespace: Namespace): MemberRates {
+  return {
+    ask: (ask) =>
+      reaching(() =>
+        instanceOf(namespace, memberRateInstanceName(ask.member)).memberRateAsk(ask, Date.now()),
+      ),
   }
 }
 

@@ -8,7 +8,8 @@
  * Two kinds of instance, of the one class (coordinator/shard.ts names them):
  *   - one per Cloudflare account: the ownership ledger and upload intents (ledger.ts), the CA
  *     quota check, approvals (approvals.ts);
- *   - one per upstream token: the token's budget and breaker (budget.ts).
+ *   - one per upstream token: the token's budget and breaker (budget.ts);
+ *   - one per member: the member's request rate (member-rate.ts).
  * and the audit's chain (chain.ts) on the account's instance for that account's entries, on the
  * instance named `gateway` for the rest.
  * Each concern is a module over `ctx.storage.sql` with its own tables, created (if missing) before
@@ -28,7 +29,8 @@ import type {
 import { approvalTable } from './approvals'
 import type { BudgetPlan } from '../policy/limits'
 import { budgetTables } from './budget'
-import type { BudgetView, LeaseAnswer, LeaseAsk } from './leases'
+import type { BudgetView, LeaseAnswer, LeaseAsk, MemberRateAnswer, MemberRateAsk } from './leases'
+import { memberRateTable } from './member-rate'
 import { ledgerTables } from './ledger'
 import { chainTable, type ChainLink } from './chain'
 
@@ -37,6 +39,7 @@ export class Coordinator extends DurableObject<Env> {
   private readonly ledger: ReturnType<typeof ledgerTables>
   private readonly budget: ReturnType<typeof budgetTables>
   private readonly chain: ReturnType<typeof chainTable>
+  private readonly memberRate: ReturnType<typeof memberRateTable>
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -44,6 +47,7 @@ export class Coordinator extends DurableObject<Env> {
     this.ledger = ledgerTables(ctx.storage.sql)
     this.budget = budgetTables(ctx.storage.sql)
     this.chain = chainTable(ctx)
+    this.memberRate = memberRateTable(ctx.storage.sql)
   }
 
   // Approvals (per account)
@@ -138,6 +142,12 @@ export class Coordinator extends DurableObject<Env> {
     nowMs: number,
   ): BudgetView {
     return this.budget.view(plan, who, nowMs)
+  }
+
+  // A member's request rate (per member)
+
+  memberRateAsk(ask: MemberRateAsk, nowMs: number): MemberRateAnswer {
+    return this.memberRate.ask(ask, nowMs)
   }
 
   // The audit's chain (per account, and `gateway`)

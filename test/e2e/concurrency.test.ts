@@ -35,6 +35,8 @@ beforeAll(async () => {
   >
   // 200 requests per window: the gateway's cap is 180 (18 held for admins), small enough to spend.
   policy.budget = { upstream_requests: 200, window_seconds: 300 }
+  // The member's own rate far above the load: this test is about the token's budget.
+  policy.limits = { member_requests_per_minute: 100_000 }
   const policyFile = path.join(workDir, 'policy.json')
   writeFileSync(policyFile, JSON.stringify(policy))
   const [gatewayPort, emulatorPort, gatewayInspectorPort, emulatorInspectorPort] = (await freePorts(
@@ -69,7 +71,8 @@ async function emulatorFaults(faults: Record<string, unknown>[]) {
   expect(response.status).toBe(200)
 }
 
-const certificatesUrl = () => `${servers.gatewayUrl}/client/v4/accounts/${ACCOUNT}/mtls_certificates`
+const certificatesUrl = () =>
+  `${servers.gatewayUrl}/client/v4/accounts/${ACCOUNT}/mtls_certificates`
 
 /** `concurrency` connections send requests until `durationMs` has passed; counts per status and code. */
 async function load(url: string, key: string, concurrency: number, durationMs: number) {
