@@ -8,9 +8,12 @@
  *
  * The count is the member's coordinator instance (coordinator/member-rate.ts says why not
  * Cloudflare's Rate Limiting binding): exact across isolates and locations. An isolate keeps it off
- * most requests' path with a lease of up to MAX_RATE_LEASE requests of the member's minute (a
- * twentieth of the limit: 6 at the default, so a busy member costs one round trip per 6 requests),
- * and once refused it refuses the member by itself until the minute ends, counting those refusals
+ * most requests' path with leases of the member's minute that grow like the budget's
+ * (upstream/budget-gate.ts): the first is one request, one used up within its minute is followed
+ * by one twice as large, up to a twentieth of the limit (6 at the default, at most MAX_RATE_LEASE).
+ * So a member making one request costs one round trip and wastes nothing, a busy member one per 6
+ * requests, and what isolates are granted and never use (lost at the minute's end) stays small. And
+ * once refused it refuses the member by itself until the minute ends, counting those refusals
  * for the coordinator's summary. A token bucket in the isolate alone would not do: a member spread
  * over N isolates would get N times the rate, and no isolate could tell which refusal is the first.
  *
@@ -34,13 +37,15 @@ import { ERROR_CODES } from '../lib/errors'
 export const MAX_RATE_LEASE = 16
 const CODE = ERROR_CODES.MEMBER_RATE_EXCEEDED.code
 
-/** Requests of one ask: small limits are counted one by one, large ones in twentieths. */
+/** The largest lease: small limits are counted one by one, large ones in twentieths. */
 export const rateLeaseSize = (limit: number) =>
   Math.max(1, Math.min(MAX_RATE_LEASE, Math.floor(limit / 20)))
 
 interface MemberSlot {
   /** Granted by the coordinator and not spent yet, until `windowEndMs`. */
   remaining: number
+  /** The last lease's size: the next is twice as large if it was used up within its minute. */
+  size: number
   windowEndMs: number
   /** The coordinator refused the member until then: refuse here without asking. */
   refusedUntilMs: number
@@ -105,6 +110,7 @@ export async function admitMember(
   if (slot === undefined) {
     slot = {
       remaining: 0,
+      size: 0,
       windowEndMs: 0,
       refusedUntilMs: 0,
       unrecorded: null,
@@ -126,6 +132,8 @@ export async function admitMember(
     slot.remaining--
     return { allowed: true, summary: null }
   }
+  const usedUp = slot.size > 0 && slot.remaining === 0 && nowMs < slot.windowEndMs
+  const want = usedUp ? Math.min(rateLeaseSize(rate.limit), slot.size * 2) : 1
   const unrecorded = slot.unrecorded
   slot.unrecorded = null
   let answer
@@ -134,7 +142,7 @@ export async function admitMember(
       member,
       limit: rate.limit,
       periodMs: rate.periodMs,
-      want: rateLeaseSize(rate.limit),
+      want,
       code: CODE,
       unrecorded,
     })
@@ -150,6 +158,7 @@ export async function admitMember(
       slot.remaining = answer.granted - 1
       slot.windowEndMs = answer.windowEndMs
     }
+    slot.size = answer.granted
     return { allowed: true, summary }
   }
   slot.remaining = 0

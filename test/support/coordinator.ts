@@ -6,7 +6,7 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import type { Approval } from '../../src/approvals/store'
 import type { Coordinator } from '../../src/coordinator/index'
-import { tokenInstanceName } from '../../src/coordinator/shard'
+import { memberRateInstanceName, tokenInstanceName } from '../../src/coordinator/shard'
 import type { Ownership } from '../../src/ownership/ledger'
 import { INJECTED } from '../kit/expected-logs'
 import { ACCOUNT, UPSTREAM_TOKEN } from './identities'
@@ -81,6 +81,15 @@ export async function grantedByTeam(): Promise<Record<string, number>> {
         .map((row) => [row.team, row.n]),
     ),
   )
+}
+
+/** Forgets what the members' rate instances counted: their minute starts afresh. */
+export async function resetMemberRates(members: readonly string[]): Promise<void> {
+  for (const member of members) {
+    await runInDurableObject(instance(memberRateInstanceName(member)), (_coordinator, state) => {
+      state.storage.sql.exec('DELETE FROM member_rate')
+    })
+  }
 }
 
 /** A COORDINATOR binding whose instances cannot be reached at all. */
