@@ -5,7 +5,7 @@
  * method here is synchronous SQL with no `await`, so a check and its update can never interleave
  * with another request's.
  *
- * Two kinds of instance, of the one class (coordinator/shard.ts names them):
+ * Three kinds of instance, of the one class (coordinator/shard.ts names them):
  *   - one per Cloudflare account: the ownership ledger and upload intents (ledger.ts), the CA
  *     quota check, approvals (approvals.ts);
  *   - one per upstream token: the token's budget and breaker (budget.ts);
