@@ -130,7 +130,7 @@ describe('the member rate', () => {
       `${GATEWAY}/explain?action=list&account_id=${'0'.repeat(32)}`,
     ]
     const since = new Date(clock!.now()).toISOString()
-    let answers: Answer[] = []
+    const answers: Answer[] = []
     const written = await newEntries(async () => {
       for (const url of urls) answers.push(...(await flood(url, KEYS.alice, 20, twenty)))
     })
