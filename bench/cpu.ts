@@ -274,6 +274,13 @@ function coordinatorFor(world: () => World) {
       id: `lease-${seq}`,
       expiresMs: Date.now() + 5_000,
     }),
+    // Every ask granted in full: the rate's leases are measured, never its 429s.
+    memberRateAsk: (ask: { want: number; periodMs: number }) => ({
+      granted: ask.want,
+      windowEndMs: Date.now() + ask.periodMs,
+      record: true,
+      summary: null,
+    }),
     appendAudit: async (chain: string) => ({ chain, seq: ++seq, prev: 'x'.repeat(43) }),
   }
   return {

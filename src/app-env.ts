@@ -3,11 +3,14 @@
  * one writer: `config` the configuration check, `principal` authentication, `action` the route's
  * declaration, `scope` the request scope (scope.ts), `findings` the handler settling its
  * operation's outcome, `failure` the error renderer, `console` the console's identity
- * (console/identity.ts). The audit trail reads them all, once.
+ * (console/identity.ts), `unrecorded` and `memberFlood` the member's rate (identity/member-rate.ts:
+ * a refusal counted instead of recorded, and earlier ones to record as one summary). The audit
+ * trail reads them all, once.
  */
 import type { RequestIdVariables } from 'hono/request-id'
 import type { Action, Findings } from './audit/record'
 import type { Config } from './config'
+import type { Refusals } from './coordinator/leases'
 import type { ConsoleVisit } from './console/visit'
 import type { Principal } from './identity/principal'
 import type { GatewayError } from './lib/errors'
@@ -24,5 +27,7 @@ export interface AppEnv {
     findings: Findings
     failure: GatewayError
     console: ConsoleVisit
+    unrecorded: true
+    memberFlood: Refusals
   }
 }

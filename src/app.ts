@@ -23,8 +23,9 @@ import {
   consoleUnrecorded,
 } from './console'
 import type { ApiDocument } from './console/reference-page'
+import { renderConsoleError } from './console/render'
 import { identityRouter } from './identity/handlers'
-import { authenticate } from './identity/middleware'
+import { authenticate, memberRate } from './identity/middleware'
 import { failureEnvelope } from './lib/envelope'
 import { GatewayError, detail } from './lib/errors'
 import { createRouter } from './lib/router'
@@ -127,8 +128,9 @@ export function buildGateway() {
   })
   // The API authenticates by the Authorization header (or the Access assertion) alone: the
   // console's session cookie is read on /console/* only, and never reaches these.
+  // Every authenticated request is metered (identity/member-rate.ts), unknown routes included.
   for (const prefix of ['/client/v4/*', '/gateway/*']) {
-    app.use(prefix, authenticate(), requestScope())
+    app.use(prefix, authenticate(), memberRate(), requestScope())
   }
   let apiDocument: ApiDocument | undefined
   app.route(
@@ -136,7 +138,13 @@ export function buildGateway() {
     consolePublic(() => (apiDocument ??= app.getOpenAPI31Document(API_DOCUMENT) as ApiDocument)),
   )
   // Headers first, so that the sign-in form a refused visit gets carries them too.
-  app.use('/console/*', consoleHeaders(), consoleIdentity(), requestScope())
+  app.use(
+    '/console/*',
+    consoleHeaders(),
+    consoleIdentity(),
+    memberRate(renderConsoleError),
+    requestScope(),
+  )
   app.route('/', consolePages)
   app.route('/', certificatesRouter)
   app.route('/', identityRouter)

@@ -36,16 +36,18 @@ export const ACCOUNTS = {
 /**
  * The demo policy, with the bench's accounts given to payments (uploads, deletes) and platform
  * (the admin, who reads every certificate, owned or not: the seeded ones are unowned), and a token
- * budget far above the load (the most a policy allows; the emulator's limit is raised too, seedEmulator): the bench measures the
- * gateway's cost, not its 429s. Written to `file` for `startDevServers`.
+ * budget far above the load (the most a policy allows; the emulator's limit is raised too, seedEmulator), and so each member's
+ * rate (the most a policy allows; its leases are still taken): the bench measures the gateway's cost, not its 429s. Written to `file` for `startDevServers`.
  */
 /** `upstreamRequests`: the policy's budget per 5 minutes (default: the most it allows, never spent). */
 export function writeBenchPolicy(file: string, upstreamRequests = 1_000_000): void {
   const policy = JSON.parse(readFileSync(path.join(ROOT, 'demo/policy.json'), 'utf8')) as {
     teams: { id: string; accounts: string[] }[]
     budget?: unknown
+    limits?: unknown
   }
   policy.budget = { upstream_requests: upstreamRequests }
+  policy.limits = { member_requests_per_minute: 100_000 }
   const extra = [
     ...Object.values(ACCOUNTS.list),
     ACCOUNTS.uploads,

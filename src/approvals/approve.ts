@@ -21,26 +21,94 @@ import type { MtlsCertificate } from '../upstream/shapes'
 import type { ApprovalDeps } from './park'
 import { fromStoredFacts, type Approval } from './store'
 
+/** The accounts of the caller's team, in the policy's order. */
+const accountsOfCaller = (deps: ApprovalDeps): readonly string[] =>
+  deps.policy.teams.find((team) => team.id === deps.principal.teamId)?.accounts ?? []
+
 /**
- * An approval the caller is concerned by: they requested it, or they hold one of its roles and
- * could see its certificate (decided on the certificate as it was when the delete was requested,
- * so a closed approval stays readable after the certificate is gone). For anybody else it does
- * not exist, whatever its state, so that an approval id says nothing to other teams.
+ * Whether the caller is concerned by an approval: they requested it, or they hold one of its roles
+ * and could see its certificate (decided on the certificate as it was when the delete was
+ * requested, so a closed approval stays readable after the certificate is gone). For anybody else
+ * it does not exist, whatever its state, so that an approval id says nothing to other teams.
  */
+function concerns(deps: ApprovalDeps, approval: Approval): boolean {
+  const { memberId, roles } = deps.principal
+  if (approval.requested_by === memberId) return true
+  if (!roles.some((role) => approval.roles.includes(role))) return false
+  if (!accountsOfCaller(deps).includes(approval.account_id)) return false
+  return deps.who.decide('get', fromStoredFacts(approval.certificate)).effect === 'allow'
+}
+
 async function concernedApproval(deps: ApprovalDeps, approvalId: string): Promise<Approval> {
   const approval = await deps.approvals.get(approvalId)
-  const unknown = GatewayError.of('APPROVAL_NOT_FOUND')
-  if (approval === null) throw unknown
-  const { memberId, roles } = deps.principal
-  if (approval.requested_by === memberId) return approval
-  if (!roles.some((role) => approval.roles.includes(role))) throw unknown
-  deps.who.requireAccount(approval.account_id, unknown)
-  if (deps.who.decide('get', fromStoredFacts(approval.certificate)).effect === 'deny') throw unknown
+  if (approval === null || !concerns(deps, approval)) throw GatewayError.of('APPROVAL_NOT_FOUND')
   return approval
 }
 
 export function getApproval(deps: ApprovalDeps, approvalId: string): Promise<Outcome<Approval>> {
   return run({}, () => concernedApproval(deps, approvalId))
+}
+
+export interface ApprovalPage {
+  /** Pending approvals the caller is concerned by, per account, oldest first. */
+  approvals: Approval[]
+  /** Where the next page starts (`<account>:<position>`), null after the last. */
+  cursor: string | null
+}
+
+/** Coordinator round trips per page at most: a page may come back short, with a cursor. */
+const PAGE_ROUND_TRIPS = 8
+
+/** `<account id>` or `<account id>:<position in its coordinator's list>`. */
+export const APPROVAL_CURSOR = /^([0-9a-f]{32})(?::(\d{1,15}\.[0-9a-f-]{1,64}))?$/
+
+/**
+ * Every pending approval the caller is concerned by, a page at a time, from the coordinator of each
+ * of their team's accounts (oldest first within an account, accounts in the policy's order). The
+ * facts shown with each are those kept on its record: listing costs no upstream call, whoever
+ * parked how many. A cursor whose account is not the caller's is refused as invalid.
+ */
+export function listPendingApprovals(
+  deps: ApprovalDeps,
+  input: { cursor: string | null; limit: number },
+): Promise<Outcome<ApprovalPage>> {
+  return run({}, async () => {
+    const accounts = accountsOfCaller(deps)
+    let index = 0
+    let after: string | null = null
+    if (input.cursor !== null) {
+      const match = APPROVAL_CURSOR.exec(input.cursor)
+      index = match ? accounts.indexOf(match[1]!) : -1
+      if (match === null || index < 0) {
+        throw GatewayError.of('INVALID_QUERY', {
+          message: 'cursor is not one this gateway gave you',
+          pointer: '/cursor',
+        })
+      }
+      after = match[2] ?? null
+    }
+    const concerning = { member: deps.principal.memberId, roles: deps.principal.roles }
+    const approvals: Approval[] = []
+    for (let trips = 0; index < accounts.length; trips++) {
+      const account = accounts[index]!
+      if (approvals.length >= input.limit || trips >= PAGE_ROUND_TRIPS) {
+        return { approvals, cursor: after === null ? account : `${account}:${after}` }
+      }
+      const page = await deps.approvals.pending(account, {
+        after,
+        limit: input.limit - approvals.length,
+        concerning,
+      })
+      approvals.push(...page.approvals.filter((approval) => concerns(deps, approval)))
+      if (page.next !== null) {
+        after = page.next
+      } else {
+        index++
+        after = null
+      }
+    }
+    return { approvals, cursor: null }
+  })
 }
 
 /** The requester must still be an active member, and the delete still allowed for them now. */

@@ -3,10 +3,19 @@ import type { AppEnv } from '../app-env'
 import { successEnvelope } from '../lib/envelope'
 import { createRouter } from '../lib/router'
 import { settle } from '../pipe'
-import { approveDelete, getApproval } from './approve'
-import { approveRoute, getApprovalRoute } from './routes'
+import { approveDelete, getApproval, listPendingApprovals } from './approve'
+import { approveRoute, getApprovalRoute, listApprovalsRoute } from './routes'
 
 export const approvalsRouter = createRouter<AppEnv>()
+  .openapi(listApprovalsRoute, async (c) => {
+    const { cursor, limit } = c.req.valid('query')
+    const page = settle(
+      c,
+      await listPendingApprovals(c.var.scope, { cursor: cursor ?? null, limit }),
+    )
+    const resultInfo = { count: page.approvals.length, cursor: page.cursor }
+    return c.json(successEnvelope(page.approvals, { resultInfo }), 200)
+  })
   .openapi(getApprovalRoute, async (c) => {
     const { approval_id: id } = c.req.valid('param')
     return c.json(successEnvelope(settle(c, await getApproval(c.var.scope, id))), 200)

@@ -3,7 +3,7 @@
  * as a pending approval instead of being forwarded (approve.ts executes it later).
  */
 import type { Findings } from '../audit/record'
-import type { OwnershipDeps } from '../ownership/facts'
+import type { KnownCertificate, OwnershipDeps } from '../ownership/facts'
 import type { CertificateFacts, Decision } from '../policy/decide'
 import type { Policy } from '../policy/document'
 import { toStoredFacts, type Approval, type ApprovalStore } from './store'
@@ -26,6 +26,7 @@ export async function park(
   found: Findings,
   target: { accountId: string; certificateId: string },
   facts: CertificateFacts,
+  label: KnownCertificate['label'],
   gate: { ruleIds: string[]; approval: NonNullable<Decision['approval']> },
 ): Promise<ParkedDelete> {
   const { principal } = deps
@@ -39,7 +40,7 @@ export async function park(
     request_id: deps.requestId,
     roles: gate.approval.roles,
     rule_ids: gate.ruleIds,
-    certificate: toStoredFacts(facts),
+    certificate: toStoredFacts(facts, label),
     created_at: now.toISOString(),
     expires_at: new Date(now.getTime() + gate.approval.ttlMinutes * 60_000).toISOString(),
     status: 'pending',

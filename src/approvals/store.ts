@@ -9,6 +9,7 @@
  * the operations and their unit tests run on any implementation of it.
  */
 import { z } from '@hono/zod-openapi'
+import type { CertificateLabel } from '../ownership/facts'
 import type { CertificateFacts } from '../policy/decide'
 
 export const approvalSchema = z.object({
@@ -20,11 +21,18 @@ export const approvalSchema = z.object({
   request_id: z.string(),
   roles: z.array(z.string()),
   rule_ids: z.array(z.string()),
-  /** The certificate as it was when the delete was requested: who may see the approval is decided on it. */
+  /**
+   * The certificate as it was when the delete was requested: who may see the approval is decided
+   * on it, and pages show it from here (name, fingerprint, issuer as far as the gateway knew them
+   * then), never by asking the upstream once per approval.
+   */
   certificate: z.object({
     owner_team: z.string().nullable(),
     ca: z.boolean().optional(),
     expires_on: z.string().optional(),
+    name: z.string().nullable().optional(),
+    fingerprint_sha256: z.string().optional(),
+    issuer: z.string().optional(),
   }),
   created_at: z.string(),
   expires_at: z.string(),
@@ -64,16 +72,39 @@ export interface ApprovalStore {
   /** Back from executing to pending: only by its claimant, refused before it forwarded anything. */
   release(id: string, approver: string): Promise<void>
   close(id: string, closing: Closing, now: Date): Promise<void>
+  /**
+   * A page of the account's pending approvals (not expired), oldest first, that `concerning` may
+   * be concerned by (requested by them, or naming one of their roles; visibility is decided by the
+   * caller on each record). `after` is the previous page's `next`; `next` is null on the last page.
+   */
+  pending(
+    accountId: string,
+    page: PendingPage,
+  ): Promise<{ approvals: Approval[]; next: string | null }>
+}
+
+export interface PendingPage {
+  after: string | null
+  limit: number
+  concerning: { member: string; roles: readonly string[] }
 }
 
 type StoredFacts = Approval['certificate']
 
 /** The certificate facts kept with an approval, and back: who may see it is decided on them. */
-export function toStoredFacts({ ownerTeam, ca, expiresOn }: CertificateFacts): StoredFacts {
+export function toStoredFacts(
+  { ownerTeam, ca, expiresOn }: CertificateFacts,
+  label: CertificateLabel = {},
+): StoredFacts {
   return {
     owner_team: ownerTeam,
     ...(ca !== undefined ? { ca } : {}),
     ...(expiresOn !== undefined ? { expires_on: expiresOn } : {}),
+    ...(label.name !== undefined ? { name: label.name } : {}),
+    ...(label.fingerprintSha256 !== undefined
+      ? { fingerprint_sha256: label.fingerprintSha256 }
+      : {}),
+    ...(label.issuer !== undefined ? { issuer: label.issuer } : {}),
   }
 }
 

@@ -51,7 +51,7 @@ const suppressedSchema = z
   })
   .openapi({
     description:
-      'What a flood of anonymous requests left behind when it was not recorded one by one',
+      "What a flood left behind when it was not recorded one by one: anonymous requests, or (with member and team) a member's requests over their rate",
   })
 export type Suppressed = z.output<typeof suppressedSchema>
 
@@ -218,6 +218,33 @@ export function suppressedEntry(id: string, time: number, suppressed: Suppressed
     id,
     time: new Date(time).toISOString(),
     outcome: { class: 'unauthenticated', error_codes: [] },
+    upstream_attempts: 0,
+    suppressed,
+  })
+}
+
+/**
+ * A member's refusals over their rate (identity/member-rate.ts) that were counted, not recorded:
+ * one entry naming the member, so the member and team filters find it.
+ */
+export function memberSuppressedEntry(
+  id: string,
+  time: number,
+  who: { memberId: string; teamId: string; via: string },
+  suppressed: Suppressed,
+): AuditEntry {
+  return withoutUndefined({
+    kind: 'suppressed',
+    id,
+    time: new Date(time).toISOString(),
+    member: who.memberId,
+    team: who.teamId,
+    via: who.via,
+    outcome: {
+      class: 'denied',
+      status: 429,
+      error_codes: [ERROR_CODES.MEMBER_RATE_EXCEEDED.code],
+    },
     upstream_attempts: 0,
     suppressed,
   })

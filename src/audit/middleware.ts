@@ -28,7 +28,7 @@ import { uuidv7, uuidv7Time } from '../lib/uuidv7'
 import { coordinatedChains, type AuditChains } from '../coordinator/client'
 import { auditChainOf } from '../coordinator/shard'
 import { headOf, type ChainPosition } from './chain'
-import { entryFromFacts, suppressedEntry, type AuditEntry } from './entry'
+import { entryFromFacts, memberSuppressedEntry, suppressedEntry, type AuditEntry } from './entry'
 import { anonymousBudget } from './flood-guard'
 import {
   recordOf,
@@ -155,7 +155,27 @@ export const auditTrail = () =>
         }),
       )
     }
-    if (facts.principal !== undefined || anonymousBudget.admit(facts.outcome?.codes ?? [])) {
+    // A member's refusals over their rate, counted by the coordinator: one entry for all of them.
+    const memberFlood = c.get('memberFlood')
+    if (memberFlood !== undefined && facts.principal !== undefined) {
+      const id = uuidv7()
+      const entry = memberSuppressedEntry(id, uuidv7Time(id)!, facts.principal, memberFlood)
+      const write = async () => writeEntry(kv, await chainedIfPossible(chains, entry), settings)
+      writes.push(
+        write().catch((error: unknown) => {
+          console.error(
+            `summary of ${memberFlood.count} refusals of ${facts.principal?.memberId} not written:`,
+            String(error),
+          )
+        }),
+      )
+    }
+    // Authenticated requests are recorded, except a member's refusals counted in such a summary.
+    const recorded =
+      facts.principal !== undefined
+        ? c.get('unrecorded') !== true
+        : anonymousBudget.admit(facts.outcome?.codes ?? [])
+    if (recorded) {
       const pending = c.get('scope')?.audit.written
       const write = async () => {
         const entry = entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now())

@@ -90,6 +90,7 @@ export function uploadCertificate(
         expiresOn: inspected.expiresOn,
         bundleSha256: inspected.bundleSha256,
         fingerprintSha256: inspected.fingerprintSha256,
+        name: fields.name,
         caQuota: deps.caQuota(principal.teamId),
         // A change is on the audit record before anything is forwarded, or it does not happen.
         record: () => deps.audit.beforeChange(found),
@@ -162,7 +163,7 @@ export function deleteCertificate(
       const target = { accountId, certificateId }
       return {
         kind: 'parked',
-        parked: await park(deps, found, target, facts, { ruleIds, approval }),
+        parked: await park(deps, found, target, facts, known.label, { ruleIds, approval }),
       }
     }
     const envelope = await followingUpstream(deps, found, ref, () =>

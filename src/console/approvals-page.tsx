@@ -1,75 +1,56 @@
 /**
- * The approvals page: the parked deletes the signed-in member requested or may approve, with what
- * would be deleted, and an approve button where the policy lets them. Reading and approving are
- * approvals/approve.ts's `getApproval` and `approveDelete` on the request scope, as the API's
- * endpoints run them; which ids to read comes from approvals-found.ts.
+ * The approvals page: the pending deletes the signed-in member requested or may approve, with what
+ * would be deleted, and an approve button where the policy lets them. Listing, reading and
+ * approving are approvals/approve.ts's `listPendingApprovals` and `approveDelete` on the request
+ * scope, as the API's `GET /gateway/v1/approvals` and `.../approve` run them.
+ *
+ * What is shown of each certificate (name, CA or leaf, fingerprint, expiry, issuer when known) is
+ * what the approval's record kept when the delete was parked: the page asks the upstream nothing,
+ * so a visit costs nobody's budget however many deletes are parked (one GET per row did: 200 rows
+ * per visit, charged to the viewer's team). A page holds PAGE_SIZE approvals, oldest first, and
+ * links to the next, so every pending approval can be reached.
  */
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import type { AppEnv } from '../app-env'
-import { approveDelete, getApproval } from '../approvals/approve'
+import { approveDelete, listPendingApprovals } from '../approvals/approve'
+import { approvalsQuery } from '../approvals/routes'
 import type { Approval } from '../approvals/store'
-import { getCertificate } from '../certificates/operations'
 import { GatewayError } from '../lib/errors'
 import { UUID } from '../lib/ids'
 import { declareAction, settle } from '../pipe'
-import type { MtlsCertificate } from '../upstream/shapes'
-import { parkedApprovalIds } from './approvals-found'
 import { ExpiryBadge, daysLeft, Time } from './format'
 import { Notice, TableRegion } from './layout'
 import { renderPage } from './render'
 
+export const PAGE_SIZE = 50
+
 interface Shown {
   approval: Approval
-  certificate?: MtlsCertificate
   canApprove: boolean
 }
 
-async function concerned(c: Context<AppEnv>): Promise<Shown[]> {
-  const { scope } = c.var
-  const ids = await parkedApprovalIds(c.env.AUDIT, c.var.config.policy, Date.now())
-  const shown: Shown[] = []
-  for (const id of ids) {
-    const outcome = await getApproval(scope, id)
-    if (!outcome.ok) {
-      // Not one of theirs (or gone): as for the API, it does not exist for them.
-      if (outcome.error instanceof GatewayError && outcome.error.status === 404) continue
-      throw outcome.error
-    }
-    const approval = outcome.value
-    const { memberId, roles } = scope.principal
-    const canApprove =
-      approval.status === 'pending' &&
-      approval.requested_by !== memberId &&
-      roles.some((role) => approval.roles.includes(role))
-    let certificate: MtlsCertificate | undefined
-    if (approval.status === 'pending') {
-      const cert = await getCertificate(scope, {
-        accountId: approval.account_id,
-        certificateId: approval.certificate_id,
-      })
-      if (cert.ok) certificate = cert.value.result
-    }
-    shown.push({ approval, canApprove, ...(certificate ? { certificate } : {}) })
-  }
-  return shown
-}
-
 function ApprovalRow(props: { shown: Shown; csrf: string; now: number }) {
-  const { approval, certificate, canApprove } = props.shown
+  const { approval, canApprove } = props.shown
   const facts = approval.certificate
   return (
     <tr>
       <th scope="row">
-        {certificate?.name ? <div>{certificate.name}</div> : null}
+        {facts.name ? <div>{facts.name}</div> : null}
         <code>{approval.certificate_id}</code>
         <div class="hint">
           {`${facts.ca ? 'CA' : facts.ca === false ? 'leaf' : 'kind unknown'}, owned by ${facts.owner_team ?? 'nobody'}`}
         </div>
-        {certificate && (
+        {facts.expires_on !== undefined && (
           <div class="hint">
-            {certificate.issuer} · expires <Time at={certificate.expires_on} />{' '}
-            <ExpiryBadge days={daysLeft(certificate.expires_on, props.now)} />
+            {facts.issuer !== undefined ? `${facts.issuer} · ` : ''}expires{' '}
+            <Time at={facts.expires_on} />{' '}
+            <ExpiryBadge days={daysLeft(facts.expires_on, props.now)} />
+          </div>
+        )}
+        {facts.fingerprint_sha256 !== undefined && (
+          <div class="hint">
+            SHA-256 <code>{facts.fingerprint_sha256}</code>
           </div>
         )}
       </th>
@@ -102,7 +83,7 @@ function ApprovalRow(props: { shown: Shown; csrf: string; now: number }) {
             <button type="submit">
               Approve and delete
               {/* The visible words stay the start of the button's name (WCAG 2.5.3). */}
-              <span class="visually-hidden">{` ${certificate?.name ?? approval.certificate_id}`}</span>
+              <span class="visually-hidden">{` ${facts.name ?? approval.certificate_id}`}</span>
             </button>
           </form>
         ) : (
@@ -119,31 +100,22 @@ function ApprovalRow(props: { shown: Shown; csrf: string; now: number }) {
 }
 
 async function approvalsList(c: Context<AppEnv>) {
-  const shown = await concerned(c)
+  const query = approvalsQuery.safeParse({ cursor: c.req.query('cursor'), limit: PAGE_SIZE })
+  if (!query.success) {
+    throw GatewayError.of('INVALID_QUERY', {
+      message: 'cursor is not one this gateway gave you',
+      pointer: '/cursor',
+    })
+  }
+  const cursor = query.data.cursor ?? null
+  const page = settle(c, await listPendingApprovals(c.var.scope, { cursor, limit: PAGE_SIZE }))
+  const { memberId, roles } = c.var.scope.principal
+  const shown: Shown[] = page.approvals.map((approval) => ({
+    approval,
+    canApprove: approval.requested_by !== memberId && roles.some((r) => approval.roles.includes(r)),
+  }))
   const now = Date.now()
-  const pending = shown.filter((s) => s.approval.status === 'pending')
-  const closed = shown.filter((s) => s.approval.status !== 'pending')
   const approved = c.req.query('approved')
-  const table = (label: string, rows: Shown[]) => (
-    <TableRegion label={label}>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Would delete</th>
-            <th scope="col">Requested by</th>
-            <th scope="col">Approvers</th>
-            <th scope="col">Status</th>
-            <th scope="col">Action</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((s) => (
-            <ApprovalRow shown={s} csrf={c.var.console.csrfToken} now={now} />
-          ))}
-        </tbody>
-      </table>
-    </TableRegion>
-  )
   return renderPage(c, {
     title: 'Approvals',
     section: 'approvals',
@@ -153,20 +125,44 @@ async function approvalsList(c: Context<AppEnv>) {
           <Notice tone="good">{`Approved: ${c.req.query('deleted') ?? 'the certificate'} is deleted.`}</Notice>
         )}
         <p class="lead">
-          Deletes waiting for a second member: the ones you requested and the ones you may approve.
+          Deletes waiting for a second member: the ones you requested and the ones you may approve,
+          oldest first.
         </p>
         <h2>Waiting</h2>
-        {pending.length === 0 ? (
-          <p>Nothing is waiting for approval.</p>
+        {shown.length === 0 ? (
+          <p>{cursor === null ? 'Nothing is waiting for approval.' : 'Nothing more is waiting.'}</p>
         ) : (
-          table('Waiting approvals', pending)
+          <TableRegion label="Waiting approvals">
+            <table>
+              <caption>{`${shown.length} waiting${cursor === null ? '' : ' (a later page)'}`}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Would delete</th>
+                  <th scope="col">Requested by</th>
+                  <th scope="col">Approvers</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Action</th>
+                </tr>
+              </thead>
+              <tbody>
+                {shown.map((s) => (
+                  <ApprovalRow shown={s} csrf={c.var.console.csrfToken} now={now} />
+                ))}
+              </tbody>
+            </table>
+          </TableRegion>
         )}
-        {closed.length > 0 && (
-          <>
-            <h2>Recently closed</h2>
-            {table('Closed approvals', closed)}
-          </>
-        )}
+        <nav aria-label="Pages" class="actions">
+          {cursor !== null && <a href="/console/approvals">First page</a>}
+          {page.cursor !== null && (
+            <a
+              href={`/console/approvals?${new URLSearchParams({ cursor: page.cursor })}`}
+              rel="next"
+            >
+              Next page (newer)
+            </a>
+          )}
+        </nav>
       </>
     ),
   })

@@ -165,7 +165,11 @@ function EntryRow(props: { entry: AuditEntry }) {
       </td>
       <td>
         {e.kind === 'suppressed' ? (
-          <span class="hint">{`${e.suppressed?.count ?? 0} anonymous requests (suppressed)`}</span>
+          <span class="hint">
+            {e.member === undefined
+              ? `${e.suppressed?.count ?? 0} anonymous requests (suppressed)`
+              : `${e.suppressed?.count ?? 0} requests of ${e.member} (${e.team ?? '?'}) over their rate (suppressed)`}
+          </span>
         ) : (
           <>
             {e.member ?? <span class="hint">nobody</span>}

@@ -32,6 +32,7 @@ const TITLES: Record<number, string> = {
   409: 'Already done',
   410: 'Expired',
   413: 'Too large',
+  429: 'Too many requests',
   503: 'Unavailable',
 }
 

@@ -12,12 +12,25 @@
  * gets `executing` and may forward the delete. An approval stuck in `executing` (the Worker died
  * between the claim and the close) stays closed: never run twice, whatever happened upstream.
  *
- * Table `approvals`: id, status, expires_ms (for expiry and pruning), the parked record as JSON
- * (immutable), and the columns the transitions set (approved_by, closed_at, outcome). Rows live
- * one day past their expiry, so that "expired" can be told from "unknown", then are pruned.
+ * Table `approvals`: id, status, expires_ms (for expiry and pruning), created_ms (the order in
+ * which pending approvals are listed), the parked record as JSON (immutable), and the columns the
+ * transitions set (approved_by, closed_at, outcome). Rows live one day past their expiry, so that
+ * "expired" can be told from "unknown", then are pruned.
+ *
+ * Listing (`pending`): the account's pending approvals, oldest first by (created_ms, id), a page
+ * at a time with a cursor, so that every one of them can be reached however many one member parks
+ * (the console listed them from a bounded scan of the audit log before, and 200 new ones hid the
+ * older). The rows are pre-filtered here to those the asker may be concerned by (requested by them
+ * or naming one of their roles); who may see one is decided by the Worker on its record.
+ *
+ * Migration 2 gives tables made before `created_ms` the column, filled from each record's
+ * `created_at`.
  */
 import { schema } from './schema'
-import type { Approval, Claim, Closing } from '../approvals/store'
+import type { Approval, Claim, Closing, PendingPage } from '../approvals/store'
+
+/** Rows read per listing call at most, matching or not: one call stays short. */
+export const PENDING_SCAN = 500
 
 const LINGER_MS = 86_400_000
 
@@ -28,6 +41,12 @@ interface Row extends Record<string, SqlStorageValue> {
   approved_by: string | null
   closed_at: string | null
   outcome: string | null
+}
+
+/** `<created_ms>.<id>`; none: from the start. */
+function parseCursor(cursor: string | null): [number, string] {
+  const match = cursor === null ? null : /^(\d{1,15})\.([0-9a-f-]{1,64})$/.exec(cursor)
+  return match ? [Number(match[1]), match[2]!] : [-1, '']
 }
 
 /** The module's tables, as migrations (schema.ts). */
@@ -47,6 +66,17 @@ export const APPROVALS_SCHEMA = schema('approvals', [
         outcome TEXT
       )`,
       'CREATE INDEX IF NOT EXISTS approvals_by_expiry ON approvals (expires_ms)',
+    ],
+  },
+  {
+    id: 2,
+    description: 'pending approvals listed in the order they were parked',
+    statements: [
+      'ALTER TABLE approvals ADD COLUMN created_ms INTEGER NOT NULL DEFAULT 0',
+      // Rows parked before the column: their time from the record's `created_at`.
+      `UPDATE approvals SET created_ms =
+         CAST(ROUND((julianday(json_extract(record, '$.created_at')) - 2440587.5) * 86400000) AS INTEGER)`,
+      'CREATE INDEX IF NOT EXISTS approvals_pending ON approvals (status, created_ms, id)',
     ],
   },
 ])
@@ -93,14 +123,48 @@ export function approvalTable(sql: SqlStorage) {
     park(approval: Approval, nowMs: number): void {
       sql.exec('DELETE FROM approvals WHERE expires_ms < ?', nowMs - LINGER_MS)
       sql.exec(
-        `INSERT INTO approvals (id, status, expires_ms, record) VALUES (?, 'pending', ?, ?)`,
+        `INSERT INTO approvals (id, status, expires_ms, created_ms, record)
+         VALUES (?, 'pending', ?, ?, ?)`,
         approval.id,
         Date.parse(approval.expires_at),
+        Date.parse(approval.created_at),
         JSON.stringify({ ...approval, status: 'pending' }),
       )
     },
 
     read,
+
+    /** A page of pending approvals, oldest first; `next` is the last row read, null at the end. */
+    pending(page: PendingPage, nowMs: number): { approvals: Approval[]; next: string | null } {
+      const [afterMs, afterId] = parseCursor(page.after)
+      const rows = sql.exec<Row & { id: string; created_ms: number }>(
+        `SELECT * FROM approvals
+         WHERE status = 'pending' AND expires_ms > ?
+           AND (created_ms > ? OR (created_ms = ? AND id > ?))
+         ORDER BY created_ms, id LIMIT ?`,
+        nowMs,
+        afterMs,
+        afterMs,
+        afterId,
+        PENDING_SCAN,
+      )
+      const approvals: Approval[] = []
+      const { member, roles } = page.concerning
+      let last: string | null = null
+      let read = 0
+      for (const row of rows) {
+        read++
+        last = `${row.created_ms}.${row.id}`
+        const parked = JSON.parse(row.record) as Approval
+        if (parked.requested_by === member || parked.roles.some((r) => roles.includes(r))) {
+          approvals.push({ ...parked, status: 'pending' })
+          if (approvals.length >= page.limit) break
+        }
+      }
+      // A short read reached the end; a full page or a full scan may have more after `last`.
+      const more = approvals.length >= page.limit || read >= PENDING_SCAN
+      return { approvals, next: more ? last : null }
+    },
 
     claim(id: string, approver: string, nowMs: number): Claim {
       expireIfDue(id, nowMs)

@@ -14,7 +14,8 @@ import type { ChainPosition } from '../audit/chain'
 import type { TokenBudget } from '../upstream/budget-gate'
 import type { ChainLink, LinksInSpan } from './chain'
 import type { Coordinator } from './index'
-import { accountsOfApproval, newApprovalId } from './shard'
+import type { MemberRateAnswer, MemberRateAsk } from './leases'
+import { accountsOfApproval, memberRateInstanceName, newApprovalId } from './shard'
 
 type Instance = DurableObjectStub<Coordinator>
 type Namespace = DurableObjectNamespace<Coordinator>
@@ -79,6 +80,15 @@ export function coordinatedApprovals(
       await onShard(id, async (at) => ({
         approval: await at.releaseApproval(id, approver, Date.now()),
       }))
+    },
+
+    async pending(accountId, page) {
+      const answer = await reaching(() => instance(accountId).pendingApprovals(page, Date.now()))
+      const approvals = answer.approvals.flatMap((a) => {
+        const approval = parsed(a)
+        return approval === null ? [] : [approval]
+      })
+      return { approvals, next: answer.next }
     },
 
     async close(id, closing, now) {
@@ -175,6 +185,20 @@ export function coordinatedBudget(
     trip: (untilMs) => reaching(async () => (await at()).tripBreaker(untilMs, Date.now())),
     close: () => reaching(async () => (await at()).closeBreaker(Date.now())),
     view: (plan, who) => reaching(async () => (await at()).budgetView(plan, who, Date.now())),
+  }
+}
+
+/** Each member's request rate, on the member's instance. */
+export interface MemberRates {
+  ask(ask: MemberRateAsk): Promise<MemberRateAnswer>
+}
+
+export function coordinatedMemberRates(namespace: Namespace): MemberRates {
+  return {
+    ask: (ask) =>
+      reaching(() =>
+        instanceOf(namespace, memberRateInstanceName(ask.member)).memberRateAsk(ask, Date.now()),
+      ),
   }
 }
 

@@ -5,10 +5,11 @@
  * method here is synchronous SQL with no `await`, so a check and its update can never interleave
  * with another request's.
  *
- * Two kinds of instance, of the one class (coordinator/shard.ts names them):
+ * Three kinds of instance, of the one class (coordinator/shard.ts names them):
  *   - one per Cloudflare account: the ownership ledger and upload intents (ledger.ts), the CA
  *     quota check, approvals (approvals.ts), transfer requests (transfers.ts);
- *   - one per upstream token: the token's budget and breaker (budget.ts).
+ *   - one per upstream token: the token's budget and breaker (budget.ts);
+ *   - one per member: the member's request rate (member-rate.ts).
  * and the audit's chain (chain.ts) on the account's instance for that account's entries, on the
  * instance named `gateway` for the rest.
  * Each concern is a module over `ctx.storage.sql` with its own tables, declared as versioned
@@ -16,7 +17,7 @@
  * an instance creates only the tables of its kind, and picks up a new migration on its next call.
  */
 import { DurableObject } from 'cloudflare:workers'
-import type { Approval, Claim, Closing } from '../approvals/store'
+import type { Approval, Claim, Closing, PendingPage } from '../approvals/store'
 import type { ChainPosition } from '../audit/chain'
 import type {
   Adopted,
@@ -29,7 +30,8 @@ import type {
 import { APPROVALS_SCHEMA, approvalTable } from './approvals'
 import type { BudgetPlan } from '../policy/limits'
 import { BUDGET_SCHEMA, budgetTables } from './budget'
-import type { BudgetView, LeaseAnswer, LeaseAsk } from './leases'
+import type { BudgetView, LeaseAnswer, LeaseAsk, MemberRateAnswer, MemberRateAsk } from './leases'
+import { MEMBER_RATE_SCHEMA, memberRateTable } from './member-rate'
 import { LEDGER_SCHEMA, ledgerTables } from './ledger'
 import { CHAIN_SCHEMA, chainTable, type ChainLink, type LinksInSpan } from './chain'
 import { migrate, type Schema } from './schema'
@@ -51,6 +53,10 @@ export const COORDINATOR_MODULES = {
     open: (ctx: DurableObjectState) => budgetTables(ctx.storage.sql),
   },
   chain: { schema: CHAIN_SCHEMA, open: (ctx: DurableObjectState) => chainTable(ctx) },
+  memberRate: {
+    schema: MEMBER_RATE_SCHEMA,
+    open: (ctx: DurableObjectState) => memberRateTable(ctx.storage.sql),
+  },
   transfers: {
     schema: TRANSFERS_SCHEMA,
     open: (ctx: DurableObjectState) => transferTable(ctx.storage.sql),
@@ -89,6 +95,9 @@ export class Coordinator extends DurableObject<Env> {
   }
   private get chain() {
     return opened(this.ctx, this.modules, 'chain')
+  }
+  private get memberRate() {
+    return opened(this.ctx, this.modules, 'memberRate')
   }
   private get transfers() {
     return opened(this.ctx, this.modules, 'transfers')
@@ -132,6 +141,13 @@ export class Coordinator extends DurableObject<Env> {
 
   approval(id: string, nowMs: number): Approval | null {
     return this.approvals.read(id, nowMs)
+  }
+
+  pendingApprovals(
+    page: PendingPage,
+    nowMs: number,
+  ): { approvals: Approval[]; next: string | null } {
+    return this.approvals.pending(page, nowMs)
   }
 
   claimApproval(id: string, approver: string, nowMs: number): Claim {
@@ -222,6 +238,12 @@ export class Coordinator extends DurableObject<Env> {
     nowMs: number,
   ): BudgetView {
     return this.budget.view(plan, who, nowMs)
+  }
+
+  // A member's request rate (per member)
+
+  memberRateAsk(ask: MemberRateAsk, nowMs: number): MemberRateAnswer {
+    return this.memberRate.ask(ask, nowMs)
   }
 
   // The audit's chain (per account, and `gateway`)

@@ -46,3 +46,48 @@ export const MAX_BREAKER_MS = 300_000
  * coordinator again (upstream/budget-gate.ts): an admin's close reaches every isolate within it.
  */
 export const BREAKER_RECHECK_MS = 5_000
+
+/** Refusals counted instead of recorded one by one (the audit's `suppressed` summary). */
+export interface Refusals {
+  count: number
+  first: string
+  last: string
+  error_codes: Record<string, number>
+}
+
+/** Two counts of refusals as one: the earliest first, the latest last, codes added up. */
+export function mergeRefusals(a: Refusals | null, b: Refusals | null): Refusals | null {
+  if (a === null) return b
+  if (b === null) return a
+  const codes = { ...a.error_codes }
+  for (const [code, n] of Object.entries(b.error_codes)) codes[code] = (codes[code] ?? 0) + n
+  return {
+    count: a.count + b.count,
+    first: a.first < b.first ? a.first : b.first,
+    last: a.last > b.last ? a.last : b.last,
+    error_codes: codes,
+  }
+}
+
+/** What an isolate asks a member's instance for (coordinator/member-rate.ts). */
+export interface MemberRateAsk {
+  member: string
+  /** Requests per period (policy `limits.member_requests_per_minute`). */
+  limit: number
+  periodMs: number
+  want: number
+  /** The gateway's code for a refusal, counted in the summary. */
+  code: number
+  /** What this isolate refused by itself since its last ask, not recorded one by one. */
+  unrecorded: Refusals | null
+}
+
+export interface MemberRateAnswer {
+  /** Requests granted to this isolate (0: refused until `windowEndMs`). */
+  granted: number
+  windowEndMs: number
+  /** A refusal only: whether this one is recorded (the first of its window) or counted. */
+  record: boolean
+  /** Earlier refusals to write as one summary entry, at most one per window. */
+  summary: Refusals | null
+}

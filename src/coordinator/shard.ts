@@ -48,5 +48,8 @@ export async function tokenInstanceName(apiToken: string): Promise<string> {
   return name
 }
 
+/** A member's rate instance: its own, so that members never wait on each other. */
+export const memberRateInstanceName = (memberId: string) => `member:${memberId}`
+
 /** The audit chain an entry belongs to: its account's, or the gateway's own. */
 export const auditChainOf = (accountId: string | undefined) => accountId ?? 'gateway'

@@ -1,8 +1,15 @@
-/** Authentication as Hono middleware: the principal, or 401 (identity/authenticate.ts decides). */
+/**
+ * Authentication as Hono middleware: the principal, or 401 (identity/authenticate.ts decides); and
+ * the member's rate, right after it (member-rate.ts), before anything else is done for the request.
+ */
+import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app-env'
+import { coordinatedMemberRates } from '../coordinator/client'
+import { GatewayError } from '../lib/errors'
 import { ACCESS_ASSERTION_HEADER } from './access'
 import { authenticateRequest } from './authenticate'
+import { admitMember, rateCacheFor } from './member-rate'
 
 export const authenticate = () =>
   createMiddleware<AppEnv>(async function authenticate(c, next) {
@@ -17,4 +24,29 @@ export const authenticate = () =>
     )
     c.set('principal', principal)
     await next()
+  })
+
+/**
+ * Past the member's rate: 429 / 18440 with `retry-after`, nothing else done. `render` answers the
+ * refusal where the app's renderer would not (the console's pages); otherwise it is thrown to it.
+ */
+export const memberRate = (
+  render?: (error: GatewayError, c: Context<AppEnv>) => Response | Promise<Response>,
+) =>
+  createMiddleware<AppEnv>(async function memberRate(c, next) {
+    const { config, principal } = c.var
+    const rate = config.limits.memberRate
+    const rates = coordinatedMemberRates(c.env.COORDINATOR)
+    const verdict = await admitMember(rates, rateCacheFor(config), principal.memberId, rate)
+    if (verdict.summary !== null) c.set('memberFlood', verdict.summary)
+    if (verdict.allowed) return next()
+    if (!verdict.record) c.set('unrecorded', true)
+    const retryAfter = String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)))
+    const refusal = GatewayError.of('MEMBER_RATE_EXCEEDED', {
+      message: `${principal.memberId} has sent the ${rate.limit} requests a minute the policy allows; retry after ${retryAfter} s`,
+      headers: { 'retry-after': retryAfter },
+    })
+    if (render === undefined) throw refusal
+    c.header('retry-after', retryAfter)
+    return render(refusal, c)
   })

@@ -246,6 +246,12 @@ export const ERROR_CODES = {
     status: 429,
     message: "The team's share of the upstream budget is used up for now",
   },
+  // Each member's rate (policy `limits`, identity/member-rate.ts): every authenticated request.
+  MEMBER_RATE_EXCEEDED: {
+    code: 18440,
+    status: 429,
+    message: 'Too many requests from this member for now; retry after retry-after',
+  },
   BREAKER_OPEN: {
     code: 18430,
     status: 429,

@@ -29,6 +29,8 @@ export interface UploadBookkeeping {
   expiresOn: string
   bundleSha256: string
   fingerprintSha256: string
+  /** The upload's name, if it had one. */
+  name?: string | undefined
   /** The team's CA quota in this account (policy `quotas`), or null for none. */
   caQuota: number | null
   /** Puts the change on the audit record (AuditPort.beforeChange); rejects if it cannot. */
@@ -92,6 +94,7 @@ export async function trackUpload<C extends { id: string }>(
       ca: upload.ca,
       expires_on: upload.expiresOn,
       fingerprint_sha256: upload.fingerprintSha256,
+      ...(upload.name !== undefined ? { name: upload.name } : {}),
     })
   } catch (error) {
     // The certificate exists and nobody owns it yet. Say so to the caller and the log; the intent

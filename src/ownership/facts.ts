@@ -61,8 +61,17 @@ export async function adopt(
   return adopted
 }
 
+/** What the gateway knows of a certificate besides its decision facts: for display only. */
+export interface CertificateLabel {
+  name?: string | null | undefined
+  fingerprintSha256?: string | undefined
+  issuer?: string | undefined
+}
+
 export interface KnownCertificate {
   facts: CertificateFacts
+  /** Its name, fingerprint and issuer as far as the ledger or the upstream's answer say. */
+  label: CertificateLabel
   /** The upstream's answer, when it had to be asked (the ledger had no entry). */
   fetched?: Envelope<MtlsCertificate>
 }
@@ -121,7 +130,10 @@ export async function certificateFacts(
   const { ledger, who } = deps
   const entry = await ledger.owner(accountId, certificateId)
   if (entry !== null) {
-    return { facts: { ownerTeam: entry.team, ca: entry.ca, expiresOn: entry.expires_on } }
+    return {
+      facts: { ownerTeam: entry.team, ca: entry.ca, expiresOn: entry.expires_on },
+      label: { name: entry.name, fingerprintSha256: entry.fingerprint_sha256 },
+    }
   }
   // Unowned as far as the ledger knows. If no unowned certificate could be visible to the caller
   // whatever it is, the answer is "not found" without asking the upstream anything, exactly as for
@@ -134,6 +146,7 @@ export async function certificateFacts(
   const adopted = await adopt(deps, found, accountId, [cert], intents)
   return {
     facts: { ownerTeam: adopted.get(cert.id) ?? null, ca: cert.ca, expiresOn: cert.expires_on },
+    label: { name: cert.name, issuer: cert.issuer },
     fetched,
   }
 }

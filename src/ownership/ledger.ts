@@ -32,6 +32,8 @@ export const ownershipSchema = z.object({
   ca: z.boolean().optional(),
   expires_on: z.string().optional(),
   fingerprint_sha256: z.string().optional(),
+  /** The name it was uploaded with: pages show it without asking the upstream. */
+  name: z.string().optional(),
 })
 export type Ownership = z.infer<typeof ownershipSchema>
 

@@ -11,14 +11,15 @@
  *     members: [{ id, team, roles: [...], key_sha256?, access_email?, access_common_name?,
  *                 expires_at?, revoked? }],
  *     rules:   [{ id, description, effect, actions, subjects?, conditions?, mode?, approval? }],
- *     budget?: the upstream token's budget, quotas?: CA certificates per team (limits.ts) }
+ *     limits?: each member's requests per minute, budget?: the upstream token's budget,
+ *     quotas?: CA certificates per team (limits.ts) }
  * The rule language and its semantics are in `rules.ts`; the decision is `decide.ts`.
  */
 import { z } from '@hono/zod-openapi'
 import { foldAscii } from '../lib/encoding'
 import * as ids from '../lib/ids'
 import { problemsOf, type Problem } from '../lib/zod-issues'
-import { budgetSchema, checkLimits, quotasSchema } from './limits'
+import { budgetSchema, checkLimits, memberLimitsSchema, quotasSchema } from './limits'
 import { ruleSchema } from './rules'
 
 const slug = ids.slug()
@@ -55,6 +56,7 @@ const policyShape = z.strictObject({
   teams: z.array(teamSchema).min(1),
   members: z.array(memberSchema),
   rules: z.array(ruleSchema).default([]),
+  limits: memberLimitsSchema,
   budget: budgetSchema,
   quotas: quotasSchema.optional(),
 })

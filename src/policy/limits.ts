@@ -1,8 +1,16 @@
 /**
- * The policy's limits on shared, scarce things: the upstream token's request budget and the
- * account's CA certificates. The document says what each team may use; the coordinator counts
- * (coordinator/budget.ts, coordinator/ledger.ts) and the gateway refuses before forwarding.
+ * The policy's limits on shared, scarce things: each member's requests, the upstream token's
+ * request budget and the account's CA certificates. The document says what each team may use; the
+ * coordinator counts (coordinator/member-rate.ts, budget.ts, ledger.ts) and the gateway refuses
+ * before doing the work.
  *
+ *   limits: {
+ *     member_requests_per_minute: 120
+ *                                every authenticated request of one member, whatever it is
+ *                                (whoami, explain, denied, unknown routes, console pages): each
+ *                                costs a KV write and a coordinator call, which the upstream
+ *                                budget does not count (identity/member-rate.ts)
+ *   }
  *   budget: {
  *     upstream_requests: 1200,   Cloudflare's limit per token and window (going over locks the
  *     window_seconds: 300,       token for every team for 5 minutes)
@@ -53,6 +61,16 @@ export const budgetSchema = z
   })
   .prefault({})
 
+/** A member's requests per minute when the policy does not say (README "Budget and quotas"). */
+export const DEFAULT_MEMBER_REQUESTS_PER_MINUTE = 120
+export const MEMBER_RATE_PERIOD_MS = 60_000
+
+export const memberLimitsSchema = z
+  .strictObject({
+    member_requests_per_minute: count(100_000).min(1).default(DEFAULT_MEMBER_REQUESTS_PER_MINUTE),
+  })
+  .prefault({})
+
 export const quotasSchema = z.strictObject({
   account_ca_certificates: count(1000).default(5),
   ca_certificates: z.record(slug, count(1000)).optional(),
@@ -78,6 +96,8 @@ export interface TeamBudget {
 }
 
 export interface Limits {
+  /** Every authenticated request of one member, per period. */
+  memberRate: { limit: number; periodMs: number }
   plan: BudgetPlan
   reserveRoles: ReadonlySet<string>
   team(teamId: string): TeamBudget
@@ -102,6 +122,7 @@ function sharesOf(budget: Budget, teamIds: readonly string[]): Record<string, nu
 
 export function limitsOf(policy: {
   teams: readonly { id: string }[]
+  limits: z.output<typeof memberLimitsSchema>
   budget: Budget
   quotas?: Quotas | undefined
 }): Limits {
@@ -111,6 +132,10 @@ export function limitsOf(policy: {
     policy.teams.map((t) => t.id),
   )
   return {
+    memberRate: {
+      limit: policy.limits.member_requests_per_minute,
+      periodMs: MEMBER_RATE_PERIOD_MS,
+    },
     plan: {
       windowMs: budget.window_seconds * 1000,
       cap: capOf(budget),

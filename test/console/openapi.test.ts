@@ -71,6 +71,7 @@ describe('/openapi.json', () => {
       '/client/v4/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}',
       '/client/v4/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}/associations',
       '/gateway/v1/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}/owner',
+      '/gateway/v1/approvals',
       '/gateway/v1/accounts/{account_id}/transfers',
       '/gateway/v1/approvals/{approval_id}',
       '/gateway/v1/approvals/{approval_id}/approve',

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest'
 import { CONTENT_SECURITY_POLICY } from '../../src/console/headers'
 import { makeCertificate } from '../kit/certificates'
 import { auditEntries, newEntries } from '../support/audit'
-import { callJson, certificateUrl, uploadedId } from '../support/gateway'
-import { seedUnowned } from '../support/emulator'
+import { GATEWAY, callJson, certificateUrl, uploadedId } from '../support/gateway'
+import { emulator, seedUnowned } from '../support/emulator'
 import { budgetInstance } from '../support/coordinator'
 import { ACCOUNT, KEYS } from '../support/identities'
 import { Browser } from './support'
@@ -160,6 +160,101 @@ describe('the approvals page', () => {
     })
     expect(again.status).toBe(409)
     expect(again.html).toContain('18308')
+  })
+})
+
+describe('the approvals page, with one lead parking 200 deletes', () => {
+  const parkDelete = async (id: string) => {
+    const parked = await callJson<null>(certificateUrl(id), {
+      method: 'DELETE',
+      key: KEYS.bob,
+      headers: { prefer: 'respond-async' },
+    })
+    expect(parked.status).toBe(202)
+    return (parked.body as unknown as { approval: { id: string } }).approval.id
+  }
+  /** Every page from the first, following its "next" link; the approval ids, in page order. */
+  const everyPage = async (browser: Browser) => {
+    const ids: string[] = []
+    let path: string | undefined = '/console/approvals'
+    let pages = 0
+    while (path !== undefined) {
+      const page = await browser.get(path)
+      expect(page.status, path).toBe(200)
+      pages++
+      ids.push(
+        ...[...page.html.matchAll(/<div class="hint"><code>([0-9a-f-]{36})<\/code>/g)].map(
+          (m) => m[1]!,
+        ),
+      )
+      const next = /<a href="([^"]+)" rel="next">/.exec(page.html)?.[1]
+      path = next?.replaceAll('&amp;', '&')
+    }
+    return { ids, pages }
+  }
+
+  it('costs no upstream call and shows every pending approval, the older ones included', async () => {
+    const older = await uploadedId({ ca: true, name: 'older-root' }, { key: KEYS.bob })
+    const olderApproval = await parkDelete(older)
+    const flooded = await uploadedId({ ca: true, name: 'flooded-root' }, { key: KEYS.bob })
+    const parked: string[] = []
+    for (let batch = 0; batch < 20; batch++) {
+      parked.push(...(await Promise.all(Array.from({ length: 10 }, () => parkDelete(flooded)))))
+    }
+    expect(new Set(parked).size).toBe(200)
+
+    const admin = await signedIn(KEYS.admin)
+    const before = (await emulator.requests()).length
+    const { ids, pages } = await everyPage(admin)
+    const first = await admin.get('/console/approvals')
+    expect((await emulator.requests()).length - before).toBe(0)
+
+    expect(pages).toBeGreaterThanOrEqual(5) // 201 at 50 a page
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(new Set(ids)).toEqual(new Set([olderApproval, ...parked]))
+    // Oldest first: the approval parked before the flood leads the first page, with its name and
+    // the facts kept on its record.
+    expect(ids[0]).toBe(olderApproval)
+    expect(first.html).toContain('older-root')
+    expect(first.html).toContain(`action="/console/approvals/${olderApproval}/approve"`)
+
+    // The API lists the same approvals with the same operation, a page at a time.
+    const listed: string[] = []
+    let cursor: string | null = null
+    do {
+      const query: string =
+        cursor === null ? '?limit=200' : `?limit=200&cursor=${encodeURIComponent(cursor)}`
+      const page = await callJson<{ id: string; certificate: { name?: string } }[]>(
+        `${GATEWAY}/approvals${query}`,
+        { key: KEYS.admin },
+      )
+      expect(page.status).toBe(200)
+      listed.push(...page.body.result.map((a) => a.id))
+      cursor = (page.body as unknown as { result_info: { cursor: string | null } }).result_info
+        .cursor
+    } while (cursor !== null)
+    expect(listed).toEqual(ids)
+    expect((await emulator.requests()).length - before).toBe(0)
+
+    // Another team's developer is concerned by none of them; the requester sees his own.
+    const carol = await callJson<unknown[]>(`${GATEWAY}/approvals`, {
+      key: KEYS.carol,
+    })
+    expect(carol.body.result).toEqual([])
+    const bob = await (await signedIn(KEYS.bob)).get('/console/approvals')
+    expect(bob.html).toContain(olderApproval)
+  }, 120_000)
+
+  it('refuses a cursor it did not give (400, pointing at the cursor)', async () => {
+    const admin = await signedIn(KEYS.admin)
+    const page = await admin.get('/console/approvals?cursor=nonsense')
+    expect(page.status).toBe(400)
+    expect(page.html).toContain('18103')
+    const foreign = await callJson(`${GATEWAY}/approvals?cursor=${'ab'.repeat(16)}`, {
+      key: KEYS.carol,
+    })
+    expect(foreign.status).toBe(400)
+    expect(foreign.body.errors[0]).toMatchObject({ code: 18103, source: { pointer: '/cursor' } })
   })
 })
 

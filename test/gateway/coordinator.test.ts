@@ -4,10 +4,11 @@
  * happened; a failed delete is never run again; and without a coordinator nothing is parked,
  * approved or forwarded.
  */
-import { env } from 'cloudflare:test'
+import { env, runInDurableObject } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Approval } from '../../src/approvals/store'
 import type { AuditEntry } from '../../src/audit/entry'
+import { approvalTable } from '../../src/coordinator/approvals'
 import { fakeClock } from '../kit/clock'
 import { auditEntries } from '../support/audit'
 import {
@@ -242,5 +243,65 @@ describe('the coordinator\u2019s transitions', () => {
     expect((await stub.releaseApproval(id, 'admin2', now))?.status).toBe('executing')
     expect((await stub.releaseApproval(id, 'admin', now))?.status).toBe('pending')
     expect((await stub.claimApproval(id, 'admin2', now)).claimed).toBe(true)
+  })
+
+  it('lists pending approvals oldest first, a page at a time, only those naming the asker', async () => {
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName('list-' + crypto.randomUUID()))
+    const now = Date.now()
+    const at = (ms: number, extra: Partial<Approval> = {}): Approval => ({
+      ...parked(crypto.randomUUID()),
+      created_at: new Date(now - ms).toISOString(),
+      ...extra,
+    })
+    const oldest = at(50_000)
+    const others = [at(40_000), at(30_000), at(20_000)]
+    const notAdmins = at(35_000, { roles: ['security'] })
+    const lapsed = at(45_000, { expires_at: new Date(now - 1).toISOString() })
+    for (const a of [...others, notAdmins, oldest, lapsed]) await stub.parkApproval(a, now)
+    const concerning = { member: 'admin', roles: ['admin'] }
+
+    const first = await stub.pendingApprovals({ after: null, limit: 2, concerning }, now)
+    expect(first.approvals.map((a) => a.id)).toEqual([oldest.id, others[0]!.id])
+    const second = await stub.pendingApprovals({ after: first.next, limit: 2, concerning }, now)
+    expect(second.approvals.map((a) => a.id)).toEqual([others[1]!.id, others[2]!.id])
+    const last = await stub.pendingApprovals({ after: second.next, limit: 2, concerning }, now)
+    expect(last).toEqual({ approvals: [], next: null })
+    // The requester is concerned by every one of his, whatever its roles; expired ones are gone.
+    const bob = await stub.pendingApprovals(
+      { after: null, limit: 10, concerning: { member: 'bob', roles: ['lead'] } },
+      now,
+    )
+    expect(bob.approvals.map((a) => a.id)).toEqual([
+      oldest.id,
+      ...[others[0], notAdmins, others[1], others[2]].map((a) => a!.id),
+    ])
+    expect(bob.next).toBeNull()
+  })
+
+  it('gives a table made before created_ms the column, filled from each record', async () => {
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName('old-' + crypto.randomUUID()))
+    const old = parked(crypto.randomUUID())
+    const createdMs = Date.parse(old.created_at)
+    await runInDurableObject(stub, (_coordinator, state) => {
+      const sql = state.storage.sql
+      sql.exec('DROP TABLE approvals')
+      sql.exec(`CREATE TABLE approvals (id TEXT PRIMARY KEY, status TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL, record TEXT NOT NULL, approved_by TEXT, closed_at TEXT,
+        outcome TEXT)`)
+      sql.exec(
+        `INSERT INTO approvals (id, status, expires_ms, record) VALUES (?, 'pending', ?, ?)`,
+        old.id,
+        Date.parse(old.expires_at),
+        JSON.stringify(old),
+      )
+      const table = approvalTable(sql)
+      const [row] = sql
+        .exec<{ created_ms: number }>('SELECT created_ms FROM approvals WHERE id = ?', old.id)
+        .toArray()
+      expect(row?.created_ms).toBe(createdMs)
+      const concerning = { member: 'admin', roles: ['admin'] }
+      const page = table.pending({ after: null, limit: 5, concerning }, Date.now())
+      expect(page.approvals.map((a) => a.id)).toEqual([old.id])
+    })
   })
 })

@@ -6,7 +6,7 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import type { Approval } from '../../src/approvals/store'
 import { opened, type Coordinator } from '../../src/coordinator/index'
-import { tokenInstanceName } from '../../src/coordinator/shard'
+import { memberRateInstanceName, tokenInstanceName } from '../../src/coordinator/shard'
 import type { Ownership } from '../../src/ownership/ledger'
 import { INJECTED } from '../kit/expected-logs'
 import { ACCOUNT, UPSTREAM_TOKEN } from './identities'
@@ -86,6 +86,15 @@ export async function spendTeamBudget(team: string): Promise<void> {
       throw new Error(`the budget would not be spent: ${JSON.stringify(answer)}`)
     }
   })
+}
+
+/** Forgets what the members' rate instances counted: their minute starts afresh. */
+export async function resetMemberRates(members: readonly string[]): Promise<void> {
+  for (const member of members) {
+    await runInDurableObject(instance(memberRateInstanceName(member)), (_coordinator, state) => {
+      opened(state, {}, 'memberRate').forget()
+    })
+  }
 }
 
 /** A COORDINATOR binding whose instances cannot be reached at all. */

@@ -113,6 +113,13 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
         const closed_at = now.toISOString()
         stored.set(id, { ...approval, status, closed_at, ...(outcome ? { outcome } : {}) })
       },
+      // The coordinator's paging is tested through the Worker (test/console/pages.test.ts).
+      pending: async (accountId) => ({
+        approvals: [...stored.values()].filter(
+          (a) => a.account_id === accountId && a.status === 'pending',
+        ),
+        next: null,
+      }),
     },
     audit: {
       beforeChange: async (_found: Findings) => {

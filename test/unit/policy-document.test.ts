@@ -23,6 +23,27 @@ describe('parsePolicy', () => {
     })
   })
 
+  it('sets each member 120 requests a minute unless `limits` says otherwise, and checks it', () => {
+    const result = parsePolicy(JSON.stringify(valid()))
+    expect(result).toMatchObject({
+      ok: true,
+      policy: { limits: { member_requests_per_minute: 120 } },
+    })
+    const set = parsePolicy(
+      JSON.stringify({ ...valid(), limits: { member_requests_per_minute: 30 } }),
+    )
+    expect(set).toMatchObject({ ok: true, policy: { limits: { member_requests_per_minute: 30 } } })
+    for (const bad of [0, 1.5, '120', 100_001]) {
+      expect(
+        problems({ ...valid(), limits: { member_requests_per_minute: bad } }),
+        String(bad),
+      ).toMatchObject([{ pointer: '/limits/member_requests_per_minute' }])
+    }
+    expect(problems({ ...valid(), limits: { member_requests: 5 } })).toMatchObject([
+      { pointer: expect.stringMatching(/^\/limits/) as unknown },
+    ])
+  })
+
   it('accepts the demo policy shipped with the project', () => {
     expect(parsePolicy(JSON.stringify(demoPolicy)).ok).toBe(true)
   })
