@@ -8,7 +8,8 @@ import { env, runInDurableObject } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Approval } from '../../src/approvals/store'
 import type { AuditEntry } from '../../src/audit/entry'
-import { approvalTable } from '../../src/coordinator/approvals'
+import { opened } from '../../src/coordinator/index'
+import { appliedId } from '../../src/coordinator/schema'
 import { fakeClock } from '../kit/clock'
 import { auditEntries } from '../support/audit'
 import {
@@ -278,13 +279,13 @@ describe('the coordinator\u2019s transitions', () => {
     expect(bob.next).toBeNull()
   })
 
-  it('gives a table made before created_ms the column, filled from each record', async () => {
+  it('gives a table made before created_ms the column, filled from each record (migration 2)', async () => {
     const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName('old-' + crypto.randomUUID()))
     const old = parked(crypto.randomUUID())
     const createdMs = Date.parse(old.created_at)
     await runInDurableObject(stub, (_coordinator, state) => {
       const sql = state.storage.sql
-      sql.exec('DROP TABLE approvals')
+      // The table as migration 1 (and the unversioned code before it) made it.
       sql.exec(`CREATE TABLE approvals (id TEXT PRIMARY KEY, status TEXT NOT NULL,
         expires_ms INTEGER NOT NULL, record TEXT NOT NULL, approved_by TEXT, closed_at TEXT,
         outcome TEXT)`)
@@ -294,7 +295,8 @@ describe('the coordinator\u2019s transitions', () => {
         Date.parse(old.expires_at),
         JSON.stringify(old),
       )
-      const table = approvalTable(sql)
+      const table = opened(state, {}, 'approvals')
+      expect(appliedId(sql, 'approvals')).toBe(2)
       const [row] = sql
         .exec<{ created_ms: number }>('SELECT created_ms FROM approvals WHERE id = ?', old.id)
         .toArray()
