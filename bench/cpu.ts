@@ -64,7 +64,7 @@ const SIZES = [10, 100, 1000] as const
 /** The certificates in the account the other routes act on. */
 const ACCOUNT_SIZE = 1000
 const ACCOUNT = '023e105f4ecef8ad9ca31a8372d0c353'
-/** The demo keys (README "Calling the gateway"; demo/policy.json has their hashes). */
+/** The demo keys (docs/api.md, "Calling the gateway"; demo/policy.json has their hashes). */
 const KEYS = {
   admin: 'mtlsgw_DEMO_platform_admin_xxxxxxxxxxxxxxxxxxxxxxx', // account-wide
   alice: 'mtlsgw_DEMO_payments_alice_xxxxxxxxxxxxxxxxxxxxxxx', // payments developer: reads, uploads

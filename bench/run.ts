@@ -224,7 +224,7 @@ log(`workerd benches: ${workerd.kvOps.length} routes, ${workerd.auditQueries.len
 /**
  * Fresh Workers, seeded, for `work`: the load rounds get one set, the CPU measurement another, so
  * that the CPU figures do not depend on what the rounds left in the gateway's isolate (its heap
- * grew to V8's 1.4 GB limit by the end of a full run's rounds: README, Performance).
+ * grew to V8's 1.4 GB limit by the end of a full run's rounds: docs/performance.md).
  */
 async function withServers<T>(
   work: (servers: BenchServers, routes: Route[], reads: ReadTargets) => Promise<T>,

@@ -107,7 +107,7 @@ const API_DOCUMENT = {
     description:
       "Cloudflare's mTLS certificate API, scoped per team, behind one shared API token. The review console's HTML pages (/console) are for browsers and deliberately not described here.",
   },
-  // Every endpoint takes either; the Access assertion wins when Access is configured (README).
+  // Every endpoint takes either; the Access assertion wins when Access is configured (docs/operators.md).
   security: [{ gatewayKey: [] }, { accessAssertion: [] }] as Record<string, string[]>[],
 }
 

@@ -4,10 +4,10 @@ declare namespace Cloudflare {
   interface Env {
     /** The one real Cloudflare API token (Account: SSL and Certificates Edit). `wrangler secret put`. */
     CLOUDFLARE_API_TOKEN: string
-    /** The policy document (JSON; see README "Policy"). A secret or a variable. */
+    /** The policy document (JSON; see docs/policy.md). A secret or a variable. */
     POLICY: string
     /**
-     * Optional, both or neither (README "Configuration"): accept Cloudflare Access identities. Not in
+     * Optional, both or neither (docs/operators.md, "Configuration"): accept Cloudflare Access identities. Not in
      * wrangler.toml because most deployments leave them unset.
      */
     ACCESS_TEAM_DOMAIN?: string

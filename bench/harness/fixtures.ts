@@ -11,7 +11,7 @@ import path from 'node:path'
 import { EMULATOR_CONTROL_SECRET, ROOT } from '../../scripts/dev-servers.mjs'
 import { makeCertificate } from '../../test/e2e/support/certificates'
 
-/** The demo keys (README "Calling the gateway"): public, refused in front of the real API. */
+/** The demo keys (docs/api.md, "Calling the gateway"): public, refused in front of the real API. */
 export const KEYS = {
   admin: 'mtlsgw_DEMO_platform_admin_xxxxxxxxxxxxxxxxxxxxxxx', // account-wide: reads
   alice: 'mtlsgw_DEMO_payments_alice_xxxxxxxxxxxxxxxxxxxxxxx', // payments developer: uploads

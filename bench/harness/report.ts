@@ -149,7 +149,7 @@ export function cells(samples: Sample[]): Map<string, Map<number, Cell>> {
   return table
 }
 
-/** The main table, also quoted by the README: ratios, added p50 and added p99 per concurrency. */
+/** The main table, also quoted by docs/performance.md: ratios, added p50 and added p99 per concurrency. */
 export function mainTable(report: Report): string {
   const { concurrency } = report.settings
   const table = cells(report.samples)

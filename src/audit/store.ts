@@ -23,7 +23,7 @@
  * decision) is answered from the event keys' own metadata, which list() returns with the keys:
  * still list() calls only, never a get() per entry. The price is paid by selective queries: a
  * query lists every event in its time range, about one list() call per 1,000 events, whatever
- * it keeps (see README "Audit" for the cost per query). Index keys written by earlier versions
+ * it keeps (see docs/auditors.md, "Retention and layout", for the cost per query). Index keys written by earlier versions
  * (v1:team:, v1:member:, v1:cert:) are read by nothing and expire with their retention.
  *
  * Writes: the event key, with expirationTtl = AUDIT_RETENTION_DAYS. A mutation's entry is written

@@ -37,7 +37,7 @@ export const LEASE_TTL_MS = 5_000
  * The longest the breaker stays open, whatever the upstream's retry-after says: Cloudflare's own
  * lockout of a token is 5 minutes, so a longer retry-after (one 429 with `retry-after: 86400`
  * once stopped every team for a day) is a fault or an attack, not the lockout. Applied by the
- * isolate that heard the 429 and by the coordinator (README, "Budget and quotas").
+ * isolate that heard the 429 and by the coordinator (docs/operators.md, "Budget and quotas").
  */
 export const MAX_BREAKER_MS = 300_000
 

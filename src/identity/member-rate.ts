@@ -2,7 +2,7 @@
  * Every authenticated request is metered, whatever it is: each one costs a KV write (its audit
  * entry) and a coordinator call (its place in the chain), and whoami, explain, denied requests and
  * unknown routes never reach the upstream budget (upstream/budget-gate.ts), so without this one
- * member could spend the audit log's daily KV writes for every team (README "Budget and quotas").
+ * member could spend the audit log's daily KV writes for every team (docs/operators.md, "Budget and quotas").
  * The policy's `limits.member_requests_per_minute` (default 120) bounds each member; past it the
  * gateway answers its own 429 / 18440 with `retry-after` (the end of the minute), before any work.
  *
@@ -24,8 +24,8 @@
  * has), as for anonymous floods (audit/flood-guard.ts).
  *
  * When the coordinator cannot be reached, the isolate counts the member's minute by itself (the
- * same limit, per isolate): whoami and the audit review still answer then (README "The
- * coordinator"), and a member is still held back, per isolate, rather than not at all.
+ * same limit, per isolate): whoami and the audit review still answer then (docs/architecture.md,
+ * "The coordinator"), and a member is still held back, per isolate, rather than not at all.
  *
  * The cache holds values only, never a pending promise (issue 17): two requests of a member that
  * find no lease each ask the coordinator for their own, and each answer is added to the cache.

@@ -37,8 +37,8 @@ export function fromBase64url(text: string): Uint8Array | undefined {
 }
 
 /**
- * A-Z to a-z and nothing else: how Access e-mails are compared (README, "Cloudflare Access
- * identities"). `toLowerCase()` folds far more: the Kelvin sign U+212A becomes `k`, so a token for
+ * A-Z to a-z and nothing else: how Access e-mails are compared (docs/operators.md, "How the
+ * gateway checks an Access identity"). `toLowerCase()` folds far more: the Kelvin sign U+212A becomes `k`, so a token for
  * `\u212Aate@example.com` (an address the IdP may let anyone register) matched member kate.
  */
 export function foldAscii(text: string): string {

@@ -14,7 +14,7 @@ export interface ErrorDetail {
   source?: { pointer: string }
 }
 
-/** Code → HTTP status and a default message. test/unit/docs.test.ts checks the README's table against it. */
+/** Code → HTTP status and a default message. test/unit/docs.test.ts checks docs/errors.md's table against it. */
 export const ERROR_CODES = {
   // Authentication (401)
   MISSING_CREDENTIALS: {

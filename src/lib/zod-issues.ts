@@ -39,7 +39,7 @@ export function problemsOf(error: z.ZodError): Problem[] {
   })
 }
 
-/** The most errors one answer carries (README, "What the gateway accepts"). */
+/** The most errors one answer carries (docs/api.md, "What the gateway accepts"). */
 export const MAX_PROBLEMS = 20
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Recognises the demo policy that `npm start` runs with (demo/policy.json), whose keys are printed
- * in the README for anyone to read, and the published Ed25519 audit keys (demo and tests).
+ * in the README and docs/api.md for anyone to read, and the published Ed25519 audit keys (demo and tests).
  *
  * The gateway refuses to serve the real Cloudflare API with it. The check looks at the key hashes,
  * not only at the `demo` flag, so a copy of the demo file with the flag deleted is still caught.

@@ -61,7 +61,7 @@ export const budgetSchema = z
   })
   .prefault({})
 
-/** A member's requests per minute when the policy does not say (README "Budget and quotas"). */
+/** A member's requests per minute when the policy does not say (docs/operators.md, "Budget and quotas"). */
 export const DEFAULT_MEMBER_REQUESTS_PER_MINUTE = 120
 export const MEMBER_RATE_PERIOD_MS = 60_000
 

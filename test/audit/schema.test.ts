@@ -17,7 +17,7 @@ import { CSV_COLUMNS, LEGACY_COLUMN_NAMES, csvRow } from '../../src/audit/export
 import { eventKey, readEvent, tailOf, writeEntry } from '../../src/audit/store'
 import { problemKindSchema, verifyPage, verifyReportSchema } from '../../src/audit/verify'
 import type { RequestFacts } from '../../src/audit/record'
-import readme from '../../README.md?raw'
+import auditorsGuide from '../../docs/auditors.md?raw'
 import { makeCertificate } from '../kit/certificates'
 import { auditEntries } from '../support/audit'
 import { emulator } from '../support/emulator'
@@ -166,14 +166,14 @@ describe('the OpenAPI description', () => {
     expect(entry.required).toEqual(['time', 'id', 'kind', 'outcome', 'upstream_attempts'])
   })
 
-  it("lists verify's problem kinds as verify.ts defines them, each explained in the README", async () => {
+  it("lists verify's problem kinds as verify.ts defines them, each explained in the auditor's guide", async () => {
     const doc = await components()
     const ok =
       doc.paths['/gateway/v1/audit/verify']!.get.responses[200].content['application/json']!.schema!
     const problem = ok.properties!.result!.properties!.problems!.items!
     expect(problem.properties!.kind!.enum).toEqual(problemKindSchema.options)
     expect(problemKindSchema.options).toHaveLength(7)
-    for (const kind of problemKindSchema.options) expect(readme).toContain(`\`${kind}\``)
+    for (const kind of problemKindSchema.options) expect(auditorsGuide).toContain(`\`${kind}\``)
   })
 })
 

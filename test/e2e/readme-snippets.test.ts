@@ -1,18 +1,32 @@
 /**
- * The README's examples live in docs/examples/ and are run here exactly as a reader runs them
- * (from the repository root, against the servers `npm start` starts; only the gateway's address
- * differs), so that what the README shows stays true:
- * - docs/examples/curl.sh      bash, curl and jq
- * - docs/examples/sdk.ts       `npx tsx docs/examples/sdk.ts`, the official SDK
- * - docs/examples/wrangler.sh  bash, openssl and wrangler
- * A README code block that names one of these files in its first line must be an excerpt of it.
+ * The examples of the README and the guides live in docs/examples/ and are run here exactly as a
+ * reader runs them (from the repository root, against the servers `npm start` starts; only the
+ * gateway's address differs), so that what the docs show stays true:
+ * - docs/examples/curl.sh           bash, curl and jq
+ * - docs/examples/sdk.ts            `npx tsx docs/examples/sdk.ts`, the official SDK
+ * - docs/examples/wrangler.sh       bash, openssl and wrangler
+ * - docs/examples/audit-collect.sh  bash, curl, jq and `npm run audit:verify` (the operator's guide)
+ * A code block of README.md or docs/*.md that names one of these files in its first line must be
+ * an excerpt of it.
  */
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeEach, describe, expect, test } from 'vitest'
 import { ROOT } from '../../scripts/dev-servers.mjs'
 import { expectNamesApproval } from './support/approvals'
-import { DEMO_KEYS, UUID, e2e, emulatorControl, stored, type Envelope } from './support/context'
+import {
+  ACCOUNT,
+  DEMO_KEYS,
+  UUID,
+  api,
+  certificatesPath,
+  e2e,
+  emulatorControl,
+  gateway,
+  stored,
+  upload,
+  type Envelope,
+} from './support/context'
 import { expectSuccess, explained, killClients, run } from './support/processes'
 
 const EXAMPLES = path.join(ROOT, 'docs/examples')
@@ -147,21 +161,92 @@ describe('docs/examples', () => {
     })
     expect(await stored()).toEqual([])
   })
+
+  // The demo's published signing key (scripts/dev-servers.mjs): what `npm start` signs entries with.
+  const DEMO_AUDIT_SIGNING_KEY = 'demo-audit-signing-key-not-a-secret-0000'
+  const AUDITOR = 'mtlsgw_DEMO_platform_auditor_xxxxxxxxxxxxxxxxxxxxx'
+
+  test('audit-collect.sh: a window exported, its chains checkpointed, both verified offline', async () => {
+    // Let the previous tests' reads take their places in the chains before the window opens.
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    const from = new Date().toISOString()
+    const pem = readFileSync(path.join(ROOT, 'test/fixtures/example-ca.pem'), 'utf8')
+    const cert = await upload(gateway(), DEMO_KEYS.admin, { ca: true, certificates: pem })
+    const deleted = await api(gateway(), DEMO_KEYS.admin, certificatesPath(cert.id), {
+      method: 'DELETE',
+    })
+    expect(deleted.status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    const to = new Date().toISOString()
+    const archive = mkdtempSync(path.join(e2e().workDir, 'audit-archive-'))
+    const result = expectSuccess(
+      await run('bash', [path.join(EXAMPLES, 'audit-collect.sh')], {
+        cwd: ROOT,
+        timeoutMs: 60_000,
+        env: {
+          GATEWAY: e2e().gatewayUrl,
+          MTLSGW_KEY: AUDITOR,
+          AUDIT_SIGNING_KEY: DEMO_AUDIT_SIGNING_KEY,
+          ARCHIVE: archive,
+          FROM: from,
+          TO: to,
+        },
+      }),
+    )
+    const files = readdirSync(archive).sort()
+    explained(result, () => {
+      expect(result.stdout).toContain("pinned the gateway's public key")
+      // The upload and the delete: pending, then final, under one key each.
+      expect(result.stdout).toMatch(/^2 entries checked, 0 problems, 0 pending$/m)
+      expect(result.stdout).toMatch(
+        new RegExp(`^chain\\t${ACCOUNT}\\t#\\d+\\.\\.#\\d+\\tlinks hold$`, 'm'),
+      )
+      expect(files).toEqual([
+        expect.stringMatching(/^audit-\d{8}T\d{6}Z-1\.ndjson$/),
+        'audit-key.jwk',
+        'checkpoints.jsonl',
+      ])
+    })
+    const checkpoints = readFileSync(path.join(archive, 'checkpoints.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { chain: string; checkpoint: number })
+    expect(checkpoints.map((c) => c.chain)).toContain(ACCOUNT)
+    expect(checkpoints.every((c) => c.checkpoint === 2)).toBe(true)
+  })
 })
 
-describe('README', () => {
-  test('a code block that names a docs/examples file is an excerpt of it', () => {
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+describe('README and guides', () => {
+  const docs = [
+    'README.md',
+    ...readdirSync(path.join(ROOT, 'docs'))
+      .filter((name) => name.endsWith('.md'))
+      .map((name) => `docs/${name}`),
+  ]
+
+  /** Which docs/examples files each document quotes; each quote must be an excerpt of its file. */
+  function quotes(doc: string): string[] {
+    const text = readFileSync(path.join(ROOT, doc), 'utf8')
     const quoted: string[] = []
-    for (const [, body] of readme.matchAll(/^```[a-z]*\n([\s\S]*?)^```$/gm)) {
+    for (const [, body] of text.matchAll(/^```[a-z]*\n([\s\S]*?)^```$/gm)) {
       const [first, ...rest] = body!.split('\n')
       const named = /docs\/examples\/([\w.-]+)/.exec(first ?? '')?.[1]
       if (named === undefined) continue
       const file = readFileSync(path.join(EXAMPLES, named), 'utf8')
-      expect(file, `README block naming docs/examples/${named}`).toContain(rest.join('\n').trim())
+      expect(file, `${doc}: block naming docs/examples/${named}`).toContain(rest.join('\n').trim())
       quoted.push(named)
     }
+    return quoted.sort()
+  }
+
+  test.each(docs)('%s: a code block that names a docs/examples file is an excerpt of it', (doc) => {
+    quotes(doc)
+  })
+
+  test('the README quotes the three clients, the guides the rest of docs/examples', () => {
     // The README's "Calling the gateway" shows all three, so none of them can drift untested.
-    expect(quoted.sort()).toEqual(['curl.sh', 'sdk.ts', 'wrangler.sh'])
+    expect([...new Set(quotes('README.md'))]).toEqual(['curl.sh', 'sdk.ts', 'wrangler.sh'])
+    const inGuides = new Set(docs.slice(1).flatMap(quotes))
+    expect([...inGuides].sort()).toEqual(readdirSync(EXAMPLES).sort())
   })
 })

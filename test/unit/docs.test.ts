@@ -1,16 +1,20 @@
-/** The README's error table is the contract callers code against: it must match the code table. */
+/**
+ * The error table of docs/errors.md is the contract callers code against: it must match the code
+ * table. (test/cli/docs.test.ts checks that the README and the guides link to it, and every other
+ * link they hold.)
+ */
 import { describe, expect, it } from 'vitest'
-import readme from '../../README.md?raw'
+import errorsGuide from '../../docs/errors.md?raw'
 import { ERROR_CODES } from '../../src/lib/errors'
 
 const documented = new Map(
-  [...readme.matchAll(/^\|\s*(\d{4,5})\s*\|\s*(\d{3})\s*\|/gm)].map((m) => [
+  [...errorsGuide.matchAll(/^\|\s*(\d{4,5})\s*\|\s*(\d{3})\s*\|/gm)].map((m) => [
     Number(m[1]),
     Number(m[2]),
   ]),
 )
 
-describe('README error table', () => {
+describe('the error table of docs/errors.md', () => {
   it.each(Object.entries(ERROR_CODES))('documents %s with its status', (_, { code, status }) => {
     expect(documented.get(code)).toBe(status)
   })

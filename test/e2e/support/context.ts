@@ -1,6 +1,6 @@
 /**
  * What every e2e test needs: where the two servers are (from global-setup.ts), the demo
- * identities (README "Calling the gateway"), the emulator's control API (README of emulator/) and
+ * identities (docs/api.md, "Calling the gateway"), the emulator's control API (README of emulator/) and
  * a plain-fetch view of the gateway for setting up and checking state. The clients under test
  * never go through here: they run as processes of their own (processes.ts).
  */
