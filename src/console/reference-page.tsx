@@ -19,6 +19,7 @@ export interface ApiDocument {
     >
   }
   security?: Record<string, string[]>[]
+  tags?: { name: string; description?: string }[]
 }
 
 interface Parameter {
@@ -149,6 +150,7 @@ export function renderReference(c: Context<AppEnv>, doc: ApiDocument) {
       groups.set(tag, [...(groups.get(tag) ?? []), { method, path, op }])
     }
   }
+  const descriptions = new Map((doc.tags ?? []).map((tag) => [tag.name, tag.description]))
   const schemes = Object.entries(doc.components?.securitySchemes ?? {})
   const schemas = Object.entries(doc.components?.schemas ?? {})
   return c.html(
@@ -195,6 +197,7 @@ export function renderReference(c: Context<AppEnv>, doc: ApiDocument) {
           {[...groups.entries()].map(([tag, ops]) => (
             <section aria-labelledby={`tag-${tag}`}>
               <h2 id={`tag-${tag}`}>{tag}</h2>
+              {descriptions.get(tag) && <p>{descriptions.get(tag)}</p>}
               {ops.map((o) => (
                 <OperationSection {...o} {...(doc.security ? { fallback: doc.security } : {})} />
               ))}

@@ -225,3 +225,23 @@ describe('/openapi.json, as a developer portal renders it', () => {
     }
   })
 })
+
+describe("the console's API reference", () => {
+  it('shows each declared tag with its description, and each operation with its summary', async () => {
+    const doc = await document()
+    const page = await new Browser().get('/console/reference')
+    expect(page.status).toBe(200)
+    const escaped = (text: string) =>
+      text
+        .replaceAll('&', '&amp;')
+        .replaceAll('<', '&lt;')
+        .replaceAll('>', '&gt;')
+        .replaceAll('"', '&quot;')
+        .replaceAll("'", '&#39;')
+    for (const tag of doc.tags!) {
+      expect(page.html).toContain(`<h2 id="tag-${escaped(tag.name)}">${escaped(tag.name)}</h2>`)
+      expect(page.html).toContain(escaped(tag.description!))
+    }
+    for (const { op } of operationsOf(doc)) expect(page.html).toContain(escaped(op.summary!))
+  })
+})
