@@ -70,6 +70,10 @@ function OperationSection(props: {
   const { method, path, op } = props
   const security = op.security ?? props.fallback ?? []
   const anchor = op.operationId ?? `${method}-${path}`
+  const answers = Object.entries(op.responses ?? {})
+  // Every operation can fail in a dozen ways the code table describes: folded, so that what it
+  // does stays in view.
+  const failures = answers.filter(([status]) => Number(status) >= 400)
   return (
     <section class="op" aria-labelledby={`op-${anchor}`}>
       <h3 id={`op-${anchor}`}>
@@ -124,19 +128,32 @@ function OperationSection(props: {
           <pre>{json(Object.values(op.requestBody.content)[0]?.schema)}</pre>
         </details>
       )}
-      {op.responses && (
-        <ul>
-          {Object.entries(op.responses).map(([status, response]) => (
-            <li>
-              <strong>{status}</strong> {response.description ?? ''}
-              {response.content && (
-                <span class="hint">{` (${Object.keys(response.content).join(', ')})`}</span>
-              )}
-            </li>
-          ))}
-        </ul>
+      <Responses entries={answers.filter(([status]) => Number(status) < 400)} />
+      {failures.length > 0 && (
+        <details>
+          <summary>Failures: {failures.map(([status]) => status).join(', ')}</summary>
+          <Responses entries={failures} />
+        </details>
       )}
     </section>
+  )
+}
+
+type Response = NonNullable<Operation['responses']>[string]
+
+function Responses(props: { entries: [string, Response][] }) {
+  if (props.entries.length === 0) return <></>
+  return (
+    <ul>
+      {props.entries.map(([status, response]) => (
+        <li>
+          <strong>{status}</strong> {response.description ?? ''}
+          {response.content && (
+            <span class="hint">{` (${Object.keys(response.content).join(', ')})`}</span>
+          )}
+        </li>
+      ))}
+    </ul>
   )
 }
 

@@ -227,7 +227,7 @@ describe('/openapi.json, as a developer portal renders it', () => {
 })
 
 describe("the console's API reference", () => {
-  it('shows each declared tag with its description, and each operation with its summary', async () => {
+  it('shows each declared tag with its description, each operation with its summary, its failures folded', async () => {
     const doc = await document()
     const page = await new Browser().get('/console/reference')
     expect(page.status).toBe(200)
@@ -243,5 +243,7 @@ describe("the console's API reference", () => {
       expect(page.html).toContain(escaped(tag.description!))
     }
     for (const { op } of operationsOf(doc)) expect(page.html).toContain(escaped(op.summary!))
+    // Each operation's failures folded under one line, so that what it does stays in view.
+    expect(page.html.match(/<summary>Failures: 4\d\d, /g)).toHaveLength(operationsOf(doc).length)
   })
 })
