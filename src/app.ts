@@ -28,6 +28,7 @@ import { identityRouter } from './identity/handlers'
 import { authenticate, memberRate } from './identity/middleware'
 import { failureEnvelope } from './lib/envelope'
 import { GatewayError, detail } from './lib/errors'
+import { API_DOCUMENT, registerErrorExamples } from './lib/openapi'
 import { createRouter } from './lib/router'
 import { uuidv7 } from './lib/uuidv7'
 import { ownershipRouter } from './ownership/handlers'
@@ -98,19 +99,6 @@ export function createApp() {
   return app
 }
 
-/** /openapi.json's frame; the paths and schemas come from the routes themselves. */
-const API_DOCUMENT = {
-  openapi: '3.1.0',
-  info: {
-    title: 'mtls-gateway',
-    version: '1',
-    description:
-      "Cloudflare's mTLS certificate API, scoped per team, behind one shared API token. The review console's HTML pages (/console) are for browsers and deliberately not described here.",
-  },
-  // Every endpoint takes either; the Access assertion wins when Access is configured (docs/operators.md).
-  security: [{ gatewayKey: [] }, { accessAssertion: [] }] as Record<string, string[]>[],
-}
-
 export function buildGateway() {
   const app = createApp()
   app.openAPIRegistry.registerComponent('securitySchemes', 'gatewayKey', {
@@ -126,6 +114,7 @@ export function buildGateway() {
     description:
       'The Cloudflare Access token Access adds, when ACCESS_TEAM_DOMAIN and ACCESS_AUD are set',
   })
+  registerErrorExamples(app.openAPIRegistry)
   // The API authenticates by the Authorization header (or the Access assertion) alone: the
   // console's session cookie is read on /console/* only, and never reaches these.
   // Every authenticated request is metered (identity/member-rate.ts), unknown routes included.

@@ -129,7 +129,7 @@ export const auditEntrySchema = z
     }),
     prev: z.string().optional().openapi({
       description:
-        "The previous entry's link in the chain ('' for the first): see README \"The chain\"",
+        "The previous entry's link in the chain ('' for the first): see docs/auditors.md, \"The chain\"",
     }),
     released: z.strictObject({ certificate_id: z.string(), team: z.string() }).optional().openapi({
       description:

@@ -4,7 +4,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi'
 import * as ids from '../lib/ids'
-import { failure, jsonContent, successEnvelope } from '../lib/openapi'
+import { failures, jsonContent, successEnvelope, tagged } from '../lib/openapi'
 import { declareAction } from '../pipe'
 import { auditEntrySchema, OUTCOME_CLASSES } from './entry'
 import { AUDITED_ACTIONS } from './record'
@@ -68,19 +68,23 @@ export const chainQuery = z.strictObject({
   limit: limit(MAX_VERIFY_PAGE, 100),
 })
 
-const failures = {
-  400: failure('Invalid query (source.pointer names the parameter)'),
-  401: failure('Missing, malformed or unknown gateway key'),
-  403: failure('Denied by policy (action audit)'),
-  503: failure('The gateway is misconfigured'),
+const notes = {
+  400: 'Invalid query (source.pointer names the parameter)',
+  403: 'Denied by policy (action audit)',
 }
-const tags = ['Audit']
+/** The entries' chains are read from the coordinator, which fails closed. */
+const failuresReadingChains = (query: z.ZodType) =>
+  failures({ query }, ['COORDINATOR_UNAVAILABLE'], notes)
+const tags = tagged('audit')
 
 export const queryRoute = createRoute({
   operationId: 'auditQuery',
   method: 'get',
   path: '/gateway/v1/audit',
   tags,
+  summary: 'Query the audit log',
+  description:
+    'The entries in a time range, newest first, filtered by team, member, action, decision, outcome, certificate or request id, a page at a time. Policy action `audit`.',
   middleware: [declareAction('audit')] as const,
   request: { query: auditQuery },
   responses: {
@@ -91,7 +95,7 @@ export const queryRoute = createRoute({
       ),
       'Entries, newest first; follow result_info.cursor while it is not null',
     ),
-    ...failures,
+    ...failures({ query: auditQuery }, [], notes),
   },
 })
 
@@ -100,6 +104,9 @@ export const exportRoute = createRoute({
   method: 'get',
   path: '/gateway/v1/audit/export',
   tags,
+  summary: 'Export the audit log',
+  description:
+    'The same query as the audit query, streamed whole as NDJSON (each line with its KV key and metadata, so that `npm run audit:verify` can check it offline) or CSV, closed by a signed marker that says whether the export is complete. Policy action `audit`.',
   middleware: [declareAction('audit')] as const,
   request: { query: exportQuery },
   responses: {
@@ -110,7 +117,7 @@ export const exportRoute = createRoute({
       },
       description: 'The query, streamed: one entry per line (NDJSON, with `_kv`) or CSV',
     },
-    ...failures,
+    ...failures({ query: exportQuery }, [], notes),
   },
 })
 
@@ -119,6 +126,9 @@ export const verifyRoute = createRoute({
   method: 'get',
   path: '/gateway/v1/audit/verify',
   tags,
+  summary: 'Verify a range of the audit log',
+  description:
+    "Checks one page of a time range as the gateway wrote it: each entry's signature, and its place in its account's hash chain. Reports what is missing, altered or out of place. Policy action `audit`.",
   middleware: [declareAction('audit')] as const,
   request: { query: verifyQuery },
   responses: {
@@ -126,7 +136,7 @@ export const verifyRoute = createRoute({
       successEnvelope(verifyReportSchema.extend({ cursor: z.string().nullable() })),
       'What one page of the range holds that is not as the gateway wrote it',
     ),
-    ...failures,
+    ...failuresReadingChains(verifyQuery),
   },
 })
 
@@ -135,6 +145,9 @@ export const chainRoute = createRoute({
   method: 'get',
   path: '/gateway/v1/audit/verify/chain',
   tags,
+  summary: 'Verify a hash chain',
+  description:
+    "Walks one chain (an account's, or `gateway`) in number order from `from_seq`, checking each entry against the coordinator's links: a deleted or rewritten entry breaks it. Policy action `audit`.",
   middleware: [declareAction('audit')] as const,
   request: { query: chainQuery },
   responses: {
@@ -142,7 +155,7 @@ export const chainRoute = createRoute({
       successEnvelope(chainReportSchema),
       "One page of a chain, in number order, checked against the coordinator's links",
     ),
-    ...failures,
+    ...failuresReadingChains(chainQuery),
   },
 })
 
@@ -151,6 +164,9 @@ export const checkpointRoute = createRoute({
   method: 'get',
   path: '/gateway/v1/audit/checkpoint',
   tags,
+  summary: "Sign a chain's head",
+  description:
+    "The chain's head now, signed with the gateway's Ed25519 key: kept outside Cloudflare, it proves later that the chain was not rewritten before that point. Policy action `audit`.",
   middleware: [declareAction('audit')] as const,
   request: { query: checkpointQuery },
   responses: {
@@ -158,7 +174,7 @@ export const checkpointRoute = createRoute({
       successEnvelope(checkpointSchema.nullable()),
       "The chain's head now, signed (null for a chain with no entry yet): keep it outside Cloudflare",
     ),
-    ...failures,
+    ...failuresReadingChains(checkpointQuery),
   },
 })
 
@@ -169,6 +185,9 @@ export const checkpointsRoute = createRoute({
   method: 'get',
   path: '/gateway/v1/audit/checkpoints',
   tags,
+  summary: "List a chain's hourly checkpoints",
+  description:
+    'The signed checkpoints the gateway took of a chain every hour, newest first, for collecting outside Cloudflare. Policy action `audit`.',
   middleware: [declareAction('audit')] as const,
   request: { query: checkpointsQuery },
   responses: {
@@ -176,22 +195,27 @@ export const checkpointsRoute = createRoute({
       successEnvelope(z.array(keptCheckpointSchema)),
       'The hourly checkpoints of the chain, newest first: collect them and keep them outside Cloudflare',
     ),
-    ...failures,
+    ...failures({ query: checkpointsQuery }, [], notes),
   },
 })
+
+const noQuery = z.strictObject({})
 
 export const publicKeyRoute = createRoute({
   operationId: 'auditPublicKey',
   method: 'get',
   path: '/gateway/v1/audit/public-key',
   tags,
+  summary: 'Get the audit public key',
+  description:
+    'The Ed25519 public key (JWK) that checks checkpoints and export markers. Pin it where checkpoints are kept. Policy action `audit`.',
   middleware: [declareAction('audit')] as const,
-  request: { query: z.strictObject({}) },
+  request: { query: noQuery },
   responses: {
     200: jsonContent(
       successEnvelope(publicKeySchema),
       'The Ed25519 public key (JWK) that checks checkpoints and export markers: pin it',
     ),
-    ...failures,
+    ...failures({ query: noQuery }, [], notes),
   },
 })

@@ -1,13 +1,14 @@
 /** The breaker's close, under /gateway/v1 (not an upstream path). */
 import { createRoute, z } from '@hono/zod-openapi'
-import { failure, gatewayFailures, ok } from '../lib/openapi'
+import { CHANGE, failures, ok, tagged } from '../lib/openapi'
 import { declareAction } from '../pipe'
 
 export const closeBreakerRoute = createRoute({
   operationId: 'closeBreaker',
   method: 'post',
   path: '/gateway/v1/budget/breaker/close',
-  tags: ['Gateway'],
+  tags: tagged('budget'),
+  summary: 'Close the breaker',
   description:
     'Closes the breaker for every isolate (within 5 s): requests go upstream again as the budget allows. Policy action `breaker`, account-wide.',
   middleware: [declareAction('breaker')] as const,
@@ -22,7 +23,8 @@ export const closeBreakerRoute = createRoute({
       }),
       'The breaker is closed',
     ),
-    ...gatewayFailures,
-    503: failure('The audit log or the coordinator cannot be reached: nothing was closed'),
+    ...failures(undefined, CHANGE, {
+      503: 'The audit log or the coordinator cannot be reached: nothing was closed',
+    }),
   },
 })

@@ -3,7 +3,14 @@
  * at the upstream's own paths under /client/v4 so that a Cloudflare client only changes its base URL.
  */
 import { createRoute, z } from '@hono/zod-openapi'
-import { failure, jsonContent, successEnvelope } from '../lib/openapi'
+import {
+  CHANGE,
+  failures,
+  jsonContent,
+  successEnvelope,
+  tagged,
+  UPSTREAM_CALL,
+} from '../lib/openapi'
 import { declareAction, jsonBody } from '../pipe'
 import {
   associationList,
@@ -27,28 +34,44 @@ const envelopeOf = <T extends z.ZodType>(result: T, withInfo = false) =>
 
 const json = jsonContent
 
-const failures = {
-  400: failure('Invalid request (the error names the field in source.pointer)'),
-  401: failure('Missing, malformed or unknown gateway key'),
-  403: failure('Denied by policy (the message gives the reason)'),
-  404: failure('No such certificate, or one the caller may not see'),
-  503: failure('The gateway is misconfigured or cannot record ownership'),
-  429: failure('Upstream rate limit; see retry-after'),
-  502: failure('The upstream failed'),
-  504: failure('The upstream timed out'),
+/** The upstream's own codes are relayed under its status; these are the gateway's. */
+const notes = {
+  404: 'No such account or certificate, or one the caller may not see (the same answer)',
+  429: "The member's rate, the team's share of the budget, or the breaker: retry after retry-after",
 }
 
 const BASE = '/client/v4/accounts/{account_id}/mtls_certificates'
-const tags = ['mTLS Certificate Management']
+const tags = tagged('certificates')
+
+/** The PEM checks' own kinds (schemas.ts), which a refinement carries instead of 18111. */
+const PEM_KINDS = [
+  'CERTIFICATE_UNPARSABLE',
+  'CERTIFICATE_FOREIGN_BLOCK',
+  'CERTIFICATE_NOT_CA',
+  'PRIVATE_KEY_UNPARSABLE',
+  'PRIVATE_KEY_MISMATCH',
+  'PEM_ENCRYPTED',
+  'PEM_HEADERS',
+] as const
 
 export const listRoute = createRoute({
   operationId: 'list',
   method: 'get',
   path: BASE,
   tags,
+  summary: 'List mTLS certificates',
+  description:
+    "The account's mTLS certificates the caller's team may see, page by page as the upstream pages them (`page`, `per_page`). Policy action `list`.",
   middleware: [declareAction('list')] as const,
   request: { params: accountParams, query: listQuery },
-  responses: { 200: json(envelopeOf(certificateList, true), 'The certificates'), ...failures },
+  responses: {
+    200: json(envelopeOf(certificateList, true), 'The certificates'),
+    ...failures(
+      { params: accountParams, query: listQuery },
+      [...UPSTREAM_CALL, 'ACCOUNT_NOT_FOUND'],
+      notes,
+    ),
+  },
 })
 
 export const uploadRoute = createRoute({
@@ -56,6 +79,9 @@ export const uploadRoute = createRoute({
   method: 'post',
   path: BASE,
   tags,
+  summary: 'Upload an mTLS certificate',
+  description:
+    "Uploads a certificate (or CA certificate) for mTLS-enabled Cloudflare services, owned by the caller's team from then on. The PEM is checked before anything is sent upstream; a certificate the account already holds for another team is refused with 18341 and a transfer request to file. Policy action `upload` (the team's CA quota applies to CA certificates).",
   middleware: [declareAction('upload'), jsonBody()] as const,
   request: {
     params: accountParams,
@@ -63,9 +89,18 @@ export const uploadRoute = createRoute({
   },
   responses: {
     200: json(envelopeOf(uploadedCertificate), 'The uploaded certificate'),
-    413: failure('Body too large'),
-    415: failure('Body is not JSON'),
-    ...failures,
+    ...failures(
+      { params: accountParams, body: uploadBody },
+      [
+        ...UPSTREAM_CALL,
+        ...CHANGE,
+        ...PEM_KINDS,
+        'ACCOUNT_NOT_FOUND',
+        'CA_QUOTA_EXCEEDED',
+        'DUPLICATE_HELD_ELSEWHERE',
+      ],
+      notes,
+    ),
   },
 })
 
@@ -74,9 +109,15 @@ export const getRoute = createRoute({
   method: 'get',
   path: `${BASE}/{mtls_certificate_id}`,
   tags,
+  summary: 'Get an mTLS certificate',
+  description:
+    "One certificate, if the caller's team may see it; any other is not found, exactly as one that does not exist. Policy action `get`.",
   middleware: [declareAction('get')] as const,
   request: { params: certificateParams },
-  responses: { 200: json(envelopeOf(mtlsCertificate), 'The certificate'), ...failures },
+  responses: {
+    200: json(envelopeOf(mtlsCertificate), 'The certificate'),
+    ...failures({ params: certificateParams }, [...UPSTREAM_CALL, 'CERTIFICATE_NOT_FOUND'], notes),
+  },
 })
 
 export const deleteRoute = createRoute({
@@ -84,6 +125,9 @@ export const deleteRoute = createRoute({
   method: 'delete',
   path: `${BASE}/{mtls_certificate_id}`,
   tags,
+  summary: 'Delete an mTLS certificate',
+  description:
+    "Deletes a certificate the caller's team owns, unless Cloudflare services still use it (18302). Where the policy asks for a second member's approval the delete is parked instead: 403 / 18309, or 202 with `Prefer: respond-async`, until another member approves it (/gateway/v1/approvals). Policy action `delete`.",
   middleware: [declareAction('delete')] as const,
   request: { params: certificateParams },
   responses: {
@@ -92,7 +136,17 @@ export const deleteRoute = createRoute({
       successEnvelope(z.null()).extend({ approval: z.record(z.string(), z.unknown()) }),
       'Only with `Prefer: respond-async`: not deleted yet, a second member must approve (see messages). Without it a parked delete is 403 / 18309.',
     ),
-    ...failures,
+    ...failures(
+      { params: certificateParams },
+      [
+        ...UPSTREAM_CALL,
+        ...CHANGE,
+        'CERTIFICATE_NOT_FOUND',
+        'CERTIFICATE_IN_USE',
+        'APPROVAL_REQUIRED',
+      ],
+      notes,
+    ),
   },
 })
 
@@ -101,10 +155,13 @@ export const associationsRoute = createRoute({
   method: 'get',
   path: `${BASE}/{mtls_certificate_id}/associations`,
   tags,
+  summary: 'List the services using an mTLS certificate',
+  description:
+    'The Cloudflare services (hostnames, zones) that use a certificate the caller may see; a certificate in use cannot be deleted. Policy action `associations`.',
   middleware: [declareAction('associations')] as const,
   request: { params: certificateParams },
   responses: {
     200: json(envelopeOf(associationList, true), 'Associations'),
-    ...failures,
+    ...failures({ params: certificateParams }, [...UPSTREAM_CALL, 'CERTIFICATE_NOT_FOUND'], notes),
   },
 })

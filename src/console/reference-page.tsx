@@ -19,6 +19,7 @@ export interface ApiDocument {
     >
   }
   security?: Record<string, string[]>[]
+  tags?: { name: string; description?: string }[]
 }
 
 interface Parameter {
@@ -69,6 +70,10 @@ function OperationSection(props: {
   const { method, path, op } = props
   const security = op.security ?? props.fallback ?? []
   const anchor = op.operationId ?? `${method}-${path}`
+  const answers = Object.entries(op.responses ?? {})
+  // Every operation can fail in a dozen ways the code table describes: folded, so that what it
+  // does stays in view.
+  const failures = answers.filter(([status]) => Number(status) >= 400)
   return (
     <section class="op" aria-labelledby={`op-${anchor}`}>
       <h3 id={`op-${anchor}`}>
@@ -123,19 +128,32 @@ function OperationSection(props: {
           <pre>{json(Object.values(op.requestBody.content)[0]?.schema)}</pre>
         </details>
       )}
-      {op.responses && (
-        <ul>
-          {Object.entries(op.responses).map(([status, response]) => (
-            <li>
-              <strong>{status}</strong> {response.description ?? ''}
-              {response.content && (
-                <span class="hint">{` (${Object.keys(response.content).join(', ')})`}</span>
-              )}
-            </li>
-          ))}
-        </ul>
+      <Responses entries={answers.filter(([status]) => Number(status) < 400)} />
+      {failures.length > 0 && (
+        <details>
+          <summary>Failures: {failures.map(([status]) => status).join(', ')}</summary>
+          <Responses entries={failures} />
+        </details>
       )}
     </section>
+  )
+}
+
+type Response = NonNullable<Operation['responses']>[string]
+
+function Responses(props: { entries: [string, Response][] }) {
+  if (props.entries.length === 0) return <></>
+  return (
+    <ul>
+      {props.entries.map(([status, response]) => (
+        <li>
+          <strong>{status}</strong> {response.description ?? ''}
+          {response.content && (
+            <span class="hint">{` (${Object.keys(response.content).join(', ')})`}</span>
+          )}
+        </li>
+      ))}
+    </ul>
   )
 }
 
@@ -149,6 +167,7 @@ export function renderReference(c: Context<AppEnv>, doc: ApiDocument) {
       groups.set(tag, [...(groups.get(tag) ?? []), { method, path, op }])
     }
   }
+  const descriptions = new Map((doc.tags ?? []).map((tag) => [tag.name, tag.description]))
   const schemes = Object.entries(doc.components?.securitySchemes ?? {})
   const schemas = Object.entries(doc.components?.schemas ?? {})
   return c.html(
@@ -195,6 +214,7 @@ export function renderReference(c: Context<AppEnv>, doc: ApiDocument) {
           {[...groups.entries()].map(([tag, ops]) => (
             <section aria-labelledby={`tag-${tag}`}>
               <h2 id={`tag-${tag}`}>{tag}</h2>
+              {descriptions.get(tag) && <p>{descriptions.get(tag)}</p>}
               {ops.map((o) => (
                 <OperationSection {...o} {...(doc.security ? { fallback: doc.security } : {})} />
               ))}

@@ -1,6 +1,6 @@
 /** whoami, under /gateway/v1 (not an upstream path): who the gateway takes the caller for. */
 import { createRoute, z } from '@hono/zod-openapi'
-import { gatewayFailures, ok } from '../lib/openapi'
+import { failures, ok, tagged } from '../lib/openapi'
 import { budgetViewSchema } from '../upstream/budget-gate'
 import { declareAction } from '../pipe'
 
@@ -8,7 +8,10 @@ export const whoamiRoute = createRoute({
   operationId: 'whoami',
   method: 'get',
   path: '/gateway/v1/whoami',
-  tags: ['Gateway'],
+  tags: tagged('caller'),
+  summary: 'Who am I',
+  description:
+    "Who the gateway takes the caller for: member, team, roles, how they authenticated, the accounts they may use, and their team's share of the budget. Policy action `whoami`.",
   middleware: [declareAction('whoami')] as const,
   responses: {
     200: ok(
@@ -26,6 +29,6 @@ export const whoamiRoute = createRoute({
       }),
       'The caller',
     ),
-    ...gatewayFailures,
+    ...failures(undefined),
   },
 })

@@ -10,12 +10,34 @@ import { capped, problemsOf } from './zod-issues'
 
 type Target = 'param' | 'query' | 'json' | string
 
+/** A path parameter's kind: the account id has its own, every other id shares one. */
+const paramKind = (name: string): ErrorKind =>
+  name === 'account_id' ? 'INVALID_ACCOUNT_ID' : 'INVALID_CERTIFICATE_ID'
+
 function kindFor(target: Target, pointer: string, declared: string | undefined): ErrorKind {
   if (declared !== undefined && declared in ERROR_CODES) return declared as ErrorKind
-  if (target === 'param') {
-    return pointer === '/account_id' ? 'INVALID_ACCOUNT_ID' : 'INVALID_CERTIFICATE_ID'
-  }
+  if (target === 'param') return paramKind(pointer.slice(1))
   return target === 'query' ? 'INVALID_QUERY' : 'INVALID_BODY'
+}
+
+/** The parts of a route's `request` this hook validates, as route definitions declare them. */
+export interface ValidatedRequest {
+  params?: { shape: Record<string, unknown> }
+  query?: unknown
+  body?: unknown
+}
+
+/**
+ * The kinds this hook can answer for a route's request (lib/openapi.ts declares them), except those
+ * a refinement carries itself (`params.kind`), which the route names.
+ */
+export function validationKinds(request: ValidatedRequest | undefined): ErrorKind[] {
+  if (request === undefined) return []
+  return [
+    ...Object.keys(request.params?.shape ?? {}).map(paramKind),
+    ...(request.query ? (['INVALID_QUERY'] as const) : []),
+    ...(request.body ? (['INVALID_BODY'] as const) : []),
+  ]
 }
 
 export function validationHook(

@@ -5,31 +5,29 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { accountParams, approvalId, certificateParams } from '../lib/ids'
 import { inspectCertificates } from '../lib/inspect-pem'
-import { failure, gatewayFailures, ok } from '../lib/openapi'
+import { CHANGE, failures, ok, tagged, UPSTREAM_CALL } from '../lib/openapi'
 import { declareAction, jsonBody } from '../pipe'
+
+const assignBody = z.strictObject({
+  team: z.string({ message: 'team is required' }).min(1),
+  override_quota: z.boolean().optional().openapi({
+    description:
+      "Assign a CA certificate even past the team's CA quota (recorded in the audit log)",
+  }),
+})
 
 export const assignRoute = createRoute({
   operationId: 'assign',
   method: 'put',
   path: '/gateway/v1/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}/owner',
-  tags: ['Gateway'],
+  tags: tagged('ownership'),
+  summary: 'Assign a certificate to a team',
+  description:
+    "Makes a team the owner of a certificate that exists upstream (one uploaded outside the gateway, or another team's). A CA certificate past the team's quota needs `override_quota`. Policy action `assign`.",
   middleware: [declareAction('assign'), jsonBody()] as const,
   request: {
     params: certificateParams,
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z.strictObject({
-            team: z.string({ message: 'team is required' }).min(1),
-            override_quota: z.boolean().optional().openapi({
-              description:
-                "Assign a CA certificate even past the team's CA quota (recorded in the audit log)",
-            }),
-          }),
-        },
-      },
-    },
+    body: { required: true, content: { 'application/json': { schema: assignBody } } },
   },
   responses: {
     200: ok(
@@ -41,7 +39,13 @@ export const assignRoute = createRoute({
       }),
       'The new owner',
     ),
-    ...gatewayFailures,
+    ...failures({ params: certificateParams, body: assignBody }, [
+      ...UPSTREAM_CALL,
+      ...CHANGE,
+      'CERTIFICATE_NOT_FOUND',
+      'UNKNOWN_TEAM',
+      'ASSIGN_OVER_CA_QUOTA',
+    ]),
   },
 })
 
@@ -98,11 +102,22 @@ const transferBody = z
     },
   })
 
+/** What inspectCertificates refuses a PEM with (without a private key), in place of 18111. */
+const TRANSFER_PEM_KINDS = [
+  'CERTIFICATE_UNPARSABLE',
+  'CERTIFICATE_FOREIGN_BLOCK',
+  'PEM_ENCRYPTED',
+  'PEM_HEADERS',
+] as const
+
 export const fileTransferRoute = createRoute({
   operationId: 'fileTransfer',
   method: 'post',
   path: '/gateway/v1/accounts/{account_id}/transfers',
-  tags: ['Gateway'],
+  tags: tagged('ownership'),
+  summary: 'Ask for a certificate another team holds',
+  description:
+    'Files a transfer request for a certificate the account already holds for another team (or for none), named by the PEM the refused upload sent. A member who may approve it (an admin) approves it with /gateway/v1/transfers/{transfer_id}/approve. Policy action `transfer`.',
   middleware: [declareAction('transfer'), jsonBody()] as const,
   request: {
     params: accountParams,
@@ -110,8 +125,18 @@ export const fileTransferRoute = createRoute({
   },
   responses: {
     200: ok(transferView, 'The pending transfer request (a new one, or the one already open)'),
-    409: failure('Your team can already see this certificate'),
-    ...gatewayFailures,
+    ...failures(
+      { params: accountParams, body: transferBody },
+      [
+        ...UPSTREAM_CALL,
+        ...CHANGE,
+        ...TRANSFER_PEM_KINDS,
+        'ACCOUNT_NOT_FOUND',
+        'CERTIFICATE_NOT_FOUND',
+        'TRANSFER_NOT_NEEDED',
+      ],
+      { 409: 'Your team can already see this certificate' },
+    ),
   },
 })
 
@@ -119,32 +144,49 @@ export const listTransfersRoute = createRoute({
   operationId: 'listTransfers',
   method: 'get',
   path: '/gateway/v1/accounts/{account_id}/transfers',
-  tags: ['Gateway'],
+  tags: tagged('ownership'),
+  summary: 'List transfer requests',
+  description:
+    "The account's transfer requests that the caller's team filed, and those the caller may approve. Policy action `transfer`.",
   middleware: [declareAction('transfer')] as const,
   request: { params: accountParams },
   responses: {
     200: ok(z.array(transferView), "Your team's requests and those you may approve"),
-    ...gatewayFailures,
+    ...failures({ params: accountParams }, ['ACCOUNT_NOT_FOUND', 'COORDINATOR_UNAVAILABLE']),
   },
+})
+
+const transferParams = z.strictObject({
+  transfer_id: approvalId().openapi({ param: { name: 'transfer_id', in: 'path' } }),
 })
 
 export const approveTransferRoute = createRoute({
   operationId: 'approveTransfer',
   method: 'post',
   path: '/gateway/v1/transfers/{transfer_id}/approve',
-  tags: ['Gateway'],
+  tags: tagged('ownership'),
+  summary: 'Approve a transfer request',
+  description:
+    'Executes a pending transfer: the certificate changes owner to the asking team, as an assignment would. Policy action `assign`.',
   middleware: [declareAction('assign')] as const,
-  request: {
-    params: z.strictObject({
-      transfer_id: approvalId().openapi({ param: { name: 'transfer_id', in: 'path' } }),
-    }),
-  },
+  request: { params: transferParams },
   responses: {
     200: ok(
       z.object({ transfer: transferView, assignment }),
       'Approved: the certificate now belongs to the asking team',
     ),
-    409: failure('No longer pending'),
-    ...gatewayFailures,
+    ...failures(
+      { params: transferParams },
+      [
+        ...UPSTREAM_CALL,
+        ...CHANGE,
+        'TRANSFER_NOT_FOUND',
+        'TRANSFER_CLOSED',
+        'CERTIFICATE_NOT_FOUND',
+        'UNKNOWN_TEAM',
+        'ASSIGN_OVER_CA_QUOTA',
+      ],
+      { 409: 'No longer pending' },
+    ),
   },
 })
