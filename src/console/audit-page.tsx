@@ -1,8 +1,10 @@
 /**
  * The audit pages: the review API's query as a form (filters, newest first, paging), the activity
- * chart, one entry with its signature check, and the two exports. Everything is read through
- * audit/query.ts, export.ts and verify.ts, the modules the review API uses, after the same policy
- * check (`audit` with account-wide scope), so the pages show what `GET /gateway/v1/audit` would.
+ * chart, one entry with its signature check, and the two exports. Everything is read by the
+ * review operations the review API calls (audit/review.ts) on the request scope's audit log, after
+ * the same policy check (`audit` with account-wide scope), so the pages show what
+ * `GET /gateway/v1/audit` would. The form is read in audit-form.ts, the entry's facts shown by
+ * entry-facts.tsx.
  */
 import type { Context } from 'hono'
 import { Hono } from 'hono'
