@@ -32,8 +32,8 @@ import { API_DOCUMENT, registerErrorExamples } from './lib/openapi'
 import { createRouter } from './lib/router'
 import { uuidv7 } from './lib/uuidv7'
 import { ownershipRouter } from './ownership/handlers'
+import { requestScope } from './pipe'
 import { policyRouter } from './policy/handlers'
-import { requestScope } from './scope'
 
 /** Renders any error as the upstream envelope. Only 5xx are logged; no stack ever reaches a caller. */
 export function renderError(error: Error, c: Context<AppEnv>) {

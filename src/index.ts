@@ -1,6 +1,6 @@
 /** The Worker's entry point. */
 import { buildGateway } from './app'
-import { recordCheckpoints } from './audit/checkpoints-cron'
+import { checkpointsJob } from './audit/checkpoints-cron'
 import { asJsonRequest } from './lib/json-body'
 
 // The coordinator Durable Object's class must be exported by the Worker that binds it.
@@ -15,6 +15,6 @@ export default {
   },
   // Hourly (wrangler.toml [triggers]): each audit chain's head, signed, for auditors to keep.
   scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
-    ctx.waitUntil(recordCheckpoints(env, new Date(controller.scheduledTime)))
+    ctx.waitUntil(checkpointsJob(env, new Date(controller.scheduledTime)))
   },
 } satisfies ExportedHandler<Env>

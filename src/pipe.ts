@@ -4,15 +4,17 @@
  *   declareAction(a)  on every route: names the action before the input is validated, so that a
  *                     request refused as invalid is still recorded as the action it attempted
  *   jsonBody()        on routes that take a body: JSON only, within the configured size
+ *   requestScope()    after authentication: the request scope (kernel/scope-for.ts `scopeFor`,
+ *                     as a job builds its own) that handlers pass to their operations
  *   settle(c, o)      where a handler hands its operation's outcome back: the findings go to the
  *                     audit trail, a refusal is thrown for the one error renderer
- *
- * The request scope handlers pass to their operations is built in scope.ts.
  */
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from './app-env'
-import type { Action, Outcome } from './audit/record'
+import { partsOf } from './audit/middleware'
+import type { Action, Outcome } from './kernel/operation'
+import { scopeFor } from './kernel/scope-for'
 import { readJsonBody } from './lib/json-body'
 
 export const declareAction = (action: Action) =>
@@ -24,6 +26,14 @@ export const declareAction = (action: Action) =>
 export const jsonBody = () =>
   createMiddleware<AppEnv>(function jsonBody(c, next) {
     return readJsonBody(c, c.var.config.maxBodyBytes, next)
+  })
+
+/** Mounted after authentication: every handler behind it reads `c.var.scope`. */
+export const requestScope = () =>
+  createMiddleware<AppEnv>(async function requestScope(c, next) {
+    const { config, principal, requestId } = c.var
+    c.set('scope', scopeFor({ env: c.env, config, principal, requestId, parts: () => partsOf(c) }))
+    await next()
   })
 
 /** The operation's value, or its refusal thrown; its findings are kept for the audit trail. */

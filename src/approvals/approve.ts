@@ -3,7 +3,7 @@
  * would have run, decided again on the certificate as it is now: it may have changed hands, or
  * gone, since the request, and the requester must still be allowed to delete it.
  */
-import { run, type Findings, type Outcome } from '../audit/record'
+import { run, type Findings, type Outcome } from '../kernel/operation'
 import { isActive } from '../identity/authenticate'
 import { GatewayError } from '../lib/errors'
 import { releaseOnDelete } from '../ownership/bookkeeping'
@@ -18,7 +18,7 @@ import { decide, type CertificateFacts } from '../policy/decide'
 import type { Envelope } from '../upstream/port'
 import { upstreamRequests } from '../upstream/request'
 import type { MtlsCertificate } from '../upstream/shapes'
-import type { ApprovalDeps } from './park'
+import type { ApprovalDeps } from '../kernel/operation'
 import { fromStoredFacts, type Approval } from './store'
 
 /** The accounts of the caller's team, in the policy's order. */

@@ -2,18 +2,10 @@
  * Parking a delete that the policy gates behind a second member's approval: the delete is stored
  * as a pending approval instead of being forwarded (approve.ts executes it later).
  */
-import type { Findings } from '../audit/record'
-import type { KnownCertificate, OwnershipDeps } from '../ownership/facts'
+import type { ApprovalDeps, Findings } from '../kernel/operation'
+import type { KnownCertificate } from '../ownership/facts'
 import type { CertificateFacts, Decision } from '../policy/decide'
-import type { Policy } from '../policy/document'
-import { toStoredFacts, type Approval, type ApprovalStore } from './store'
-
-/** What approval operations run on: the ownership deps plus the approvals and the policy. */
-export interface ApprovalDeps extends OwnershipDeps {
-  approvals: ApprovalStore
-  /** The requester of an approval is checked against the policy as it is when it is approved. */
-  policy: Policy
-}
+import { toStoredFacts, type Approval } from './store'
 
 export interface ParkedDelete {
   approval: Approval

@@ -9,7 +9,7 @@
  * the operations and their unit tests run on any implementation of it.
  */
 import { z } from '@hono/zod-openapi'
-import type { CertificateLabel } from '../ownership/facts'
+import type { CertificateLabel } from '../ownership/ledger'
 import type { CertificateFacts } from '../policy/decide'
 
 export const approvalSchema = z.object({

@@ -7,8 +7,10 @@
  *                     canonical(head))
  *
  * where `head` is what the entry says happened, and never changes between its pending and its final
- * version: when, the request, who, what (HEAD_FIELDS). (Its outcome is covered by the
- * entry's signature, signing.ts, which is checked on every entry too.) So entry n commits to entry
+ * version: when, the request, who, what (`HEAD_FIELDS`, the fields marked `head` in entry.ts). Not
+ * the outcome, which arrives later, nor the certificate id, which an upload learns only from the
+ * upstream's answer: both are covered by the entry's signature (signing.ts), checked on every
+ * entry too. So entry n commits to entry
  * n-1 and, through it, to everything before: an entry deleted, reordered or edited breaks the links
  * after it, and the coordinator (coordinator/chain.ts) keeps every link and the chain's head, so
  * that the last entries cannot go unnoticed either. A signed checkpoint is a head an auditor keeps
@@ -17,26 +19,8 @@
  * Pure WebCrypto: the Worker, the coordinator and the offline verifier share it.
  */
 import { base64url } from '../lib/encoding'
+import { HEAD_FIELDS } from './entry'
 import { canonical } from './signing'
-
-/**
- * The fields a link commits to: what is known when a mutation's pending entry is written and never
- * changes after. The outcome is not (it arrives later), nor is the certificate id, which an upload
- * learns only from the upstream's answer; both are covered by the entry's signature.
- */
-export const HEAD_FIELDS = [
-  'time',
-  'id',
-  'kind',
-  'request_id',
-  'member',
-  'team',
-  'via',
-  'action',
-  'account_id',
-  'fingerprint_sha256',
-  'serial_number',
-] as const
 
 type Head = Partial<Record<(typeof HEAD_FIELDS)[number], unknown>>
 

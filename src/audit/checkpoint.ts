@@ -75,7 +75,7 @@ export interface CheckpointKeys {
 }
 
 /** Whether the gateway signed this checkpoint (a version 1 one: under the HMAC key, if given). */
-export async function checkpointSigned(
+async function checkpointSigned(
   keys: CheckpointKeys,
   checkpoint: KeptCheckpoint,
 ): Promise<string | undefined> {

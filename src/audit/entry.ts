@@ -147,6 +147,76 @@ export const auditEntrySchema = z
 
 export type AuditEntry = z.output<typeof auditEntrySchema>
 
+/** What is kept of a field beyond the entry itself (CONTRIBUTING "How to add a field"). */
+interface FieldRow {
+  /** Its name in the KV summary, when it is copied there as it is (`summarize`, `expand`). */
+  short?: string
+  /** The chain's link commits to it: known when a pending entry is written, never changed. */
+  head?: true
+  /** Its label on the console's entry page; a field without one is not shown there. */
+  label?: string
+}
+
+/**
+ * Every field of the entry, in the schema's order, with what is kept of it beyond the entry: the
+ * compiler refuses a field of the schema without its row here. The summary's scalar fields, the
+ * chain's head fields (chain.ts) and the console's entry page follow this table; the CSV columns
+ * follow the schema (export.ts). The structured fields (decision, approval, ...) are summarized by
+ * `summarize` and `expand` below, under the short names `StructuredSummary` declares.
+ */
+export const ENTRY_FIELDS = {
+  time: { head: true, label: 'Time' },
+  id: { head: true },
+  kind: { head: true },
+  request_id: { head: true, label: 'Request id' },
+  member: { short: 'm', head: true, label: 'Member' },
+  team: { short: 'tm', head: true, label: 'Team' },
+  via: { short: 'via', head: true, label: 'Authenticated by' },
+  action: { short: 'a', head: true, label: 'Action' },
+  account_id: { short: 'ac', head: true, label: 'Account' },
+  // Not in the head: an upload learns its id only from the upstream's answer.
+  certificate_id: { short: 'c', label: 'Certificate' },
+  certificate_name: { short: 'n' },
+  fingerprint_sha256: { short: 'fp', head: true, label: 'SHA-256 fingerprint' },
+  serial_number: { short: 'sn', head: true, label: 'Serial number' },
+  decision: { label: 'Decision' },
+  approval: { label: 'Approval' },
+  adopted: {},
+  assigned: {},
+  outcome: { label: 'Outcome' },
+  latency_ms: { label: 'Latency' },
+  upstream_attempts: { label: 'Upstream calls' },
+  suppressed: {},
+  truncated: {},
+  chain: { short: 'ch' },
+  seq: { short: 'q' },
+  prev: { short: 'pv' },
+  released: {},
+  quota_override: {},
+} as const satisfies { [F in keyof Required<AuditEntry>]: FieldRow }
+
+type Rows = typeof ENTRY_FIELDS
+type Field = keyof Rows
+/** The fields copied to the summary as they are, and the short name of each. */
+type ScalarField = { [F in Field]: Rows[F] extends { short: string } ? F : never }[Field]
+type ShortOf<F extends ScalarField> = Rows[F] extends { short: infer S extends string } ? S : never
+
+const fieldsWith = <K extends keyof FieldRow>(key: K) =>
+  (Object.keys(ENTRY_FIELDS) as Field[]).filter((field) => key in ENTRY_FIELDS[field])
+
+/** The scalar fields and their short names, in the schema's order. */
+const SCALARS = fieldsWith('short').map(
+  (field) => [field, (ENTRY_FIELDS[field] as FieldRow).short!] as [ScalarField, string],
+)
+
+/** The fields a chain's link commits to (chain.ts), in the schema's order. */
+export const HEAD_FIELDS = fieldsWith('head')
+
+/** The fields the console's entry page shows, in the schema's order, with their labels. */
+export const PAGE_FIELDS = fieldsWith('label').map(
+  (field) => [field, (ENTRY_FIELDS[field] as FieldRow).label!] as const,
+)
+
 export function classify(facts: RequestFacts, status: number): OutcomeClass {
   // A parked delete was allowed, pending approval, whichever form it was answered in (403 or 202).
   if (status < 400 || facts.outcome?.codes.includes(ERROR_CODES.APPROVAL_REQUIRED.code)) {
@@ -250,23 +320,11 @@ export function memberSuppressedEntry(
   })
 }
 
-/** The KV metadata form. Short names because every byte counts against KV's 1024. */
-export interface Summary {
+/** The summary's structured fields, each under short names of its own. */
+type StructuredSummary = {
   k: 'r' | 's'
   t: number
   id: string
-  ch?: string
-  q?: number
-  pv?: string
-  m?: string
-  tm?: string
-  via?: string
-  a?: string
-  ac?: string
-  c?: string
-  n?: string
-  fp?: string
-  sn?: string
   d?: 'allow' | 'deny'
   dr?: string[]
   sd?: 'allow' | 'deny'
@@ -290,19 +348,13 @@ export interface Summary {
   tr?: 1
 }
 
-const SCALARS = [
-  ['chain', 'ch'],
-  ['prev', 'pv'],
-  ['member', 'm'],
-  ['team', 'tm'],
-  ['via', 'via'],
-  ['action', 'a'],
-  ['account_id', 'ac'],
-  ['certificate_id', 'c'],
-  ['certificate_name', 'n'],
-  ['fingerprint_sha256', 'fp'],
-  ['serial_number', 'sn'],
-] as const
+/**
+ * The KV metadata form. Short names because every byte counts against KV's 1024: the scalar
+ * fields' from `ENTRY_FIELDS`, the structured ones' from `StructuredSummary`.
+ */
+export type Summary = StructuredSummary & {
+  [F in ScalarField as ShortOf<F>]?: NonNullable<AuditEntry[F]>
+}
 
 export function summarize(entry: AuditEntry): Summary {
   const summary: Summary = {
@@ -312,8 +364,8 @@ export function summarize(entry: AuditEntry): Summary {
     o: entry.outcome.class,
     u: entry.upstream_attempts,
   }
-  for (const [long, short] of SCALARS) if (entry[long] !== undefined) summary[short] = entry[long]
-  if (entry.seq !== undefined) summary.q = entry.seq
+  const scalars: Record<string, unknown> = summary
+  for (const [long, short] of SCALARS) if (entry[long] !== undefined) scalars[short] = entry[long]
   if (entry.decision) {
     summary.d = entry.decision.effect
     summary.dr = entry.decision.rule_ids
@@ -352,9 +404,10 @@ export function expand(summary: Summary): AuditEntry {
     upstream_attempts: summary.u,
   }
   if (summary.k === 'r') entry.request_id = summary.id
+  const scalars: Record<string, unknown> = summary
+  const fields: Record<string, unknown> = entry
   for (const [long, short] of SCALARS)
-    if (summary[short] !== undefined) entry[long] = summary[short]
-  if (summary.q !== undefined) entry.seq = summary.q
+    if (scalars[short] !== undefined) fields[long] = scalars[short]
   if (summary.d) {
     entry.decision = { effect: summary.d, rule_ids: summary.dr ?? [] }
     if (summary.sd) entry.decision.shadow = { effect: summary.sd, rule_ids: summary.sr ?? [] }
@@ -388,7 +441,7 @@ export function expand(summary: Summary): AuditEntry {
 /** KV's limit on metadata, serialised as JSON. */
 export const MAX_METADATA_BYTES = 1024
 /** Room kept for what the store adds next to the summary: value hash, signature, seal. */
-export const RESERVED_METADATA_BYTES = 160
+const RESERVED_METADATA_BYTES = 160
 
 const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length
 

@@ -29,7 +29,7 @@ import type { Position } from './store'
 export type ExportFormat = 'ndjson' | 'csv'
 
 /** List() calls one export may spend: up to 800,000 listed keys, under KV's 1000 operations. */
-export const EXPORT_LIST_BUDGET = 800
+const EXPORT_LIST_BUDGET = 800
 
 /**
  * CSV columns are derived from the entry's schema (entry.ts), so that every recorded field is
@@ -127,7 +127,7 @@ export interface Covered {
 }
 
 /** The query's filters as the marker records them (only those set). */
-export function filtersOf(query: Query): Record<string, string> {
+function filtersOf(query: Query): Record<string, string> {
   const { team, member, action, decision, outcome, certificate, requestId } = query
   const set = { team, member, action, decision, outcome, certificate, request_id: requestId }
   return Object.fromEntries(

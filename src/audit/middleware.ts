@@ -1,9 +1,10 @@
 /**
  * Where the pipe meets the audit log: the two moments an entry is written.
  *
- *   pendingRecorder(...)  the port operations call before a change (`AuditPort.beforeChange`): a
- *                         mutation's entry, outcome "pending", written and awaited before the
- *                         mutation goes anywhere; if it cannot be written the mutation is refused
+ *   pendingRecorder(...)  (recorder.ts, built with the request scope) the port operations call
+ *                         before a change (`AuditPort.beforeChange`): a mutation's entry,
+ *                         outcome "pending", written and awaited before the mutation goes
+ *                         anywhere; if it cannot be written the mutation is refused
  *                         (503 AUDIT_UNAVAILABLE) and nothing is forwarded. A request is recorded
  *                         once, however many changes it makes (an adoption, then a delete).
  *   auditTrail()          after every request, whatever its answer: the final entry, under the
@@ -23,78 +24,13 @@ import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app-env'
 import { configFor, type Config } from '../config'
-import { GatewayError } from '../lib/errors'
 import { uuidv7, uuidv7Time } from '../lib/uuidv7'
-import { coordinatedChains, type AuditChains } from '../coordinator/client'
-import { auditChainOf } from '../coordinator/shard'
-import { headOf, type ChainPosition } from './chain'
-import { entryFromFacts, memberSuppressedEntry, suppressedEntry, type AuditEntry } from './entry'
+import { coordinatedChains } from '../coordinator/client'
+import { entryFromFacts, memberSuppressedEntry, suppressedEntry } from './entry'
 import { anonymousBudget } from './flood-guard'
-import {
-  recordOf,
-  type AuditPort,
-  type Findings,
-  type RecordParts,
-  type RequestFacts,
-} from './record'
-import { eventKeyOf, rewriteEntry, writeEntry, type StoreSettings } from './store'
-
-const entryTime = (facts: RequestFacts) => uuidv7Time(facts.requestId) ?? facts.startedAt
-
-export interface PendingRecorder extends AuditPort {
-  /**
-   * The pending entry's place in its chain once it is on record, so the final write goes to the
-   * keys just written, under the same number.
-   */
-  readonly written: ChainPosition | undefined
-}
-
-/** The entry in its place: numbered in its chain and linked to the chain's head. */
-async function chained(chains: AuditChains, entry: AuditEntry): Promise<AuditEntry> {
-  const chain = auditChainOf(entry.account_id)
-  return { ...entry, ...(await chains.append(chain, eventKeyOf(entry), headOf(entry))) }
-}
-
-/** The audit port of one request; `parts` gives what the request is known to be so far. */
-export function pendingRecorder(
-  kv: KVNamespace,
-  settings: StoreSettings,
-  chains: AuditChains,
-  parts: () => RecordParts,
-): PendingRecorder {
-  let written: ChainPosition | undefined
-  return {
-    get written() {
-      return written
-    },
-    async beforeChange(found: Findings) {
-      // Once on record, the request is on record: a second change in the same request needs no
-      // second pending write to the same keys (KV: one write per key per second).
-      if (written) return
-      const facts = recordOf({ ...parts(), findings: found, answer: undefined })
-      try {
-        const entry = await chained(
-          chains,
-          entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now()),
-        )
-        await writeEntry(kv, entry, settings)
-        written = { chain: entry.chain!, seq: entry.seq!, prev: entry.prev! }
-      } catch (error) {
-        throw GatewayError.of('AUDIT_UNAVAILABLE', { cause: error })
-      }
-    },
-  }
-}
-
-/** An entry written after the response, chained; unchained if the coordinator cannot be reached. */
-async function chainedIfPossible(chains: AuditChains, entry: AuditEntry): Promise<AuditEntry> {
-  try {
-    return await chained(chains, entry)
-  } catch (error) {
-    console.error(`audit entry ${entry.id} written unchained:`, String(error))
-    return entry
-  }
-}
+import { recordOf, type RecordParts, type RequestFacts } from './record'
+import { chainedIfPossible, entryTime } from './recorder'
+import { rewriteEntry, writeEntry, type StoreSettings } from './store'
 
 /** What the stages of this request have established; each part is read where its owner put it. */
 export function partsOf(c: Context<AppEnv>): RecordParts {

@@ -38,7 +38,7 @@ export interface Page {
 }
 
 /** List() calls one page may spend (1000 keys each); KV allows 1000 operations per invocation. */
-export const PAGE_LIST_BUDGET = 100
+const PAGE_LIST_BUDGET = 100
 
 /** A summary read from KV, if it looks like one. */
 function summaryOf(item: Scanned): Summary | undefined {

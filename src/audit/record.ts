@@ -1,9 +1,9 @@
 /**
  * What the audit records about one request, and how it comes together.
  *
- * Operations never write the request's record. They take plain inputs and return an `Outcome`:
- * the value (or the refusal) plus the `Findings` the audit needs (which certificate, the deciding
- * decision, the approval, adoptions). The record is then assembled once, by `recordOf`, from what
+ * Operations never write the request's record. They take plain inputs and return an `Outcome`
+ * (kernel/operation.ts): the value (or the refusal) plus the `Findings` the audit needs (which
+ * certificate, the deciding decision, the approval, adoptions). The record is then assembled once, by `recordOf`, from what
  * each stage owns: the route's declared action, the principal from authentication, the findings,
  * the upstream port's call count and the answer's status. Nothing else builds one.
  */
@@ -49,26 +49,6 @@ export interface Findings {
   released?: { certificate_id: string; team: string }
   /** An assign past the new team's CA quota, let through by the admin's `override_quota`. */
   quotaOverride?: { team: string; quota: number; held: number }
-}
-
-export type Outcome<T> =
-  { ok: true; value: T; findings: Findings } | { ok: false; error: unknown; findings: Findings }
-
-/**
- * Runs an operation's body with its findings, starting from what the request names. Whatever the
- * body throws becomes a refusal that keeps the findings gathered until then: a denied delete is
- * recorded with the decision that denied it.
- */
-export async function run<T>(
-  start: Findings,
-  body: (found: Findings) => Promise<T>,
-): Promise<Outcome<T>> {
-  const findings: Findings = { ...start }
-  try {
-    return { ok: true, value: await body(findings), findings }
-  } catch (error) {
-    return { ok: false, error, findings }
-  }
 }
 
 export interface RequestFacts extends Findings {

@@ -41,7 +41,7 @@ import type { AuditEntry, Summary } from './entry'
 import { MAX_METADATA_BYTES, fit, summarize } from './entry'
 import { sha256, sign } from './signing'
 
-export const LAYOUT = 'v1'
+const LAYOUT = 'v1'
 const MAX_MS = 9_999_999_999_999
 const REV_DIGITS = 13
 /** Finest prefix used when the range ends in the past: 6 digits of <rev> = buckets of 10^7 ms. */
@@ -49,7 +49,7 @@ const FINE_DIGITS = 6
 const SAME_KEY_GAP_MS = 1_100
 
 export const rev = (ms: number) => String(MAX_MS - ms).padStart(REV_DIGITS, '0')
-export const timeOfRev = (digits: string) => MAX_MS - Number(digits)
+const timeOfRev = (digits: string) => MAX_MS - Number(digits)
 export const tailOf = (time: number, id: string) => `${rev(time)}:${id}`
 
 const EVENTS_BASE = `${LAYOUT}:e:`

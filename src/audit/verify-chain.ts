@@ -16,7 +16,7 @@ import { linkOf } from './chain'
 import type { AuditEntry } from './entry'
 import { judge, sha256 } from './signing'
 
-export const chainProblemSchema = z.strictObject({
+const chainProblemSchema = z.strictObject({
   kind: z.enum(['deleted', 'moved', 'relinked', 'altered', 'forged', 'unsigned']),
   seq: z.number().int(),
   key: z.string(),

@@ -32,7 +32,7 @@ export const problemKindSchema = z.enum([
 ])
 export type ProblemKind = z.output<typeof problemKindSchema>
 
-export const problemSchema = z.strictObject({
+const problemSchema = z.strictObject({
   kind: problemKindSchema,
   key: z.string().optional().openapi({ description: 'The KV key of the entry, if one is known' }),
   chain: z.string().optional(),
@@ -55,7 +55,7 @@ export type VerifyReport = z.output<typeof verifyReportSchema> & { cursor?: Posi
 
 export const MAX_VERIFY_PAGE = 200
 /** Links one page compares per chain; a span holding more says so instead of passing them. */
-export const MAX_SPAN_LINKS = 1000
+const MAX_SPAN_LINKS = 1000
 /** Re-reads of links the listing missed (KV's list() can lag its writes): the rest are reported. */
 const CONFIRM_BUDGET = 300
 /** A link this young whose entry is absent may still be being written (waitUntil, retries). */

@@ -6,7 +6,7 @@
  * The coordinator closes it for every isolate; an isolate's own note of it lasts at most
  * BREAKER_RECHECK_MS more (upstream/budget-gate.ts).
  */
-import { run, type AuditPort, type Outcome } from '../audit/record'
+import { run, type AuditPort, type Outcome } from '../kernel/operation'
 import type { Authorizer } from '../policy/enforce'
 import type { TokenBudget } from '../upstream/budget-gate'
 

@@ -8,8 +8,8 @@
  * has no entry for it, the associations before a delete); a refused upload or delete is never
  * forwarded. A delete the policy gates behind an approval is parked (approvals/park.ts).
  */
-import { run, type Outcome } from '../audit/record'
-import { park, type ApprovalDeps, type ParkedDelete } from '../approvals/park'
+import { run, type ApprovalDeps, type Outcome, type OwnershipDeps } from '../kernel/operation'
+import { park, type ParkedDelete } from '../approvals/park'
 import { GatewayError } from '../lib/errors'
 import { releaseOnDelete, trackUpload } from '../ownership/bookkeeping'
 import {
@@ -18,7 +18,6 @@ import {
   followingUpstream,
   refuseInUse,
   visibleCertificate,
-  type OwnershipDeps,
 } from '../ownership/facts'
 import { duplicateRefusal, isDuplicate } from '../ownership/transfer'
 import type { Envelope } from '../upstream/port'

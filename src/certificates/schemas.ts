@@ -13,7 +13,7 @@ import { inspectCertificates, inspectPrivateKey } from '../lib/inspect-pem'
 /** More `type` values than anyone needs for three types: refused, not forwarded. */
 const MAX_TYPE_VALUES = 32
 
-export const CERTIFICATE_TYPES = ['custom', 'gateway_managed', 'access_managed'] as const
+const CERTIFICATE_TYPES = ['custom', 'gateway_managed', 'access_managed'] as const
 export type CertificateType = (typeof CERTIFICATE_TYPES)[number]
 
 const oneOrMany = z.union([z.string(), z.array(z.string())])
@@ -59,8 +59,6 @@ export const listQuery = z
       }
     }
   })
-
-export type ListQuery = z.infer<typeof listQuery>
 
 // cloudflare-go sends "" for an unset name or private_key; "" means absent.
 const emptyAsAbsent = <T extends z.ZodType>(schema: T) =>

@@ -23,7 +23,7 @@ import { ExpiryBadge, daysLeft, Time } from './format'
 import { Notice, TableRegion } from './layout'
 import { renderPage } from './render'
 
-export const PAGE_SIZE = 50
+const PAGE_SIZE = 50
 
 interface Shown {
   approval: Approval

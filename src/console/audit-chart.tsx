@@ -8,7 +8,7 @@ import { OUTCOME_CLASSES, type AuditEntry, type OutcomeClass } from '../audit/en
 import type { TimeRange } from '../audit/store'
 import { TableRegion } from './layout'
 
-export const BUCKETS = 24
+const BUCKETS = 24
 const WIDTH = 720
 const HEIGHT = 220
 const PLOT = { left: 40, right: 8, top: 10, bottom: 30 }

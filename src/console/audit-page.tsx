@@ -1,50 +1,29 @@
 /**
  * The audit pages: the review API's query as a form (filters, newest first, paging), the activity
- * chart, one entry with its signature check, and the two exports. Everything is read through
- * audit/query.ts, export.ts and verify.ts, the modules the review API uses, after the same policy
- * check (`audit` with account-wide scope), so the pages show what `GET /gateway/v1/audit` would.
+ * chart, one entry with its signature check, and the two exports. Everything is read by the
+ * review operations the review API calls (audit/review.ts) on the request scope's audit log, after
+ * the same policy check (`audit` with account-wide scope), so the pages show what
+ * `GET /gateway/v1/audit` would. The form is read in audit-form.ts, the entry's facts shown by
+ * entry-facts.tsx.
  */
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import type { AppEnv } from '../app-env'
 import { OUTCOME_CLASSES, type AuditEntry } from '../audit/entry'
-import { exportStream } from '../audit/export'
-import { encodeCursor, entries, runQuery, type Query } from '../audit/query'
+import { encodeCursor } from '../audit/query'
 import { AUDITED_ACTIONS } from '../audit/record'
-import type { TimeRange } from '../audit/store'
-import { MAX_VERIFY_PAGE, verifyPage } from '../audit/verify'
-import { verifyChain } from '../audit/verify-chain'
-import { coordinatedChains } from '../coordinator/client'
-import { GatewayError, detail } from '../lib/errors'
-import { UUID } from '../lib/ids'
+import { admitReviewer, entryOf, exportLog, queryLog, type EntryReport } from '../audit/review'
 import type { Problem } from '../lib/zod-issues'
-import { declareAction } from '../pipe'
-import { admitAudit } from './admit'
+import { declareAction, settle } from '../pipe'
+import { EntryFacts } from './entry-facts'
 import { ActivityChart, bucketize } from './audit-chart'
-import { defaultsFor, formToQuery, queryOf, readAuditForm, readExportForm } from './audit-filters'
+import { defaultsFor, formRefusal, formToQuery, readAuditForm, readExportForm } from './audit-form'
 import { OutcomeBadge, rowClassOf, Time } from './format'
 import { Notice, TableRegion } from './layout'
 import { renderPage } from './render'
 
-/** The chart counts at most this many entries, listed with at most this many list() calls. */
-export const CHART_MAX_ENTRIES = 10_000
-const CHART_LIST_BUDGET = 20
 /** Page sizes the form offers; left empty, the review API's default (100) applies. */
 const PAGE_SIZES = ['25', '50', '250', '1000']
-
-async function chartEntries(kv: KVNamespace, query: Query) {
-  const walk = entries(kv, { ...query, cursor: undefined }, { lists: CHART_LIST_BUDGET })
-  const found: AuditEntry[] = []
-  for (;;) {
-    const next = await walk.next()
-    if (next.done) return { entries: found, complete: next.value === undefined }
-    found.push(next.value.entry)
-    if (found.length >= CHART_MAX_ENTRIES) {
-      await walk.return(undefined)
-      return { entries: found, complete: false }
-    }
-  }
-}
 
 const link = (path: string, params: Record<string, string | undefined>) => {
   const search = new URLSearchParams()
@@ -217,20 +196,13 @@ function filterChoices(c: Context<AppEnv>) {
 }
 
 async function auditList(c: Context<AppEnv>) {
-  await admitAudit(c)
-  const now = Date.now()
+  settle(c, await admitReviewer(c.var.scope))
   const raw = c.req.query()
-  const values = Object.keys(raw).length > 0 ? raw : defaultsFor(now)
+  const values = Object.keys(raw).length > 0 ? raw : defaultsFor(Date.now())
   const read = readAuditForm(values)
   const choices = filterChoices(c)
   if (!read.ok) {
-    c.set(
-      'failure',
-      new GatewayError(
-        400,
-        read.problems.map((p) => detail('INVALID_QUERY', p.message, p.pointer)),
-      ),
-    )
+    c.set('failure', formRefusal(read.problems))
     return renderPage(
       c,
       {
@@ -246,11 +218,10 @@ async function auditList(c: Context<AppEnv>) {
       400,
     )
   }
-  const query = queryOf(read.params, c.var.config.audit.retentionDays, now)
-  const [page, chart] = await Promise.all([
-    runQuery(c.env.AUDIT, query),
-    query.cursor === undefined ? chartEntries(c.env.AUDIT, query) : undefined,
-  ])
+  const { query, page, chart } = settle(
+    c,
+    await queryLog(c.var.scope, read.params, { chart: true }),
+  )
   // The same query from its newest entry (no cursor), and for exports also without the page size
   // (an export's own limit defaults to everything, 100,000 entries).
   const { cursor: _cursor, ...newest } = formToQuery(values)
@@ -334,44 +305,67 @@ async function auditList(c: Context<AppEnv>) {
 }
 
 async function auditExport(c: Context<AppEnv>) {
-  await admitAudit(c)
+  settle(c, await admitReviewer(c.var.scope))
   const read = readExportForm(c.req.query())
-  if (!read.ok) {
-    throw new GatewayError(
-      400,
-      read.problems.map((p) => detail('INVALID_QUERY', p.message, p.pointer)),
-    )
-  }
-  const query = queryOf(read.params, c.var.config.audit.retentionDays, Date.now())
+  if (!read.ok) throw formRefusal(read.problems)
   const format = read.params.format
-  return c.body(exportStream(c.env.AUDIT, query, format, c.var.config.audit.attestKey), 200, {
+  return c.body(settle(c, await exportLog(c.var.scope, read.params)), 200, {
     'content-type':
       format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
     'content-disposition': `attachment; filename="audit.${format}"`,
   })
 }
 
-function Fact(props: { term: string; children?: unknown }) {
+function Integrity(props: { report: EntryReport }) {
+  const { problems, pending, chained, found } = props.report
+  const e = found.entry
+  const chainProblem = chained?.problems[0]
   return (
     <>
-      <dt>{props.term}</dt>
-      <dd>{props.children ?? <span class="hint">none</span>}</dd>
+      <h2>Integrity</h2>
+      {problems.length === 0 ? (
+        <Notice tone="good">
+          Signature valid: the seal, the signature over its key and metadata and the hash of the
+          stored value all hold.
+          {pending && ' It is still pending: the outcome of this change was never recorded.'}
+        </Notice>
+      ) : (
+        <Notice tone="bad">
+          <p>This entry is not as the gateway wrote it:</p>
+          <ul>
+            {problems.map((p) => (
+              <li>
+                <strong>{p.kind}</strong>: {p.detail} <code>{p.key}</code>
+              </li>
+            ))}
+          </ul>
+        </Notice>
+      )}
+      {chained === undefined ? (
+        <p class="hint">
+          Chain: not chained (the coordinator could not be reached when this entry was written). It
+          is signed on its own.
+        </p>
+      ) : chainProblem === undefined ? (
+        <p class="hint">
+          Chain: number {e.seq} of {e.chain}, linked to the entry before it as the coordinator
+          recorded.
+        </p>
+      ) : (
+        <Notice tone="bad">
+          <p>
+            Chain: <strong>{chainProblem.kind}</strong>: {chainProblem.detail}
+          </p>
+        </Notice>
+      )}
     </>
   )
 }
 
 async function auditEntry(c: Context<AppEnv>) {
-  await admitAudit(c)
   const id = c.req.param('requestId') ?? ''
-  const { audit } = c.var.config
-  const now = Date.now()
-  const range: TimeRange = { from: now - audit.retentionDays * 86_400_000, to: now, endsNow: true }
-  const walk = UUID.test(id)
-    ? entries(c.env.AUDIT, { requestId: id, range }, { lists: 5 })
-    : undefined
-  const first = walk ? await walk.next() : undefined
-  if (walk) await walk.return(undefined)
-  if (!first || first.done) {
+  const report = settle(c, await entryOf(c.var.scope, id))
+  if (report === null) {
     return renderPage(
       c,
       {
@@ -386,31 +380,7 @@ async function auditEntry(c: Context<AppEnv>) {
       404,
     )
   }
-  const found = first.value
-  const e = found.entry
-  const time = Date.parse(e.time)
-  const report = await verifyPage(c.env.AUDIT, {
-    signingKey: audit.signingKey,
-    range: { from: time, to: time, endsNow: false },
-    limit: MAX_VERIFY_PAGE,
-    // Its own chain is walked because the entry names it; the problems kept are its own.
-    chains: { names: [], links: coordinatedChains(c.env.COORDINATOR, audit.retentionDays) },
-  })
-  const problems = report.problems.filter((p) => p.key === found.key)
-  const pending = report.pending.includes(found.key)
-  // Its place in its chain, checked against the coordinator's link for that number.
-  const chained =
-    e.chain !== undefined && e.seq !== undefined
-      ? await verifyChain(
-          c.env.AUDIT,
-          coordinatedChains(c.env.COORDINATOR, audit.retentionDays),
-          audit.signingKey,
-          e.chain,
-          e.seq,
-          1,
-        )
-      : undefined
-  const chainProblem = chained?.problems[0]
+  const e = report.found.entry
   return renderPage(c, {
     title: 'Audit entry',
     section: 'audit',
@@ -427,103 +397,8 @@ async function auditEntry(c: Context<AppEnv>) {
             </>
           )}
         </p>
-        <h2>Integrity</h2>
-        {problems.length === 0 ? (
-          <Notice tone="good">
-            Signature valid: the seal, the signature over its key and metadata and the hash of the
-            stored value all hold.
-            {pending && ' It is still pending: the outcome of this change was never recorded.'}
-          </Notice>
-        ) : (
-          <Notice tone="bad">
-            <p>This entry is not as the gateway wrote it:</p>
-            <ul>
-              {problems.map((p) => (
-                <li>
-                  <strong>{p.kind}</strong>: {p.detail} <code>{p.key}</code>
-                </li>
-              ))}
-            </ul>
-          </Notice>
-        )}
-        {chained === undefined ? (
-          <p class="hint">
-            Chain: not chained (the coordinator could not be reached when this entry was written).
-            It is signed on its own.
-          </p>
-        ) : chainProblem === undefined ? (
-          <p class="hint">
-            Chain: number {e.seq} of {e.chain}, linked to the entry before it as the coordinator
-            recorded.
-          </p>
-        ) : (
-          <Notice tone="bad">
-            <p>
-              Chain: <strong>{chainProblem.kind}</strong>: {chainProblem.detail}
-            </p>
-          </Notice>
-        )}
-        <h2>What happened</h2>
-        <dl class="facts">
-          <Fact term="Time">
-            <Time at={e.time} />
-          </Fact>
-          <Fact term="Request id">{e.request_id && <code>{e.request_id}</code>}</Fact>
-          <Fact term="Member">{e.member}</Fact>
-          <Fact term="Team">{e.team}</Fact>
-          <Fact term="Authenticated by">{e.via}</Fact>
-          <Fact term="Action">{e.action}</Fact>
-          <Fact term="Account">{e.account_id && <code>{e.account_id}</code>}</Fact>
-          <Fact term="Certificate">
-            {e.certificate_id && <code>{e.certificate_id}</code>}
-            {e.certificate_name && <div>{e.certificate_name}</div>}
-          </Fact>
-          {e.fingerprint_sha256 && (
-            <Fact term="SHA-256 fingerprint">
-              <code>{e.fingerprint_sha256}</code>
-            </Fact>
-          )}
-          {e.serial_number && (
-            <Fact term="Serial number">
-              <code>{e.serial_number}</code>
-            </Fact>
-          )}
-          <Fact term="Decision">{e.decision?.effect}</Fact>
-          <Fact term="Deciding rules">
-            {e.decision && e.decision.rule_ids.length > 0
-              ? e.decision.rule_ids.join(', ')
-              : e.decision?.effect === 'deny'
-                ? 'none: no rule allows it (default deny)'
-                : undefined}
-          </Fact>
-          {e.decision?.shadow && (
-            <Fact term="Shadow rules would">{`${e.decision.shadow.effect} (${e.decision.shadow.rule_ids.join(', ') || 'no rule'})`}</Fact>
-          )}
-          {e.approval && (
-            <Fact term="Approval">
-              <code>{e.approval.id}</code>
-              {` requested by ${e.approval.requested_by}${e.approval.approved_by ? `, approved by ${e.approval.approved_by}` : ''}`}
-            </Fact>
-          )}
-          <Fact term="Outcome">
-            <OutcomeBadge outcome={e.outcome.class} />
-          </Fact>
-          <Fact term="Status">
-            {e.outcome.status === undefined ? undefined : String(e.outcome.status)}
-          </Fact>
-          <Fact term="Error codes">
-            {e.outcome.error_codes.length > 0 ? e.outcome.error_codes.join(', ') : undefined}
-          </Fact>
-          <Fact term="Upstream calls">{String(e.upstream_attempts)}</Fact>
-          <Fact term="Latency">
-            {e.latency_ms === undefined ? undefined : `${e.latency_ms} ms`}
-          </Fact>
-        </dl>
-        <p class="hint">
-          The decision's reason and adoptions are kept in the stored entry, not in the summary
-          queries read.
-          {e.truncated && ' This summary was cut to fit KV metadata.'}
-        </p>
+        <Integrity report={report} />
+        <EntryFacts entry={e} />
       </>
     ),
   })

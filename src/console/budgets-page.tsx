@@ -9,14 +9,14 @@ import type { Context } from 'hono'
 import type { AppEnv } from '../app-env'
 import type { BudgetView } from '../coordinator/leases'
 import { budgetStanding } from '../upstream/budget-gate'
-import { mayAudit } from './admit'
+import { mayAudit } from '../audit/review'
 import { Notice } from './layout'
 import { renderPage } from './render'
 
 async function standings(c: Context<AppEnv>): Promise<{ team: string; view: BudgetView | null }[]> {
   const { budget, principal } = c.var.scope
   const own = { team: principal.teamId, view: await budgetStanding(budget) }
-  if (!mayAudit(c)) return [own]
+  if (!mayAudit(c.var.scope.who)) return [own]
   const others = c.var.config.policy.teams
     .map((t) => t.id)
     .filter((team) => team !== principal.teamId)

@@ -11,14 +11,14 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import type { AppEnv } from '../app-env'
-import type { Findings } from '../audit/record'
+import type { Findings } from '../kernel/operation'
 import { getCertificate, listAssociations, listCertificates } from '../certificates/operations'
 import { GatewayError } from '../lib/errors'
 import { ACCOUNT_ID, CERTIFICATE_ID, SLUG } from '../lib/ids'
 import { assignOwner } from '../ownership/assign'
 import { declareAction, settle } from '../pipe'
 import type { MtlsCertificate } from '../upstream/shapes'
-import { mayAudit } from './admit'
+import { mayAudit } from '../audit/review'
 import { formFields } from './csrf'
 import { daysLeft, expiryOf, ExpiryBadge, Time } from './format'
 import { Notice, TableRegion } from './layout'
@@ -176,7 +176,7 @@ async function certificateList(c: Context<AppEnv>) {
   const assigned = c.req.query('assigned')
   const expiring = rows.filter((r) => expiryOf(r.days) === 'expiring').length
   const expired = rows.filter((r) => expiryOf(r.days) === 'expired').length
-  const audit = mayAudit(c)
+  const audit = mayAudit(c.var.scope.who)
   return renderPage(c, {
     title: 'Certificates',
     section: 'certificates',
@@ -225,7 +225,7 @@ async function certificateDetail(c: Context<AppEnv>) {
       <>
         <p>
           <a href="/console/certificates">All certificates</a>
-          {mayAudit(c) && (
+          {mayAudit(c.var.scope.who) && (
             <>
               {' · '}
               <a href={auditHistory(cert.id)}>Audit history</a>

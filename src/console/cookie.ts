@@ -8,7 +8,7 @@
  *   - Secure whenever the console is served over https (plain http only on a loopback dev run);
  *   - Path=/console: the browser sends them to the console's own pages only. The API prefixes
  *     would ignore them anyway: /client/v4 and /gateway/v1 authenticate by the Authorization
- *     header alone (test/console/cookie-scope.security.test.ts).
+ *     header alone (test/console/session.security.test.ts).
  */
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
@@ -16,7 +16,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 export const SESSION_COOKIE = 'mtlsgw_console'
 /** The sign-in form's nonce: binds its CSRF token to this browser before any session exists. */
 export const SIGN_IN_COOKIE = 'mtlsgw_console_sign_in'
-export const COOKIE_PATH = '/console'
+const COOKIE_PATH = '/console'
 export const SIGN_IN_FORM_LIFETIME_SECONDS = 30 * 60
 
 const attributes = (c: Context) =>

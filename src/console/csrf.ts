@@ -14,7 +14,7 @@ import { GatewayError } from '../lib/errors'
 import { isCsrfToken, sessionKey } from './session'
 
 /** Console forms hold a key, an id or a team: anything larger is not one of them. */
-export const MAX_FORM_BYTES = 8 * 1024
+const MAX_FORM_BYTES = 8 * 1024
 
 export function isSameOrigin(c: Context): boolean {
   const site = c.req.header('sec-fetch-site')
@@ -33,7 +33,7 @@ export async function formFields(c: Context): Promise<Record<string, string>> {
 }
 
 /** Refuses the post unless it comes from this origin with the token bound to `binding`. */
-export async function requireOwnForm(c: Context<AppEnv>, binding: string): Promise<void> {
+async function requireOwnForm(c: Context<AppEnv>, binding: string): Promise<void> {
   const { csrf = '' } = await formFields(c)
   const key = await sessionKey(c.var.config.audit.signingKey)
   if (!isSameOrigin(c) || !(await isCsrfToken(key, binding, csrf))) {

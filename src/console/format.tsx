@@ -19,7 +19,7 @@ export function daysLeft(expiresOn: string | undefined, now: number): number | u
   return Number.isNaN(ms) ? undefined : Math.floor((ms - now) / DAY_MS)
 }
 
-export const EXPIRING_DAYS = 30
+const EXPIRING_DAYS = 30
 
 export type Expiry = 'expired' | 'expiring' | 'ok' | 'unknown'
 

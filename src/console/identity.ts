@@ -20,7 +20,7 @@ import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app-env'
 import { ACCESS_ASSERTION_HEADER } from '../identity/access'
 import { accessVisitor, isActive } from '../identity/authenticate'
-import type { Principal } from '../identity/principal'
+import type { Caller } from '../identity/principal'
 import { GatewayError } from '../lib/errors'
 import { dropCookie, readCookie, SESSION_COOKIE } from './cookie'
 import { isRevoked } from './revocations'
@@ -43,7 +43,7 @@ const REFUSALS = {
 async function fromSession(
   c: Context<AppEnv>,
   key: CryptoKey,
-): Promise<{ principal: Principal; session: Session } | Refusal> {
+): Promise<{ principal: Caller; session: Session } | Refusal> {
   const sealed = readCookie(c, SESSION_COOKIE)
   if (sealed === undefined) return { refused: REFUSALS.missing }
   const opened = await openSession(key, sealed, Date.now())

@@ -16,7 +16,7 @@ import type { Context } from 'hono'
 import { Hono } from 'hono'
 import type { AppEnv } from '../app-env'
 import { declareAction } from '../pipe'
-import { mayAudit } from './admit'
+import { mayAudit } from '../audit/review'
 import { approvalPages } from './approvals-page'
 import { auditPages } from './audit-page'
 import { budgetsPage } from './budgets-page'
@@ -44,7 +44,7 @@ export function consolePublic(apiDocument: () => ApiDocument) {
 
 function home(c: Context<AppEnv>) {
   const { principal } = c.var
-  const audit = mayAudit(c)
+  const audit = mayAudit(c.var.scope.who)
   return renderPage(c, {
     title: 'Review console',
     section: 'home',

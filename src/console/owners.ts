@@ -5,8 +5,8 @@
  * coordinator). Fails closed like every ledger read: an owner that cannot be read is a 503
  * (the coordinator unreachable), never "unowned".
  */
-import type { Findings } from '../audit/record'
-import type { OwnershipDeps } from '../ownership/facts'
+import type { Findings } from '../kernel/operation'
+import type { OwnershipDeps } from '../kernel/operation'
 
 export async function ownersOf(
   deps: Pick<OwnershipDeps, 'ledger'>,

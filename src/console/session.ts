@@ -82,8 +82,7 @@ export async function verifyMac(
   return crypto.subtle.verify('HMAC', key, bytes, framed(purpose, text))
 }
 
-export const memberKeyBinding = (key: CryptoKey, keySha256: string) =>
-  mac(key, 'member-key', keySha256)
+const memberKeyBinding = (key: CryptoKey, keySha256: string) => mac(key, 'member-key', keySha256)
 
 export async function newSession(
   key: CryptoKey,

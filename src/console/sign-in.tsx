@@ -39,7 +39,7 @@ import {
 } from './session'
 
 /** Where to go after signing in: a console path only, never another site (`//evil`, `/\evil`). */
-export function safeNext(next: string | undefined): string {
+function safeNext(next: string | undefined): string {
   if (next === undefined) return '/console'
   return /^\/console(?:[/?][^\\\s]*)?$/.test(next) && !next.startsWith('//') ? next : '/console'
 }
@@ -105,7 +105,7 @@ const NOTICES: Record<string, string> = {
   signed_out: 'You are signed out.',
 }
 
-/** GET /console/sign-in: the form (served before the audit trail; see unrecorded.ts). */
+/** GET /console/sign-in: the form (served before the audit trail; see unrecorded.tsx). */
 export async function signInForm(c: Context<AppEnv>, signingSecret: string, hasAccess: boolean) {
   if (hasAccess && c.req.header(ACCESS_ASSERTION_HEADER) !== undefined) {
     return c.redirect(safeNext(c.req.query('next')), 303)

@@ -30,7 +30,7 @@ import { schema } from './schema'
 import type { Approval, Claim, Closing, PendingPage } from '../approvals/store'
 
 /** Rows read per listing call at most, matching or not: one call stays short. */
-export const PENDING_SCAN = 500
+const PENDING_SCAN = 500
 
 const LINGER_MS = 86_400_000
 

@@ -1,7 +1,7 @@
 /**
  * The shared token's budget and breaker inside the coordinator: one instance per upstream token
  * (coordinator/shard.ts), so every isolate in every location draws on one count. It owns no
- * policy: each call brings the plan (policy/budget.ts), and this module only counts and grants,
+ * policy: each call brings the plan (policy/limits.ts), and this module only counts and grants,
  * atomically (one synchronous SQL step per call).
  *
  * Isolates do not ask once per request: they take a *lease* of a few requests for one member and

@@ -23,7 +23,7 @@ type Namespace = DurableObjectNamespace<Coordinator>
 const instanceOf = (namespace: Namespace, name: string): Instance =>
   namespace.get(namespace.idFromName(name))
 
-export async function reaching<T>(rpc: () => Promise<T>): Promise<T> {
+async function reaching<T>(rpc: () => Promise<T>): Promise<T> {
   try {
     return await rpc()
   } catch (error) {

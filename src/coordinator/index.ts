@@ -39,7 +39,7 @@ import { TRANSFERS_SCHEMA, transferTable } from './transfers'
 import type { Transfer } from '../ownership/transfer-store'
 
 /** Each module of the coordinator: its schema, and how to open it once migrated. */
-export const COORDINATOR_MODULES = {
+const COORDINATOR_MODULES = {
   approvals: {
     schema: APPROVALS_SCHEMA,
     open: (ctx: DurableObjectState) => approvalTable(ctx.storage.sql),

@@ -24,7 +24,7 @@ import type { AccessConfig } from '../config'
 import { ERROR_CODES, GatewayError } from '../lib/errors'
 
 export const ACCESS_ASSERTION_HEADER = 'cf-access-jwt-assertion'
-export const CERTS_PATH = '/cdn-cgi/access/certs'
+const CERTS_PATH = '/cdn-cgi/access/certs'
 const CLOCK_TOLERANCE_SECONDS = 30
 const KEYS_MAX_AGE_MS = 10 * 60_000
 const REFETCH_COOLDOWN_MS = 30_000

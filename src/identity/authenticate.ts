@@ -21,7 +21,7 @@ import { GatewayError } from '../lib/errors'
 import type { Member, Policy } from '../policy/document'
 import { verifyAccessToken, type AccessSession } from './access'
 import { hashKey, isWellFormedKey } from './keys'
-import type { Principal } from './principal'
+import type { Caller } from './principal'
 
 const BEARER = /^Bearer +(\S+) *$/i
 
@@ -34,7 +34,7 @@ export async function authenticateRequest(
   credentials: Credentials,
   config: { policy: Policy; access?: AccessConfig },
   now: Date,
-): Promise<Principal> {
+): Promise<Caller> {
   if (config.access !== undefined && credentials.accessAssertion !== undefined) {
     return authenticateAccess(credentials.accessAssertion, config.access, config.policy, now)
   }
@@ -45,7 +45,7 @@ export async function authenticateKey(
   authorization: string | undefined,
   policy: Policy,
   now: Date,
-): Promise<Principal> {
+): Promise<Caller> {
   if (authorization === undefined || authorization.trim() === '') {
     throw GatewayError.of('MISSING_CREDENTIALS')
   }
@@ -70,12 +70,12 @@ export async function authenticateKey(
  * A person by `email`, exactly after folding A-Z only (`foldAscii`: never Unicode case folding, so
  * the Kelvin sign is not a `k`), a service token by `common_name` (exact).
  */
-export async function authenticateAccess(
+async function authenticateAccess(
   assertion: string,
   access: AccessConfig,
   policy: Policy,
   now: Date,
-): Promise<Principal> {
+): Promise<Caller> {
   return (await accessVisitor(assertion, access, policy, now)).principal
 }
 
@@ -85,7 +85,7 @@ export async function accessVisitor(
   access: AccessConfig,
   policy: Policy,
   now: Date,
-): Promise<{ principal: Principal; session: AccessSession }> {
+): Promise<{ principal: Caller; session: AccessSession }> {
   const identity = await verifyAccessToken(assertion, access, now)
   let match: Member | undefined
   if ('email' in identity) {
@@ -115,6 +115,6 @@ export function isActive(member: Member, now: Date): boolean {
   return !member.revoked && !isExpired(member, now)
 }
 
-function principalOf(member: Member, via: Principal['via']): Principal {
+function principalOf(member: Member, via: Caller['via']): Caller {
   return { memberId: member.id, teamId: member.team, roles: member.roles, via }
 }

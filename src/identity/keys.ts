@@ -7,7 +7,7 @@
  */
 import { base64url, hex } from '../lib/encoding'
 
-export const KEY_PREFIX = 'mtlsgw_'
+const KEY_PREFIX = 'mtlsgw_'
 const KEY_PATTERN = /^mtlsgw_[A-Za-z0-9_-]{43}$/
 
 export function isWellFormedKey(candidate: string): boolean {

@@ -34,11 +34,11 @@ import type { MemberRates } from '../coordinator/client'
 import { mergeRefusals, type Refusals } from '../coordinator/leases'
 import { ERROR_CODES } from '../lib/errors'
 
-export const MAX_RATE_LEASE = 16
+const MAX_RATE_LEASE = 16
 const CODE = ERROR_CODES.MEMBER_RATE_EXCEEDED.code
 
 /** The largest lease: small limits are counted one by one, large ones in twentieths. */
-export const rateLeaseSize = (limit: number) =>
+const rateLeaseSize = (limit: number) =>
   Math.max(1, Math.min(MAX_RATE_LEASE, Math.floor(limit / 20)))
 
 interface MemberSlot {

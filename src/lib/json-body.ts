@@ -1,6 +1,6 @@
 /**
- * For routes that take a body: only JSON (UTF-8), at most `maxBytes`, and it must parse. Without a
- * Content-Length the size cap is enforced while the stream is read.
+ * For routes that take a body: only JSON (UTF-8), at most `maxSize` bytes, and it must parse.
+ * Without a Content-Length the size cap is enforced while the stream is read.
  *
  * JSON is taken as Cloudflare takes it: sent as `application/json` or as `text/plain` (wrangler
  * sends its uploads as `text/plain;charset=UTF-8`), with no charset or one naming UTF-8. Accepting
@@ -20,7 +20,7 @@ const JSON_MEDIA_TYPES = new Set(['application/json', 'text/plain'])
 const UTF8 = new Set(['utf-8', 'utf8'])
 
 /** Whether a Content-Type names JSON as the gateway takes it: a JSON media type, UTF-8 if any charset. */
-export function isJsonMediaType(contentType: string | undefined): boolean {
+function isJsonMediaType(contentType: string | undefined): boolean {
   const [type, ...parameters] = (contentType ?? '').split(';')
   if (!JSON_MEDIA_TYPES.has(type!.trim().toLowerCase())) return false
   return parameters.every((parameter) => {

@@ -9,11 +9,12 @@
  * (`assignWithin`), so two concurrent assigns cannot both take the last slot. A certificate the
  * upstream no longer has is answered 404 and its stale owner record dropped (facts.ts).
  */
-import { run, type Findings, type Outcome } from '../audit/record'
+import { run, type Findings, type Outcome } from '../kernel/operation'
 import { GatewayError } from '../lib/errors'
 import type { Policy } from '../policy/document'
 import { upstreamRequests } from '../upstream/request'
-import { certificateFacts, followingUpstream, type OwnershipDeps } from './facts'
+import type { OwnershipDeps } from '../kernel/operation'
+import { certificateFacts, followingUpstream } from './facts'
 import type { Ownership } from './ledger'
 
 export interface Assignment {

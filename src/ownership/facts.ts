@@ -7,11 +7,10 @@
  * get, associations read or delete the upstream answers 404 / 1472 was deleted outside the
  * gateway, so its owner record goes, and with it the CA quota slot it held; the audit entry names
  * it (`released`), on record before the ledger changes, like every change. Only the upstream's
- * own 1472 counts (relay.ts `upstreamSaysGone`), never the gateway's "not found" or another 404,
- * and only for a request that was allowed to ask about the certificate.
+ * own 1472 counts (upstream/relay.ts `upstreamSaysGone`), never the gateway's "not found" or
+ * another 404, and only for a request that was allowed to ask about the certificate.
  */
-import type { AuditPort, Findings } from '../audit/record'
-import type { Principal } from '../identity/principal'
+import type { Findings, OwnershipDeps } from '../kernel/operation'
 import { GatewayError } from '../lib/errors'
 import type { CertificateFacts } from '../policy/decide'
 import type { Authorizer } from '../policy/enforce'
@@ -19,22 +18,8 @@ import type { Envelope, Upstream } from '../upstream/port'
 import { upstreamSaysGone } from '../upstream/relay'
 import { upstreamRequests } from '../upstream/request'
 import type { Association, MtlsCertificate } from '../upstream/shapes'
-import type { IntentSummary, Ledger } from './ledger'
+import type { CertificateLabel, IntentSummary } from './ledger'
 import { adoptUnowned, type UpstreamCertificate } from './reconcile'
-
-/** The plain inputs every ownership-aware operation runs on. */
-export interface OwnershipDeps {
-  principal: Principal
-  requestId: string
-  who: Authorizer
-  ledger: Ledger
-  upstream: Upstream
-  audit: AuditPort
-  /** How long an upload can take (the upstream timeout): bounds adoption (reconcile.ts). */
-  uploadWindowMs: number
-  /** A team's quota of CA certificates per account (policy `quotas`), null for none. */
-  caQuota(teamId: string): number | null
-}
 
 /**
  * Adopts what can be adopted among unowned certificates (ownership/reconcile.ts), with the change
@@ -59,13 +44,6 @@ export async function adopt(
     ;(found.adopted ??= []).push({ certificate_id, team })
   }
   return adopted
-}
-
-/** What the gateway knows of a certificate besides its decision facts: for display only. */
-export interface CertificateLabel {
-  name?: string | null | undefined
-  fingerprintSha256?: string | undefined
-  issuer?: string | undefined
 }
 
 export interface KnownCertificate {

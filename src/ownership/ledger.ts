@@ -37,6 +37,13 @@ export const ownershipSchema = z.object({
 })
 export type Ownership = z.infer<typeof ownershipSchema>
 
+/** What the gateway knows of a certificate besides its decision facts: for display only. */
+export interface CertificateLabel {
+  name?: string | null | undefined
+  fingerprintSha256?: string | undefined
+  issuer?: string | undefined
+}
+
 export interface UploadIntent {
   bundle_sha256: string
   team: string

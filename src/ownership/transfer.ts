@@ -24,7 +24,7 @@
  * team without the PEM cannot ask about a certificate at all; a request id says nothing to
  * anyone but the asking team and the approvers (404 / 18342 otherwise, as for an unknown id).
  */
-import { run, type Findings, type Outcome } from '../audit/record'
+import { run, type Findings, type Outcome } from '../kernel/operation'
 import { GatewayError } from '../lib/errors'
 import type { InspectedCertificate } from '../lib/inspect-pem'
 import type { CertificateFacts } from '../policy/decide'
@@ -32,7 +32,7 @@ import type { Policy } from '../policy/document'
 import { upstreamRequests } from '../upstream/request'
 import { assignIn, type Assignment } from './assign'
 import { matchingBundle } from './bundles'
-import type { OwnershipDeps } from './facts'
+import type { OwnershipDeps } from '../kernel/operation'
 import { TRANSFER_TTL_MS, type Transfer, type TransferStore } from './transfer-store'
 
 export interface TransferDeps extends OwnershipDeps {

@@ -38,7 +38,7 @@ export function demoPolicyFrontsCloudflare(policy: Policy, upstreamBaseUrl: stri
   return isDemoPolicy(policy) && new URL(upstreamBaseUrl).hostname === REAL_CLOUDFLARE_API_HOST
 }
 
-export function isDemoPolicy(policy: Policy): boolean {
+function isDemoPolicy(policy: Policy): boolean {
   return (
     policy.demo ||
     policy.members.some((m) => m.key_sha256 !== undefined && DEMO_KEY_HASHES.has(m.key_sha256))

@@ -61,7 +61,7 @@ const policyShape = z.strictObject({
   quotas: quotasSchema.optional(),
 })
 
-export const policySchema = policyShape.superRefine((policy, ctx) => {
+const policySchema = policyShape.superRefine((policy, ctx) => {
   const problem: Report = (path, message) => ctx.addIssue({ code: 'custom', path, message })
   const { teamIds, memberIds } = checkTeamsAndMembers(policy, problem)
   checkRules(policy, { teamIds, memberIds }, problem)

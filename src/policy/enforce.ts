@@ -41,7 +41,8 @@ export function authorizer(
   now: () => Date = () => new Date(),
 ): Authorizer {
   const { memberId, teamId, roles } = principal
-  // Worked out once per caller: a list decides each of its items (operations.ts), up to thousands.
+  // Worked out once per caller: a list decides each of its items (certificates/operations.ts),
+  // up to thousands.
   const decider = deciderFor(policy.rules, { memberId, teamId, roles })
   const self: Authorizer = {
     decide: (action, facts, unknown = 'strict') => decider(action, facts, now(), unknown),

@@ -2,9 +2,9 @@
  * Explain: what the policy would decide for the caller, without doing anything. It must not
  * reveal more than asking would: an invisible certificate is not found, the same as for `get`.
  */
-import { run, type Outcome } from '../audit/record'
+import { run, type Outcome, type OwnershipDeps } from '../kernel/operation'
 import { GatewayError } from '../lib/errors'
-import { associationsOf, certificateFacts, type OwnershipDeps } from '../ownership/facts'
+import { associationsOf, certificateFacts } from '../ownership/facts'
 import type { CertificateFacts } from './decide'
 import { CERTIFICATE_ACTIONS, type PolicyAction } from './rules'
 

@@ -63,7 +63,7 @@ export const budgetSchema = z
 
 /** A member's requests per minute when the policy does not say (docs/operators.md, "Budget and quotas"). */
 export const DEFAULT_MEMBER_REQUESTS_PER_MINUTE = 120
-export const MEMBER_RATE_PERIOD_MS = 60_000
+const MEMBER_RATE_PERIOD_MS = 60_000
 
 export const memberLimitsSchema = z
   .strictObject({

@@ -22,7 +22,7 @@ export const CERTIFICATE_ACTIONS = ['list', 'get', 'upload', 'delete', 'associat
  * The gateway's own actions: assign an unowned certificate, approve a delete, read the audit log,
  * close the budget's breaker.
  */
-export const GATEWAY_ACTIONS = ['assign', 'approve', 'audit', 'breaker'] as const
+const GATEWAY_ACTIONS = ['assign', 'approve', 'audit', 'breaker'] as const
 export const ACTIONS = [...CERTIFICATE_ACTIONS, ...GATEWAY_ACTIONS] as const
 export type PolicyAction = (typeof ACTIONS)[number]
 

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest'
 import type { AuditEntry, OutcomeClass } from '../../src/audit/entry'
 import { bucketize } from '../../src/console/audit-chart'
-import { formToQuery, queryOf, readAuditForm } from '../../src/console/audit-filters'
+import { queryOf } from '../../src/audit/review'
+import { formToQuery, readAuditForm } from '../../src/console/audit-form'
 
 const entry = (time: number, outcome: OutcomeClass): AuditEntry => ({
   kind: 'request',

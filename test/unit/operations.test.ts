@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { approveDelete } from '../../src/approvals/approve'
-import type { ApprovalDeps } from '../../src/approvals/park'
+import type { ApprovalDeps } from '../../src/kernel/operation'
 import type { Approval } from '../../src/approvals/store'
 import type { Findings } from '../../src/audit/record'
 import {

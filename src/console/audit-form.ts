@@ -3,17 +3,16 @@
  * form's fields are the API's query parameters, by the same names, so the page filters exactly as
  * `GET /gateway/v1/audit` does and refuses what it refuses (test/console/openapi.test.ts keeps the
  * two one source). Two things only are the form's own: an empty field means "any" (a form sends
- * every field), and `datetime-local` inputs, which carry no zone, are read as UTC.
+ * every field), and `datetime-local` inputs, which carry no zone, are read as UTC. What a valid
+ * form then means is the review API's own `queryOf` (audit/review.ts).
  */
 import { z } from '@hono/zod-openapi'
 import { auditQuery, exportQuery } from '../audit/routes'
-import { positionOf, type Filters, type Query } from '../audit/query'
-import type { TimeRange } from '../audit/store'
+import { GatewayError, detail } from '../lib/errors'
 import { capped, problemsOf, type Problem } from '../lib/zod-issues'
 
-const DAY_MS = 86_400_000
 /** A page opened without a query shows the last day: the usual question is about lately. */
-export const DEFAULT_SPAN_MS = DAY_MS
+const DEFAULT_SPAN_MS = 86_400_000
 
 const LOCAL_MINUTES = /^\d{4}-\d\d-\d\dT\d\d:\d\d$/
 const LOCAL_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/
@@ -36,12 +35,9 @@ export function formToQuery(params: Record<string, string>): Record<string, stri
 }
 
 /** What the form shows in a `datetime-local` input for an instant (UTC, to the minute). */
-export const toLocalInput = (ms: number) => new Date(ms).toISOString().slice(0, 16)
+const toLocalInput = (ms: number) => new Date(ms).toISOString().slice(0, 16)
 
-export type AuditParams = z.output<typeof auditQuery>
-export type ExportParams = z.output<typeof exportQuery>
-
-export type Read<T> = { ok: true; params: T } | { ok: false; problems: Problem[] }
+type Read<T> = { ok: true; params: T } | { ok: false; problems: Problem[] }
 
 function read<T>(schema: z.ZodType<T>, params: Record<string, string>): Read<T> {
   const parsed = schema.safeParse(formToQuery(params))
@@ -58,32 +54,9 @@ export function defaultsFor(now: number): Record<string, string> {
   return { from: toLocalInput(now - DEFAULT_SPAN_MS) }
 }
 
-export function rangeOf(
-  params: { from?: string; to?: string },
-  retentionDays: number,
-  now: number,
-): TimeRange {
-  const to = params.to === undefined ? now : Date.parse(params.to)
-  const from = params.from === undefined ? to - retentionDays * DAY_MS : Date.parse(params.from)
-  return { from, to, endsNow: to >= now }
-}
-
-export function filtersOf(params: AuditParams | ExportParams): Filters {
-  const { request_id: requestId, team, member, action, decision, outcome, certificate } = params
-  return { team, member, action, decision, outcome, certificate, requestId }
-}
-
-/** A validated form as a store query, as the review API builds one (audit/handlers.ts). */
-export function queryOf(
-  params: AuditParams | ExportParams,
-  retentionDays: number,
-  now: number,
-): Query {
-  const filters = filtersOf(params)
-  return {
-    ...filters,
-    range: rangeOf(params, retentionDays, now),
-    limit: params.limit,
-    cursor: positionOf(params.cursor),
-  }
-}
+/** An invalid form's refusal, as the review API gives it: 400, one error per field. */
+export const formRefusal = (problems: Problem[]) =>
+  new GatewayError(
+    400,
+    problems.map((p) => detail('INVALID_QUERY', p.message, p.pointer)),
+  )

@@ -1,0 +1,82 @@
+/**
+ * The audit port of one request or job (`AuditPort.beforeChange`): a mutation's entry, outcome
+ * "pending", chained by the coordinator and written before the mutation goes anywhere; if it cannot
+ * be written the mutation is refused (503 AUDIT_UNAVAILABLE) and nothing is forwarded. A request is
+ * recorded once, however many changes it makes (an adoption, then a delete). Knows nothing of
+ * Hono: the request scope (kernel/scope-for.ts) builds it for requests and jobs alike, and the
+ * audit trail (middleware.ts) writes the final entry under the same keys.
+ */
+import type { AuditChains } from '../coordinator/client'
+import { auditChainOf } from '../coordinator/shard'
+import { GatewayError } from '../lib/errors'
+import { uuidv7Time } from '../lib/uuidv7'
+import { headOf, type ChainPosition } from './chain'
+import { entryFromFacts, type AuditEntry } from './entry'
+import {
+  recordOf,
+  type AuditPort,
+  type Findings,
+  type RecordParts,
+  type RequestFacts,
+} from './record'
+import { eventKeyOf, writeEntry, type StoreSettings } from './store'
+
+export const entryTime = (facts: RequestFacts) => uuidv7Time(facts.requestId) ?? facts.startedAt
+
+export interface PendingRecorder extends AuditPort {
+  /**
+   * The pending entry's place in its chain once it is on record, so the final write goes to the
+   * keys just written, under the same number.
+   */
+  readonly written: ChainPosition | undefined
+}
+
+/** The entry in its place: numbered in its chain and linked to the chain's head. */
+async function chained(chains: AuditChains, entry: AuditEntry): Promise<AuditEntry> {
+  const chain = auditChainOf(entry.account_id)
+  return { ...entry, ...(await chains.append(chain, eventKeyOf(entry), headOf(entry))) }
+}
+
+/** The audit port of one request; `parts` gives what the request is known to be so far. */
+export function pendingRecorder(
+  kv: KVNamespace,
+  settings: StoreSettings,
+  chains: AuditChains,
+  parts: () => RecordParts,
+): PendingRecorder {
+  let written: ChainPosition | undefined
+  return {
+    get written() {
+      return written
+    },
+    async beforeChange(found: Findings) {
+      // Once on record, the request is on record: a second change in the same request needs no
+      // second pending write to the same keys (KV: one write per key per second).
+      if (written) return
+      const facts = recordOf({ ...parts(), findings: found, answer: undefined })
+      try {
+        const entry = await chained(
+          chains,
+          entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now()),
+        )
+        await writeEntry(kv, entry, settings)
+        written = { chain: entry.chain!, seq: entry.seq!, prev: entry.prev! }
+      } catch (error) {
+        throw GatewayError.of('AUDIT_UNAVAILABLE', { cause: error })
+      }
+    },
+  }
+}
+
+/** An entry written after the response, chained; unchained if the coordinator cannot be reached. */
+export async function chainedIfPossible(
+  chains: AuditChains,
+  entry: AuditEntry,
+): Promise<AuditEntry> {
+  try {
+    return await chained(chains, entry)
+  } catch (error) {
+    console.error(`audit entry ${entry.id} written unchained:`, String(error))
+    return entry
+  }
+}

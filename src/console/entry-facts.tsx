@@ -1,0 +1,104 @@
+/**
+ * What the console's entry page says happened: the fields `ENTRY_FIELDS` labels for the page
+ * (audit/entry.ts), in the schema's order, so that a field added to the entry with a label shows
+ * here without an edit. A field shows its value as text unless it needs more (a time, an id to
+ * copy, a decision with its rules, an outcome with its status and codes): those are below.
+ */
+import { PAGE_FIELDS, type AuditEntry } from '../audit/entry'
+import { OutcomeBadge, Time } from './format'
+
+function Fact(props: { term: string; children?: unknown }) {
+  return (
+    <>
+      <dt>{props.term}</dt>
+      <dd>{props.children ?? <span class="hint">none</span>}</dd>
+    </>
+  )
+}
+
+type Field = (typeof PAGE_FIELDS)[number][0]
+type Shown = (e: AuditEntry, term: string) => unknown
+
+const code = (value: string | undefined) => value && <code>{value}</code>
+
+/** The fields shown otherwise than as their value's text. */
+const SHOWN: Partial<Record<Field, Shown>> = {
+  time: (e, term) => (
+    <Fact term={term}>
+      <Time at={e.time} />
+    </Fact>
+  ),
+  request_id: (e, term) => <Fact term={term}>{code(e.request_id)}</Fact>,
+  account_id: (e, term) => <Fact term={term}>{code(e.account_id)}</Fact>,
+  certificate_id: (e, term) => (
+    <Fact term={term}>
+      {code(e.certificate_id)}
+      {e.certificate_name && <div>{e.certificate_name}</div>}
+    </Fact>
+  ),
+  // Shown only when the entry has one: most requests carry no certificate.
+  fingerprint_sha256: (e, term) =>
+    e.fingerprint_sha256 && <Fact term={term}>{code(e.fingerprint_sha256)}</Fact>,
+  serial_number: (e, term) => e.serial_number && <Fact term={term}>{code(e.serial_number)}</Fact>,
+  decision: (e, term) => (
+    <>
+      <Fact term={term}>{e.decision?.effect}</Fact>
+      <Fact term="Deciding rules">
+        {e.decision && e.decision.rule_ids.length > 0
+          ? e.decision.rule_ids.join(', ')
+          : e.decision?.effect === 'deny'
+            ? 'none: no rule allows it (default deny)'
+            : undefined}
+      </Fact>
+      {e.decision?.shadow && (
+        <Fact term="Shadow rules would">{`${e.decision.shadow.effect} (${e.decision.shadow.rule_ids.join(', ') || 'no rule'})`}</Fact>
+      )}
+    </>
+  ),
+  approval: (e, term) =>
+    e.approval && (
+      <Fact term={term}>
+        <code>{e.approval.id}</code>
+        {` requested by ${e.approval.requested_by}${e.approval.approved_by ? `, approved by ${e.approval.approved_by}` : ''}`}
+      </Fact>
+    ),
+  outcome: (e, term) => (
+    <>
+      <Fact term={term}>
+        <OutcomeBadge outcome={e.outcome.class} />
+      </Fact>
+      <Fact term="Status">
+        {e.outcome.status === undefined ? undefined : String(e.outcome.status)}
+      </Fact>
+      <Fact term="Error codes">
+        {e.outcome.error_codes.length > 0 ? e.outcome.error_codes.join(', ') : undefined}
+      </Fact>
+    </>
+  ),
+  latency_ms: (e, term) => (
+    <Fact term={term}>{e.latency_ms === undefined ? undefined : `${e.latency_ms} ms`}</Fact>
+  ),
+}
+
+/** A field as its value's text ("none" when the entry has no value for it). */
+const asText: (field: Field) => Shown = (field) => (e, term) => {
+  const value = e[field]
+  return <Fact term={term}>{value === undefined ? undefined : String(value)}</Fact>
+}
+
+export function EntryFacts(props: { entry: AuditEntry }) {
+  const e = props.entry
+  return (
+    <>
+      <h2>What happened</h2>
+      <dl class="facts">
+        {PAGE_FIELDS.map(([field, term]) => (SHOWN[field] ?? asText(field))(e, term))}
+      </dl>
+      <p class="hint">
+        The decision's reason and adoptions are kept in the stored entry, not in the summary queries
+        read.
+        {e.truncated && ' This summary was cut to fit KV metadata.'}
+      </p>
+    </>
+  )
+}

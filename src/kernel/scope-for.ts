@@ -1,0 +1,104 @@
+/**
+ * Builds the scope (scope.ts) from plain inputs: the bindings, the configuration, who acts and the
+ * id of what they do. The request pipe calls it once per authenticated request (pipe.ts
+ * `requestScope`); a scheduled job or a coordinator-initiated task calls it the same way with
+ * `SYSTEM_PRINCIPAL`, and gets the same ports: the authorizer, the ledger, the approvals, the
+ * upstream port behind the budget gate, the audit port and the audit log.
+ *
+ * The system principal is member `_gateway` of team `_gateway`: neither can be a policy id (ids
+ * start with a letter or a digit, lib/ids.ts `SLUG`), so no key, session or Access identity can
+ * ever act as it, and it holds no role, so the policy allows it nothing it does not grant to
+ * everyone. Its upstream calls are charged to the gateway's reserve: the budget plan gives the
+ * `_gateway` team no share (policy/limits.ts shares only the policy's teams), and the caller is
+ * reserve-eligible with no per-member limit, so a job draws only on what the reserve holds
+ * (`budget.reserve.requests`, a tenth of the cap by default) and can never spend a team's share.
+ * Its audit entries name it (`member: _gateway`, `via: system`).
+ */
+import { auditLogOf } from '../audit/audit-log'
+import { pendingRecorder } from '../audit/recorder'
+import type { RecordParts } from '../audit/record'
+import type { Config } from '../config'
+import {
+  coordinatedApprovals,
+  coordinatedBudget,
+  coordinatedChains,
+  coordinatedLedger,
+  coordinatedTransfers,
+} from '../coordinator/client'
+import { tokenInstanceName } from '../coordinator/shard'
+import type { Principal } from '../identity/principal'
+import { accountsOf } from '../policy/document'
+import { authorizer } from '../policy/enforce'
+import type { Limits } from '../policy/limits'
+import { budgetGate, leaseCacheFor, type BudgetCaller } from '../upstream/budget-gate'
+import { upstreamPort } from '../upstream/port'
+import type { RequestScope } from './scope'
+
+/** Who acts in a job the gateway starts itself (see the file comment). */
+export const SYSTEM_PRINCIPAL: Principal = Object.freeze({
+  memberId: '_gateway',
+  teamId: '_gateway',
+  roles: Object.freeze([]),
+  via: 'system',
+})
+
+export interface ScopeInputs {
+  env: Pick<Env, 'AUDIT' | 'COORDINATOR'>
+  config: Config
+  principal: Principal
+  /** The request's id, or a job run's own (a fresh UUIDv7): its audit entries carry it. */
+  requestId: string
+  /**
+   * What the record is known to be so far, read when a change is put on record. A request's is
+   * read off its context (audit/middleware.ts `partsOf`); a job's defaults to its principal, its
+   * id and the upstream calls it made.
+   */
+  parts?: () => RecordParts
+}
+
+function budgetCaller(principal: Principal, limits: Limits): BudgetCaller {
+  if (principal === SYSTEM_PRINCIPAL) {
+    return {
+      team: principal.teamId,
+      member: principal.memberId,
+      reserveEligible: true,
+      memberLimit: null,
+    }
+  }
+  return {
+    team: principal.teamId,
+    member: principal.memberId,
+    reserveEligible: principal.roles.some((role) => limits.reserveRoles.has(role)),
+    memberLimit: limits.team(principal.teamId).memberLimit,
+  }
+}
+
+export function scopeFor(inputs: ScopeInputs): RequestScope {
+  const { env, config, principal, requestId } = inputs
+  const { limits } = config
+  const accounts = accountsOf(config.policy)
+  const caller = budgetCaller(principal, limits)
+  const tokenBudget = coordinatedBudget(env.COORDINATOR, tokenInstanceName(config.apiToken))
+  const gate = budgetGate(tokenBudget, limits.plan, caller, leaseCacheFor(config))
+  const upstream = upstreamPort({ apiToken: config.apiToken, ...config.upstream }, gate)
+  const chains = coordinatedChains(env.COORDINATOR, config.audit.retentionDays)
+  const startedAt = Date.now()
+  const parts =
+    inputs.parts ?? (() => ({ requestId, startedAt, principal, upstream: upstream.stats }))
+  return {
+    principal,
+    requestId,
+    policy: config.policy,
+    who: authorizer(principal, config.policy),
+    ledger: coordinatedLedger(env.COORDINATOR),
+    approvals: coordinatedApprovals(env.COORDINATOR, accounts),
+    transfers: coordinatedTransfers(env.COORDINATOR, accounts),
+    upstream,
+    upstreamStats: upstream.stats,
+    audit: pendingRecorder(env.AUDIT, config.audit, chains, parts),
+    auditLog: auditLogOf(env.AUDIT, chains, { audit: config.audit, accounts }),
+    uploadWindowMs: config.upstream.timeoutMs,
+    caQuota: (teamId) => limits.caQuota(teamId),
+    budget: { caller, limits, tokenBudget },
+  }
+}
