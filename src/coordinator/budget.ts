@@ -30,8 +30,9 @@
  * token has left and until when (upstream/rate-headers.ts); isolates pass the latest they heard
  * on with their next lease ask, and the latest heard is kept. It is believed over the plan:
  *   - the *room* is what the upstream said was left, less UPSTREAM_MARGIN (leases.ts), less
- *     everything granted since the second its request was sent (those calls are not in its
- *     count, or may not be: counted twice rather than not at all);
+ *     everything granted since its request was sent (those calls are not in its count, or may
+ *     not be: counted twice rather than not at all). Leases are kept with the millisecond they
+ *     were granted, and a lease given back keeps what was spent of it, for this sum;
  *   - no lease is larger than the room, nor than an eighth of it, so that near the end leases are
  *     of one request and few calls are ever on their way unseen;
  *   - the token's cap shrinks to what was used in the window plus the room, and the reserve and
@@ -94,8 +95,12 @@ export const BUDGET_SCHEMA = schema('budget', [
   },
   {
     id: 2,
-    description: "the upstream's latest word on the token's rate limit",
+    description: "the upstream's latest word on the token's rate limit; leases kept once returned",
     statements: [
+      // When each lease was granted, to the millisecond, and whether it came back: a lease given
+      // back keeps what was spent of it, so that what was granted since a moment stays known.
+      'ALTER TABLE leases ADD COLUMN granted_ms INTEGER',
+      'ALTER TABLE leases ADD COLUMN returned INTEGER NOT NULL DEFAULT 0',
       `CREATE TABLE upstream_word (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         remaining INTEGER NOT NULL,
@@ -162,12 +167,17 @@ export function budgetTables(sql: SqlStorage) {
     )
   }
 
-  /** Requests granted from the start of `ms`'s second on (within the plan's window). */
+  /**
+   * Requests granted from `ms` on (within the plan's window), less what came back unused: the
+   * leases, to the millisecond (one granted before migration 2 counts from the start of its second).
+   */
   function grantedSince(plan: BudgetPlan, ms: number, nowMs: number): number {
     const [row] = sql
       .exec<{ n: number | null }>(
-        'SELECT SUM(n) AS n FROM spend WHERE second >= ?',
-        Math.max(secondOf(ms), firstSecond(plan, nowMs)),
+        `SELECT SUM(n) AS n FROM leases
+         WHERE second >= ? AND COALESCE(granted_ms, second * 1000) >= ?`,
+        firstSecond(plan, nowMs),
+        ms,
       )
       .toArray()
     return row?.n ?? 0
@@ -201,7 +211,13 @@ export function budgetTables(sql: SqlStorage) {
 
   /** Everything granted in the plan's window, reserve included. */
   function usedInWindow(plan: BudgetPlan, nowMs: number): number {
-    return grantedSince(plan, 0, nowMs)
+    const [row] = sql
+      .exec<{ n: number | null }>(
+        'SELECT SUM(n) AS n FROM spend WHERE second >= ?',
+        firstSecond(plan, nowMs),
+      )
+      .toArray()
+    return row?.n ?? 0
   }
 
   /** The plan, with its cap shrunk to what was used plus the room, and everything in proportion. */
@@ -223,12 +239,13 @@ export function budgetTables(sql: SqlStorage) {
   function giveBack(returning: { id: string; unused: number }) {
     const [lease] = sql
       .exec<{ second: number; team: string; member: string; reserve: number; n: number }>(
-        'DELETE FROM leases WHERE id = ? RETURNING second, team, member, reserve, n',
+        'SELECT second, team, member, reserve, n FROM leases WHERE id = ? AND returned = 0',
         returning.id,
       )
       .toArray()
     if (lease === undefined) return
     const unused = Math.max(0, Math.min(lease.n, Math.floor(returning.unused)))
+    sql.exec('UPDATE leases SET n = n - ?, returned = 1 WHERE id = ?', unused, returning.id)
     sql.exec(
       `UPDATE spend SET n = n - ? WHERE second = ? AND team = ? AND member = ? AND reserve = ?`,
       unused,
@@ -300,13 +317,15 @@ export function budgetTables(sql: SqlStorage) {
       n,
     )
     sql.exec(
-      'INSERT INTO leases (id, second, team, member, reserve, n) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT INTO leases (id, second, team, member, reserve, n, granted_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
       id,
       second,
       ask.team,
       ask.member,
       reserve ? 1 : 0,
       n,
+      nowMs,
     )
     return { kind: 'lease', granted: n, id, expiresMs: nowMs + LEASE_TTL_MS }
   }
