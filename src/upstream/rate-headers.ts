@@ -86,8 +86,8 @@ function countOf(text: string | null | undefined): number | null {
 /** `x-ratelimit-reset`: seconds from now, a Unix time in seconds, or an HTTP date. */
 function resetOf(text: string | null, heardMs: number): number | null {
   if (text === null) return null
-  const seconds = countOf(text)
-  if (seconds !== null) {
+  if (/^\s*\d{1,12}\s*$/.test(text)) {
+    const seconds = Number(text)
     // A count as large as a Unix time (after 2001) is one; a smaller one is seconds from now.
     return seconds >= 1_000_000_000 ? seconds * 1000 : heardMs + seconds * 1000
   }
