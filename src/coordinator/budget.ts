@@ -188,7 +188,11 @@ export function budgetTables(sql: SqlStorage) {
     const [word] = sql.exec<StoredWord>('SELECT * FROM upstream_word').toArray()
     if (word === undefined) return null
     const limit = word.limit_n
-    const untilMs = word.reset_ms ?? word.heard_ms + plan.windowMs
+    const windowMs = Math.max(SECOND, plan.windowMs)
+    // Never believed longer than one window (or the upstream's lockout) from when it was heard: a
+    // reset further away is a fault, as a day-long retry-after is for the breaker.
+    const longest = word.heard_ms + Math.max(windowMs, MAX_BREAKER_MS)
+    const untilMs = Math.min(word.reset_ms ?? word.heard_ms + windowMs, longest)
     const margin =
       limit === null ? UPSTREAM_MARGIN : Math.min(UPSTREAM_MARGIN, Math.floor(limit / 4))
     let remaining = word.remaining
@@ -198,12 +202,8 @@ export function budgetTables(sql: SqlStorage) {
       // The upstream's window has ended since: a fresh one with its whole limit, from its end.
       if (limit === null) return null
       remaining = limit
-      sinceMs = untilMs
-      until = untilMs + plan.windowMs
-      while (until <= nowMs) {
-        sinceMs = until
-        until += plan.windowMs
-      }
+      sinceMs = untilMs + Math.floor((nowMs - untilMs) / windowMs) * windowMs
+      until = sinceMs + windowMs
     }
     const room = Math.max(0, remaining - margin - grantedSince(plan, sinceMs, nowMs))
     return { room, untilMs: until, remaining, limit }

@@ -13,6 +13,9 @@ import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:
 import { beforeEach, describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { makeCertificate } from '../kit/certificates'
+import { opened } from '../../src/coordinator/index'
+import type { UpstreamWord } from '../../src/coordinator/leases'
+import type { BudgetPlan } from '../../src/policy/limits'
 import { budgetInstance } from '../support/coordinator'
 import { emulator } from '../support/emulator'
 import { GATEWAY, certificatesUrl } from '../support/gateway'
@@ -172,5 +175,77 @@ describe("the upstream's word", () => {
     expect(budget.team.share).toBe(324)
     expect(budget.upstream).toMatchObject({ limit: 1200 })
     expect(budget.upstream!.remaining).toBeGreaterThanOrEqual(1190)
+  })
+})
+
+describe("the upstream's word over time, in the coordinator", () => {
+  const PLAN: BudgetPlan = { windowMs: 300_000, cap: 1080, reserve: 108, shares: { payments: 972 } }
+  const ASK = { team: 'payments', member: 'alice', reserveEligible: false, memberLimit: null }
+  const T = 1_800_000_000_000
+
+  /** Runs `steps` on the token's budget module, with the clock the test gives. */
+  const onBudget = async <R>(steps: (budget: ReturnType<typeof budgetOf>) => R) =>
+    runInDurableObject(await budgetInstance(), (_coordinator, state) => steps(budgetOf(state)))
+  const budgetOf = (state: DurableObjectState) => opened(state, {}, 'budget')
+  const ask = (want: number, upstream?: UpstreamWord) => ({
+    ...ASK,
+    want,
+    plan: PLAN,
+    ...(upstream ? { upstream } : {}),
+  })
+  const view = (budget: ReturnType<typeof budgetOf>, nowMs: number) =>
+    budget.view(PLAN, { team: 'payments', member: 'alice', memberLimit: null }, nowMs)
+
+  it('holds until its reset, then assumes a fresh window of its limit; refuses with the time left', async () => {
+    await onBudget((budget) => {
+      budget.forget()
+      const word = { remaining: 20, limit: 100, resetMs: T + 30_000, sentMs: T - 50, heardMs: T }
+      // 20 left, 16 kept as the margin: 4 to grant, in leases of one near the end.
+      expect(budget.lease(ask(16, word), T)).toMatchObject({ kind: 'lease', granted: 1 })
+      for (let i = 0; i < 3; i++) expect(budget.lease(ask(1), T + 1)).toMatchObject({ granted: 1 })
+      expect(budget.lease(ask(1), T + 2)).toEqual({
+        kind: 'refused',
+        refusal: 'upstream',
+        retryAfterMs: 30_000 - 2,
+      })
+      expect(view(budget, T + 2)).toMatchObject({
+        token: { cap: 4 },
+        upstream: { limit: 100, remaining: 20, room: 0, reset_seconds: 30 },
+      })
+      // After the reset: the whole limit, less the margin and what was granted since.
+      expect(budget.lease(ask(16), T + 30_000)).toMatchObject({ kind: 'lease', granted: 10 })
+      expect(view(budget, T + 30_001).upstream).toMatchObject({ remaining: 100, room: 74 })
+    })
+  })
+
+  it('without a reset holds one window of the plan; without a limit then, the plan alone', async () => {
+    await onBudget((budget) => {
+      budget.forget()
+      const word = { remaining: 16, limit: null, resetMs: null, sentMs: T - 50, heardMs: T }
+      expect(budget.lease(ask(1, word), T)).toMatchObject({ refusal: 'upstream' })
+      expect(view(budget, T + 299_999).upstream).toMatchObject({ room: 0, reset_seconds: 1 })
+      expect(view(budget, T + 300_000).upstream).toBeNull()
+      expect(budget.lease(ask(1), T + 300_000)).toMatchObject({ kind: 'lease', granted: 1 })
+    })
+  })
+
+  it('keeps the latest word heard, and a reset a day away holds at most 300 s', async () => {
+    await onBudget((budget) => {
+      budget.forget()
+      const later = {
+        remaining: 0,
+        limit: 100,
+        resetMs: T + 86_400_000,
+        sentMs: T,
+        heardMs: T + 10,
+      }
+      const earlier = { remaining: 90, limit: 100, resetMs: null, sentMs: T - 9, heardMs: T }
+      expect(budget.lease(ask(1, later), T + 10)).toMatchObject({
+        refusal: 'upstream',
+        retryAfterMs: 300_000,
+      })
+      expect(budget.lease(ask(1, earlier), T + 20)).toMatchObject({ refusal: 'upstream' })
+      expect(view(budget, T + 20).upstream).toMatchObject({ remaining: 0 })
+    })
   })
 })
