@@ -336,6 +336,12 @@ ${markdownTable(['query', 'returned', 'pages', 'list()', 'get()'], auditRows)}
   by status and error code; a cell where any run met a 5xx or a connection error is **invalid**:
   it measures a failure, not the gateway's cost, so it is shown but not averaged, and the bench
   exits with status 1.
+- **The baseline sends what the gateway sends**: the bare Worker forwards the method, path, query
+  and body with the headers the gateway's upstream requests carry (the token, \`accept:
+  application/json\`, the user agent, \`content-type\` with a body), never the client's. It once
+  forwarded the client's \`Accept-Encoding\`, which the gateway drops, so the emulator compressed
+  the baseline's answers only and the baseline lost up to 40 % on large lists: reports before
+  that change overstate the gateway's list ratios.
 - **Callers**: the admin reads (the seeded certificates have no owner, and only account-wide roles
   see those, so both targets answer the same bytes); alice (developer) uploads a leaf with its
   PKCS#8 key; bob (lead) deletes certificates alice uploaded through the gateway (the bare Worker

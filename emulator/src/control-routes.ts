@@ -21,7 +21,12 @@ import {
 import { parseCertificates } from './certificate-pem'
 import { addFaults, clearFaults, FAULT_KINDS, listFaults } from './faults'
 import { getLimits, resetLimits, updateLimits } from './limits'
-import { resetRateLimiter } from './rate-limiter'
+import {
+  RATE_LIMIT_HEADER_FORMS,
+  rateLimitHeaderForm,
+  resetRateLimiter,
+  setRateLimitHeaderForm,
+} from './rate-limiter'
 import { clearRequests, listRequests } from './request-log'
 
 const requireSecret: MiddlewareHandler<AppEnv> = async function requireControlSecret(c, next) {
@@ -48,6 +53,8 @@ const limitsBody = z.object({
   window_seconds: positive,
   block_seconds: positive,
 })
+
+const rateLimitHeadersBody = z.object({ form: z.enum(RATE_LIMIT_HEADER_FORMS) })
 
 const faultsBody = z.object({
   faults: z.array(
@@ -145,6 +152,13 @@ export function controlRoutes() {
   app.put('/limits', async (c) => {
     const changes = await readBody(c.req.raw, limitsBody)
     return c.json({ limits: updateLimits(changes) }, 200)
+  })
+
+  app.get('/rate-limit-headers', (c) => c.json({ form: rateLimitHeaderForm() }, 200))
+  app.put('/rate-limit-headers', async (c) => {
+    const { form } = await readBody(c.req.raw, rateLimitHeadersBody)
+    setRateLimitHeaderForm(form)
+    return c.json({ form: rateLimitHeaderForm() }, 200)
   })
 
   app.get('/faults', (c) => c.json({ faults: listFaults() }, 200))

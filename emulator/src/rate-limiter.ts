@@ -2,8 +2,13 @@
  * Owns: the upstream's per-token request budget (contract §5): `requests_per_window` requests per
  * `window_seconds`; the request that goes over starts a `block_seconds` block during which every
  * call with that token is answered 429 with `retry-after` (seconds, rounded up). Every counted
- * answer carries `x-ratelimit-limit` and `x-ratelimit-remaining`; 429s add `x-ratelimit-reset`
- * (RFC 1123), as the stored limits page describes.
+ * answer says what is left, in one of the two forms Cloudflare's pages describe, chosen with
+ * `PUT /__emulator/rate-limit-headers` (reset restores the first):
+ *   - `x-ratelimit` (the default, as the stored limits page describes): `x-ratelimit-limit` and
+ *     `x-ratelimit-remaining`; 429s add `x-ratelimit-reset` (RFC 1123);
+ *   - `ietf` (draft-ietf-httpapi-ratelimit-headers, as the live limits page describes):
+ *     `RateLimit-Policy: "default";q=<limit>;w=<window_seconds>` and
+ *     `RateLimit: "default";r=<remaining>;t=<seconds until the window or the block ends>`.
  *
  * Only authenticated API requests are counted (the limit is per user); control calls, unknown
  * routes and requests answered by an injected fault are not.
@@ -19,8 +24,21 @@ type Budget = { windowStart: number; count: number; blockedUntil: number }
 
 const budgets = new Map<string, Budget>()
 
+export const RATE_LIMIT_HEADER_FORMS = ['x-ratelimit', 'ietf'] as const
+export type RateLimitHeaderForm = (typeof RATE_LIMIT_HEADER_FORMS)[number]
+
+let headerForm: RateLimitHeaderForm = 'x-ratelimit'
+
+export function rateLimitHeaderForm(): RateLimitHeaderForm {
+  return headerForm
+}
+
+export function setRateLimitHeaderForm(form: RateLimitHeaderForm): void {
+  headerForm = form
+}
+
 export type RateDecision =
-  | { allowed: true; limit: number; remaining: number }
+  | { allowed: true; limit: number; remaining: number; resetAt: Date }
   | { allowed: false; limit: number; retryAfterSeconds: number; resetAt: Date }
 
 export function consume(token: string, now = Date.now()): RateDecision {
@@ -36,7 +54,12 @@ export function consume(token: string, now = Date.now()): RateDecision {
     budget.blockedUntil = now + block_seconds * 1000
     return blocked(limit, budget.blockedUntil, now)
   }
-  return { allowed: true, limit, remaining: limit - budget.count }
+  return {
+    allowed: true,
+    limit,
+    remaining: limit - budget.count,
+    resetAt: new Date(budget.windowStart + window_seconds * 1000),
+  }
 }
 
 function blocked(limit: number, blockedUntil: number, now: number): RateDecision {
@@ -50,6 +73,24 @@ function blocked(limit: number, blockedUntil: number, now: number): RateDecision
 
 export function resetRateLimiter(): void {
   budgets.clear()
+  headerForm = 'x-ratelimit'
+}
+
+/** The headers that say what is left, in the chosen form. */
+function rateHeaders(decision: RateDecision, now = Date.now()): Record<string, string> {
+  const remaining = decision.allowed ? decision.remaining : 0
+  if (headerForm === 'ietf') {
+    const seconds = Math.max(0, Math.ceil((decision.resetAt.getTime() - now) / 1000))
+    return {
+      'ratelimit-policy': `"default";q=${decision.limit};w=${getLimits().window_seconds}`,
+      ratelimit: `"default";r=${remaining};t=${seconds}`,
+    }
+  }
+  return {
+    'x-ratelimit-limit': String(decision.limit),
+    'x-ratelimit-remaining': String(remaining),
+    ...(decision.allowed ? {} : { 'x-ratelimit-reset': decision.resetAt.toUTCString() }),
+  }
 }
 
 /** Runs after `authenticate`, which guarantees the bearer token is the valid one. */
@@ -59,13 +100,12 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     if (!decision.allowed) {
       throw apiErrors.rateLimited({
         'retry-after': String(decision.retryAfterSeconds),
-        'x-ratelimit-limit': String(decision.limit),
-        'x-ratelimit-remaining': '0',
-        'x-ratelimit-reset': decision.resetAt.toUTCString(),
+        ...rateHeaders(decision),
       })
     }
     await next()
-    c.res.headers.set('x-ratelimit-limit', String(decision.limit))
-    c.res.headers.set('x-ratelimit-remaining', String(decision.remaining))
+    for (const [name, value] of Object.entries(rateHeaders(decision))) {
+      c.res.headers.set(name, value)
+    }
   }
 }

@@ -89,3 +89,29 @@ it('is reset by /__emulator/reset, which also restores the default limits', asyn
   expect(res.status).toBe(200)
   expect(res.headers.get('x-ratelimit-limit')).toBe('1200')
 })
+
+it('says the same in the IETF form when asked, until reset', async () => {
+  await control('PUT', '/limits', { requests_per_window: 3, window_seconds: 60 })
+  const chosen = await control('PUT', '/rate-limit-headers', { form: 'ietf' })
+  expect(await chosen.json()).toEqual({ form: 'ietf' })
+  const first = await call('')
+  expect(first.headers.get('ratelimit-policy')).toBe('"default";q=3;w=60')
+  expect(first.headers.get('ratelimit')).toBe('"default";r=2;t=60')
+  expect(first.headers.get('x-ratelimit-remaining')).toBeNull()
+  clock.advance(10_000)
+  expect((await call('')).headers.get('ratelimit')).toBe('"default";r=1;t=50')
+  await call('')
+  const over = await call('')
+  expect(over.status).toBe(429)
+  expect(over.headers.get('retry-after')).toBe('300')
+  expect(over.headers.get('ratelimit')).toBe('"default";r=0;t=300')
+  expect((await control('PUT', '/rate-limit-headers', { form: 'other' })).status).toBe(400)
+
+  await resetEmulator()
+  expect(await (await control('GET', '/rate-limit-headers')).json()).toEqual({
+    form: 'x-ratelimit',
+  })
+  const after = await call('')
+  expect(after.headers.get('x-ratelimit-remaining')).toBe('1199')
+  expect(after.headers.get('ratelimit')).toBeNull()
+})

@@ -15,11 +15,29 @@ export interface LeaseAsk {
   /** The previous lease of this isolate for this member, with what it did not spend. */
   returning?: { id: string; unused: number } | undefined
   plan: BudgetPlan
+  /** The latest word of the upstream this isolate heard and has not yet passed on. */
+  upstream?: UpstreamWord | undefined
+}
+
+/**
+ * What one upstream answer said of the token's rate limit (upstream/rate-headers.ts reads it):
+ * how many requests are left, of what limit, until when. Plain numbers, times in ms since epoch.
+ */
+export interface UpstreamWord {
+  remaining: number
+  /** The limit per window, when the upstream said. */
+  limit: number | null
+  /** When the upstream's count starts afresh, when it said. */
+  resetMs: number | null
+  /** When the request it answered was sent: what was granted since is not in `remaining`. */
+  sentMs: number
+  /** When the answer arrived: the latest word heard is the one believed. */
+  heardMs: number
 }
 
 export type LeaseAnswer =
   | { kind: 'lease'; granted: number; id: string; expiresMs: number }
-  | { kind: 'refused'; refusal: 'budget' | 'breaker'; retryAfterMs: number }
+  | { kind: 'refused'; refusal: 'budget' | 'breaker' | 'upstream'; retryAfterMs: number }
 
 export interface BudgetView {
   window_seconds: number
@@ -28,7 +46,25 @@ export interface BudgetView {
   team: { share: number; used: number; available: number }
   member: { limit: number | null; used: number }
   breaker: { open: boolean; retry_after_seconds: number }
+  /**
+   * The upstream's latest word on the token as the coordinator believes it now (null: none): its
+   * limit, what it said was left, what of that the gateway may still grant, and for how long.
+   */
+  upstream: {
+    limit: number | null
+    remaining: number
+    room: number
+    reset_seconds: number
+  } | null
 }
+
+/**
+ * Requests of the upstream's remaining the gateway never grants (coordinator/budget.ts): room for
+ * the calls already on their way when the upstream counted (leases granted before the answer's
+ * request was sent and spent after it, and calls in flight). Under a small limit it is a quarter
+ * of the limit at most, so that a limit of a few requests still leaves the gateway some.
+ */
+export const UPSTREAM_MARGIN = 16
 
 /** How long an isolate may spend a lease: short, so a breaker or a refusal reaches it soon. */
 export const LEASE_TTL_MS = 5_000

@@ -31,6 +31,13 @@
  * BREAKER_RECHECK_MS, at the cost of at most one coordinator call per member and isolate per
  * BREAKER_RECHECK_MS while the breaker is open. An answer older than what the isolate heard
  * since (a 429 that tripped it meanwhile) does not replace the newer note.
+ *
+ * The upstream's word: every upstream answer's rate-limit headers (rate-headers.ts) are noted here
+ * (`heard`, a value: the latest heard) and passed on with the isolate's next lease ask, whoever's
+ * it is, so the coordinator believes the upstream without a round trip of its own on any
+ * request's path. Near the upstream's limit the coordinator grants leases of one, so every
+ * request asks and the word reaches it at once; far from it, within a lease (MAX_LEASE requests
+ * or LEASE_TTL_MS), which the coordinator's margin covers (coordinator/budget.ts).
  */
 import { z } from '@hono/zod-openapi'
 import {
@@ -40,6 +47,7 @@ import {
   type BudgetView,
   type LeaseAnswer,
   type LeaseAsk,
+  type UpstreamWord,
 } from '../coordinator/leases'
 import { GatewayError } from '../lib/errors'
 import type { BudgetPlan, Limits } from '../policy/limits'
@@ -87,6 +95,9 @@ export interface LeaseCache {
   /** When this isolate last heard the breaker's state (from the coordinator, or a 429 of its own). */
   breakerHeardMs: number
   tickets: number
+  /** The upstream's latest word this isolate heard, and whether the coordinator has it yet. */
+  word: UpstreamWord | null
+  wordPassedOn: boolean
 }
 
 const caches = new WeakMap<object, LeaseCache>()
@@ -101,6 +112,8 @@ export function leaseCacheFor(owner: object): LeaseCache {
       breakerUntilMs: 0,
       breakerHeardMs: 0,
       tickets: 0,
+      word: null,
+      wordPassedOn: true,
     }
     caches.set(owner, cache)
   }
@@ -118,6 +131,15 @@ export interface BudgetGate {
   admit(): Promise<void>
   /** The upstream answered 429: hold every isolate until `retryAfterMs` (capped) has passed. */
   rateLimited(retryAfterMs: number | undefined): Promise<void>
+  /** An upstream answer's word on the token's rate limit: passed on with the next lease ask. */
+  heard(word: UpstreamWord): void
+}
+
+/** Keeps `word` in the isolate's cache if it is the latest heard. */
+export function noteWord(cache: LeaseCache, word: UpstreamWord): void {
+  if (cache.word !== null && cache.word.heardMs > word.heardMs) return
+  cache.word = word
+  cache.wordPassedOn = false
 }
 
 export function budgetGate(
@@ -138,6 +160,7 @@ export function budgetGate(
   /** One lease from the coordinator; throws its refusal. */
   async function ask(want: number, returning: LeaseAsk['returning']) {
     const askedMs = Date.now()
+    const word = cache.wordPassedOn ? null : cache.word
     const answer = await budget.lease({
       team: caller.team,
       member: caller.member,
@@ -146,7 +169,10 @@ export function budgetGate(
       want,
       returning,
       plan,
+      ...(word !== null ? { upstream: word } : {}),
     })
+    // The coordinator has it (a word heard meanwhile is newer, and still to pass on).
+    if (word !== null && cache.word === word) cache.wordPassedOn = true
     if (answer.kind === 'lease') {
       heard(0, askedMs)
       return answer
@@ -158,7 +184,10 @@ export function budgetGate(
     }
     heard(0, askedMs)
     throw GatewayError.of('BUDGET_EXHAUSTED', {
-      message: `Team ${caller.team} has used its share of the upstream budget for now; retry after the retry-after header's seconds`,
+      message:
+        answer.refusal === 'upstream'
+          ? "The upstream says the shared token has no more requests to spare in its window; retry after the retry-after header's seconds"
+          : `Team ${caller.team} has used its share of the upstream budget for now; retry after the retry-after header's seconds`,
       headers: { 'retry-after': seconds(answer.retryAfterMs) },
     })
   }
@@ -237,6 +266,10 @@ export function budgetGate(
         console.error('the breaker could not be opened on the coordinator', String(error))
       })
     },
+
+    heard(word) {
+      noteWord(cache, word)
+    },
   }
 }
 
@@ -257,10 +290,22 @@ export const budgetViewSchema = z
     }),
     member: z.object({ limit: z.number().int().nullable(), used: z.number().int() }),
     breaker: z.object({ open: z.boolean(), retry_after_seconds: z.number().int() }),
+    upstream: z
+      .object({
+        limit: z.number().int().nullable(),
+        remaining: z.number().int(),
+        room: z.number().int(),
+        reset_seconds: z.number().int(),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "The upstream's latest word on the token's rate limit (its headers): its limit, what it said was left, what of that the gateway may still grant (less a margin for calls on their way), and the seconds until its window ends. The token's cap and every share shrink to fit it. Null: the upstream has said nothing the gateway believes now.",
+      }),
   })
   .openapi('BudgetStanding', {
     description:
-      'Requests granted in the sliding window, leases held by isolates included (coordinator/budget.ts)',
+      "Requests granted in the sliding window, leases held by isolates included (coordinator/budget.ts); cap, reserve and share as shrunk to the upstream's word",
   })
 
 export async function budgetStanding(budget: {

@@ -11,10 +11,14 @@
  *
  * Every attempt is admitted first (`observer.admit`: the token budget and the breaker, see
  * budget-gate.ts), so a refused attempt never reaches the upstream; an upstream 429 is reported
- * (`observer.rateLimited`) before anything else happens, so that every isolate holds off.
+ * (`observer.rateLimited`) before anything else happens, so that every isolate holds off. Every
+ * answer's rate-limit headers, whatever its status, are handed to `observer.heard` (a value noted
+ * in the isolate: rate-headers.ts, budget-gate.ts), at no cost on the response's path.
  */
 import { GatewayError } from '../lib/errors'
 import { upstreamEnvelopeSchema, type UpstreamEnvelope } from '../lib/envelope'
+import type { UpstreamWord } from '../coordinator/leases'
+import { rateLimitWord } from './rate-headers'
 import type { UpstreamRequest } from './request'
 import { scrubEnvelope } from './scrub'
 
@@ -77,6 +81,8 @@ export interface AttemptObserver {
   attempted(attempts: number): void
   /** The upstream answered 429, with this retry-after (ms) if it gave one. */
   rateLimited(retryAfterMs: number | undefined): Promise<void>
+  /** What an answer's headers said of the token's rate limit. */
+  heard?(word: UpstreamWord): void
 }
 
 export async function callUpstream(
@@ -101,6 +107,7 @@ export async function callUpstream(
   for (let attempts = 1; ; attempts++) {
     await observer.admit()
     observer.attempted(attempts)
+    const sentMs = Date.now()
     const result = await attempt(url, init, settings.timeoutMs)
     const last = attempts >= maxAttempts
     if (result.kind === 'timeout') throw GatewayError.of('UPSTREAM_TIMEOUT')
@@ -111,6 +118,8 @@ export async function callUpstream(
     }
 
     const { response, text } = result
+    const word = rateLimitWord(response.headers, sentMs, Date.now())
+    if (word !== null) observer.heard?.(word)
     const wait = retryAfterMs(response.headers.get('retry-after'), Date.now())
     if (response.status === 429) await observer.rateLimited(wait)
     if (!last && isRetryableStatus(response.status)) {

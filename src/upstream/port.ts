@@ -58,6 +58,7 @@ export function upstreamPort(settings: UpstreamSettings, gate: BudgetGate): Upst
             stats.attempts = before + attempts
           },
           rateLimited: (retryAfterMs) => gate.rateLimited(retryAfterMs),
+          heard: (word) => gate.heard(word),
         })
         const envelope = relay(answer)
         const result = request.result.check(envelope.result)

@@ -8,6 +8,7 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { opened } from '../../src/coordinator/index'
+import { BUDGET_SCHEMA } from '../../src/coordinator/budget'
 import { LEDGER_SCHEMA } from '../../src/coordinator/ledger'
 import { appliedId, migrate, schema } from '../../src/coordinator/schema'
 import { ACCOUNT } from '../support/identities'
@@ -43,7 +44,13 @@ describe('each instance kind', () => {
       expect(appliedId(state.storage.sql, 'budget')).toBe(0)
     })
     await runInDurableObject(token, (_coordinator, state) => {
-      expect(tablesOf(state)).toEqual(['breaker', 'leases', 'schema_migrations', 'spend'])
+      expect(tablesOf(state)).toEqual([
+        'breaker',
+        'leases',
+        'schema_migrations',
+        'spend',
+        'upstream_word',
+      ])
     })
   })
 })
@@ -118,6 +125,59 @@ describe('a new migration', () => {
       expect(appliedId(state.storage.sql, 'ledger')).toBe(1)
       expect(tablesOf(state)).not.toContain('notes')
     })
+  })
+})
+
+describe("the budget's migration 2 (the upstream's word, leases kept once returned)", () => {
+  it('reaches a token instance at migration 1: its live lease comes back and still counts', async () => {
+    const instance = fresh()
+    const nowMs = Date.now()
+    const plan = { windowMs: 300_000, cap: 100, reserve: 0, shares: { payments: 100 } }
+    const ask = { team: 'payments', member: 'alice', reserveEligible: false, memberLimit: null }
+    // A lease of 4 granted by the code of migration 1.
+    const leaseId = await runInDurableObject(instance, (_coordinator, state) => {
+      migrate(state.storage, schema('budget', BUDGET_SCHEMA.migrations.slice(0, 1)))
+      const second = Math.floor(nowMs / 1000)
+      state.storage.sql.exec(
+        'INSERT INTO spend (second, team, member, reserve, n) VALUES (?, ?, ?, 0, 4)',
+        second,
+        'payments',
+        'alice',
+      )
+      const id = crypto.randomUUID()
+      state.storage.sql.exec(
+        'INSERT INTO leases (id, second, team, member, reserve, n) VALUES (?, ?, ?, ?, 0, 4)',
+        id,
+        second,
+        'payments',
+        'alice',
+      )
+      return id
+    })
+    // Given back with 1 unused, with a word of the upstream whose request was sent before it was
+    // granted (a lease of migration 1 counts from the start of its second).
+    const sentMs = Math.floor(nowMs / 1000) * 1000 - 1
+    const word = { remaining: 50, limit: 100, resetMs: null, sentMs, heardMs: nowMs }
+    const answer = await instance.lease(
+      { ...ask, want: 1, plan, returning: { id: leaseId, unused: 1 }, upstream: word },
+      nowMs,
+    )
+    expect(answer).toMatchObject({ kind: 'lease', granted: 1 })
+    await runInDurableObject(instance, (_coordinator, state) => {
+      expect(appliedId(state.storage.sql, 'budget')).toBe(2)
+      const rows = state.storage.sql
+        .exec<{ id: string; n: number; returned: number; granted_ms: number | null }>(
+          'SELECT id, n, returned, granted_ms FROM leases ORDER BY granted_ms',
+        )
+        .toArray()
+      expect(rows).toEqual([
+        { id: leaseId, n: 3, returned: 1, granted_ms: null },
+        { id: expect.any(String), n: 1, returned: 0, granted_ms: nowMs },
+      ])
+    })
+    // The old lease's 3 spent and the new 1 are in the upstream's room: 50 - 16 - 4.
+    const view = await instance.budgetView(plan, { ...ask, memberLimit: null }, nowMs)
+    expect(view.upstream).toMatchObject({ limit: 100, remaining: 50, room: 30 })
   })
 })
 

@@ -29,6 +29,8 @@ describe('whoami', () => {
         team: { share: 270_000, used: 0, available: 540_000 },
         member: { limit: null, used: 0 },
         breaker: { open: false, retry_after_seconds: 0 },
+        // The upstream has not been called since the budget was reset: no word of it yet.
+        upstream: null,
       },
     })
   })

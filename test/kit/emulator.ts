@@ -65,6 +65,9 @@ export function emulatorControl(target: FetchTarget, secret: string) {
         { account_id: accountId, certificate },
       ),
     setLimits: (limits: Record<string, number>) => control('PUT', '/limits', limits),
+    /** Which form the rate-limit headers take: `x-ratelimit-*` (default) or IETF `RateLimit`. */
+    setRateLimitHeaders: (form: 'x-ratelimit' | 'ietf') =>
+      control<{ form: string }>('PUT', '/rate-limit-headers', { form }),
     addFaults: (...faults: QueuedFault[]) =>
       control<{ faults: (QueuedFault & { times: number })[] }>('POST', '/faults', { faults }),
     /** The Cloudflare Access key set served at `/cdn-cgi/access/certs` (public JWKs only). */

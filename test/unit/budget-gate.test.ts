@@ -211,3 +211,67 @@ describe('the breaker as an isolate notes it', () => {
     ).toBe(18430)
   })
 })
+
+describe("the upstream's word", () => {
+  const word = (remaining: number, heardMs: number) => ({
+    remaining,
+    limit: 100,
+    resetMs: null,
+    sentMs: heardMs - 10,
+    heardMs,
+  })
+
+  it('goes to the coordinator with the next lease ask of any member, once, the latest heard', async () => {
+    const { budget, asks } = heldBudget()
+    const cache = {}
+    const gate = (caller = CALLER) => budgetGate(budget, PLAN, caller, leaseCacheFor(cache))
+
+    const first = gate().admit()
+    await settle()
+    expect(asks[0]!.ask.upstream).toBeUndefined()
+    asks[0]!.answer(lease(1))
+    await first
+    // Two answers heard, the later one first: the latest heard is what goes.
+    gate().heard(word(40, 2_000))
+    gate().heard(word(45, 1_000))
+
+    const bob = { ...CALLER, member: 'bob' }
+    const second = gate(bob).admit()
+    await settle()
+    expect(asks[1]!.ask.upstream).toEqual(word(40, 2_000))
+    asks[1]!.answer({ kind: 'refused', refusal: 'upstream', retryAfterMs: 30_000 })
+    const refused = (await second.catch((error: unknown) => error)) as GatewayError
+    expect(refused.errors[0]!.code).toBe(18429)
+    expect(refused.errors[0]!.message).toMatch(/upstream says/)
+    expect(refused.headers['retry-after']).toBe('30')
+
+    // Passed on: the next ask carries nothing until another answer is heard.
+    const third = gate(bob).admit()
+    await settle()
+    expect(asks[2]!.ask.upstream).toBeUndefined()
+    asks[2]!.answer(lease(1))
+    await third
+  })
+
+  it('is passed on again when the ask that carried it was lost', async () => {
+    const { budget, asks } = heldBudget()
+    const cache = {}
+    const carried: (LeaseAsk['upstream'] | undefined)[] = []
+    const failing: TokenBudget = {
+      ...budget,
+      lease: (ask) => {
+        carried.push(ask.upstream)
+        return Promise.reject(new Error('unreachable'))
+      },
+    }
+    budgetGate(budget, PLAN, CALLER, leaseCacheFor(cache)).heard(word(10, 1_000))
+    // The coordinator could not be reached: the ask throws, the word stays to pass on.
+    await expect(budgetGate(failing, PLAN, CALLER, leaseCacheFor(cache)).admit()).rejects.toThrow()
+    expect(carried).toEqual([word(10, 1_000)])
+    const next = budgetGate(budget, PLAN, CALLER, leaseCacheFor(cache)).admit()
+    await settle()
+    expect(asks[0]!.ask.upstream).toEqual(word(10, 1_000))
+    asks[0]!.answer(lease(1))
+    await next
+  })
+})

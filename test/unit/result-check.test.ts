@@ -133,7 +133,7 @@ describe('what a check answers', () => {
 describe('the port, on an answer whose result is wrong', () => {
   afterEach(() => vi.restoreAllMocks())
 
-  const gate: BudgetGate = { admit: async () => {}, rateLimited: async () => {} }
+  const gate: BudgetGate = { admit: async () => {}, rateLimited: async () => {}, heard: () => {} }
   const settings = {
     baseUrl: 'http://127.0.0.1:8788/client/v4',
     apiToken: 'token',
