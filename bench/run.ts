@@ -107,7 +107,17 @@ async function seed(servers: BenchServers): Promise<ReadTargets> {
   return { owned: owned!, unowned }
 }
 
-async function runOnce(route: Route, target: Target, origin: string, connections: number) {
+async function runOnce(
+  servers: BenchServers,
+  route: Route,
+  target: Target,
+  origin: string,
+  connections: number,
+) {
+  // The emulator keeps its limits in its isolate's memory: a restart under a long run's load
+  // (seen after 20 minutes) brings back Cloudflare's 1,200 per 5 minutes, and with it 429s for
+  // both targets. Lifted again before every run.
+  await liftRateLimit(servers.emulatorUrl)
   // Writes get a few more fixtures than requests: each client may have prepared its next one.
   const count = route.kind === 'write' ? settings.writes + 2 * connections : 0
   const next = await route.prepare(target, count)
@@ -146,7 +156,7 @@ async function rounds(servers: BenchServers, routes: Route[]): Promise<Sample[]>
     for (const route of routes) {
       for (const connections of settings.concurrency) {
         for (const target of order) {
-          const result = await runOnce(route, target, origins[target], connections)
+          const result = await runOnce(servers, route, target, origins[target], connections)
           await settle(servers, origins[target])
           samples.push({ route: route.name, connections, round, target, result })
           log(
