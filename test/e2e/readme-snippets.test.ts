@@ -131,8 +131,28 @@ describe('docs/examples', () => {
       expect(id).toMatch(UUID)
       expect(message).toBeDefined()
     })
-    await expectNamesApproval(message!, id!, DEMO_KEYS.bob)
-    expect((await stored()).map((c) => c.id)).toEqual([id])
+    await expectNamesApproval(message!, id!, DEMO_KEYS.bob, 'executed')
+    // The walkthrough has an admin approve it, so it leaves nothing behind.
+    expect(result.stdout).toContain(`approved and deleted ${id}\n`)
+    expect(await stored()).toEqual([])
+  })
+
+  test('each example runs twice, in any order, and leaves the account as it found it', async () => {
+    const curl = () =>
+      run('bash', [path.join(EXAMPLES, 'curl.sh')], {
+        cwd: ROOT,
+        env: { GATEWAY: e2e().gatewayUrl },
+      })
+    for (const example of [
+      () => sdkSnippet(DEMO_KEYS.bob),
+      curl,
+      () => sdkSnippet(DEMO_KEYS.admin),
+      () => sdkSnippet(DEMO_KEYS.bob),
+      curl,
+    ]) {
+      expectSuccess(await example())
+      expect(await stored()).toEqual([])
+    }
   })
 
   // wrangler's uploads are text/plain;charset=UTF-8, which the gateway takes as JSON.

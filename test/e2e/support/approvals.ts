@@ -10,6 +10,7 @@ export async function expectNamesApproval(
   message: string,
   certificateId: string,
   requester: string,
+  status: 'pending' | 'executed' = 'pending',
 ) {
   const candidates = [
     ...message.matchAll(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g),
@@ -26,7 +27,7 @@ export async function expectNamesApproval(
   }
   expect(approvals, `no pending approval named in: ${message}`).toHaveLength(1)
   const approval = approvals[0]!
-  expect(approval).toMatchObject({ certificate_id: certificateId, status: 'pending' })
+  expect(approval).toMatchObject({ certificate_id: certificateId, status })
   expect(message).toContain(approval.expires_at)
   for (const role of approval.roles) expect(message).toContain(role)
 }
