@@ -49,6 +49,21 @@ export interface Findings {
   released?: { certificate_id: string; team: string }
   /** An assign past the new team's CA quota, let through by the admin's `override_quota`. */
   quotaOverride?: { team: string; quota: number; held: number }
+  // Issue 21: how a read was served (snapshot/serve.ts): the snapshot's revision and age, or the
+  // upstream; `cacheStatus` is the RFC 9211 header the answer carries.
+  served?: Served
+}
+
+/** Issue 21: how a read was served. */
+export interface Served {
+  via: 'snapshot' | 'upstream'
+  /** The snapshot's revision it was answered from (or stored into). */
+  revision?: number
+  /** The snapshot's age in seconds when answered from it. */
+  ageSeconds?: number
+  /** Served from a snapshot past its max age (a refresh under way, or the upstream failing). */
+  stale?: boolean
+  cacheStatus: string
 }
 
 export interface RequestFacts extends Findings {

@@ -3,7 +3,9 @@
  * (`operations.ts`) on the request scope, settles the outcome and renders it; nothing here reads
  * a raw header, body or query string, and nothing here decides.
  */
+import type { Context } from 'hono'
 import type { AppEnv } from '../app-env'
+import type { Served } from '../audit/record'
 import { successEnvelope } from '../lib/envelope'
 import { GatewayError, detail } from '../lib/errors'
 import { createRouter } from '../lib/router'
@@ -24,12 +26,29 @@ function prefersAsync(prefer: string | undefined): boolean {
     .some((preference) => preference.split(';')[0]!.trim().toLowerCase() === 'respond-async')
 }
 
+/** Issue 21: `Cache-Control: no-cache` (RFC 9111) asks for the upstream's own answer. */
+function asksNoCache(cacheControl: string | undefined): boolean {
+  return (cacheControl ?? '')
+    .split(',')
+    .some((directive) => directive.split('=')[0]!.trim().toLowerCase() === 'no-cache')
+}
+
+/** Issue 21: how a read was served, in HTTP's terms: `Age` and RFC 9211 `Cache-Status`. */
+function servedHeaders(c: Context<AppEnv>, served: Served | undefined): void {
+  if (served === undefined) return
+  c.header('cache-status', served.cacheStatus)
+  c.header('age', String(served.ageSeconds ?? 0))
+}
+
 export const certificatesRouter = createRouter<AppEnv>()
   .openapi(listRoute, async (c) => {
     const { account_id: accountId } = c.req.valid('param')
     const { type: types, ca, name } = c.req.valid('query')
-    const input = { accountId, types, filter: { ca, name } }
-    return c.json(settle(c, await listCertificates(c.var.scope, input)), 200)
+    const noCache = asksNoCache(c.req.header('cache-control'))
+    const input = { accountId, types, filter: { ca, name }, noCache }
+    const outcome = await listCertificates(c.var.scope, input)
+    servedHeaders(c, outcome.findings.served)
+    return c.json(settle(c, outcome), 200)
   })
   .openapi(uploadRoute, async (c) => {
     const { account_id: accountId } = c.req.valid('param')
@@ -39,7 +58,10 @@ export const certificatesRouter = createRouter<AppEnv>()
   })
   .openapi(getRoute, async (c) => {
     const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')
-    return c.json(settle(c, await getCertificate(c.var.scope, { accountId, certificateId })), 200)
+    const noCache = asksNoCache(c.req.header('cache-control'))
+    const outcome = await getCertificate(c.var.scope, { accountId, certificateId, noCache })
+    servedHeaders(c, outcome.findings.served)
+    return c.json(settle(c, outcome), 200)
   })
   .openapi(deleteRoute, async (c) => {
     const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')

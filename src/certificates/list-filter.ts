@@ -33,3 +33,11 @@ export function withListResult<T>(envelope: Envelope<T[]>, kept: T[]): Envelope<
     },
   }
 }
+
+/**
+ * Issue 21: the upstream's `type` filter, applied to a list served from the snapshot as the
+ * upstream applies it (the emulator compares `String(type)`).
+ */
+export function matchesTypes(cert: { type?: unknown }, types: readonly string[] | undefined) {
+  return types === undefined || types.length === 0 || types.includes(String(cert.type))
+}

@@ -17,6 +17,7 @@ import {
   associationsOf,
   followingUpstream,
   refuseInUse,
+  servedCertificate,
   visibleCertificate,
 } from '../ownership/facts'
 import { duplicateRefusal, isDuplicate } from '../ownership/transfer'
@@ -24,7 +25,8 @@ import type { Envelope } from '../upstream/port'
 import { upstreamRequests } from '../upstream/request'
 import type { Association, MtlsCertificate } from '../upstream/shapes'
 import type { InspectedCertificate } from '../lib/inspect-pem'
-import { matchesListFilter, withListResult, type ListFilter } from './list-filter'
+import { matchesListFilter, matchesTypes, withListResult, type ListFilter } from './list-filter'
+import { readList, readOne } from '../snapshot/serve'
 import type { CertificateType, UploadFields } from './schemas'
 
 export interface CertificateRef {
@@ -34,16 +36,35 @@ export interface CertificateRef {
 
 export function listCertificates(
   deps: OwnershipDeps,
-  input: { accountId: string; types: readonly CertificateType[] | undefined; filter: ListFilter },
+  input: {
+    accountId: string
+    types: readonly CertificateType[] | undefined
+    filter: ListFilter
+    /** `Cache-Control: no-cache`: read upstream, as the caller (issue 21). */
+    noCache?: boolean
+  },
 ): Promise<Outcome<Envelope<MtlsCertificate[]>>> {
   const { accountId } = input
   return run({ accountId }, async (found) => {
     const { who, ledger, upstream } = deps
     who.requireAccount(accountId, GatewayError.of('ACCOUNT_NOT_FOUND'))
     who.requireAllowed(found, 'list', undefined)
-    const envelope = await upstream.call(upstreamRequests.list(accountId, input.types))
-    const certs = envelope.result
-    const { owners, intents } = await ledger.owners(accountId)
+    // Issue 21: from the snapshot, with owners and intents in the same coordinator answer.
+    const read =
+      deps.snapshot === undefined
+        ? null
+        : await readList(deps.snapshot, upstream, accountId, input.noCache === true)
+    if (read !== null) found.served = read.how
+    let envelope: Envelope<MtlsCertificate[]>
+    let certs: MtlsCertificate[]
+    if (read?.served) {
+      envelope = { ...read.served.frame, success: true, result: read.served.certificates }
+      certs = read.served.certificates.filter((cert) => matchesTypes(cert, input.types))
+    } else {
+      envelope = await upstream.call(upstreamRequests.list(accountId, input.types))
+      certs = envelope.result
+    }
+    const { owners, intents } = read ?? (await ledger.owners(accountId))
     const unowned = certs.filter((cert) => !owners.has(cert.id))
     const adopted = await adopt(deps, found, accountId, unowned, intents)
     const visible = certs.filter((cert) => {
@@ -107,9 +128,24 @@ export function uploadCertificate(
 
 export function getCertificate(
   deps: OwnershipDeps,
-  { accountId, certificateId }: CertificateRef,
+  { accountId, certificateId, noCache }: CertificateRef & { noCache?: boolean },
 ): Promise<Outcome<Envelope<MtlsCertificate>>> {
   return run({ accountId, certificateId }, async (found) => {
+    // Issue 21: from the snapshot, owner and intents in the same coordinator answer.
+    if (deps.snapshot !== undefined) {
+      deps.who.requireAccount(accountId, GatewayError.of('CERTIFICATE_NOT_FOUND'))
+      const { snapshot, upstream } = deps
+      const read = await readOne(snapshot, upstream, accountId, certificateId, noCache === true)
+      found.served = read.how
+      if (read.served !== null) {
+        const known = await servedCertificate(deps, found, accountId, {
+          ...read,
+          served: read.served,
+        })
+        deps.who.requireAllowed(found, 'get', known.facts)
+        return known.fetched
+      }
+    }
     const known = await visibleCertificate(deps, found, accountId, certificateId)
     deps.who.requireAllowed(found, 'get', known.facts)
     return (

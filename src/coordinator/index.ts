@@ -37,6 +37,9 @@ import { CHAIN_SCHEMA, chainTable, type ChainLink, type LinksInSpan } from './ch
 import { migrate, type Schema } from './schema'
 import { TRANSFERS_SCHEMA, transferTable } from './transfers'
 import type { Transfer } from '../ownership/transfer-store'
+// Issue 21: the account snapshot.
+import { SNAPSHOT_SCHEMA, snapshotTable } from './snapshot'
+import type { SnapshotItem, SnapshotSettings, SnapshotView } from '../snapshot/shapes'
 
 /** Each module of the coordinator: its schema, and how to open it once migrated. */
 const COORDINATOR_MODULES = {
@@ -60,6 +63,11 @@ const COORDINATOR_MODULES = {
   transfers: {
     schema: TRANSFERS_SCHEMA,
     open: (ctx: DurableObjectState) => transferTable(ctx.storage.sql),
+  },
+  // Issue 21: the account snapshot (per account).
+  snapshot: {
+    schema: SNAPSHOT_SCHEMA,
+    open: (ctx: DurableObjectState) => snapshotTable(ctx.storage.sql),
   },
 } satisfies Record<string, { schema: Schema; open: (ctx: DurableObjectState) => unknown }>
 
@@ -101,6 +109,10 @@ export class Coordinator extends DurableObject<Env> {
   }
   private get transfers() {
     return opened(this.ctx, this.modules, 'transfers')
+  }
+  // Issue 21: the account snapshot.
+  private get snapshot() {
+    return opened(this.ctx, this.modules, 'snapshot')
   }
 
   // Transfer requests (per account)
@@ -267,5 +279,60 @@ export class Coordinator extends DurableObject<Env> {
 
   auditChainEnds(): { first: ChainLink | null; head: ChainLink | null } {
     return { first: this.chain.first(), head: this.chain.head() }
+  }
+
+  // Issue 21: the account snapshot (per account). A read's owners, intents and snapshot come in
+  // one answer, so a served read costs the round trip a read cost before; a write's owner and
+  // its write-through are one step.
+
+  snapshotList(
+    settings: SnapshotSettings,
+    nowMs: number,
+  ): { owners: Map<string, string>; intents: IntentSummary[]; view: SnapshotView } {
+    return { ...this.ledger.owners(nowMs), view: this.snapshot.view(settings, nowMs) }
+  }
+
+  snapshotGet(
+    certificateId: string,
+    settings: SnapshotSettings,
+    nowMs: number,
+  ): { owner: Ownership | null; intents: IntentSummary[]; view: SnapshotView } {
+    return {
+      owner: this.ledger.owner(certificateId),
+      intents: this.ledger.intents(nowMs),
+      view: this.snapshot.view(settings, nowMs, certificateId),
+    }
+  }
+
+  snapshotStore(
+    claim: string | null,
+    listStartedMs: number,
+    frame: string,
+    items: SnapshotItem[],
+  ): number {
+    return this.snapshot.store(claim, listStartedMs, frame, items)
+  }
+
+  snapshotPut(item: SnapshotItem, nowMs: number): number {
+    return this.snapshot.put(item, nowMs)
+  }
+
+  snapshotRemove(certificateId: string, nowMs: number): number {
+    return this.snapshot.remove(certificateId, nowMs)
+  }
+
+  confirmUploadStored(
+    certificateId: string,
+    ownership: Ownership,
+    item: SnapshotItem,
+    nowMs: number,
+  ): number {
+    this.ledger.confirmUpload(certificateId, ownership)
+    return this.snapshot.put(item, nowMs)
+  }
+
+  releaseOwnerStored(certificateId: string, nowMs: number): number {
+    this.ledger.release(certificateId)
+    return this.snapshot.remove(certificateId, nowMs)
   }
 }

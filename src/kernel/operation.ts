@@ -17,6 +17,7 @@ import type { Ledger } from '../ownership/ledger'
 import type { Policy } from '../policy/document'
 import type { Authorizer } from '../policy/enforce'
 import type { Upstream } from '../upstream/port'
+import type { SnapshotPort } from '../snapshot/port'
 
 export type { Action, AuditPort, Findings } from '../audit/record'
 
@@ -52,6 +53,8 @@ export interface OwnershipDeps {
   uploadWindowMs: number
   /** A team's quota of CA certificates per account (policy `quotas`), null for none. */
   caQuota(teamId: string): number | null
+  /** Issue 21: the account snapshot reads are served from; absent when the policy turns it off. */
+  snapshot?: SnapshotPort | undefined
 }
 
 /** What approval operations run on: the ownership deps plus the approvals and the policy. */

@@ -33,6 +33,7 @@ import type { Limits } from '../policy/limits'
 import { budgetGate, leaseCacheFor, type BudgetCaller } from '../upstream/budget-gate'
 import { upstreamPort } from '../upstream/port'
 import type { RequestScope } from './scope'
+import { coordinatedSnapshot, writingThrough, type SnapshotPort } from '../snapshot/port'
 
 /** Who acts in a job the gateway starts itself (see the file comment). */
 export const SYSTEM_PRINCIPAL: Principal = Object.freeze({
@@ -82,6 +83,9 @@ export function scopeFor(inputs: ScopeInputs): RequestScope {
   const gate = budgetGate(tokenBudget, limits.plan, caller, leaseCacheFor(config))
   const upstream = upstreamPort({ apiToken: config.apiToken, ...config.upstream }, gate)
   const chains = coordinatedChains(env.COORDINATOR, config.audit.retentionDays)
+  // Issue 21: the account snapshot, refreshed as the gateway itself (the reserve), when it is on.
+  const snapshot = snapshotOf(inputs, tokenBudget)
+  const ledger = coordinatedLedger(env.COORDINATOR)
   const startedAt = Date.now()
   const parts =
     inputs.parts ?? (() => ({ requestId, startedAt, principal, upstream: upstream.stats }))
@@ -90,7 +94,8 @@ export function scopeFor(inputs: ScopeInputs): RequestScope {
     requestId,
     policy: config.policy,
     who: authorizer(principal, config.policy),
-    ledger: coordinatedLedger(env.COORDINATOR),
+    ledger: snapshot === undefined ? ledger : writingThrough(ledger, env.COORDINATOR),
+    snapshot,
     approvals: coordinatedApprovals(env.COORDINATOR, accounts),
     transfers: coordinatedTransfers(env.COORDINATOR, accounts),
     upstream,
@@ -101,4 +106,24 @@ export function scopeFor(inputs: ScopeInputs): RequestScope {
     caQuota: (teamId) => limits.caQuota(teamId),
     budget: { caller, limits, tokenBudget },
   }
+}
+
+/** Issue 21: the snapshot's port, or undefined when the policy turns it off (max age 0). */
+function snapshotOf(
+  { env, config }: ScopeInputs,
+  tokenBudget: ReturnType<typeof coordinatedBudget>,
+): SnapshotPort | undefined {
+  const { max_age_seconds, max_stale_seconds } = config.policy.snapshot
+  if (max_age_seconds === 0) return undefined
+  const { limits } = config
+  const system = budgetCaller(SYSTEM_PRINCIPAL, limits)
+  const gate = budgetGate(tokenBudget, limits.plan, system, leaseCacheFor(config))
+  const refresher = upstreamPort({ apiToken: config.apiToken, ...config.upstream }, gate)
+  const settings = {
+    maxAgeMs: max_age_seconds * 1000,
+    maxStaleMs: Math.max(max_stale_seconds, max_age_seconds) * 1000,
+    // A refresh holds its claim for one upstream timeout and a little: a reader that died.
+    claimMs: config.upstream.timeoutMs + 2_000,
+  }
+  return coordinatedSnapshot(env.COORDINATOR, settings, refresher)
 }

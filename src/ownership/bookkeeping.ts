@@ -39,7 +39,7 @@ export interface UploadBookkeeping {
 
 const clearing = (what: string) => (error: unknown) => console.error(`${what} failed`, error)
 
-export async function trackUpload<C extends { id: string }>(
+export async function trackUpload<C extends { id: string } & Record<string, unknown>>(
   upload: UploadBookkeeping,
   forward: () => Promise<Envelope<C>>,
 ): Promise<{ envelope: Envelope<C>; certificateId: string }> {
@@ -85,17 +85,22 @@ export async function trackUpload<C extends { id: string }>(
 
   const certificateId = envelope.result.id
   try {
-    await ledger.confirmUpload(accountId, certificateId, {
-      team,
-      member,
-      request_id: requestId,
-      assigned_at: new Date().toISOString(),
-      via: 'upload',
-      ca: upload.ca,
-      expires_on: upload.expiresOn,
-      fingerprint_sha256: upload.fingerprintSha256,
-      ...(upload.name !== undefined ? { name: upload.name } : {}),
-    })
+    await ledger.confirmUpload(
+      accountId,
+      certificateId,
+      {
+        team,
+        member,
+        request_id: requestId,
+        assigned_at: new Date().toISOString(),
+        via: 'upload',
+        ca: upload.ca,
+        expires_on: upload.expiresOn,
+        fingerprint_sha256: upload.fingerprintSha256,
+        ...(upload.name !== undefined ? { name: upload.name } : {}),
+      },
+      envelope.result,
+    )
   } catch (error) {
     // The certificate exists and nobody owns it yet. Say so to the caller and the log; the intent
     // stays, so the next read that meets the certificate adopts it for this team.

@@ -20,6 +20,7 @@ import { upstreamRequests } from '../upstream/request'
 import type { Association, MtlsCertificate } from '../upstream/shapes'
 import type { CertificateLabel, IntentSummary } from './ledger'
 import { adoptUnowned, type UpstreamCertificate } from './reconcile'
+import type { OneRead } from '../snapshot/serve'
 
 /**
  * Adopts what can be adopted among unowned certificates (ownership/reconcile.ts), with the change
@@ -176,4 +177,37 @@ export function refuseInUse(associations: Association[]): void {
     message: `The certificate is in use by ${services}; remove those associations before deleting it`,
     headers: { 'x-should-retry': 'false' },
   })
+}
+
+/**
+ * Issue 21: a certificate read answered from the account snapshot (snapshot/serve.ts `readOne`),
+ * as `visibleCertificate` would decide it: the ledger's facts first, the snapshot's second. An id
+ * the snapshot does not hold and a certificate the caller may not see are the same "not found",
+ * with no upstream call for either. An unowned certificate is adopted only for a caller who could
+ * see unowned ones (as `certificateFacts`: the others' lost uploads wait for their team's list).
+ */
+export async function servedCertificate(
+  deps: OwnershipDeps,
+  found: Findings,
+  accountId: string,
+  read: OneRead & { served: { certificate: MtlsCertificate | null } },
+): Promise<KnownCertificate & { fetched: Envelope<MtlsCertificate> }> {
+  const cert = read.served.certificate
+  if (cert === null) throw GatewayError.of('CERTIFICATE_NOT_FOUND')
+  const fetched = { success: true as const, errors: [], messages: [], result: cert }
+  const entry = read.owner
+  if (entry !== null) {
+    const facts = { ownerTeam: entry.team, ca: entry.ca, expiresOn: entry.expires_on }
+    deps.who.requireVisible(found, facts)
+    return {
+      facts,
+      label: { name: entry.name, fingerprintSha256: entry.fingerprint_sha256 },
+      fetched,
+    }
+  }
+  if (!couldSeeUnowned(deps.who)) throw GatewayError.of('CERTIFICATE_NOT_FOUND')
+  const adopted = await adopt(deps, found, accountId, [cert], read.intents)
+  const facts = { ownerTeam: adopted.get(cert.id) ?? null, ca: cert.ca, expiresOn: cert.expires_on }
+  deps.who.requireVisible(found, facts)
+  return { facts, label: { name: cert.name, issuer: cert.issuer }, fetched }
 }

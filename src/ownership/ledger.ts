@@ -106,8 +106,16 @@ export interface Ledger {
     caQuota: number | null,
   ): Promise<IntentAdmission>
   clearIntent(accountId: string, requestId: string): Promise<void>
-  /** The owner written and the upload's intent cleared, in one step. */
-  confirmUpload(accountId: string, certificateId: string, ownership: Ownership): Promise<void>
+  /**
+   * The owner written and the upload's intent cleared, in one step; with the upstream's answer
+   * (`certificate`), the account snapshot takes it in the same step (issue 21, snapshot/port.ts).
+   */
+  confirmUpload(
+    accountId: string,
+    certificateId: string,
+    ownership: Ownership,
+    certificate?: { id: string } & Record<string, unknown>,
+  ): Promise<void>
   /** Adopts what exactly one live intent explains (coordinator/ledger.ts); atomic. */
   adopt(
     accountId: string,

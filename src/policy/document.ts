@@ -23,6 +23,16 @@ import { budgetSchema, checkLimits, memberLimitsSchema, quotasSchema } from './l
 import { ruleSchema } from './rules'
 
 const slug = ids.slug()
+
+// Issue 21: the account snapshot's settings (docs/operators.md, "The snapshot").
+const snapshotSchema = z
+  .strictObject({
+    /** Refresh at most this often while there are readers; 0 turns the snapshot off. */
+    max_age_seconds: z.number().int().min(0).max(60).default(30),
+    /** How old a snapshot may be and still be served while the upstream fails. */
+    max_stale_seconds: z.number().int().min(0).max(86_400).default(3600),
+  })
+  .prefault({})
 const accountId = ids.accountId()
 
 const teamSchema = z.strictObject({
@@ -59,6 +69,8 @@ const policyShape = z.strictObject({
   limits: memberLimitsSchema,
   budget: budgetSchema,
   quotas: quotasSchema.optional(),
+  // Issue 21: the account snapshot's freshness (src/snapshot/); 0 s = reads go upstream as before.
+  snapshot: snapshotSchema,
 })
 
 const policySchema = policyShape.superRefine((policy, ctx) => {

@@ -1,0 +1,294 @@
+/**
+ * Reads answered from the account snapshot (issue 21), and its refresh.
+ *
+ * A reader asks the account's coordinator once (port.ts) and gets the owners, the intents and the
+ * snapshot (or the one certificate) in that answer. Then, by the snapshot's state:
+ *   fresh                 served from it: `Cache-Status: mtls-gateway; hit; ttl=N`, `Age`
+ *   stale or cold, and this reader holds the refresh claim
+ *                         it lists the account upstream as the gateway (the system principal's
+ *                         port: the budget's reserve, never the asking team), stores the list and
+ *                         is served from it: `fwd=stale; stored` (or `fwd=uri-miss; stored`)
+ *   stale, another reader refreshing
+ *                         served stale, marked: `hit; ttl=-N; detail=revalidating`
+ *   the refresh fails (upstream down, breaker open, budget spent)
+ *                         served stale up to `max_stale`, marked `detail=upstream-unavailable`;
+ *                         past it (or cold) the failure is answered, as before
+ *   cold, another reader refreshing, or stale past `max_stale` with another refreshing
+ *                         the read goes upstream as before, the caller's own (`fwd=uri-miss`)
+ * `Cache-Control: no-cache` reads upstream as the caller (charged to its team) and stores what it
+ * read (`fwd=request; stored`).
+ *
+ * The coordinator decides who refreshes (coordinator/snapshot.ts), so concurrent stale readers
+ * cause one upstream list, and no request awaits another's work. Parsed certificates are kept per
+ * isolate as values (the JSON text they were parsed from, and the object), never as promises.
+ */
+import type { Served } from '../audit/record'
+import { GatewayError } from '../lib/errors'
+import type { IntentSummary, Ownership } from '../ownership/ledger'
+import type { Envelope, Upstream } from '../upstream/port'
+import { upstreamRequests } from '../upstream/request'
+import type { MtlsCertificate } from '../upstream/shapes'
+import type { SnapshotPort } from './port'
+import { itemOf, type SnapshotItem, type SnapshotView } from './shapes'
+
+const CACHE = 'mtls-gateway'
+
+/** A snapshot of one account, as a job reads it (readAccountSnapshot) and the refresh hook sees it. */
+export interface AccountSnapshot {
+  revision: number
+  fetchedAtMs: number
+  certificates: MtlsCertificate[]
+}
+
+/** Called after every refresh with the snapshot before (null when not known whole) and after. */
+export type RefreshHook = (
+  previous: AccountSnapshot | null,
+  current: AccountSnapshot,
+) => void | Promise<void>
+
+let refreshHook: RefreshHook = () => {}
+
+/** The integrator's hook point (issue 23: drift on each refresh). A no-op by default. */
+export function onRefresh(hook: RefreshHook): void {
+  refreshHook = hook
+}
+
+// Parsed certificates by id, with the text they came from: values only (CONTRIBUTING).
+const parsed = new Map<string, { body: string; value: MtlsCertificate }>()
+const PARSED_MAX = 20_000
+
+function certificateOf(item: SnapshotItem): MtlsCertificate {
+  const known = parsed.get(item.id)
+  if (known !== undefined && known.body === item.body) return known.value
+  const value = JSON.parse(item.body) as MtlsCertificate
+  if (parsed.size >= PARSED_MAX) parsed.clear()
+  parsed.set(item.id, { body: item.body, value })
+  return value
+}
+
+export const certificatesOf = (items: SnapshotItem[]) => items.map(certificateOf)
+
+interface Frame {
+  errors: Envelope<unknown>['errors']
+  messages: Envelope<unknown>['messages']
+  result_info?: Envelope<unknown>['result_info']
+}
+
+const frameOf = (envelope: Frame): string =>
+  JSON.stringify({
+    errors: envelope.errors,
+    messages: envelope.messages,
+    ...(envelope.result_info !== undefined ? { result_info: envelope.result_info } : {}),
+  })
+
+const EMPTY_FRAME: Frame = { errors: [], messages: [] }
+
+function ageOf(view: { fetchedAtMs: number | null }, nowMs: number): number {
+  return view.fetchedAtMs === null ? 0 : Math.max(0, Math.floor((nowMs - view.fetchedAtMs) / 1000))
+}
+
+function hit(
+  snapshot: SnapshotPort,
+  view: SnapshotView,
+  detail?: 'revalidating' | 'upstream-unavailable',
+): Served {
+  const now = Date.now()
+  const fetched = view.fetchedAtMs ?? now
+  const ttl = Math.floor((fetched + snapshot.settings.maxAgeMs - now) / 1000)
+  const stale = detail !== undefined
+  return {
+    via: 'snapshot',
+    revision: view.revision,
+    ageSeconds: ageOf(view, now),
+    ...(stale ? { stale } : {}),
+    cacheStatus: `${CACHE}; hit; ttl=${stale ? Math.min(ttl, -1) : Math.max(ttl, 0)}${stale ? `; detail=${detail}` : ''}`,
+  }
+}
+
+const forwarded = (how: 'stale' | 'uri-miss' | 'request', revision?: number): Served => ({
+  via: 'upstream',
+  ...(revision !== undefined ? { revision, ageSeconds: 0 } : {}),
+  cacheStatus: `${CACHE}; fwd=${how}${revision !== undefined ? '; stored' : ''}`,
+})
+
+/** Whether a stale snapshot may still be served while the upstream fails. */
+const withinMaxStale = (snapshot: SnapshotPort, view: SnapshotView) =>
+  view.fetchedAtMs !== null && Date.now() - view.fetchedAtMs <= snapshot.settings.maxStaleMs
+
+interface Refreshed {
+  revision: number
+  fetchedAtMs: number
+  items: SnapshotItem[]
+  frame: Frame
+}
+
+/** Lists the account upstream through `upstream` and stores it; calls the refresh hook. */
+async function refresh(
+  snapshot: SnapshotPort,
+  upstream: Upstream,
+  accountId: string,
+  claim: string | null,
+  previous: SnapshotView | null,
+): Promise<Refreshed> {
+  const startedMs = Date.now()
+  const envelope = await upstream.call(upstreamRequests.list(accountId, undefined))
+  const items = envelope.result.map((certificate) => itemOf(certificate))
+  const revision = await snapshot.store(accountId, claim, startedMs, frameOf(envelope), items)
+  const current = { revision, fetchedAtMs: startedMs, certificates: envelope.result }
+  const before =
+    previous !== null && previous.fetchedAtMs !== null && previous.claim !== null
+      ? {
+          revision: previous.revision,
+          fetchedAtMs: previous.fetchedAtMs,
+          certificates: certificatesOf(previous.items),
+        }
+      : null
+  try {
+    await refreshHook(before, current)
+  } catch (error) {
+    console.error('the snapshot refresh hook failed', error)
+  }
+  return { revision, fetchedAtMs: startedMs, items, frame: envelope }
+}
+
+export interface ListRead {
+  owners: Map<string, string>
+  intents: IntentSummary[]
+  /** The account's certificates and the list envelope's frame; null: go upstream as before. */
+  served: { certificates: MtlsCertificate[]; frame: Frame } | null
+  how: Served
+}
+
+/** The whole account for a list: owners, intents and certificates in one coordinator answer. */
+export async function readList(
+  snapshot: SnapshotPort,
+  upstream: Upstream,
+  accountId: string,
+  noCache: boolean,
+): Promise<ListRead> {
+  const { owners, intents, view } = await snapshot.list(accountId)
+  const answer = (items: SnapshotItem[], frame: Frame, how: Served): ListRead => ({
+    owners,
+    intents,
+    served: { certificates: certificatesOf(items), frame },
+    how,
+  })
+  const storedFrame = (): Frame =>
+    view.frame === null ? EMPTY_FRAME : (JSON.parse(view.frame) as Frame)
+
+  if (noCache) {
+    const done = await refresh(snapshot, upstream, accountId, view.claim, view)
+    return answer(done.items, done.frame, forwarded('request', done.revision))
+  }
+  if (view.state === 'fresh') return answer(view.items, storedFrame(), hit(snapshot, view))
+  if (view.claim !== null) {
+    try {
+      const done = await refresh(snapshot, snapshot.refresher, accountId, view.claim, view)
+      const how = forwarded(view.state === 'cold' ? 'uri-miss' : 'stale', done.revision)
+      return answer(done.items, done.frame, how)
+    } catch (error) {
+      if (view.state === 'stale' && withinMaxStale(snapshot, view)) {
+        return answer(view.items, storedFrame(), hit(snapshot, view, 'upstream-unavailable'))
+      }
+      throw error
+    }
+  }
+  if (view.state === 'stale' && withinMaxStale(snapshot, view)) {
+    return answer(view.items, storedFrame(), hit(snapshot, view, 'revalidating'))
+  }
+  return { owners, intents, served: null, how: forwarded('uri-miss') }
+}
+
+export interface OneRead {
+  owner: Ownership | null
+  intents: IntentSummary[]
+  /** Served from the snapshot: the certificate, or null when the snapshot has no such id. */
+  served: { certificate: MtlsCertificate | null } | null
+  how: Served
+}
+
+/** One certificate: its owner, the intents and the certificate in one coordinator answer. */
+export async function readOne(
+  snapshot: SnapshotPort,
+  upstream: Upstream,
+  accountId: string,
+  certificateId: string,
+  noCache: boolean,
+): Promise<OneRead> {
+  const { owner, intents, view } = await snapshot.get(accountId, certificateId)
+  const find = (items: SnapshotItem[]) => {
+    const item = items.find((i) => i.id === certificateId)
+    return item === undefined ? null : certificateOf(item)
+  }
+  const answer = (items: SnapshotItem[], how: Served): OneRead => ({
+    owner,
+    intents,
+    served: { certificate: find(items) },
+    how,
+  })
+
+  if (noCache) {
+    // The caller's own read of this certificate, stored: a 404 removes it from the snapshot.
+    try {
+      const fetched = await upstream.call(upstreamRequests.get(accountId, certificateId))
+      const revision = await snapshot.put(accountId, itemOf(fetched.result))
+      return {
+        owner,
+        intents,
+        served: { certificate: fetched.result },
+        how: forwarded('request', revision),
+      }
+    } catch (error) {
+      if (error instanceof GatewayError && error.status === 404) {
+        await snapshot.remove(accountId, certificateId)
+      }
+      throw error
+    }
+  }
+  if (view.state === 'fresh') return answer(view.items, hit(snapshot, view))
+  if (view.claim !== null) {
+    try {
+      const done = await refresh(snapshot, snapshot.refresher, accountId, view.claim, view)
+      return answer(
+        done.items,
+        forwarded(view.state === 'cold' ? 'uri-miss' : 'stale', done.revision),
+      )
+    } catch (error) {
+      if (view.state === 'stale' && withinMaxStale(snapshot, view)) {
+        return answer(view.items, hit(snapshot, view, 'upstream-unavailable'))
+      }
+      throw error
+    }
+  }
+  if (view.state === 'stale' && withinMaxStale(snapshot, view)) {
+    return answer(view.items, hit(snapshot, view, 'revalidating'))
+  }
+  return { owner, intents, served: null, how: forwarded('uri-miss') }
+}
+
+/**
+ * An account's snapshot for a job (system scope; issue 23's integration point): refreshed first
+ * when stale or cold and nobody else is refreshing it, else as held.
+ */
+export async function readAccountSnapshot(
+  scope: { snapshot?: SnapshotPort | undefined },
+  accountId: string,
+): Promise<AccountSnapshot> {
+  const snapshot = scope.snapshot
+  if (snapshot === undefined)
+    throw new Error('the snapshot is off (policy snapshot.max_age_seconds: 0)')
+  const { view } = await snapshot.list(accountId)
+  if (view.state === 'fresh' || (view.state === 'stale' && view.claim === null)) {
+    return {
+      revision: view.revision,
+      fetchedAtMs: view.fetchedAtMs ?? Date.now(),
+      certificates: certificatesOf(view.items),
+    }
+  }
+  const done = await refresh(snapshot, snapshot.refresher, accountId, view.claim, view)
+  return {
+    revision: done.revision,
+    fetchedAtMs: done.fetchedAtMs,
+    certificates: certificatesOf(done.items),
+  }
+}
