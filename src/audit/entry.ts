@@ -142,6 +142,11 @@ export const auditEntrySchema = z
         description:
           'An assign that took a team past its CA quota because the admin sent override_quota: the team, its quota and the CA certificates it held before',
       }),
+    // Issue 21: how a read was served.
+    served: z.string().optional().openapi({
+      description:
+        'How a list or get was served: "snapshot r<revision> age <n>s" (with "stale" when past its max age), or "upstream" (with "stored r<revision>" when the answer refreshed the snapshot)',
+    }),
   })
   .openapi('AuditEntry')
 
@@ -193,6 +198,8 @@ export const ENTRY_FIELDS = {
   prev: { short: 'pv' },
   released: {},
   quota_override: {},
+  // Issue 21.
+  served: { short: 'sv', label: 'Served from' },
 } as const satisfies { [F in keyof Required<AuditEntry>]: FieldRow }
 
 type Rows = typeof ENTRY_FIELDS
@@ -278,8 +285,19 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
     upstream_attempts: facts.upstreamAttempts,
     released,
     quota_override: quotaOverride,
+    served: servedText(facts.served),
   }
   return withoutUndefined(entry)
+}
+
+/** Issue 21: the `served` field's text (record.ts `Served`). */
+function servedText(served: RequestFacts['served']): string | undefined {
+  if (served === undefined) return undefined
+  if (served.via === 'upstream') {
+    return served.revision === undefined ? 'upstream' : `upstream, stored r${served.revision}`
+  }
+  const stale = served.stale === true ? ' stale' : ''
+  return `snapshot r${served.revision ?? 0} age ${served.ageSeconds ?? 0}s${stale}`
 }
 
 export function suppressedEntry(id: string, time: number, suppressed: Suppressed): AuditEntry {

@@ -57,6 +57,13 @@ function everyFact(): RequestFacts {
     ],
     released: { certificate_id: CERT, team: 'payments' },
     quotaOverride: { team: 'payments', quota: 1, held: 1 },
+    served: {
+      via: 'snapshot',
+      revision: 12,
+      ageSeconds: 45,
+      stale: true,
+      cacheStatus: 'mtls-gateway; hit; ttl=-15; detail=revalidating',
+    },
     upstreamAttempts: 2,
     outcome: { status: 200, codes: [] },
   }
@@ -273,6 +280,7 @@ describe('the CSV columns', () => {
     'quota_override_team',
     'quota_override_quota',
     'quota_override_held',
+    'served',
   ]
 
   it('keep every earlier column, in its order, and add the fields that were missing', () => {

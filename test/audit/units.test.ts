@@ -38,6 +38,8 @@ const longest: AuditEntry = {
   outcome: { class: 'upstream_error', status: 502, error_codes: [18506, 10001, 10002, 10003] },
   latency_ms: 120_000,
   upstream_attempts: 5,
+  // The longest the snapshot's note can be (issue 21).
+  served: `snapshot r${Number.MAX_SAFE_INTEGER} age ${86_400 * 365}s stale`,
 }
 
 const size = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length

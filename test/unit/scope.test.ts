@@ -87,6 +87,7 @@ describe("the entry's table", () => {
       'Outcome',
       'Latency',
       'Upstream calls',
+      'Served from',
     ])
   })
 })

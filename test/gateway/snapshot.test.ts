@@ -1,0 +1,348 @@
+/**
+ * The account snapshot (issue 21): reads served from the account's coordinator without upstream
+ * calls, read-your-writes across isolates, outside changes seen within `max_age`, one upstream
+ * list for concurrent stale readers, stale service while the upstream fails or the breaker is
+ * open (marked), `Cache-Control: no-cache`, and a foreign id answered as a missing one in every
+ * state of the snapshot.
+ *
+ * Each call spreads a fresh `env` object (support/gateway.ts `call`): another configuration and
+ * lease cache, as another isolate would have. The clock is faked (kit/clock.ts) to age the
+ * snapshot; nothing here times anything.
+ */
+import { env, runInDurableObject } from 'cloudflare:test'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { opened } from '../../src/coordinator/index'
+import { fakeClock, type FakeClock } from '../kit/clock'
+import { newEntries } from '../support/audit'
+import { budgetInstance, resetLedger } from '../support/coordinator'
+import { emulator, seedUnowned } from '../support/emulator'
+import {
+  call,
+  callJson,
+  certificateUrl,
+  certificatesUrl,
+  uploadNew,
+  uploadedId,
+  type CallOptions,
+} from '../support/gateway'
+import { ACCOUNT, KEYS } from '../support/identities'
+import { policyWith } from '../support/policies'
+
+const MAX_AGE_S = 30
+const MAX_STALE_S = 3600
+
+async function snapshotEnv(snapshot: Record<string, number> = {}): Promise<Partial<Env>> {
+  const policy = JSON.parse(await policyWith()) as Record<string, unknown>
+  policy.snapshot = { max_age_seconds: MAX_AGE_S, max_stale_seconds: MAX_STALE_S, ...snapshot }
+  return { POLICY: JSON.stringify(policy) }
+}
+
+const account = () => env.COORDINATOR.get(env.COORDINATOR.idFromName(ACCOUNT))
+
+async function resetSnapshot() {
+  await runInDurableObject(account(), (_c, state) => opened(state, {}, 'snapshot').forget())
+}
+
+async function resetBreaker() {
+  await runInDurableObject(await budgetInstance(), (_c, state) => {
+    opened(state, {}, 'budget').forget()
+  })
+}
+
+let clock: FakeClock | undefined
+let on: Partial<Env>
+
+beforeEach(async () => {
+  await emulator.reset()
+  await resetLedger()
+  await resetSnapshot()
+  await resetBreaker()
+  on = await snapshotEnv()
+})
+
+afterEach(() => {
+  clock?.restore()
+  clock = undefined
+})
+
+const as = (key: string, extra: CallOptions = {}): CallOptions => ({ key, env: on, ...extra })
+const listAs = (key: string, extra: CallOptions = {}) =>
+  callJson<{ id: string }[]>(certificatesUrl(), as(key, extra))
+const getAs = (id: string, key: string, extra: CallOptions = {}) =>
+  callJson<{ id: string }>(certificateUrl(id), as(key, extra))
+const ids = (body: { result: { id: string }[] | null }) => (body.result ?? []).map((c) => c.id)
+
+/** The upstream calls `run` caused, by method and path. */
+async function upstreamCalls(run: () => Promise<unknown>): Promise<string[]> {
+  await emulator.clearRequests()
+  await run()
+  return (await emulator.requests()).map((r) => `${r.method} ${r.path}`)
+}
+
+const LIST_PATH = `GET /client/v4/accounts/${ACCOUNT}/mtls_certificates`
+
+/** Uploads one certificate for payments and one for identity, and warms the snapshot. */
+async function warm() {
+  const payments = await uploadedId({}, as(KEYS.alice))
+  const identity = await uploadedId({}, as(KEYS.carol))
+  const first = await listAs(KEYS.admin)
+  expect(first.status).toBe(200)
+  expect(first.response.headers.get('cache-status')).toMatch(/^mtls-gateway; fwd=uri-miss; stored$/)
+  return { payments, identity }
+}
+
+describe('reads served from the snapshot', () => {
+  it('serves many members of several teams their own view without an upstream call', async () => {
+    const { payments, identity } = await warm()
+    const calls = await upstreamCalls(async () => {
+      for (let round = 0; round < 5; round++) {
+        const alice = await listAs(KEYS.alice)
+        expect(ids(alice.body)).toEqual([payments])
+        expect(alice.response.headers.get('cache-status')).toMatch(/^mtls-gateway; hit; ttl=\d+$/)
+        expect(Number(alice.response.headers.get('age'))).toBeGreaterThanOrEqual(0)
+        expect(alice.body.result_info).toMatchObject({ count: 1, total_count: 1 })
+        expect(ids((await listAs(KEYS.carol)).body)).toEqual([identity])
+        expect(ids((await listAs(KEYS.admin)).body).sort()).toEqual([payments, identity].sort())
+        expect((await getAs(payments, KEYS.bob)).body.result.id).toBe(payments)
+        expect((await getAs(identity, KEYS.dave)).status).toBe(200)
+        // Another team's certificate is not found, from the snapshot too.
+        expect((await getAs(identity, KEYS.alice)).status).toBe(404)
+      }
+    })
+    expect(calls).toEqual([])
+  })
+
+  it('answers the bytes the upstream answers, filters included', async () => {
+    await uploadedId({ ca: true, name: 'root-one' }, as(KEYS.alice))
+    await uploadedId({ name: 'leaf-one' }, as(KEYS.alice))
+    await listAs(KEYS.admin)
+    for (const query of [
+      '',
+      '?ca=true',
+      '?ca=false',
+      '?name=leaf-one',
+      '?type=custom,gateway_managed',
+    ]) {
+      const upstream = await callJson(
+        certificatesUrl() + query,
+        as(KEYS.alice, { headers: { 'cache-control': 'no-cache' } }),
+      )
+      const served = await callJson(certificatesUrl() + query, as(KEYS.alice))
+      expect(served.response.headers.get('cache-status'), query).toMatch(/hit/)
+      expect(served.body, query).toEqual(upstream.body)
+    }
+  })
+
+  it('records how a read was served in its audit entry', async () => {
+    await warm()
+    const entries = await newEntries(async () => {
+      await listAs(KEYS.alice)
+    })
+    expect(entries).toEqual([
+      expect.objectContaining({
+        action: 'list',
+        served: expect.stringMatching(/^snapshot r\d+ age \d+s$/),
+      }),
+    ])
+  })
+})
+
+describe('read-your-writes', () => {
+  it('shows an upload to every member of its team at once, without an upstream call', async () => {
+    await warm()
+    const id = await uploadedId({}, as(KEYS.alice))
+    const calls = await upstreamCalls(async () => {
+      expect(ids((await listAs(KEYS.bob)).body)).toContain(id)
+      expect((await getAs(id, KEYS.bob)).status).toBe(200)
+      expect(ids((await listAs(KEYS.carol)).body)).not.toContain(id)
+    })
+    expect(calls).toEqual([])
+  })
+
+  it('forgets a delete at once for every member', async () => {
+    const { payments } = await warm()
+    expect(
+      (await callJson(certificateUrl(payments), as(KEYS.bob, { method: 'DELETE' }))).status,
+    ).toBe(200)
+    const calls = await upstreamCalls(async () => {
+      expect(ids((await listAs(KEYS.alice)).body)).toEqual([])
+      expect((await getAs(payments, KEYS.alice)).status).toBe(404)
+      expect((await getAs(payments, KEYS.admin)).status).toBe(404)
+    })
+    expect(calls).toEqual([])
+  })
+})
+
+describe('freshness', () => {
+  it('sees a change made outside the gateway within max_age, with one upstream list', async () => {
+    clock = fakeClock()
+    await warm()
+    const outside = await seedUnowned()
+    expect(ids((await listAs(KEYS.admin)).body)).not.toContain(outside)
+    clock.advance(MAX_AGE_S * 1000)
+    const calls = await upstreamCalls(async () => {
+      const refreshed = await listAs(KEYS.admin)
+      expect(refreshed.response.headers.get('cache-status')).toBe('mtls-gateway; fwd=stale; stored')
+      expect(ids(refreshed.body)).toContain(outside)
+    })
+    expect(calls).toEqual([LIST_PATH])
+  })
+
+  it('causes one upstream list for many concurrent stale readers', async () => {
+    clock = fakeClock()
+    await warm()
+    clock.advance(MAX_AGE_S * 1000)
+    await emulator.addFaults({ kind: 'latency', ms: 200, match: { method: 'GET' } })
+    const readers = [KEYS.alice, KEYS.bob, KEYS.carol, KEYS.dave, KEYS.admin]
+    let answers: Awaited<ReturnType<typeof listAs>>[] = []
+    const calls = await upstreamCalls(async () => {
+      answers = await Promise.all([...readers, ...readers].map((key) => listAs(key)))
+    })
+    expect(calls).toEqual([LIST_PATH])
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200))
+    const statuses = answers.map((a) => a.response.headers.get('cache-status'))
+    expect(statuses.filter((s) => s === 'mtls-gateway; fwd=stale; stored')).toHaveLength(1)
+    expect(
+      statuses.filter((s) => /; hit; ttl=-\d+; detail=revalidating$/.test(s ?? '')),
+    ).toHaveLength(9)
+  })
+
+  it('reads upstream for no-cache, as the caller, and stores what it read', async () => {
+    const { payments } = await warm()
+    const outside = await seedUnowned()
+    const calls = await upstreamCalls(async () => {
+      const fresh = await listAs(KEYS.admin, { headers: { 'cache-control': 'no-cache' } })
+      expect(fresh.response.headers.get('cache-status')).toBe('mtls-gateway; fwd=request; stored')
+      expect(ids(fresh.body)).toContain(outside)
+      const one = await getAs(payments, KEYS.alice, {
+        headers: { 'Cache-Control': 'max-age=0, no-cache' },
+      })
+      expect(one.response.headers.get('cache-status')).toBe('mtls-gateway; fwd=request; stored')
+    })
+    expect(calls).toEqual([LIST_PATH, `${LIST_PATH}/${payments}`])
+    // Stored: the next reader sees the outside certificate from the snapshot.
+    const served = await listAs(KEYS.admin)
+    expect(served.response.headers.get('cache-status')).toMatch(/; hit;/)
+    expect(ids(served.body)).toContain(outside)
+  })
+})
+
+describe('stale rather than down', () => {
+  it('serves the last snapshot, marked, while the upstream fails; an upload still fails', async () => {
+    clock = fakeClock()
+    const { payments } = await warm()
+    clock.advance(MAX_AGE_S * 1000 + 5_000)
+    await emulator.addFaults({ kind: 'status', status: 503, times: 100 })
+    const list = await listAs(KEYS.alice)
+    expect(list.status).toBe(200)
+    expect(ids(list.body)).toEqual([payments])
+    expect(list.response.headers.get('cache-status')).toMatch(
+      /^mtls-gateway; hit; ttl=-\d+; detail=upstream-unavailable$/,
+    )
+    expect(Number(list.response.headers.get('age'))).toBeGreaterThanOrEqual(MAX_AGE_S)
+    // Whoever comes next within the claim is served stale without another attempt.
+    const get = await getAs(payments, KEYS.bob)
+    expect(get.status).toBe(200)
+    expect(get.response.headers.get('cache-status')).toMatch(/; hit; ttl=-\d+; detail=/)
+    // A mutation is never answered from the snapshot: it fails as the upstream fails.
+    const refused = await uploadNew({}, as(KEYS.alice))
+    expect(refused.status).toBe(502)
+  })
+
+  it('answers the failure once the snapshot is older than max_stale', async () => {
+    clock = fakeClock()
+    await warm()
+    clock.advance(MAX_STALE_S * 1000 + 1_000)
+    await emulator.addFaults({ kind: 'status', status: 503, times: 100 })
+    const list = await listAs(KEYS.alice)
+    expect(list.status).toBe(502)
+  })
+
+  it('serves the last snapshot while the breaker is open', async () => {
+    clock = fakeClock()
+    const { payments } = await warm()
+    clock.advance(MAX_AGE_S * 1000 + 1_000)
+    const at = await budgetInstance()
+    await at.tripBreaker(Date.now() + 600_000, Date.now())
+    const calls = await upstreamCalls(async () => {
+      const list = await listAs(KEYS.alice)
+      expect(list.status).toBe(200)
+      expect(ids(list.body)).toEqual([payments])
+      expect(list.response.headers.get('cache-status')).toMatch(/detail=upstream-unavailable$/)
+    })
+    expect(calls).toEqual([])
+  })
+})
+
+describe('a foreign id and a missing id', () => {
+  const IGNORED = new Set(['date', 'x-request-id', 'cf-ray'])
+  const shape = async (response: Response) => ({
+    status: response.status,
+    headers: [...response.headers].filter(([name]) => !IGNORED.has(name)),
+    body: await response.text(),
+  })
+
+  /** Both ids read alike, `each` putting the snapshot in the state under test before each. */
+  async function compare(foreign: string, each: () => Promise<void> = async () => {}) {
+    const missing = '0badbeef' + 'f'.repeat(24)
+    const answers = []
+    for (const id of [foreign, missing]) {
+      await each()
+      let answer: Awaited<ReturnType<typeof shape>> | undefined
+      const calls = await upstreamCalls(async () => {
+        answer = await shape(await call(certificateUrl(id), as(KEYS.alice)))
+      })
+      answers.push({ answer, calls: calls.map((c) => c.replace(id, '{id}')) })
+    }
+    expect(answers[0]!.answer!.status).toBe(404)
+    expect(answers[0]).toEqual(answers[1])
+    return answers[0]!
+  }
+
+  it('are the same when the snapshot is fresh', async () => {
+    const { identity } = await warm()
+    const seen = await compare(identity)
+    expect(seen.calls).toEqual([])
+  })
+
+  it('are the same when it is stale and the reader refreshes it', async () => {
+    clock = fakeClock()
+    const { identity } = await warm()
+    const seen = await compare(identity, async () => clock!.advance(MAX_AGE_S * 1000))
+    expect(seen.calls).toEqual([LIST_PATH])
+    expect(seen.answer!.headers).toContainEqual(['cache-status', 'mtls-gateway; fwd=stale; stored'])
+  })
+
+  it('are the same when it is stale and another reader refreshes it', async () => {
+    clock = fakeClock()
+    const { identity } = await warm()
+    clock.advance(MAX_AGE_S * 1000)
+    // Another reader holds the refresh claim (it is listing upstream).
+    await runInDurableObject(account(), (_c, state) => {
+      const settings = {
+        maxAgeMs: MAX_AGE_S * 1000,
+        maxStaleMs: MAX_STALE_S * 1000,
+        claimMs: 60_000,
+      }
+      expect(opened(state, {}, 'snapshot').view(settings, Date.now()).claim).not.toBeNull()
+    })
+    const seen = await compare(identity)
+    expect(seen.calls).toEqual([])
+    expect(seen.answer!.headers).toContainEqual([
+      'cache-status',
+      `mtls-gateway; hit; ttl=-1; detail=revalidating`,
+    ])
+  })
+
+  it('are the same when it is cold', async () => {
+    const identity = await uploadedId({}, as(KEYS.carol))
+    await resetSnapshot()
+    const foreign = await shape(await call(certificateUrl(identity), as(KEYS.alice)))
+    await resetSnapshot()
+    const missing = await shape(
+      await call(certificateUrl('0badbeef' + 'f'.repeat(24)), as(KEYS.alice)),
+    )
+    expect(foreign.status).toBe(404)
+    expect(foreign).toEqual(missing)
+  })
+})
