@@ -30,6 +30,8 @@ import type { InspectedCertificate } from '../lib/inspect-pem'
 import type { CertificateFacts } from '../policy/decide'
 import type { Policy } from '../policy/document'
 import { upstreamRequests } from '../upstream/request'
+import type { MtlsCertificate } from '../upstream/shapes'
+import { readList } from '../snapshot/serve'
 import { assignIn, type Assignment } from './assign'
 import { matchingBundle } from './bundles'
 import type { OwnershipDeps } from '../kernel/operation'
@@ -57,10 +59,26 @@ type Identity = Pick<InspectedCertificate, 'bundleSha256' | 'serialNumber'>
 
 /** The certificate of the account with this bundle, and what the ledger says of it; or null. */
 async function holderOf(deps: OwnershipDeps, accountId: string, pem: Identity) {
+  // Issue 21: the snapshot first (no upstream call); the upstream's list when the snapshot is off
+  // or does not hold it (uploaded outside the gateway since its last refresh).
+  if (deps.snapshot !== undefined) {
+    const read = await readList(deps.snapshot, deps.upstream, accountId, false)
+    const found = await holderAmong(deps, accountId, pem, read.served?.certificates ?? [])
+    if (found !== null) return found
+  }
   const listed = await deps.upstream.call(upstreamRequests.list(accountId, undefined))
+  return holderAmong(deps, accountId, pem, listed.result)
+}
+
+async function holderAmong(
+  deps: OwnershipDeps,
+  accountId: string,
+  pem: Identity,
+  certificates: readonly MtlsCertificate[],
+) {
   const bundles = new Set([pem.bundleSha256])
   const budget = { reads: MAX_SERIAL_MATCHES, inspections: MAX_SERIAL_MATCHES }
-  for (const cert of listed.result) {
+  for (const cert of certificates) {
     if (cert.certificates === undefined) continue
     if (cert.serial_number !== undefined && cert.serial_number !== pem.serialNumber) continue
     if ((await matchingBundle(cert.id, cert.certificates, bundles, budget)) !== pem.bundleSha256) {

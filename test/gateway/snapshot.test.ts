@@ -14,13 +14,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { opened } from '../../src/coordinator/index'
 import { fakeClock, type FakeClock } from '../kit/clock'
 import { newEntries } from '../support/audit'
-import { budgetInstance, resetLedger } from '../support/coordinator'
+import { budgetInstance, grantedByTeam, resetLedger } from '../support/coordinator'
+import { makeCertificate } from '../kit/certificates'
 import { emulator, seedUnowned } from '../support/emulator'
 import {
   call,
   callJson,
   certificateUrl,
   certificatesUrl,
+  upload,
   uploadNew,
   uploadedId,
   type CallOptions,
@@ -224,6 +226,31 @@ describe('freshness', () => {
     const served = await listAs(KEYS.admin)
     expect(served.response.headers.get('cache-status')).toMatch(/; hit;/)
     expect(ids(served.body)).toContain(outside)
+  })
+})
+
+describe('what it costs and whom', () => {
+  it("charges a refresh to the gateway's reserve, never to the reader's team", async () => {
+    clock = fakeClock()
+    await warm()
+    clock.advance(MAX_AGE_S * 1000)
+    const before = await grantedByTeam()
+    const refreshed = await listAs(KEYS.alice)
+    expect(refreshed.response.headers.get('cache-status')).toBe('mtls-gateway; fwd=stale; stored')
+    const after = await grantedByTeam()
+    expect(after.payments ?? 0).toBe(before.payments ?? 0)
+    expect(after._gateway ?? 0).toBeGreaterThan(before._gateway ?? 0)
+  })
+
+  it('finds the holder of a duplicate upload in the snapshot, without listing upstream', async () => {
+    await warm()
+    const pem = (await makeCertificate({ ca: false })).pem
+    await uploadedId({ certificates: pem }, as(KEYS.carol))
+    const calls = await upstreamCalls(async () => {
+      const refused = await upload({ ca: false, certificates: pem }, as(KEYS.alice))
+      expect([refused.status, refused.body.errors[0]!.code]).toEqual([409, 18341])
+    })
+    expect(calls).toEqual([`POST /client/v4/accounts/${ACCOUNT}/mtls_certificates`])
   })
 })
 
