@@ -13,6 +13,9 @@
  *   BENCH_ROUTES        only routes whose name contains one of these, comma-separated
  *   BENCH_REPORT        where to write the report (default bench/REPORT.md)
  *   BENCH_KEEP=1        keep the Workers' state folder and print its path
+ *   BENCH_POLL_SECONDS  seconds of 5 teams x 2 members polling list and get (issue 21: served reads
+ *                       per upstream call; default 300; 0 skips it)
+ *   BENCH_ONLY=poll     run only that scenario and print its section (trying it out)
  */
 import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -49,6 +52,7 @@ import {
   type Target,
 } from './harness/routes'
 import { startBenchServers, type BenchServers } from './harness/servers'
+import { poll, renderPoll, type PollFigure } from './harness/poll'
 import { runWorkerdBenches } from './harness/workerd-benches'
 
 const started = Date.now()
@@ -222,6 +226,22 @@ async function cpu(servers: BenchServers, routes: Route[]): Promise<CpuFigure[]>
   return figures
 }
 
+// Issue 21: served reads per upstream call, on its own fresh Workers.
+const pollSeconds = Number(process.env.BENCH_POLL_SECONDS ?? 300)
+async function pollRun(): Promise<PollFigure | null> {
+  if (!(pollSeconds > 0)) return null
+  const figure = await withServers((servers) => poll(servers, pollSeconds))
+  log(
+    `poll ${figure.seconds} s: ${figure.result.requests} reads, ${figure.result.failures} non-2xx, ${figure.upstream.total} upstream calls (${JSON.stringify(figure.upstream)})`,
+  )
+  return figure
+}
+if (process.env.BENCH_ONLY === 'poll') {
+  const figure = await pollRun()
+  if (figure !== null) console.log(renderPoll(figure))
+  process.exit(0)
+}
+
 const host = machine()
 log(`settings ${JSON.stringify(settings)}`)
 const bundle = await measureBundle()
@@ -296,7 +316,9 @@ const soakFigures: SoakFigure[] =
       ]
     : []
 
-const markdown = renderReport({
+const pollFigure = await pollRun()
+
+const report = renderReport({
   machine: host,
   settings,
   samples,
@@ -307,6 +329,7 @@ const markdown = renderReport({
   minutes: (Date.now() - started) / 60_000,
 })
 const style = (await resolveConfig(reportFile)) ?? {}
+const markdown = pollFigure === null ? report : `${report}\n${renderPoll(pollFigure)}`
 writeFileSync(reportFile, await format(markdown, { ...style, parser: 'markdown' }))
 log(`wrote ${path.relative(ROOT, reportFile)}`)
 

@@ -6,6 +6,7 @@
  * Each purpose has its own account, so that a list of 100 stays a list of 100 while uploads and
  * deletes come and go elsewhere.
  */
+import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { EMULATOR_CONTROL_SECRET, ROOT } from '../../scripts/dev-servers.mjs'
@@ -31,7 +32,21 @@ export const ACCOUNTS = {
   deletes: account(0xd),
   /** One certificate payments uploaded through the gateway: what its own team reads. */
   reads: account(0xe),
+  /** Issue 21: the account five teams of two members poll (harness/poll.ts). */
+  poll: account(0xf),
 }
+
+/**
+ * Issue 21: the poll scenario's five teams of two developers each (harness/poll.ts), keys of the
+ * gateway's form (`mtlsgw_` and 43 characters), public like the demo's.
+ */
+export const POLL_TEAMS = [1, 2, 3, 4, 5].map((n) => ({
+  id: `poll${n}`,
+  members: ['a', 'b'].map((m) => ({
+    id: `poll${n}${m}`,
+    key: `mtlsgw_BENCH_poll${n}_${m}_`.padEnd(50, 'x'),
+  })),
+}))
 
 /**
  * The demo policy, with the bench's accounts given to payments (uploads, deletes) and platform
@@ -56,6 +71,15 @@ export function writeBenchPolicy(file: string, upstreamRequests = 1_000_000): vo
   ]
   for (const team of policy.teams) {
     if (team.id === 'payments' || team.id === 'platform') team.accounts.push(...extra)
+  }
+  // Issue 21: the poll scenario's teams, developers in the shared account.
+  const members = (policy as unknown as { members: unknown[] }).members
+  for (const team of POLL_TEAMS) {
+    policy.teams.push({ id: team.id, accounts: [ACCOUNTS.poll] })
+    for (const member of team.members) {
+      const key_sha256 = createHash('sha256').update(member.key).digest('hex')
+      members.push({ id: member.id, team: team.id, roles: ['developer'], key_sha256 })
+    }
   }
   writeFileSync(file, JSON.stringify(policy))
 }
