@@ -138,10 +138,15 @@ export function getCertificate(
       const read = await readOne(snapshot, upstream, accountId, certificateId, noCache === true)
       found.served = read.how
       if (read.served !== null) {
-        const known = await servedCertificate(deps, found, accountId, {
-          ...read,
-          served: read.served,
-        })
+        const known = await servedCertificate(
+          deps,
+          found,
+          { accountId, certificateId },
+          {
+            ...read,
+            served: read.served,
+          },
+        )
         deps.who.requireAllowed(found, 'get', known.facts)
         return known.fetched
       }

@@ -189,13 +189,25 @@ export function refuseInUse(associations: Association[]): void {
 export async function servedCertificate(
   deps: OwnershipDeps,
   found: Findings,
-  accountId: string,
+  { accountId, certificateId }: { accountId: string; certificateId: string },
   read: OneRead & { served: { certificate: MtlsCertificate | null } },
 ): Promise<KnownCertificate & { fetched: Envelope<MtlsCertificate> }> {
   const cert = read.served.certificate
-  if (cert === null) throw GatewayError.of('CERTIFICATE_NOT_FOUND')
-  const fetched = { success: true as const, errors: [], messages: [], result: cert }
   const entry = read.owner
+  if (cert === null) {
+    // Owned, yet absent from a list asked for after its owner was written: deleted outside the
+    // gateway. The ledger follows (as followingUpstream does on a 1472), for a caller allowed to
+    // read it, without asking the upstream again.
+    if (entry !== null && read.fetchedAtMs !== null) {
+      const facts = { ownerTeam: entry.team, ca: entry.ca, expiresOn: entry.expires_on }
+      const listedAfter = read.fetchedAtMs > Date.parse(entry.assigned_at)
+      if (listedAfter && deps.who.decide('get', facts).effect === 'allow') {
+        await releaseGone(deps, found, accountId, certificateId, entry.team)
+      }
+    }
+    throw GatewayError.of('CERTIFICATE_NOT_FOUND')
+  }
+  const fetched = { success: true as const, errors: [], messages: [], result: cert }
   if (entry !== null) {
     const facts = { ownerTeam: entry.team, ca: entry.ca, expiresOn: entry.expires_on }
     deps.who.requireVisible(found, facts)

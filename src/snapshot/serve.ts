@@ -202,6 +202,8 @@ export async function readList(
 export interface OneRead {
   owner: Ownership | null
   intents: IntentSummary[]
+  /** When the snapshot it was answered from was listed (null when it was not). */
+  fetchedAtMs: number | null
   /** Served from the snapshot: the certificate, or null when the snapshot has no such id. */
   served: { certificate: MtlsCertificate | null } | null
   how: Served
@@ -220,9 +222,10 @@ export async function readOne(
     const item = items.find((i) => i.id === certificateId)
     return item === undefined ? null : certificateOf(item)
   }
-  const answer = (items: SnapshotItem[], how: Served): OneRead => ({
+  const answer = (items: SnapshotItem[], how: Served, fetchedAtMs = view.fetchedAtMs): OneRead => ({
     owner,
     intents,
+    fetchedAtMs,
     served: { certificate: find(items) },
     how,
   })
@@ -235,6 +238,7 @@ export async function readOne(
       return {
         owner,
         intents,
+        fetchedAtMs: null,
         served: { certificate: fetched.result },
         how: forwarded('request', revision),
       }
@@ -249,10 +253,8 @@ export async function readOne(
   if (view.claim !== null) {
     try {
       const done = await refresh(snapshot, snapshot.refresher, accountId, view.claim, view)
-      return answer(
-        done.items,
-        forwarded(view.state === 'cold' ? 'uri-miss' : 'stale', done.revision),
-      )
+      const how = forwarded(view.state === 'cold' ? 'uri-miss' : 'stale', done.revision)
+      return answer(done.items, how, done.fetchedAtMs)
     } catch (error) {
       if (view.state === 'stale' && withinMaxStale(snapshot, view)) {
         return answer(view.items, hit(snapshot, view, 'upstream-unavailable'))
@@ -263,7 +265,7 @@ export async function readOne(
   if (view.state === 'stale' && withinMaxStale(snapshot, view)) {
     return answer(view.items, hit(snapshot, view, 'revalidating'))
   }
-  return { owner, intents, served: null, how: forwarded('uri-miss') }
+  return { owner, intents, fetchedAtMs: null, served: null, how: forwarded('uri-miss') }
 }
 
 /**

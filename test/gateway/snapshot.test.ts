@@ -14,9 +14,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { opened } from '../../src/coordinator/index'
 import { fakeClock, type FakeClock } from '../kit/clock'
 import { newEntries } from '../support/audit'
-import { budgetInstance, grantedByTeam, resetLedger } from '../support/coordinator'
+import { budgetInstance, grantedByTeam, resetLedger, storedOwner } from '../support/coordinator'
 import { makeCertificate } from '../kit/certificates'
-import { emulator, seedUnowned } from '../support/emulator'
+import { deleteOutside, emulator, seedUnowned } from '../support/emulator'
 import {
   call,
   callJson,
@@ -172,6 +172,29 @@ describe('read-your-writes', () => {
       expect((await getAs(payments, KEYS.admin)).status).toBe(404)
     })
     expect(calls).toEqual([])
+  })
+})
+
+describe('the ledger follows the snapshot', () => {
+  it('drops the owner of a certificate deleted outside once a later list lacks it, on record', async () => {
+    clock = fakeClock()
+    const { payments } = await warm()
+    await deleteOutside(payments)
+    clock.advance(MAX_AGE_S * 1000)
+    expect(ids((await listAs(KEYS.admin)).body)).not.toContain(payments)
+    const entries = await newEntries(async () => {
+      const calls = await upstreamCalls(async () => {
+        expect((await getAs(payments, KEYS.alice)).status).toBe(404)
+      })
+      expect(calls).toEqual([])
+    })
+    expect(await storedOwner(payments)).toBeNull()
+    expect(entries).toEqual([
+      expect.objectContaining({
+        action: 'get',
+        released: { certificate_id: payments, team: 'payments' },
+      }),
+    ])
   })
 })
 
