@@ -51,6 +51,7 @@ import { Session } from 'node:inspector/promises'
 import path from 'node:path'
 import { buildGateway } from '../src/app'
 import type { IntentSummary, Ownership, UploadIntent } from '../src/ownership/ledger'
+import { itemOf, type SnapshotItem } from '../src/snapshot/shapes'
 import { makeCertificate, type MadeCertificate } from '../test/kit/certificates'
 import { AUDIT_ED25519_PRIVATE_KEY } from '../test/support/identities'
 
@@ -245,6 +246,28 @@ function fakeUpstream(world: () => World) {
   }
 }
 
+/** Issue 21: a list answer as the snapshot holds it (memoised: the coordinator's work). */
+const snapshots = new Map<string, { items: SnapshotItem[]; frame: string }>()
+function snapshotOf(text: string) {
+  let known = snapshots.get(text)
+  if (known === undefined) {
+    const { result, ...rest } = JSON.parse(text) as { result: { id: string }[] }
+    const { success: _success, ...frame } = rest as Record<string, unknown>
+    known = { items: result.map((c) => itemOf(c)), frame: JSON.stringify(frame) }
+    snapshots.set(text, known)
+  }
+  return known
+}
+const freshView = (items: SnapshotItem[], frame: string) => ({
+  state: 'fresh',
+  revision: 1,
+  fetchedAtMs: Date.now(),
+  frame,
+  items,
+  claim: null,
+  revalidating: false,
+})
+
 /** The coordinator's methods the five routes call, answered from `world` (no SQL, no RPC). */
 function coordinatorFor(world: () => World) {
   let seq = 0
@@ -282,6 +305,25 @@ function coordinatorFor(world: () => World) {
       summary: null,
     }),
     appendAudit: async (chain: string) => ({ chain, seq: ++seq, prev: 'x'.repeat(43) }),
+    // Issue 21: the account snapshot, fresh, made of the world's current upstream answers (each
+    // list answer once per request, as the upstream's were): what the Worker spends serving a
+    // list or get from it. Turning the items into SQL rows and RPC is the coordinator's.
+    snapshotList: () => {
+      const now = world()
+      const text = now.lists[now.listCalls++ % now.lists.length]!
+      const { items, frame } = snapshotOf(text)
+      return { owners: now.owners, intents: now.intents, view: freshView(items, frame) }
+    },
+    snapshotGet: (id: string) => {
+      const now = world()
+      const text = now.certificates.get(id)
+      const items = text === undefined ? [] : [itemOf(JSON.parse(text).result)]
+      const owner = now.records.get(id) ?? null
+      return { owner, intents: now.intents, view: freshView(items, '{"errors":[],"messages":[]}') }
+    },
+    confirmUploadStored: (id: string, ownership: Ownership) =>
+      instance.confirmUpload(id, ownership),
+    releaseOwnerStored: (id: string) => instance.releaseOwner(id),
   }
   return {
     idFromName: (name: string) => name,
