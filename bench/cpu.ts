@@ -321,6 +321,11 @@ function coordinatorFor(world: () => World) {
       const owner = now.records.get(id) ?? null
       return { owner, intents: now.intents, view: freshView(items, '{"errors":[],"messages":[]}') }
     },
+    // Nothing cached, another reader fetching: each associations read asks the upstream, as before.
+    snapshotAssociations: (id: string) => ({
+      ...instance.snapshotGet(id),
+      associations: { body: null, fetchedAtMs: null, claim: null },
+    }),
     confirmUploadStored: (id: string, ownership: Ownership) =>
       instance.confirmUpload(id, ownership),
     releaseOwnerStored: (id: string) => instance.releaseOwner(id),

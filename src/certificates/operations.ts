@@ -26,7 +26,7 @@ import { upstreamRequests } from '../upstream/request'
 import type { Association, MtlsCertificate } from '../upstream/shapes'
 import type { InspectedCertificate } from '../lib/inspect-pem'
 import { matchesListFilter, matchesTypes, withListResult, type ListFilter } from './list-filter'
-import { readList, readOne } from '../snapshot/serve'
+import { readAssociations, readList, readOne } from '../snapshot/serve'
 import type { CertificateType, UploadFields } from './schemas'
 
 export interface CertificateRef {
@@ -167,6 +167,22 @@ export function listAssociations(
   { accountId, certificateId }: CertificateRef,
 ): Promise<Outcome<Envelope<Association[]>>> {
   return run({ accountId, certificateId }, async (found) => {
+    // Issue 21: facts from the snapshot, associations cached for a few seconds, one round trip.
+    if (deps.snapshot !== undefined) {
+      deps.who.requireAccount(accountId, GatewayError.of('CERTIFICATE_NOT_FOUND'))
+      const { snapshot, upstream } = deps
+      const read = await readAssociations(snapshot, upstream, accountId, certificateId)
+      if (read.served !== null) {
+        const ref = { accountId, certificateId }
+        const known = await servedCertificate(deps, found, ref, { ...read, served: read.served })
+        deps.who.requireAllowed(found, 'associations', known.facts)
+        return read.associations(() =>
+          followingUpstream(deps, found, { ...ref, known: { ...known, fetched: undefined } }, () =>
+            upstream.call(upstreamRequests.associations(accountId, certificateId)),
+          ),
+        )
+      }
+    }
     const known = await visibleCertificate(deps, found, accountId, certificateId)
     deps.who.requireAllowed(found, 'associations', known.facts)
     return followingUpstream(deps, found, { accountId, certificateId, known }, () =>

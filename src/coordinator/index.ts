@@ -331,6 +331,32 @@ export class Coordinator extends DurableObject<Env> {
     return this.snapshot.put(item, nowMs)
   }
 
+  snapshotAssociations(
+    certificateId: string,
+    settings: SnapshotSettings,
+    ttlMs: number,
+    nowMs: number,
+  ): {
+    owner: Ownership | null
+    intents: IntentSummary[]
+    view: SnapshotView
+    associations: { body: string | null; fetchedAtMs: number | null; claim: string | null }
+  } {
+    return {
+      ...this.snapshotGet(certificateId, settings, nowMs),
+      associations: this.snapshot.associations(certificateId, ttlMs, settings.claimMs, nowMs),
+    }
+  }
+
+  snapshotStoreAssociations(
+    certificateId: string,
+    claim: string | null,
+    body: string,
+    fetchedAtMs: number,
+  ): void {
+    this.snapshot.storeAssociations(certificateId, claim, body, fetchedAtMs)
+  }
+
   releaseOwnerStored(certificateId: string, nowMs: number): number {
     this.ledger.release(certificateId)
     return this.snapshot.remove(certificateId, nowMs)

@@ -10,6 +10,11 @@
  *                  upstream's order, each as its JSON text, with the filters' fields as columns
  *   snapshot_gone  (id PK, at_ms) deletes written through, so that a refresh whose list was asked
  *                  for before a delete cannot bring the certificate back
+ *   snapshot_associations (id PK, body, fetched_at_ms, claim, claim_until_ms) each certificate's
+ *                  associations, kept `ASSOCIATIONS_TTL_MS`; one reader at a time is granted the
+ *                  fetch of a missing or expired entry (the others are served the expired one, or
+ *                  read upstream themselves when there is none). The in-use check before a delete
+ *                  never reads it.
  *
  * Single-flight: a reader that finds the snapshot stale or cold is granted the refresh claim,
  * unless another holds a live one; the others are served the stale snapshot, marked revalidating.
@@ -63,6 +68,13 @@ export const SNAPSHOT_SCHEMA = schema('snapshot', [
       )`,
       'CREATE INDEX IF NOT EXISTS snapshot_items_by_position ON snapshot_items (position)',
       `CREATE TABLE IF NOT EXISTS snapshot_gone (id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS snapshot_associations (
+        id TEXT PRIMARY KEY,
+        body TEXT,
+        fetched_at_ms INTEGER,
+        claim TEXT,
+        claim_until_ms INTEGER NOT NULL DEFAULT 0
+      )`,
     ],
   },
 ])
@@ -212,6 +224,7 @@ export function snapshotTable(sql: SqlStorage) {
 
     /** A delete written through (or a certificate the upstream says is gone); nothing while cold. */
     remove(id: string, nowMs: number): number {
+      sql.exec('DELETE FROM snapshot_associations WHERE id = ?', id)
       const row = meta()
       if (row.fetched_at_ms === null) return row.revision
       sql.exec('DELETE FROM snapshot_items WHERE id = ?', id)
@@ -225,8 +238,60 @@ export function snapshotTable(sql: SqlStorage) {
       return row.revision + 1
     },
 
+    /** A certificate's cached associations, and the fetch claim when they are missing or old. */
+    associations(
+      id: string,
+      ttlMs: number,
+      claimMs: number,
+      nowMs: number,
+    ): { body: string | null; fetchedAtMs: number | null; claim: string | null } {
+      const [row] = sql
+        .exec<{
+          body: string | null
+          fetched_at_ms: number | null
+          claim: string | null
+          claim_until_ms: number
+        }>(
+          'SELECT body, fetched_at_ms, claim, claim_until_ms FROM snapshot_associations WHERE id = ?',
+          id,
+        )
+        .toArray()
+      const fetchedAtMs = row?.fetched_at_ms ?? null
+      const body = row?.body ?? null
+      if (fetchedAtMs !== null && nowMs - fetchedAtMs < ttlMs)
+        return { body, fetchedAtMs, claim: null }
+      if (row !== undefined && row.claim !== null && row.claim_until_ms > nowMs) {
+        return { body, fetchedAtMs, claim: null }
+      }
+      const claim = crypto.randomUUID()
+      sql.exec(
+        `INSERT INTO snapshot_associations (id, claim, claim_until_ms) VALUES (?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET claim = excluded.claim, claim_until_ms = excluded.claim_until_ms`,
+        id,
+        claim,
+        nowMs + claimMs,
+      )
+      return { body, fetchedAtMs, claim }
+    },
+
+    /** A certificate's associations as the upstream answered them at `fetchedAtMs`. */
+    storeAssociations(id: string, claim: string | null, body: string, fetchedAtMs: number): void {
+      sql.exec(
+        `INSERT INTO snapshot_associations (id, body, fetched_at_ms, claim, claim_until_ms)
+         VALUES (?, ?, ?, NULL, 0)
+         ON CONFLICT (id) DO UPDATE SET body = excluded.body, fetched_at_ms = excluded.fetched_at_ms,
+           claim = CASE WHEN snapshot_associations.claim = ? THEN NULL ELSE snapshot_associations.claim END
+         WHERE snapshot_associations.fetched_at_ms IS NULL OR snapshot_associations.fetched_at_ms <= excluded.fetched_at_ms`,
+        id,
+        body,
+        fetchedAtMs,
+        claim,
+      )
+    },
+
     /** Tests: back to cold. */
     forget(): void {
+      sql.exec('DELETE FROM snapshot_associations')
       sql.exec('DELETE FROM snapshot_items')
       sql.exec('DELETE FROM snapshot_gone')
       sql.exec('DELETE FROM snapshot_meta')

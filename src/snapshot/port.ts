@@ -12,7 +12,14 @@ import type { Coordinator } from '../coordinator/index'
 import type { IntentSummary, Ledger, Ownership } from '../ownership/ledger'
 import { ownershipSchema } from '../ownership/ledger'
 import type { Upstream } from '../upstream/port'
-import { itemOf, type SnapshotItem, type SnapshotSettings, type SnapshotView } from './shapes'
+import {
+  ASSOCIATIONS_TTL_MS,
+  itemOf,
+  type AssociationsView,
+  type SnapshotItem,
+  type SnapshotSettings,
+  type SnapshotView,
+} from './shapes'
 
 type Namespace = DurableObjectNamespace<Coordinator>
 
@@ -36,6 +43,23 @@ export interface SnapshotPort {
     frame: string,
     items: SnapshotItem[],
   ): Promise<number>
+  /** As `get`, with the certificate's cached associations (shapes.ts ASSOCIATIONS_TTL_MS). */
+  associations(
+    accountId: string,
+    certificateId: string,
+  ): Promise<{
+    owner: Ownership | null
+    intents: IntentSummary[]
+    view: SnapshotView
+    associations: AssociationsView
+  }>
+  storeAssociations(
+    accountId: string,
+    certificateId: string,
+    claim: string | null,
+    body: string,
+    fetchedAtMs: number,
+  ): Promise<void>
   put(accountId: string, item: SnapshotItem): Promise<number>
   remove(accountId: string, certificateId: string): Promise<number>
 }
@@ -66,6 +90,22 @@ export function coordinatedSnapshot(
       const parsed = answer.owner === null ? null : ownershipSchema.safeParse(answer.owner)
       return { ...answer, owner: parsed?.success ? parsed.data : null }
     },
+    async associations(accountId, certificateId) {
+      const answer = await reaching(() =>
+        at(accountId).snapshotAssociations(
+          certificateId,
+          settings,
+          ASSOCIATIONS_TTL_MS,
+          Date.now(),
+        ),
+      )
+      const parsed = answer.owner === null ? null : ownershipSchema.safeParse(answer.owner)
+      return { ...answer, owner: parsed?.success ? parsed.data : null }
+    },
+    storeAssociations: (accountId, certificateId, claim, body, fetchedAtMs) =>
+      reaching(() =>
+        at(accountId).snapshotStoreAssociations(certificateId, claim, body, fetchedAtMs),
+      ),
     store: (accountId, claim, listStartedMs, frame, items) =>
       reaching(() => at(accountId).snapshotStore(claim, listStartedMs, frame, items)),
     put: (accountId, item) => reaching(() => at(accountId).snapshotPut(item, Date.now())),

@@ -27,9 +27,9 @@ import { GatewayError } from '../lib/errors'
 import type { IntentSummary, Ownership } from '../ownership/ledger'
 import type { Envelope, Upstream } from '../upstream/port'
 import { upstreamRequests } from '../upstream/request'
-import type { MtlsCertificate } from '../upstream/shapes'
+import type { Association, MtlsCertificate } from '../upstream/shapes'
 import type { SnapshotPort } from './port'
-import { itemOf, type SnapshotItem, type SnapshotView } from './shapes'
+import { ASSOCIATIONS_TTL_MS, itemOf, type SnapshotItem, type SnapshotView } from './shapes'
 
 const CACHE = 'mtls-gateway'
 
@@ -217,7 +217,22 @@ export async function readOne(
   certificateId: string,
   noCache: boolean,
 ): Promise<OneRead> {
-  const { owner, intents, view } = await snapshot.get(accountId, certificateId)
+  const read = await snapshot.get(accountId, certificateId)
+  return oneFrom(snapshot, upstream, { accountId, certificateId }, read, noCache)
+}
+
+/** `readOne` on an answer already asked for (the get's, or the associations read's). */
+async function oneFrom(
+  snapshot: SnapshotPort,
+  upstream: Upstream,
+  { accountId, certificateId }: { accountId: string; certificateId: string },
+  {
+    owner,
+    intents,
+    view,
+  }: { owner: Ownership | null; intents: IntentSummary[]; view: SnapshotView },
+  noCache: boolean,
+): Promise<OneRead> {
   const find = (items: SnapshotItem[]) => {
     const item = items.find((i) => i.id === certificateId)
     return item === undefined ? null : certificateOf(item)
@@ -292,5 +307,51 @@ export async function readAccountSnapshot(
     revision: done.revision,
     fetchedAtMs: done.fetchedAtMs,
     certificates: certificatesOf(done.items),
+  }
+}
+
+export interface AssociationsRead extends OneRead {
+  /** Answers the associations: from the cache when fresh, else `fetch` (stored for the others). */
+  associations(fetch: () => Promise<Envelope<Association[]>>): Promise<Envelope<Association[]>>
+}
+
+/**
+ * A certificate's associations: its facts as `readOne` gives them, and the associations cached in
+ * the account's coordinator for ASSOCIATIONS_TTL_MS, in the same round trip. One reader at a time
+ * fetches a missing or expired entry (the coordinator grants the claim); the others are served the
+ * expired one, or fetch for themselves when there is none. Never used before a delete.
+ */
+export async function readAssociations(
+  snapshot: SnapshotPort,
+  upstream: Upstream,
+  accountId: string,
+  certificateId: string,
+): Promise<AssociationsRead> {
+  const read = await snapshot.associations(accountId, certificateId)
+  const one = await oneFrom(snapshot, upstream, { accountId, certificateId }, read, false)
+  const cached = read.associations
+  return {
+    ...one,
+    async associations(fetch) {
+      const now = Date.now()
+      if (cached.body !== null && cached.fetchedAtMs !== null) {
+        const fresh = now - cached.fetchedAtMs < ASSOCIATIONS_TTL_MS
+        if (fresh || cached.claim === null) {
+          return {
+            success: true,
+            errors: [],
+            messages: [],
+            result: JSON.parse(cached.body) as Association[],
+          }
+        }
+      }
+      const startedMs = Date.now()
+      const fetched = await fetch()
+      if (cached.claim !== null) {
+        const body = JSON.stringify(fetched.result)
+        await snapshot.storeAssociations(accountId, certificateId, cached.claim, body, startedMs)
+      }
+      return fetched
+    },
   }
 }

@@ -7,6 +7,16 @@
  * its answer is made of the stored texts, never a parse of the whole upstream answer per request.
  */
 
+/** How long a certificate's associations are served from the coordinator (never for a delete). */
+export const ASSOCIATIONS_TTL_MS = 10_000
+
+/** A certificate's cached associations, and the fetch claim granted to this reader. */
+export interface AssociationsView {
+  body: string | null
+  fetchedAtMs: number | null
+  claim: string | null
+}
+
 /** One certificate of the snapshot. */
 export interface SnapshotItem {
   id: string

@@ -277,6 +277,60 @@ describe('what it costs and whom', () => {
   })
 })
 
+describe('associations', () => {
+  const associationsOf = (id: string, key: string) =>
+    callJson<{ service: string }[]>(`${certificateUrl(id)}/associations`, as(key))
+  const ASSOCIATIONS = (id: string) =>
+    `GET /client/v4/accounts/${ACCOUNT}/mtls_certificates/${id}/associations`
+
+  it('are kept 10 s per certificate: one upstream read for many readers, then read again', async () => {
+    clock = fakeClock()
+    const { payments } = await warm()
+    await emulator.setAssociations(payments, [{ service: 'gateway', status: 'active' }])
+    const calls = await upstreamCalls(async () => {
+      for (const key of [KEYS.alice, KEYS.bob, KEYS.alice]) {
+        const read = await associationsOf(payments, key)
+        expect(read.status).toBe(200)
+        expect(read.body.result).toEqual([{ service: 'gateway', status: 'active' }])
+      }
+    })
+    expect(calls).toEqual([ASSOCIATIONS(payments)])
+    clock.advance(10_000)
+    await emulator.setAssociations(payments, [])
+    const again = await upstreamCalls(async () => {
+      expect((await associationsOf(payments, KEYS.bob)).body.result).toEqual([])
+    })
+    expect(again).toEqual([ASSOCIATIONS(payments)])
+  })
+
+  it('are never what a delete checks: it asks the upstream', async () => {
+    const { payments } = await warm()
+    expect((await associationsOf(payments, KEYS.bob)).body.result).toEqual([])
+    await emulator.setAssociations(payments, [{ service: 'gateway', status: 'active' }])
+    const refused = await callJson(certificateUrl(payments), as(KEYS.bob, { method: 'DELETE' }))
+    expect([refused.status, refused.body.errors[0]!.code]).toEqual([400, 18302])
+    expect(ids((await listAs(KEYS.bob)).body)).toContain(payments)
+  })
+
+  it('of a foreign id and a missing one are answered alike, with no upstream call', async () => {
+    const { identity } = await warm()
+    const missing = '0badbeef' + 'f'.repeat(24)
+    const answers = []
+    for (const id of [identity, missing]) {
+      let status = 0
+      let body = ''
+      const calls = await upstreamCalls(async () => {
+        const answer = await call(`${certificateUrl(id)}/associations`, as(KEYS.alice))
+        status = answer.status
+        body = await answer.text()
+      })
+      answers.push({ status, body, calls })
+    }
+    expect(answers[0]).toEqual({ status: 404, body: answers[1]!.body, calls: [] })
+    expect(answers[0]).toEqual(answers[1])
+  })
+})
+
 describe('stale rather than down', () => {
   it('serves the last snapshot, marked, while the upstream fails; an upload still fails', async () => {
     clock = fakeClock()
