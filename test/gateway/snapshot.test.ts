@@ -12,6 +12,10 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { opened } from '../../src/coordinator/index'
+import { configFor } from '../../src/config'
+import { SYSTEM_PRINCIPAL, scopeFor } from '../../src/kernel/scope-for'
+import { uuidv7 } from '../../src/lib/uuidv7'
+import { onRefresh, readAccountSnapshot } from '../../src/snapshot/serve'
 import { fakeClock, type FakeClock } from '../kit/clock'
 import { newEntries } from '../support/audit'
 import { budgetInstance, grantedByTeam, resetLedger, storedOwner } from '../support/coordinator'
@@ -328,6 +332,37 @@ describe('associations', () => {
     }
     expect(answers[0]).toEqual({ status: 404, body: answers[1]!.body, calls: [] })
     expect(answers[0]).toEqual(answers[1])
+  })
+})
+
+describe('a job reads the snapshot (issue 23: readAccountSnapshot, onRefresh)', () => {
+  afterEach(() => onRefresh(() => {}))
+
+  it('refreshes a cold snapshot as the system principal, calls the hook, then reads it as held', async () => {
+    const id = await uploadedId({}, as(KEYS.alice))
+    const seen: { previous: number | null; current: string[] }[] = []
+    onRefresh((previous, current) => {
+      seen.push({
+        previous: previous?.revision ?? null,
+        current: current.certificates.map((c) => c.id),
+      })
+    })
+    const jobEnv: Env = { ...env, ...on }
+    const scope = () =>
+      scopeFor({
+        env: jobEnv,
+        config: configFor(jobEnv),
+        principal: SYSTEM_PRINCIPAL,
+        requestId: uuidv7(),
+      })
+    const calls = await upstreamCalls(async () => {
+      const first = await readAccountSnapshot(scope(), ACCOUNT)
+      expect(first.certificates.map((c) => c.id)).toEqual([id])
+      const again = await readAccountSnapshot(scope(), ACCOUNT)
+      expect(again.revision).toBe(first.revision)
+    })
+    expect(calls).toEqual([LIST_PATH])
+    expect(seen).toEqual([{ previous: null, current: [id] }])
   })
 })
 
