@@ -125,6 +125,11 @@ async function load(
 const LOAD_MS = 60_000
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
+/**
+ * Issue 21: a get is served from the account's snapshot without an upstream call; `no-cache` makes
+ * each one read the upstream, charged to the member, so that the budget is renewed and spent.
+ */
+const upstreamReads = (key: string) => ({ ...bearer(key), 'cache-control': 'no-cache' })
 
 const serverErrors = (counts: Record<string, number>) =>
   Object.entries(counts).filter(([cell]) => cell.startsWith('5'))
@@ -156,7 +161,12 @@ describe('one member at c=10 and c=50, one isolate', () => {
 
   it('renews leases with the upstream slow, then is refused with 429 once the budget is spent, never a 500', async () => {
     await emulatorFaults([{ kind: 'latency', ms: 30, times: 100_000, match: { method: 'GET' } }])
-    const counts = await load(`${certificatesUrl()}/${id}`, bearer(DEMO_KEYS.admin), 10, LOAD_MS)
+    const counts = await load(
+      `${certificatesUrl()}/${id}`,
+      upstreamReads(DEMO_KEYS.admin),
+      10,
+      LOAD_MS,
+    )
     expect(serverErrors(counts), JSON.stringify(counts)).toEqual([])
     expect(hungSince(), 'the gateway log says a request had hung').toBe(0)
     // Served until the cap, refused with the gateway's own 429 after it.
@@ -165,7 +175,12 @@ describe('one member at c=10 and c=50, one isolate', () => {
   }, 120_000)
 
   it('stays refused, never a 500, at c=50 with the budget spent', async () => {
-    const counts = await load(`${certificatesUrl()}/${id}`, bearer(DEMO_KEYS.admin), 50, LOAD_MS)
+    const counts = await load(
+      `${certificatesUrl()}/${id}`,
+      upstreamReads(DEMO_KEYS.admin),
+      50,
+      LOAD_MS,
+    )
     expect(counts, JSON.stringify(counts)).toEqual({ '429 18429': expect.any(Number) })
     expect(hungSince(), 'the gateway log says a request had hung').toBe(0)
   }, 120_000)
