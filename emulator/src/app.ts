@@ -14,6 +14,7 @@ import { Hono } from 'hono'
 
 import { ACCESS_CERTS_PATH, serveAccessJwks } from './access-jwks'
 import type { AppEnv } from './app-env'
+import { auditLogRoutes } from './audit-log-routes'
 import { certificateRoutes } from './certificate-routes'
 import { controlRoutes } from './control-routes'
 import { renderError, upstreamHeaders } from './envelope'
@@ -25,6 +26,7 @@ export function createUpstreamApp() {
   const app = new Hono<AppEnv>()
   app.use('*', upstreamHeaders, recordRequest, injectFaults)
   app.route('/client/v4/accounts/:account_id/mtls_certificates', certificateRoutes())
+  app.route('/client/v4/accounts/:account_id/logs/audit', auditLogRoutes())
   app.notFound(() => {
     throw apiErrors.noRoute()
   })
