@@ -20,6 +20,7 @@ import { controlRoutes } from './control-routes'
 import { renderError, upstreamHeaders } from './envelope'
 import { apiErrors } from './errors'
 import { injectFaults } from './faults'
+import { RECEIVER_PREFIX, receive } from './receiver'
 import { recordRequest } from './request-log'
 
 export function createUpstreamApp() {
@@ -42,6 +43,8 @@ export function createEmulator() {
       const { pathname } = new URL(request.url)
       // Cloudflare Access's signing keys (access-jwks.ts): not the mTLS API, so never logged.
       if (pathname === ACCESS_CERTS_PATH) return serveAccessJwks(request)
+      // The teams' webhook receivers (receiver.ts, issue 23): not the mTLS API, so never logged.
+      if (pathname.startsWith(RECEIVER_PREFIX) && request.method === 'POST') return receive(request)
       const isControl = pathname === '/__emulator' || pathname.startsWith('/__emulator/')
       return (isControl ? control : upstream).fetch(request, env, ctx)
     },

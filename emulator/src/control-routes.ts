@@ -31,6 +31,7 @@ import {
   resetRateLimiter,
   setRateLimitHeaderForm,
 } from './rate-limiter'
+import { failNext, listDeliveries, resetReceiver } from './receiver'
 import { clearRequests, listRequests } from './request-log'
 import { resetStamps } from './timestamps'
 
@@ -68,6 +69,10 @@ const actorBody = z.object({
 
 const outsideUploadBody = seedBody.extend({ actor: actorBody })
 const outsideDeleteBody = z.object({ account_id: z.string().min(1), actor: actorBody })
+
+const receiverBody = z.object({
+  fail: z.object({ status: z.number().int().min(400).max(599), times: z.number().int().min(0) }),
+})
 
 const positive = z.number().positive().optional()
 const limitsBody = z.object({
@@ -151,6 +156,7 @@ export function controlRoutes() {
     resetClock()
     resetStamps()
     resetAuditLog()
+    resetReceiver()
     return c.json({ ok: true }, 200)
   })
 
@@ -163,6 +169,13 @@ export function controlRoutes() {
       ...(advance_ms !== undefined && { advanceMs: advance_ms }),
     })
     return c.json({ now: new Date(at).toISOString() }, 200)
+  })
+
+  app.get('/receiver', (c) => c.json({ deliveries: listDeliveries() }, 200))
+  app.put('/receiver', async (c) => {
+    const { fail } = await readBody(c.req.raw, receiverBody)
+    failNext(fail.status, fail.times)
+    return c.json({ deliveries: listDeliveries() }, 200)
   })
 
   app.post('/outside/certificates', async (c) => {

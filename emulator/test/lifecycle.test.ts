@@ -2,6 +2,7 @@
  * Issue 23: the emulator's clock and the account audit log (Audit Logs v2), with changes made
  * through the API (the emulator's own token) and from outside (another token, the dashboard).
  */
+import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 
 import { exampleCa as pem } from '../../test/kit/fixtures'
@@ -102,5 +103,28 @@ describe('audit log', () => {
     })
     expect(res.status).toBe(409)
     expect((await auditLog(wide)).body.result).toHaveLength(1)
+  })
+})
+
+describe('webhook receiver', () => {
+  // Plain fetch() reaches the bundled copy (outboundService), so its controls are used.
+  const bundled = emulator({ fetch: (url, init) => env.BUNDLED.fetch(url, init) })
+
+  it('keeps each POST and answers the queued failures first', async () => {
+    await bundled.reset()
+    await bundled.failDeliveries(500, 1)
+    const send = () =>
+      fetch('https://hooks.example/__receiver/payments', {
+        method: 'POST',
+        headers: { 'webhook-id': 'msg_1' },
+        body: '{"a":1}',
+      })
+    expect((await send()).status).toBe(500)
+    expect((await send()).status).toBe(200)
+    const got = await bundled.deliveries()
+    expect(got.map((d) => [d.name, d.status, d.body, d.headers['webhook-id']])).toEqual([
+      ['payments', 500, '{"a":1}', 'msg_1'],
+      ['payments', 200, '{"a":1}', 'msg_1'],
+    ])
   })
 })

@@ -8,9 +8,10 @@
  * unless the emulator accepted them, so a set-up step that silently did nothing cannot pass.
  * The request log is how tests prove what did, and did not, reach the upstream.
  */
+import type { Delivery } from '../../emulator/src/receiver'
 import type { LoggedRequest } from '../../emulator/src/request-log'
 
-export type { LoggedRequest }
+export type { Delivery, LoggedRequest }
 
 export interface FetchTarget {
   fetch(input: string, init?: RequestInit): Promise<Response>
@@ -90,6 +91,12 @@ export function emulatorControl(target: FetchTarget, secret: string) {
         '/outside/certificates',
         { account_id: accountId, actor, certificate },
       ),
+    /** What the webhook receivers (`/__receiver/<name>`) were sent, oldest first. */
+    deliveries: async () =>
+      (await control<{ deliveries: Delivery[] }>('GET', '/receiver')).deliveries,
+    /** The receivers answer `status` to the next `times` deliveries. */
+    failDeliveries: (status: number, times: number) =>
+      control('PUT', '/receiver', { fail: { status, times } }),
     /** A delete made by someone else, in the account's audit log. */
     outsideDelete: (accountId: string, actor: OutsideActor, certificateId: string) =>
       control('DELETE', `/outside/certificates/${certificateId}`, { account_id: accountId, actor }),
