@@ -36,6 +36,8 @@ import { LEDGER_SCHEMA, ledgerTables } from './ledger'
 import { CHAIN_SCHEMA, chainTable, type ChainLink, type LinksInSpan } from './chain'
 import { migrate, type Schema } from './schema'
 import { TRANSFERS_SCHEMA, transferTable } from './transfers'
+// Issue 23 (lifecycle): expiry notices and acknowledgements.
+import { NOTICES_SCHEMA, noticeTables, type Ack, type NoticeAsk, type NoticeRow } from './notices'
 import type { Transfer } from '../ownership/transfer-store'
 
 /** Each module of the coordinator: its schema, and how to open it once migrated. */
@@ -60,6 +62,11 @@ const COORDINATOR_MODULES = {
   transfers: {
     schema: TRANSFERS_SCHEMA,
     open: (ctx: DurableObjectState) => transferTable(ctx.storage.sql),
+  },
+  // Issue 23 (lifecycle)
+  notices: {
+    schema: NOTICES_SCHEMA,
+    open: (ctx: DurableObjectState) => noticeTables(ctx.storage),
   },
 } satisfies Record<string, { schema: Schema; open: (ctx: DurableObjectState) => unknown }>
 
@@ -101,6 +108,10 @@ export class Coordinator extends DurableObject<Env> {
   }
   private get transfers() {
     return opened(this.ctx, this.modules, 'transfers')
+  }
+  // Issue 23 (lifecycle)
+  private get notices() {
+    return opened(this.ctx, this.modules, 'notices')
   }
 
   // Transfer requests (per account)
@@ -267,5 +278,31 @@ export class Coordinator extends DurableObject<Env> {
 
   auditChainEnds(): { first: ChainLink | null; head: ChainLink | null } {
     return { first: this.chain.first(), head: this.chain.head() }
+  }
+
+  // Expiry notices and acknowledgements (per account; issue 23, coordinator/notices.ts)
+
+  queueNotices(asks: NoticeAsk[], nowMs: number): string[] {
+    return this.notices.queue(asks, nowMs)
+  }
+
+  claimNotices(limit: number, nowMs: number): NoticeRow[] {
+    return this.notices.claim(limit, nowMs)
+  }
+
+  settleNotice(id: string, result: { ok: boolean; reason?: string }, nowMs: number) {
+    return this.notices.settle(id, result, nowMs)
+  }
+
+  listNotices(): { notices: NoticeRow[]; acks: Ack[] } {
+    return { notices: this.notices.list(), acks: this.notices.acks() }
+  }
+
+  requeueNotice(id: string, nowMs: number): boolean {
+    return this.notices.requeue(id, nowMs)
+  }
+
+  acknowledgeNotice(ack: Ack): boolean {
+    return this.notices.acknowledge(ack)
   }
 }

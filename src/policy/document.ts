@@ -50,6 +50,44 @@ const memberSchema = z.strictObject({
   revoked: z.boolean().default(false),
 })
 
+// Issue 23 (lifecycle): expiry notices and rotation pairing. Channels are named here by id only;
+// their URLs and signing secrets live in the LIFECYCLE_CHANNELS secret (lifecycle/channels.ts),
+// so this 5 KB document never carries them.
+export const DEFAULT_HORIZON_DAYS = [60, 30, 14, 7, 1] as const
+const channelIds = z.array(slug).max(8).default([])
+const horizonDays = z
+  .array(z.number().int().min(1).max(365))
+  .min(1)
+  .max(10)
+  .transform((days) => [...new Set(days)].sort((a, b) => b - a))
+export const lifecycleSchema = z
+  .strictObject({
+    /** Days before expiry at which a team is told (and, on expiry, once more). */
+    horizons_days: horizonDays.default([...DEFAULT_HORIZON_DAYS]),
+    /** Told when a team's own escalation passed with nothing done, and about unowned drift. */
+    platform_channels: channelIds,
+    teams: z
+      .record(
+        slug,
+        z.strictObject({
+          horizons_days: horizonDays.optional(),
+          channels: channelIds,
+          escalation_channels: channelIds,
+        }),
+      )
+      .default({}),
+    /** A delete of a certificate whose successor is not ready: refused, or parked for an admin. */
+    rotation_gate: z.enum(['refuse', 'park']).default('refuse'),
+  })
+  .default({
+    horizons_days: [...DEFAULT_HORIZON_DAYS],
+    platform_channels: [],
+    teams: {},
+    rotation_gate: 'refuse',
+  })
+export type LifecycleSettings = z.output<typeof lifecycleSchema>
+// End of issue 23's block.
+
 const policyShape = z.strictObject({
   version: z.literal(1),
   demo: z.boolean().default(false),
@@ -59,6 +97,7 @@ const policyShape = z.strictObject({
   limits: memberLimitsSchema,
   budget: budgetSchema,
   quotas: quotasSchema.optional(),
+  lifecycle: lifecycleSchema, // issue 23
 })
 
 const policySchema = policyShape.superRefine((policy, ctx) => {
