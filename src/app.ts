@@ -31,6 +31,7 @@ import { GatewayError, detail } from './lib/errors'
 import { API_DOCUMENT, registerErrorExamples } from './lib/openapi'
 import { createRouter } from './lib/router'
 import { uuidv7 } from './lib/uuidv7'
+import { lifecycleRouter } from './lifecycle/handlers' // issue 23
 import { ownershipRouter } from './ownership/handlers'
 import { requestScope } from './pipe'
 import { policyRouter } from './policy/handlers'
@@ -142,6 +143,7 @@ export function buildGateway() {
   app.route('/', ownershipRouter)
   app.route('/', auditRouter)
   app.route('/', budgetRouter)
+  app.route('/', lifecycleRouter) // issue 23
   app.doc31('/openapi.json', API_DOCUMENT)
   return app
 }

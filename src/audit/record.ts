@@ -25,6 +25,9 @@ export const AUDITED_ACTIONS = [
   'transfer',
   'sign_in',
   'sign_out',
+  // Issue 23 (lifecycle)
+  'expiring',
+  'acknowledge',
 ] as const
 export type Action = (typeof AUDITED_ACTIONS)[number]
 

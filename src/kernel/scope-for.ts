@@ -33,6 +33,8 @@ import type { Limits } from '../policy/limits'
 import { budgetGate, leaseCacheFor, type BudgetCaller } from '../upstream/budget-gate'
 import { upstreamPort } from '../upstream/port'
 import type { RequestScope } from './scope'
+import { coordinatedNotices } from '../coordinator/client' // issue 23
+import { lifecycleRecorder } from '../lifecycle/record' // issue 23
 
 /** Who acts in a job the gateway starts itself (see the file comment). */
 export const SYSTEM_PRINCIPAL: Principal = Object.freeze({
@@ -100,5 +102,10 @@ export function scopeFor(inputs: ScopeInputs): RequestScope {
     uploadWindowMs: config.upstream.timeoutMs,
     caQuota: (teamId) => limits.caQuota(teamId),
     budget: { caller, limits, tokenBudget },
+    // Issue 23
+    lifecycle: {
+      notices: coordinatedNotices(env.COORDINATOR),
+      record: lifecycleRecorder(env.AUDIT, config.audit, chains),
+    },
   }
 }

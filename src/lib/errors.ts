@@ -258,6 +258,12 @@ export const ERROR_CODES = {
     message:
       'The upstream rate-limited the shared token; the gateway holds every request until retry-after has passed',
   },
+  // Issue 23 (lifecycle): acknowledgements and rotation pairing (18390-18399).
+  NOTICE_NOT_FOUND: {
+    code: 18390,
+    status: 404,
+    message: 'No notice of this certificate at that horizon to acknowledge',
+  },
 } as const satisfies Record<string, { code: number; status: ContentfulStatusCode; message: string }>
 
 export type ErrorKind = keyof typeof ERROR_CODES

@@ -16,8 +16,8 @@ import { makeCertificate } from '../kit/certificates'
 import type { Delivery } from '../kit/emulator'
 import { auditEntries } from '../support/audit'
 import { emulator } from '../support/emulator'
-import { uploadedId } from '../support/gateway'
-import { KEYS } from '../support/identities'
+import { GATEWAY, callJson, uploadedId } from '../support/gateway'
+import { ACCOUNT, KEYS } from '../support/identities'
 import { policyWith } from '../support/policies'
 
 const DAY = 86_400_000
@@ -178,3 +178,74 @@ describe('expiry watch', () => {
     expect(entry!.lifecycle).toMatchObject({ delivery: 'undeliverable', attempts: MAX_ATTEMPTS })
   })
 })
+
+describe('what expires, and acknowledgements', () => {
+  const expiringFor = async (key: string, within = '30d') =>
+    (await callJson<Expiring[]>(`${GATEWAY}/expiring?within=${within}`, { key })).body
+  const ack = (id: string, horizon: string, key: string) =>
+    callJson(`${GATEWAY}/accounts/${ACCOUNT}/mtls_certificates/${id}/acknowledge`, {
+      method: 'POST',
+      key,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ horizon }),
+    })
+
+  it("lists a team's own expiring certificates, and every team's for an admin", async () => {
+    const payments = await expiringIn(10)
+    const notAfter = new Date(Date.now() + 20 * DAY)
+    const made = await makeCertificate({ ca: false, notAfter })
+    const identity = await uploadedId({ certificates: made.pem }, { key: KEYS.carol })
+    await run(Date.now())
+
+    const alice = await expiringFor(KEYS.alice)
+    expect(alice.success).toBe(true)
+    const mine = alice.result!.filter((c) => c.id === payments.id || c.id === identity)
+    expect(mine.map((c) => [c.id, c.team, c.horizon, c.days_left])).toEqual([
+      [payments.id, 'payments', '14d', 9],
+    ])
+    expect(mine[0]!.notices).toEqual([
+      { horizon: '14d', channel: 'payments-hook', kind: 'notice', state: 'delivered', attempts: 1 },
+    ])
+    const admin = (await expiringFor(KEYS.admin)).result!.map((c) => c.id)
+    expect(admin.indexOf(payments.id)).toBeLessThan(admin.indexOf(identity))
+    expect(admin).toContain(identity)
+    expect((await expiringFor(KEYS.admin, '5d')).result!.map((c) => c.id)).not.toContain(identity)
+    expect((await callJson(`${GATEWAY}/expiring?within=soon`, { key: KEYS.alice })).status).toBe(
+      400,
+    )
+  })
+
+  it('records an acknowledgement, which stops the escalation of that notice', async () => {
+    const { id, expiresMs } = await expiringIn(10)
+    const early = await ack(id, '14d', KEYS.alice)
+    expect([early.status, early.body.errors[0]?.code]).toEqual([404, 18390])
+    await run(Date.now())
+    const other = await ack(id, '14d', KEYS.carol)
+    expect(other.status).toBe(404)
+    const done = await ack(id, '14d', KEYS.alice)
+    expect([done.status, done.body.result]).toEqual([
+      200,
+      { certificate_id: id, horizon: '14d', first: true },
+    ])
+    expect((await ack(id, '14d', KEYS.bob)).body.result).toMatchObject({ first: false })
+
+    await run(expiresMs - 6 * DAY)
+    const sent = (await emulator.deliveries()).filter(forCertificate(id))
+    expect(sent.map((d) => d.name)).toEqual(['payments', 'payments'])
+    const entries = await lifecycleEntries(id)
+    expect(entries.map((e) => [e.kind, e.member, e.lifecycle!.horizon])).toEqual([
+      ['notice', '_gateway', '14d'],
+      ['acknowledgement', 'alice', '14d'],
+      ['acknowledgement', 'bob', '14d'],
+      ['notice', '_gateway', '7d'],
+    ])
+  })
+})
+
+interface Expiring {
+  id: string
+  team: string | null
+  horizon: string | null
+  days_left: number
+  notices: unknown[]
+}
