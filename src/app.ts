@@ -32,6 +32,7 @@ import { API_DOCUMENT, registerErrorExamples } from './lib/openapi'
 import { createRouter } from './lib/router'
 import { uuidv7 } from './lib/uuidv7'
 import { lifecycleRouter } from './lifecycle/handlers' // issue 23
+import { calendarFeedDoor } from './lifecycle/middleware' // issue 23
 import { ownershipRouter } from './ownership/handlers'
 import { requestScope } from './pipe'
 import { policyRouter } from './policy/handlers'
@@ -119,6 +120,8 @@ export function buildGateway() {
   // The API authenticates by the Authorization header (or the Access assertion) alone: the
   // console's session cookie is read on /console/* only, and never reaches these.
   // Every authenticated request is metered (identity/member-rate.ts), unknown routes included.
+  // Issue 23: a team's expiry calendar, whose secret URL is its credential (calendar apps send none).
+  app.use('/calendar/*', calendarFeedDoor())
   for (const prefix of ['/client/v4/*', '/gateway/*']) {
     app.use(prefix, authenticate(), memberRate(), requestScope())
   }

@@ -16,6 +16,7 @@
 import { run, type Findings, type Outcome } from '../kernel/operation'
 import type { RequestScope } from '../kernel/scope'
 import { GatewayError } from '../lib/errors'
+import { calendarPath, calendarToken } from './calendar'
 import { upstreamCertificateSource } from './certificate-source'
 import { daysLeft, horizonAt } from './horizons'
 
@@ -132,5 +133,16 @@ export function acknowledgeNotice(
       at: nowMs,
     })
     return { certificate_id: input.certificateId, horizon: input.horizon, first }
+  })
+}
+
+/** The caller's team's calendar URL (calendar.ts): only their own team's, never another's. */
+export function calendarUrl(
+  deps: Pick<RequestScope, 'principal'>,
+  signingKey: string,
+): Promise<Outcome<{ team: string; path: string }>> {
+  return run({}, async () => {
+    const team = deps.principal.teamId
+    return { team, path: calendarPath(team, await calendarToken(signingKey, team)) }
   })
 }

@@ -3,10 +3,14 @@ import type { AppEnv } from '../app-env'
 import { successEnvelope } from '../lib/envelope'
 import { createRouter } from '../lib/router'
 import { settle } from '../pipe'
-import { acknowledgeNotice, listExpiring } from './expiring'
-import { acknowledgeRoute, expiringRoute } from './routes'
+import { acknowledgeNotice, calendarUrl, listExpiring } from './expiring'
+import { acknowledgeRoute, calendarUrlRoute, expiringRoute } from './routes'
 
 export const lifecycleRouter = createRouter<AppEnv>()
+  .openapi(calendarUrlRoute, async (c) => {
+    const outcome = await calendarUrl(c.var.scope, c.var.config.audit.signingKey)
+    return c.json(successEnvelope(settle(c, outcome)), 200)
+  })
   .openapi(expiringRoute, async (c) => {
     const withinDays = Number(c.req.valid('query').within.slice(0, -1))
     return c.json(successEnvelope(settle(c, await listExpiring(c.var.scope, { withinDays }))), 200)

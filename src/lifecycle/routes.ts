@@ -91,3 +91,24 @@ export const acknowledgeRoute = createRoute({
     ]),
   },
 })
+
+export const calendarUrlRoute = createRoute({
+  operationId: 'expiryCalendar',
+  method: 'get',
+  path: '/gateway/v1/expiring/calendar',
+  tags: tagged('certificates'),
+  summary: "Your team's expiry calendar URL",
+  description:
+    "The secret URL of the caller's team's iCalendar feed (`/calendar/<team>/<token>.ics`): subscribe to it in a calendar app. Anyone with the URL can read the team's certificate names and expiry dates; it changes when the gateway's AUDIT_SIGNING_KEY does.",
+  middleware: [declareAction('expiring')] as const,
+  responses: {
+    200: ok(
+      z.object({
+        team: z.string(),
+        path: z.string().openapi({ description: 'Relative to the gateway' }),
+      }),
+      'The feed URL',
+    ),
+    ...failures(undefined, []),
+  },
+})
