@@ -28,6 +28,7 @@ export const AUDITED_ACTIONS = [
   // Issue 23 (lifecycle)
   'expiring',
   'acknowledge',
+  'successor',
 ] as const
 export type Action = (typeof AUDITED_ACTIONS)[number]
 

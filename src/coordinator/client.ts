@@ -15,7 +15,7 @@ import type { TokenBudget } from '../upstream/budget-gate'
 import type { ChainLink, LinksInSpan } from './chain'
 import type { Coordinator } from './index'
 import type { MemberRateAnswer, MemberRateAsk } from './leases'
-import type { Ack, NoticeAsk, NoticeRow } from './notices' // issue 23
+import type { Ack, NoticeAsk, NoticeRow, Pairing } from './notices' // issue 23
 import { accountsOfApproval, memberRateInstanceName, newApprovalId } from './shard'
 
 type Instance = DurableObjectStub<Coordinator>
@@ -240,6 +240,8 @@ export interface NoticeStore {
   list(accountId: string): Promise<{ notices: NoticeRow[]; acks: Ack[] }>
   requeue(accountId: string, id: string, nowMs: number): Promise<boolean>
   acknowledge(accountId: string, ack: Ack): Promise<boolean>
+  pair(accountId: string, pairing: Pairing): Promise<void>
+  pairings(accountId: string): Promise<Pairing[]>
 }
 
 export function coordinatedNotices(namespace: Namespace): NoticeStore {
@@ -252,5 +254,7 @@ export function coordinatedNotices(namespace: Namespace): NoticeStore {
     list: (accountId) => reaching(() => at(accountId).listNotices()),
     requeue: (accountId, id, nowMs) => reaching(() => at(accountId).requeueNotice(id, nowMs)),
     acknowledge: (accountId, ack) => reaching(() => at(accountId).acknowledgeNotice(ack)),
+    pair: (accountId, pairing) => reaching(() => at(accountId).pairSuccessor(pairing)),
+    pairings: (accountId) => reaching(() => at(accountId).successorPairings()),
   }
 }

@@ -37,7 +37,14 @@ import { CHAIN_SCHEMA, chainTable, type ChainLink, type LinksInSpan } from './ch
 import { migrate, type Schema } from './schema'
 import { TRANSFERS_SCHEMA, transferTable } from './transfers'
 // Issue 23 (lifecycle): expiry notices and acknowledgements.
-import { NOTICES_SCHEMA, noticeTables, type Ack, type NoticeAsk, type NoticeRow } from './notices'
+import {
+  NOTICES_SCHEMA,
+  noticeTables,
+  type Ack,
+  type NoticeAsk,
+  type NoticeRow,
+  type Pairing,
+} from './notices'
 import type { Transfer } from '../ownership/transfer-store'
 
 /** Each module of the coordinator: its schema, and how to open it once migrated. */
@@ -304,5 +311,13 @@ export class Coordinator extends DurableObject<Env> {
 
   acknowledgeNotice(ack: Ack): boolean {
     return this.notices.acknowledge(ack)
+  }
+
+  pairSuccessor(pairing: Pairing): void {
+    this.notices.pair(pairing)
+  }
+
+  successorPairings(): Pairing[] {
+    return this.notices.pairings()
   }
 }

@@ -82,7 +82,29 @@ export const NOTICES_SCHEMA = schema('notices', [
       )`,
     ],
   },
+  {
+    id: 2,
+    description: 'rotation pairing: a certificate and the successor its team named',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS lifecycle_successors (
+        certificate_id TEXT PRIMARY KEY,
+        successor_id TEXT NOT NULL,
+        services TEXT NOT NULL,
+        named_by TEXT NOT NULL,
+        named_at INTEGER NOT NULL
+      )`,
+    ],
+  },
 ])
+
+/** A successor named for a certificate, with the services the old one served then. */
+export interface Pairing {
+  certificate_id: string
+  successor_id: string
+  services: string[]
+  named_by: string
+  named_at: number
+}
 
 type Row = NoticeRow & Record<string, SqlStorageValue>
 
@@ -191,6 +213,32 @@ export function noticeTables(storage: DurableObjectStorage) {
           ack.at,
         ).rowsWritten > 0
       )
+    },
+
+    /** Names (or renames) a certificate's successor. */
+    pair(pairing: Pairing): void {
+      sql.exec(
+        `INSERT OR REPLACE INTO lifecycle_successors
+         (certificate_id, successor_id, services, named_by, named_at) VALUES (?, ?, ?, ?, ?)`,
+        pairing.certificate_id,
+        pairing.successor_id,
+        JSON.stringify(pairing.services),
+        pairing.named_by,
+        pairing.named_at,
+      )
+    },
+
+    pairings(): Pairing[] {
+      return sql
+        .exec<Record<string, SqlStorageValue>>('SELECT * FROM lifecycle_successors')
+        .toArray()
+        .map((row) => ({
+          certificate_id: String(row.certificate_id),
+          successor_id: String(row.successor_id),
+          services: JSON.parse(String(row.services)) as string[],
+          named_by: String(row.named_by),
+          named_at: Number(row.named_at),
+        }))
     },
 
     acks(): Ack[] {

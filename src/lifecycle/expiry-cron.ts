@@ -13,6 +13,8 @@ import { accountsOf } from '../policy/document'
 import { upstreamCertificateSource } from './certificate-source'
 import { parseChannels } from './channels'
 import { lifecycleRecorder } from './record'
+import { successorProblem } from './rotation'
+import type { Pairing } from '../coordinator/notices'
 import { watchExpiry, type WatchDeps, type WatchReport } from './watch'
 
 /** Every five minutes: notices due, and retries whose backoff has passed. */
@@ -26,12 +28,22 @@ export function expiryWatchDeps(env: Env, now: () => number = Date.now): WatchDe
   const { channels, problem } = parseChannels(env.LIFECYCLE_CHANNELS)
   if (problem !== undefined) console.error(`expiry watch: ${problem}`)
   const chains = coordinatedChains(env.COORDINATOR, config.audit.retentionDays)
+  const notices = coordinatedNotices(env.COORDINATOR)
+  // This run's pairings per account: values, read once per run (no promise is shared).
+  const pairings = new Map<string, Pairing[]>()
   return {
     accounts: accountsOf(config.policy),
     source: upstreamCertificateSource(scope.upstream, now),
     owners: async (accountId) => (await scope.ledger.owners(accountId)).owners,
-    notices: coordinatedNotices(env.COORDINATOR),
+    notices,
     channels,
+    // A certificate with a ready successor is handled: no notice, no escalation (rotation.ts).
+    async handled(accountId, certificate) {
+      if (!pairings.has(accountId)) pairings.set(accountId, await notices.pairings(accountId))
+      const pairing = pairings.get(accountId)!.find((p) => p.certificate_id === certificate.id)
+      if (pairing === undefined) return false
+      return (await successorProblem(scope.upstream, accountId, pairing, now())) === undefined
+    },
     settings: config.policy.lifecycle,
     record: lifecycleRecorder(env.AUDIT, config.audit, chains, now),
     requestId,

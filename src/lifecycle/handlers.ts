@@ -4,7 +4,8 @@ import { successEnvelope } from '../lib/envelope'
 import { createRouter } from '../lib/router'
 import { settle } from '../pipe'
 import { acknowledgeNotice, calendarUrl, listExpiring } from './expiring'
-import { acknowledgeRoute, calendarUrlRoute, expiringRoute } from './routes'
+import { acknowledgeRoute, calendarUrlRoute, expiringRoute, successorRoute } from './routes'
+import { nameSuccessor } from './successor'
 
 export const lifecycleRouter = createRouter<AppEnv>()
   .openapi(calendarUrlRoute, async (c) => {
@@ -19,5 +20,11 @@ export const lifecycleRouter = createRouter<AppEnv>()
     const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')
     const { horizon } = c.req.valid('json')
     const outcome = await acknowledgeNotice(c.var.scope, { accountId, certificateId, horizon })
+    return c.json(successEnvelope(settle(c, outcome)), 200)
+  })
+  .openapi(successorRoute, async (c) => {
+    const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')
+    const { successor_id: successorId } = c.req.valid('json')
+    const outcome = await nameSuccessor(c.var.scope, { accountId, certificateId, successorId })
     return c.json(successEnvelope(settle(c, outcome)), 200)
   })

@@ -112,3 +112,48 @@ export const calendarUrlRoute = createRoute({
     ...failures(undefined, []),
   },
 })
+
+const successorBody = z.strictObject({
+  successor_id: z
+    .string()
+    .regex(
+      /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/,
+      'successor_id must be a certificate id',
+    )
+    .openapi({ description: 'The certificate that replaces this one' }),
+})
+
+export const successorRoute = createRoute({
+  operationId: 'nameSuccessor',
+  method: 'put',
+  path: '/gateway/v1/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}/successor',
+  tags: tagged('certificates'),
+  summary: 'Name the successor of a certificate',
+  description:
+    "Pairs a certificate with the one that replaces it: from then on a delete of the old one is refused (409/18391) until the successor exists, has not expired and is in use by every service the old one served when it was named; the expiry watch counts a certificate with a ready successor as handled. Who may upload for the certificate's team may name it.",
+  middleware: [declareAction('successor'), jsonBody()] as const,
+  request: {
+    params: certificateParams,
+    body: { required: true, content: { 'application/json': { schema: successorBody } } },
+  },
+  responses: {
+    200: ok(
+      z.object({
+        certificate_id: z.string(),
+        successor_id: z.string(),
+        services: z.array(z.string()).openapi({ description: 'What the successor must serve' }),
+        ready: z.boolean(),
+        problem: z.string().nullable(),
+      }),
+      'The pairing, and whether a delete would pass now',
+    ),
+    ...failures({ params: certificateParams, body: successorBody }, [
+      ...UPSTREAM_CALL,
+      ...CHANGE,
+      'ACCOUNT_NOT_FOUND',
+      'CERTIFICATE_NOT_FOUND',
+      'SUCCESSOR_NOT_FOUND',
+      'SUCCESSOR_IS_ITSELF',
+    ]),
+  },
+})

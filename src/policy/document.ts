@@ -76,14 +76,11 @@ export const lifecycleSchema = z
         }),
       )
       .default({}),
-    /** A delete of a certificate whose successor is not ready: refused, or parked for an admin. */
-    rotation_gate: z.enum(['refuse', 'park']).default('refuse'),
   })
   .default({
     horizons_days: [...DEFAULT_HORIZON_DAYS],
     platform_channels: [],
     teams: {},
-    rotation_gate: 'refuse',
   })
 export type LifecycleSettings = z.output<typeof lifecycleSchema>
 // End of issue 23's block.
