@@ -242,6 +242,8 @@ export interface NoticeStore {
   acknowledge(accountId: string, ack: Ack): Promise<boolean>
   pair(accountId: string, pairing: Pairing): Promise<void>
   pairings(accountId: string): Promise<Pairing[]>
+  /** Drift: stores the list just read (JSON), answers the one before. */
+  swapSeen(accountId: string, list: string): Promise<string | null>
 }
 
 export function coordinatedNotices(namespace: Namespace): NoticeStore {
@@ -256,5 +258,6 @@ export function coordinatedNotices(namespace: Namespace): NoticeStore {
     acknowledge: (accountId, ack) => reaching(() => at(accountId).acknowledgeNotice(ack)),
     pair: (accountId, pairing) => reaching(() => at(accountId).pairSuccessor(pairing)),
     pairings: (accountId) => reaching(() => at(accountId).successorPairings()),
+    swapSeen: (accountId, list) => reaching(() => at(accountId).swapSeenList(list)),
   }
 }

@@ -320,4 +320,8 @@ export class Coordinator extends DurableObject<Env> {
   successorPairings(): Pairing[] {
     return this.notices.pairings()
   }
+
+  swapSeenList(list: string): string | null {
+    return this.notices.swapSeen(list)
+  }
 }

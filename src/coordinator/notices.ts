@@ -95,6 +95,16 @@ export const NOTICES_SCHEMA = schema('notices', [
       )`,
     ],
   },
+  {
+    id: 3,
+    description: "drift: the account's last list the watch saw",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS lifecycle_seen (
+        slot INTEGER PRIMARY KEY CHECK (slot = 1),
+        list TEXT NOT NULL
+      )`,
+    ],
+  },
 ])
 
 /** A successor named for a certificate, with the services the old one served then. */
@@ -239,6 +249,15 @@ export function noticeTables(storage: DurableObjectStorage) {
           named_by: String(row.named_by),
           named_at: Number(row.named_at),
         }))
+    },
+
+    /** Stores the list just read and answers the one before it (JSON), in one step. */
+    swapSeen(list: string): string | null {
+      const [row] = sql
+        .exec<{ list: string }>('SELECT list FROM lifecycle_seen WHERE slot = 1')
+        .toArray()
+      sql.exec('INSERT OR REPLACE INTO lifecycle_seen (slot, list) VALUES (1, ?)', list)
+      return row?.list ?? null
     },
 
     acks(): Ack[] {

@@ -8,9 +8,10 @@
  *   - appeared: in the current list, not in the previous one, and no team owns it in the ledger
  *     (an upload through the gateway records its owner before it answers);
  *   - vanished: in the previous list, not in the current one, and the ledger still names its owner
- *     (a delete through the gateway releases the owner when the upstream confirms it). An unowned
- *     certificate that vanished is reported too, unless the caller knows the gateway deleted it
- *     (`gatewayDeleted`: from its own audit entries).
+ *     (a delete through the gateway releases the owner when the upstream confirms it), unless the
+ *     caller knows the gateway deleted it (`gatewayDeleted`, from its own audit entries). An
+ *     unowned certificate that vanished is not reported: the ledger cannot tell the gateway's
+ *     delete of it (by an admin) from another's; `gatewayDeleted` would let it.
  *
  * `attribute(drift, page)` then names who made each change from one page of the account's audit
  * log (Audit Logs v2, contract §7: matched on `resource.id` and the action type), and
@@ -50,8 +51,8 @@ export function driftBetween(
     }
   }
   for (const [id, certificate] of before) {
-    if (now.has(id) || ledger.gatewayDeleted?.has(id)) continue
-    const team = ledger.owners.get(id) ?? null
+    const team = ledger.owners.get(id)
+    if (now.has(id) || team === undefined || ledger.gatewayDeleted?.has(id)) continue
     drift.push({ certificate_id: id, change: 'vanished', team, certificate })
   }
   return drift

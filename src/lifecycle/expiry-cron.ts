@@ -14,6 +14,7 @@ import { upstreamCertificateSource } from './certificate-source'
 import { parseChannels } from './channels'
 import { lifecycleRecorder } from './record'
 import { successorProblem } from './rotation'
+import { auditLogRequest } from './drift'
 import type { Pairing } from '../coordinator/notices'
 import { watchExpiry, type WatchDeps, type WatchReport } from './watch'
 
@@ -46,6 +47,9 @@ export function expiryWatchDeps(env: Env, now: () => number = Date.now): WatchDe
     },
     settings: config.policy.lifecycle,
     record: lifecycleRecorder(env.AUDIT, config.audit, chains, now),
+    // Drift, on the watch's own list until the snapshot's refresh calls driftBetween (issue 21).
+    auditLog: async (accountId, sinceMs, beforeMs) =>
+      (await scope.upstream.call(auditLogRequest(accountId, sinceMs, beforeMs))).result,
     requestId,
   }
 }

@@ -18,9 +18,10 @@ import type { NoticeStore } from '../coordinator/client'
 import type { NoticeAsk, NoticeKind, NoticeRow } from '../coordinator/notices'
 import type { LifecycleSettings } from '../policy/document'
 import type { MtlsCertificate } from '../upstream/shapes'
-import type { CertificateSource } from './certificate-source'
+import type { CertificateList, CertificateSource } from './certificate-source'
 import { deliver, type Channels, type NoticeMessage } from './channels'
 import { daysLeft, EXPIRED, horizonAt, horizonLabels } from './horizons'
+import { attribute, driftBetween, type AuditLogEntry } from './drift'
 import type { LifecycleRecorder } from './record'
 
 /** The team of certificates no team owns: the platform's channels hear about them. */
@@ -45,10 +46,13 @@ export interface WatchDeps {
     all: readonly MtlsCertificate[],
   ): Promise<boolean>
   send?: typeof deliver
+  /** Drift: one page of the account's audit log between two lists (drift.ts); absent: no drift. */
+  auditLog?(accountId: string, sinceMs: number, beforeMs: number): Promise<AuditLogEntry[]>
 }
 
 export interface WatchReport {
   queued: number
+  drifted: number
   delivered: number
   retrying: number
   dead: number
@@ -147,12 +151,21 @@ function asksFor(
 
 /** One run of the watch over every account. */
 export async function watchExpiry(deps: WatchDeps, nowMs: number): Promise<WatchReport> {
-  const report: WatchReport = { queued: 0, delivered: 0, retrying: 0, dead: 0, problems: [] }
+  const report: WatchReport = {
+    queued: 0,
+    drifted: 0,
+    delivered: 0,
+    retrying: 0,
+    dead: 0,
+    problems: [],
+  }
   const send = deps.send ?? deliver
   for (const accountId of deps.accounts) {
     try {
-      const { certificates } = await deps.source.list(accountId)
+      const list = await deps.source.list(accountId)
+      const { certificates } = list
       const owners = await deps.owners(accountId)
+      report.drifted += await recordDrift(deps, accountId, list, owners, nowMs)
       const { notices, acks } = await deps.notices.list(accountId)
       const acked = new Set(acks.map((a) => `${a.certificate_id}|${a.horizon}`))
       const asks: NoticeAsk[] = []
@@ -197,7 +210,8 @@ async function sendDue(
     if (settled.state === 'delivered') report.delivered++
     else report.dead++
     await deps.record({
-      kind: row.kind === 'notice' ? 'notice' : row.kind === 'drift' ? 'drift' : 'escalation',
+      // A drift notice's delivery is a notice (horizon `drift:…`); the drift entry is recordDrift's.
+      kind: row.kind === 'notice' || row.kind === 'drift' ? 'notice' : 'escalation',
       accountId,
       ...(row.team !== PLATFORM ? { team: row.team } : {}),
       member: '_gateway',
@@ -215,4 +229,87 @@ async function sendDue(
       },
     })
   }
+}
+
+/**
+ * Drift between this run's list and the last one the watch saw (drift.ts): each change is an
+ * entry of its own kind, attributed from one page of the account's audit log, and a notice to the
+ * owning team's channels (the platform's for an unowned certificate).
+ */
+async function recordDrift(
+  deps: WatchDeps,
+  accountId: string,
+  list: CertificateList,
+  owners: ReadonlyMap<string, string>,
+  nowMs: number,
+): Promise<number> {
+  if (deps.auditLog === undefined) return 0
+  const slim = {
+    fetchedAtMs: list.fetchedAtMs,
+    certificates: list.certificates.map((c) => ({
+      id: c.id,
+      ...(c.name ? { name: c.name } : {}),
+      ...(c.ca !== undefined ? { ca: c.ca } : {}),
+      ...(c.expires_on ? { expires_on: c.expires_on } : {}),
+    })),
+  }
+  const stored = await deps.notices.swapSeen(accountId, JSON.stringify(slim))
+  const previous = stored === null ? undefined : (JSON.parse(stored) as CertificateList)
+  const drift = driftBetween(previous, list, { owners })
+  if (drift.length === 0) return 0
+  let page: AuditLogEntry[] = []
+  try {
+    page = await deps.auditLog(accountId, previous!.fetchedAtMs, list.fetchedAtMs)
+  } catch {
+    // Unattributed rather than unrecorded: the entry says a change happened, with no actor.
+  }
+  const asks: NoticeAsk[] = []
+  for (const d of attribute(drift, page)) {
+    await deps.record({
+      kind: 'drift',
+      accountId,
+      ...(d.team !== null ? { team: d.team } : {}),
+      member: '_gateway',
+      via: 'system',
+      action: 'drift',
+      requestId: deps.requestId,
+      lifecycle: {
+        certificate_id: d.certificate_id,
+        horizon: d.change,
+        ...(d.certificate.expires_on ? { expires_on: d.certificate.expires_on } : {}),
+        ...(d.actor ? { actor: d.actor } : {}),
+      },
+    })
+    const team = d.team ?? PLATFORM
+    const channels =
+      d.team !== null
+        ? (deps.settings.teams[d.team]?.channels ?? deps.settings.platform_channels)
+        : deps.settings.platform_channels
+    const who = d.actor
+      ? (d.actor.token_name ?? d.actor.email ?? d.actor.token_id ?? d.actor.context)
+      : 'an unknown actor'
+    for (const channel of channels) {
+      const message: NoticeMessage = {
+        id: `msg_${crypto.randomUUID()}`,
+        type: 'certificate.drift',
+        team,
+        account_id: accountId,
+        certificate_id: d.certificate_id,
+        ...(d.certificate.name ? { certificate_name: d.certificate.name } : {}),
+        horizon: d.change,
+        text: `Certificate ${d.certificate_id} ${d.change} outside the gateway, by ${who}.`,
+      }
+      asks.push({
+        id: message.id,
+        certificate_id: d.certificate_id,
+        horizon: `drift:${d.change}`,
+        channel,
+        kind: 'drift',
+        team,
+        message: JSON.stringify(message),
+      })
+    }
+  }
+  if (asks.length > 0) await deps.notices.queue(accountId, asks, nowMs)
+  return drift.length
 }

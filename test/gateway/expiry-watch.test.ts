@@ -48,10 +48,10 @@ async function watchEnv(): Promise<Env> {
 
 /** One run of the watch as the cron runs it, at `nowMs`. */
 async function run(nowMs: number) {
-  return watchExpiry(
-    expiryWatchDeps(await watchEnv(), () => nowMs),
-    nowMs,
-  )
+  // Drift off: certificates of earlier cases vanish with each emulator reset, and their drift
+  // notices would take the receiver's queued failures (drift has its own tests, drift.test.ts).
+  const { auditLog: _drift, ...deps } = expiryWatchDeps(await watchEnv(), () => nowMs)
+  return watchExpiry(deps, nowMs)
 }
 
 /** A payments certificate, uploaded through the gateway, expiring `days` from now. */
