@@ -178,7 +178,7 @@ export function controlRoutes() {
     return c.json({ deliveries: listDeliveries() }, 200)
   })
 
-  app.post('/outside/certificates', async (c) => {
+  app.post('/outside', async (c) => {
     const { account_id, certificate, actor } = await readBody(c.req.raw, outsideUploadBody)
     const record = await seedCertificate(account_id, certificate)
     const uri = `/client/v4/accounts/${account_id}/mtls_certificates`
@@ -193,7 +193,7 @@ export function controlRoutes() {
     return c.json({ account_id, certificate: record.fields }, 200)
   })
 
-  app.delete('/outside/certificates/:certificate_id', async (c) => {
+  app.delete('/outside/:certificate_id', async (c) => {
     const id = c.req.param('certificate_id')
     const { account_id, actor } = await readBody(c.req.raw, outsideDeleteBody)
     const record = getCertificate(account_id, id)

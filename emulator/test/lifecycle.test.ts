@@ -97,7 +97,7 @@ describe('audit log', () => {
   it('refuses an outside delete of a certificate in use, as the dashboard does', async () => {
     const mine = (await upload({ ca: true, certificates: pem })).body.result
     await emulator().setAssociations(mine.id, [{ service: 'gateway', status: 'active' }])
-    const res = await emulator().send('DELETE', `/outside/certificates/${mine.id}`, {
+    const res = await emulator().send('DELETE', `/outside/${mine.id}`, {
       account_id: ACCOUNT,
       actor: { context: 'dash' },
     })

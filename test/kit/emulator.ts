@@ -88,7 +88,7 @@ export function emulatorControl(target: FetchTarget, secret: string) {
     outsideUpload: (accountId: string, actor: OutsideActor, certificate: Record<string, unknown>) =>
       control<{ account_id: string; certificate: Record<string, unknown> & { id: string } }>(
         'POST',
-        '/outside/certificates',
+        '/outside',
         { account_id: accountId, actor, certificate },
       ),
     /** What the webhook receivers (`/__receiver/<name>`) were sent, oldest first. */
@@ -99,7 +99,7 @@ export function emulatorControl(target: FetchTarget, secret: string) {
       control('PUT', '/receiver', { fail: { status, times } }),
     /** A delete made by someone else, in the account's audit log. */
     outsideDelete: (accountId: string, actor: OutsideActor, certificateId: string) =>
-      control('DELETE', `/outside/certificates/${certificateId}`, { account_id: accountId, actor }),
+      control('DELETE', `/outside/${certificateId}`, { account_id: accountId, actor }),
   }
 }
 
