@@ -171,8 +171,12 @@ export async function watchExpiry(deps: WatchDeps, nowMs: number): Promise<Watch
       const asks: NoticeAsk[] = []
       for (const cert of certificates) {
         if (cert.expires_on === undefined || Number.isNaN(Date.parse(cert.expires_on))) continue
-        if (deps.handled && (await deps.handled(accountId, cert, certificates))) continue
         const team = owners.get(cert.id) ?? PLATFORM
+        // Only a certificate at a horizon can need a notice; only then is its successor checked
+        // (two upstream calls), so far-off pairings cost nothing.
+        const days = deps.settings.teams[team]?.horizons_days ?? deps.settings.horizons_days
+        if (horizonAt(Date.parse(cert.expires_on), nowMs, days) === undefined) continue
+        if (deps.handled && (await deps.handled(accountId, cert, certificates))) continue
         asks.push(...asksFor(deps.settings, team, cert, accountId, nowMs, notices, acked))
       }
       if (asks.length > 0)
