@@ -31,6 +31,8 @@ import { GatewayError, detail } from './lib/errors'
 import { API_DOCUMENT, registerErrorExamples } from './lib/openapi'
 import { createRouter } from './lib/router'
 import { uuidv7 } from './lib/uuidv7'
+import { lifecycleRouter } from './lifecycle/handlers' // issue 23
+import { calendarFeedDoor } from './lifecycle/middleware' // issue 23
 import { ownershipRouter } from './ownership/handlers'
 import { requestScope } from './pipe'
 import { policyRouter } from './policy/handlers'
@@ -118,6 +120,8 @@ export function buildGateway() {
   // The API authenticates by the Authorization header (or the Access assertion) alone: the
   // console's session cookie is read on /console/* only, and never reaches these.
   // Every authenticated request is metered (identity/member-rate.ts), unknown routes included.
+  // Issue 23: a team's expiry calendar, whose secret URL is its credential (calendar apps send none).
+  app.use('/calendar/*', calendarFeedDoor())
   for (const prefix of ['/client/v4/*', '/gateway/*']) {
     app.use(prefix, authenticate(), memberRate(), requestScope())
   }
@@ -142,6 +146,7 @@ export function buildGateway() {
   app.route('/', ownershipRouter)
   app.route('/', auditRouter)
   app.route('/', budgetRouter)
+  app.route('/', lifecycleRouter) // issue 23
   app.doc31('/openapi.json', API_DOCUMENT)
   return app
 }

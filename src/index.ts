@@ -2,6 +2,7 @@
 import { buildGateway } from './app'
 import { checkpointsJob } from './audit/checkpoints-cron'
 import { asJsonRequest } from './lib/json-body'
+import { EXPIRY_WATCH_CRON, expiryWatchJob } from './lifecycle/expiry-cron' // issue 23
 
 // The coordinator Durable Object's class must be exported by the Worker that binds it.
 export { Coordinator } from './coordinator'
@@ -15,6 +16,11 @@ export default {
   },
   // Hourly (wrangler.toml [triggers]): each audit chain's head, signed, for auditors to keep.
   scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
+    // Issue 23: every five minutes, the expiry watch (notices due, retries).
+    if (controller.cron === EXPIRY_WATCH_CRON) {
+      ctx.waitUntil(expiryWatchJob(env, new Date(controller.scheduledTime)))
+      return
+    }
     ctx.waitUntil(checkpointsJob(env, new Date(controller.scheduledTime)))
   },
 } satisfies ExportedHandler<Env>

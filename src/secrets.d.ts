@@ -19,5 +19,11 @@ declare namespace Cloudflare {
      * its public half is published at /gateway/v1/audit/public-key. `wrangler secret put`.
      */
     AUDIT_ED25519_PRIVATE_KEY: string
+    /**
+     * Issue 23: the expiry notices' channels, JSON `{ "<id>": { kind: "webhook", url, secret:
+     * "whsec_..." } | { kind: "slack", url } }` (lifecycle/channels.ts). Optional: without it no
+     * notice can be delivered (they wait, dead-lettered). `wrangler secret put`.
+     */
+    LIFECYCLE_CHANNELS?: string
   }
 }

@@ -14,17 +14,20 @@ import { Hono } from 'hono'
 
 import { ACCESS_CERTS_PATH, serveAccessJwks } from './access-jwks'
 import type { AppEnv } from './app-env'
+import { auditLogRoutes } from './audit-log-routes'
 import { certificateRoutes } from './certificate-routes'
 import { controlRoutes } from './control-routes'
 import { renderError, upstreamHeaders } from './envelope'
 import { apiErrors } from './errors'
 import { injectFaults } from './faults'
+import { RECEIVER_PREFIX, receive } from './receiver'
 import { recordRequest } from './request-log'
 
 export function createUpstreamApp() {
   const app = new Hono<AppEnv>()
   app.use('*', upstreamHeaders, recordRequest, injectFaults)
   app.route('/client/v4/accounts/:account_id/mtls_certificates', certificateRoutes())
+  app.route('/client/v4/accounts/:account_id/logs/audit', auditLogRoutes())
   app.notFound(() => {
     throw apiErrors.noRoute()
   })
@@ -40,6 +43,8 @@ export function createEmulator() {
       const { pathname } = new URL(request.url)
       // Cloudflare Access's signing keys (access-jwks.ts): not the mTLS API, so never logged.
       if (pathname === ACCESS_CERTS_PATH) return serveAccessJwks(request)
+      // The teams' webhook receivers (receiver.ts, issue 23): not the mTLS API, so never logged.
+      if (pathname.startsWith(RECEIVER_PREFIX) && request.method === 'POST') return receive(request)
       const isControl = pathname === '/__emulator' || pathname.startsWith('/__emulator/')
       return (isControl ? control : upstream).fetch(request, env, ctx)
     },

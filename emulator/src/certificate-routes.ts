@@ -9,6 +9,7 @@
 
 import { Hono, type Context } from 'hono'
 
+import { EMULATOR_TOKEN_ACTOR, recordChange } from './account-audit-log'
 import type { AppEnv } from './app-env'
 import { authenticate } from './auth'
 import {
@@ -37,6 +38,19 @@ function findOrThrow(c: Context<AppEnv>): StoredCertificate {
   return record
 }
 
+/** A change made with the emulator's own token, in the account's audit log (account-audit-log.ts). */
+function logChange(c: Context<AppEnv>, type: 'create' | 'delete', record: StoredCertificate) {
+  recordChange({
+    accountId: record.accountId,
+    type,
+    certificateId: record.fields.id,
+    actor: EMULATOR_TOKEN_ACTOR,
+    method: c.req.method,
+    uri: new URL(c.req.url).pathname,
+    userAgent: c.req.header('user-agent') ?? '',
+  })
+}
+
 const methodNotAllowed = () => {
   throw apiErrors.methodNotAllowed()
 }
@@ -55,6 +69,7 @@ export function certificateRoutes() {
     .post('/', ...guard, async (c) => {
       const body = parseUploadBody(await c.req.text())
       const record = await uploadCertificate(c.req.param('account_id') ?? '', body)
+      logChange(c, 'create', record)
       const { uploaded_on, ...fields } = record.fields
       return success(c, { ...fields, updated_at: record.updatedAt, uploaded_on })
     })
@@ -64,6 +79,7 @@ export function certificateRoutes() {
       const record = findOrThrow(c)
       if (getAssociations(record.fields.id).length > 0) throw apiErrors.certificateInUse()
       removeCertificate(record.accountId, record.fields.id)
+      logChange(c, 'delete', record)
       return success(c, record.fields)
     })
     .all('/:id', methodNotAllowed)

@@ -10,14 +10,18 @@ import { timingSafeEqual } from 'hono/utils/buffer'
 import { z } from 'zod'
 
 import { accessJwksBody, accessJwksState, resetAccessJwks, setAccessJwks } from './access-jwks'
+import { recordChange, resetAuditLog, type Actor } from './account-audit-log'
 import type { AppEnv } from './app-env'
 import {
   addCertificate,
   certificateExists,
   getAssociations,
+  getCertificate,
+  removeCertificate,
   resetStore,
   setAssociations,
 } from './certificate-store'
+import { emulatorNow, resetClock, setClock } from './clock'
 import { parseCertificates } from './certificate-pem'
 import { addFaults, clearFaults, FAULT_KINDS, listFaults } from './faults'
 import { getLimits, resetLimits, updateLimits } from './limits'
@@ -27,7 +31,9 @@ import {
   resetRateLimiter,
   setRateLimitHeaderForm,
 } from './rate-limiter'
+import { failNext, listDeliveries, resetReceiver } from './receiver'
 import { clearRequests, listRequests } from './request-log'
+import { resetStamps } from './timestamps'
 
 const requireSecret: MiddlewareHandler<AppEnv> = async function requireControlSecret(c, next) {
   const given = c.req.header('x-emulator-secret')
@@ -44,6 +50,28 @@ const associationsBody = z.object({
 const seedBody = z.object({
   account_id: z.string().min(1),
   certificate: z.record(z.string(), z.unknown()),
+})
+
+// Issue 23: the clock, and changes made outside the gateway (another token, the dashboard).
+const clockBody = z
+  .object({ now: z.iso.datetime({ offset: true }).optional(), advance_ms: z.number().optional() })
+  .refine((b) => b.now !== undefined || b.advance_ms !== undefined, 'now or advance_ms')
+
+const actorBody = z.object({
+  id: z.string().optional(),
+  context: z.enum(['api_key', 'api_token', 'dash', 'oauth', 'origin_ca_key']),
+  email: z.string().optional(),
+  ip_address: z.string().optional(),
+  token_id: z.string().optional(),
+  token_name: z.string().optional(),
+  type: z.enum(['account', 'cloudflare_admin', 'system', 'user']).default('user'),
+})
+
+const outsideUploadBody = seedBody.extend({ actor: actorBody })
+const outsideDeleteBody = z.object({ account_id: z.string().min(1), actor: actorBody })
+
+const receiverBody = z.object({
+  fail: z.object({ status: z.number().int().min(400).max(599), times: z.number().int().min(0) }),
 })
 
 const positive = z.number().positive().optional()
@@ -125,7 +153,63 @@ export function controlRoutes() {
     resetRateLimiter()
     clearRequests()
     resetAccessJwks()
+    resetClock()
+    resetStamps()
+    resetAuditLog()
+    resetReceiver()
     return c.json({ ok: true }, 200)
+  })
+
+  // Issue 23: the clock, and changes made outside the gateway, each in the account's audit log.
+  app.get('/clock', (c) => c.json({ now: new Date(emulatorNow()).toISOString() }, 200))
+  app.put('/clock', async (c) => {
+    const { now, advance_ms } = await readBody(c.req.raw, clockBody)
+    const at = setClock({
+      ...(now !== undefined && { nowMs: Date.parse(now) }),
+      ...(advance_ms !== undefined && { advanceMs: advance_ms }),
+    })
+    return c.json({ now: new Date(at).toISOString() }, 200)
+  })
+
+  app.get('/receiver', (c) => c.json({ deliveries: listDeliveries() }, 200))
+  app.put('/receiver', async (c) => {
+    const { fail } = await readBody(c.req.raw, receiverBody)
+    failNext(fail.status, fail.times)
+    return c.json({ deliveries: listDeliveries() }, 200)
+  })
+
+  app.post('/outside', async (c) => {
+    const { account_id, certificate, actor } = await readBody(c.req.raw, outsideUploadBody)
+    const record = await seedCertificate(account_id, certificate)
+    const uri = `/client/v4/accounts/${account_id}/mtls_certificates`
+    recordChange({
+      accountId: account_id,
+      type: 'create',
+      certificateId: record.fields.id,
+      actor: actor as Actor,
+      method: 'POST',
+      uri,
+    })
+    return c.json({ account_id, certificate: record.fields }, 200)
+  })
+
+  app.delete('/outside/:certificate_id', async (c) => {
+    const id = c.req.param('certificate_id')
+    const { account_id, actor } = await readBody(c.req.raw, outsideDeleteBody)
+    const record = getCertificate(account_id, id)
+    if (!record) return c.json({ error: `no certificate with id ${id}` }, 404)
+    // The dashboard refuses too while a service uses it, as the API does.
+    if (getAssociations(id).length > 0) return c.json({ error: 'certificate in use' }, 409)
+    removeCertificate(account_id, id)
+    recordChange({
+      accountId: account_id,
+      type: 'delete',
+      certificateId: id,
+      actor: actor as Actor,
+      method: 'DELETE',
+      uri: `/client/v4/accounts/${account_id}/mtls_certificates/${id}`,
+    })
+    return c.json({ account_id, certificate: record.fields }, 200)
   })
 
   app.get('/access/jwks', (c) => c.json(accessJwksState(), 200))

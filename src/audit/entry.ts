@@ -55,6 +55,38 @@ const suppressedSchema = z
   })
 export type Suppressed = z.output<typeof suppressedSchema>
 
+// Issue 23 (lifecycle): the entry kinds of the expiry watch and drift, and their `lifecycle` field.
+export const LIFECYCLE_KINDS = ['notice', 'escalation', 'acknowledgement', 'drift'] as const
+export type LifecycleKind = (typeof LIFECYCLE_KINDS)[number]
+const LIFECYCLE_SHORT = { notice: 'n', escalation: 'x', acknowledgement: 'k', drift: 'd' } as const
+const lifecycleSchema = z
+  .strictObject({
+    certificate_id: z.string(),
+    /** `60d` ... `1d`, `expired`; `appeared` or `vanished` for drift. */
+    horizon: z.string(),
+    channel: z.string().optional(),
+    notice_id: z.string().optional(),
+    delivery: z.enum(['delivered', 'undeliverable']).optional(),
+    attempts: z.number().int().optional(),
+    expires_on: z.string().optional(),
+    /** Drift: who made the change, from the account's audit log (Audit Logs v2 `actor`). */
+    actor: z
+      .strictObject({
+        context: z.string(),
+        type: z.string().optional(),
+        email: z.string().optional(),
+        token_id: z.string().optional(),
+        token_name: z.string().optional(),
+        at: z.string().optional(),
+      })
+      .optional(),
+  })
+  .openapi({
+    description:
+      "A certificate's life (issue 23): a notice or escalation sent (or given up), an acknowledgement, or a change made outside the gateway and who made it",
+  })
+export type LifecycleFacts = z.output<typeof lifecycleSchema>
+
 /**
  * The audit entry. Field order matters: it is the order of the CSV columns (see export.ts), so a
  * new field goes where a reader of the export would look for it.
@@ -66,7 +98,12 @@ export const auditEntrySchema = z
       description:
         "The key's unique suffix: the request id for requests, a fresh UUIDv7 for summaries",
     }),
-    kind: z.enum(['request', 'suppressed']),
+    kind: z.enum([
+      'request',
+      'suppressed',
+      // Issue 23 (lifecycle): entries of jobs and members about a certificate's life.
+      ...LIFECYCLE_KINDS,
+    ]),
     request_id: z.string().optional(),
     member: z.string().optional(),
     team: z.string().optional(),
@@ -147,6 +184,7 @@ export const auditEntrySchema = z
       description:
         'How a list or get was served: "snapshot r<revision> age <n>s" (with "stale" when past its max age), or "upstream" (with "stored r<revision>" when the answer refreshed the snapshot)',
     }),
+    lifecycle: lifecycleSchema.optional(), // issue 23
   })
   .openapi('AuditEntry')
 
@@ -200,6 +238,10 @@ export const ENTRY_FIELDS = {
   quota_override: {},
   // Issue 21.
   served: { short: 'sv', label: 'Served from' },
+  // Issue 23: known when written and never changed, so the chain's link commits to it.
+  // No label: the console's entry page (issue 22's) would show it as [object Object]; the
+  // integrator adds its renderer in console/entry-facts.tsx with the label.
+  lifecycle: { head: true },
 } as const satisfies { [F in keyof Required<AuditEntry>]: FieldRow }
 
 type Rows = typeof ENTRY_FIELDS
@@ -340,7 +382,7 @@ export function memberSuppressedEntry(
 
 /** The summary's structured fields, each under short names of its own. */
 type StructuredSummary = {
-  k: 'r' | 's'
+  k: 'r' | 's' | (typeof LIFECYCLE_SHORT)[LifecycleKind]
   t: number
   id: string
   d?: 'allow' | 'deny'
@@ -364,6 +406,8 @@ type StructuredSummary = {
   u: number
   x?: Suppressed
   tr?: 1
+  /** Issue 23: the lifecycle facts, whole (a few short strings). */
+  lc?: LifecycleFacts
 }
 
 /**
@@ -376,7 +420,12 @@ export type Summary = StructuredSummary & {
 
 export function summarize(entry: AuditEntry): Summary {
   const summary: Summary = {
-    k: entry.kind === 'request' ? 'r' : 's',
+    k:
+      entry.kind === 'request'
+        ? 'r'
+        : entry.kind === 'suppressed'
+          ? 's'
+          : LIFECYCLE_SHORT[entry.kind],
     t: Date.parse(entry.time),
     id: entry.id,
     o: entry.outcome.class,
@@ -410,12 +459,19 @@ export function summarize(entry: AuditEntry): Summary {
   if (entry.outcome.error_codes.length > 0) summary.e = entry.outcome.error_codes
   if (entry.latency_ms !== undefined) summary.l = entry.latency_ms
   if (entry.suppressed) summary.x = entry.suppressed
+  if (entry.lifecycle) summary.lc = entry.lifecycle // issue 23
   return summary
+}
+
+function kindOfShort(k: Summary['k']): AuditEntry['kind'] {
+  if (k === 'r') return 'request'
+  if (k === 's') return 'suppressed'
+  return LIFECYCLE_KINDS.find((kind) => LIFECYCLE_SHORT[kind] === k)!
 }
 
 export function expand(summary: Summary): AuditEntry {
   const entry: AuditEntry = {
-    kind: summary.k === 'r' ? 'request' : 'suppressed',
+    kind: kindOfShort(summary.k),
     id: summary.id,
     time: new Date(summary.t).toISOString(),
     outcome: { class: summary.o, status: summary.s, error_codes: summary.e ?? [] },
@@ -453,6 +509,7 @@ export function expand(summary: Summary): AuditEntry {
   if (summary.l !== undefined) entry.latency_ms = summary.l
   if (summary.x) entry.suppressed = summary.x
   if (summary.tr) entry.truncated = true
+  if (summary.lc) entry.lifecycle = summary.lc // issue 23
   return withoutUndefined(entry)
 }
 
@@ -514,5 +571,6 @@ export function touches(summary: Summary): {
     teams.push(summary.rl[1])
   }
   if (summary.ap?.[1] !== undefined) members.push(summary.ap[1])
+  if (summary.lc && summary.c === undefined) certificates.push(summary.lc.certificate_id)
   return { teams, members, certificates }
 }

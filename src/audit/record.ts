@@ -25,6 +25,10 @@ export const AUDITED_ACTIONS = [
   'transfer',
   'sign_in',
   'sign_out',
+  // Issue 23 (lifecycle)
+  'expiring',
+  'acknowledge',
+  'successor',
 ] as const
 export type Action = (typeof AUDITED_ACTIONS)[number]
 

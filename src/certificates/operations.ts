@@ -10,6 +10,8 @@
  */
 import { run, type ApprovalDeps, type Outcome, type OwnershipDeps } from '../kernel/operation'
 import { park, type ParkedDelete } from '../approvals/park'
+import type { RequestScope } from '../kernel/scope' // issue 23
+import { requireRotationReady } from '../lifecycle/rotation' // issue 23
 import { GatewayError } from '../lib/errors'
 import { releaseOnDelete, trackUpload } from '../ownership/bookkeeping'
 import {
@@ -191,12 +193,15 @@ export function listAssociations(
   })
 }
 
+/** Issue 23: the notices' store, for a named successor's gate (absent: no gate). */
+type RotationDeps = Partial<Pick<RequestScope, 'lifecycle'>>
+
 export type DeleteResult =
   | { kind: 'deleted'; envelope: Envelope<MtlsCertificate> }
   | { kind: 'parked'; parked: ParkedDelete }
 
 export function deleteCertificate(
-  deps: ApprovalDeps,
+  deps: ApprovalDeps & RotationDeps,
   { accountId, certificateId }: CertificateRef,
 ): Promise<Outcome<DeleteResult>> {
   return run({ accountId, certificateId }, async (found): Promise<DeleteResult> => {
@@ -210,6 +215,7 @@ export function deleteCertificate(
     const facts = { ...known.facts, hasAssociations: associations.length > 0 }
     const decision = who.requireAllowed(found, 'delete', facts)
     refuseInUse(associations)
+    await requireRotationReady(deps, accountId, certificateId) // issue 23: rotation pairing
     // After the decision, not beside the associations: the pending entry is the only record if
     // the final one is lost, so it must carry the rules that allowed the delete, and "pending"
     // must mean "allowed, and perhaps done".

@@ -15,6 +15,7 @@ import type { TokenBudget } from '../upstream/budget-gate'
 import type { ChainLink, LinksInSpan } from './chain'
 import type { Coordinator } from './index'
 import type { MemberRateAnswer, MemberRateAsk } from './leases'
+import type { Ack, NoticeAsk, NoticeRow, Pairing } from './notices' // issue 23
 import { accountsOfApproval, memberRateInstanceName, newApprovalId } from './shard'
 
 type Instance = DurableObjectStub<Coordinator>
@@ -223,5 +224,40 @@ export function coordinatedChains(namespace: Namespace, retentionDays: number): 
     ends: (chain) => reaching(() => at(chain).auditChainEnds()),
     inSpan: (chain, afterKey, upToKey, limit) =>
       reaching(() => at(chain).auditLinksInSpan(afterKey, upToKey, limit)),
+  }
+}
+
+// Issue 23 (lifecycle): expiry notices on each account's instance (coordinator/notices.ts).
+export interface NoticeStore {
+  queue(accountId: string, asks: NoticeAsk[], nowMs: number): Promise<string[]>
+  claim(accountId: string, limit: number, nowMs: number): Promise<NoticeRow[]>
+  settle(
+    accountId: string,
+    id: string,
+    result: { ok: boolean; reason?: string },
+    nowMs: number,
+  ): Promise<NoticeRow | null>
+  list(accountId: string): Promise<{ notices: NoticeRow[]; acks: Ack[] }>
+  requeue(accountId: string, id: string, nowMs: number): Promise<boolean>
+  acknowledge(accountId: string, ack: Ack): Promise<boolean>
+  pair(accountId: string, pairing: Pairing): Promise<void>
+  pairings(accountId: string): Promise<Pairing[]>
+  /** Drift: stores the list just read (JSON), answers the one before. */
+  swapSeen(accountId: string, list: string): Promise<string | null>
+}
+
+export function coordinatedNotices(namespace: Namespace): NoticeStore {
+  const at = (accountId: string) => instanceOf(namespace, accountId)
+  return {
+    queue: (accountId, asks, nowMs) => reaching(() => at(accountId).queueNotices(asks, nowMs)),
+    claim: (accountId, limit, nowMs) => reaching(() => at(accountId).claimNotices(limit, nowMs)),
+    settle: (accountId, id, result, nowMs) =>
+      reaching(() => at(accountId).settleNotice(id, result, nowMs)),
+    list: (accountId) => reaching(() => at(accountId).listNotices()),
+    requeue: (accountId, id, nowMs) => reaching(() => at(accountId).requeueNotice(id, nowMs)),
+    acknowledge: (accountId, ack) => reaching(() => at(accountId).acknowledgeNotice(ack)),
+    pair: (accountId, pairing) => reaching(() => at(accountId).pairSuccessor(pairing)),
+    pairings: (accountId) => reaching(() => at(accountId).successorPairings()),
+    swapSeen: (accountId, list) => reaching(() => at(accountId).swapSeenList(list)),
   }
 }

@@ -36,6 +36,15 @@ import { LEDGER_SCHEMA, ledgerTables } from './ledger'
 import { CHAIN_SCHEMA, chainTable, type ChainLink, type LinksInSpan } from './chain'
 import { migrate, type Schema } from './schema'
 import { TRANSFERS_SCHEMA, transferTable } from './transfers'
+// Issue 23 (lifecycle): expiry notices and acknowledgements.
+import {
+  NOTICES_SCHEMA,
+  noticeTables,
+  type Ack,
+  type NoticeAsk,
+  type NoticeRow,
+  type Pairing,
+} from './notices'
 import type { Transfer } from '../ownership/transfer-store'
 // Issue 21: the account snapshot.
 import { SNAPSHOT_SCHEMA, snapshotTable } from './snapshot'
@@ -68,6 +77,11 @@ const COORDINATOR_MODULES = {
   snapshot: {
     schema: SNAPSHOT_SCHEMA,
     open: (ctx: DurableObjectState) => snapshotTable(ctx.storage.sql),
+  },
+  // Issue 23 (lifecycle)
+  notices: {
+    schema: NOTICES_SCHEMA,
+    open: (ctx: DurableObjectState) => noticeTables(ctx.storage),
   },
 } satisfies Record<string, { schema: Schema; open: (ctx: DurableObjectState) => unknown }>
 
@@ -113,6 +127,11 @@ export class Coordinator extends DurableObject<Env> {
   // Issue 21: the account snapshot.
   private get snapshot() {
     return opened(this.ctx, this.modules, 'snapshot')
+  }
+
+  // Issue 23 (lifecycle)
+  private get notices() {
+    return opened(this.ctx, this.modules, 'notices')
   }
 
   // Transfer requests (per account)
@@ -360,5 +379,43 @@ export class Coordinator extends DurableObject<Env> {
   releaseOwnerStored(certificateId: string, nowMs: number): number {
     this.ledger.release(certificateId)
     return this.snapshot.remove(certificateId, nowMs)
+  }
+
+  // Expiry notices and acknowledgements (per account; issue 23, coordinator/notices.ts)
+
+  queueNotices(asks: NoticeAsk[], nowMs: number): string[] {
+    return this.notices.queue(asks, nowMs)
+  }
+
+  claimNotices(limit: number, nowMs: number): NoticeRow[] {
+    return this.notices.claim(limit, nowMs)
+  }
+
+  settleNotice(id: string, result: { ok: boolean; reason?: string }, nowMs: number) {
+    return this.notices.settle(id, result, nowMs)
+  }
+
+  listNotices(): { notices: NoticeRow[]; acks: Ack[] } {
+    return { notices: this.notices.list(), acks: this.notices.acks() }
+  }
+
+  requeueNotice(id: string, nowMs: number): boolean {
+    return this.notices.requeue(id, nowMs)
+  }
+
+  acknowledgeNotice(ack: Ack): boolean {
+    return this.notices.acknowledge(ack)
+  }
+
+  pairSuccessor(pairing: Pairing): void {
+    this.notices.pair(pairing)
+  }
+
+  successorPairings(): Pairing[] {
+    return this.notices.pairings()
+  }
+
+  swapSeenList(list: string): string | null {
+    return this.notices.swapSeen(list)
   }
 }

@@ -34,6 +34,8 @@ import { budgetGate, leaseCacheFor, type BudgetCaller } from '../upstream/budget
 import { upstreamPort } from '../upstream/port'
 import type { RequestScope } from './scope'
 import { coordinatedSnapshot, writingThrough, type SnapshotPort } from '../snapshot/port'
+import { coordinatedNotices } from '../coordinator/client' // issue 23
+import { lifecycleRecorder } from '../lifecycle/record' // issue 23
 
 /** Who acts in a job the gateway starts itself (see the file comment). */
 export const SYSTEM_PRINCIPAL: Principal = Object.freeze({
@@ -105,6 +107,11 @@ export function scopeFor(inputs: ScopeInputs): RequestScope {
     uploadWindowMs: config.upstream.timeoutMs,
     caQuota: (teamId) => limits.caQuota(teamId),
     budget: { caller, limits, tokenBudget },
+    // Issue 23
+    lifecycle: {
+      notices: coordinatedNotices(env.COORDINATOR),
+      record: lifecycleRecorder(env.AUDIT, config.audit, chains),
+    },
   }
 }
 

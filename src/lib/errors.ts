@@ -258,6 +258,28 @@ export const ERROR_CODES = {
     message:
       'The upstream rate-limited the shared token; the gateway holds every request until retry-after has passed',
   },
+  // Issue 23 (lifecycle): acknowledgements and rotation pairing (18390-18399).
+  NOTICE_NOT_FOUND: {
+    code: 18390,
+    status: 404,
+    message: 'No notice of this certificate at that horizon to acknowledge',
+  },
+  ROTATION_NOT_READY: {
+    code: 18391,
+    status: 409,
+    message:
+      'Not deleted: its successor is missing, expired, or not yet in use by every service this certificate served',
+  },
+  SUCCESSOR_NOT_FOUND: {
+    code: 18392,
+    status: 404,
+    message: 'No such successor certificate (or not one you can see)',
+  },
+  SUCCESSOR_IS_ITSELF: {
+    code: 18020,
+    status: 400,
+    message: 'A certificate cannot be its own successor',
+  },
 } as const satisfies Record<string, { code: number; status: ContentfulStatusCode; message: string }>
 
 export type ErrorKind = keyof typeof ERROR_CODES

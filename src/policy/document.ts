@@ -60,6 +60,41 @@ const memberSchema = z.strictObject({
   revoked: z.boolean().default(false),
 })
 
+// Issue 23 (lifecycle): expiry notices and rotation pairing. Channels are named here by id only;
+// their URLs and signing secrets live in the LIFECYCLE_CHANNELS secret (lifecycle/channels.ts),
+// so this 5 KB document never carries them.
+export const DEFAULT_HORIZON_DAYS = [60, 30, 14, 7, 1] as const
+const channelIds = z.array(slug).max(8).default([])
+const horizonDays = z
+  .array(z.number().int().min(1).max(365))
+  .min(1)
+  .max(10)
+  .transform((days) => [...new Set(days)].sort((a, b) => b - a))
+export const lifecycleSchema = z
+  .strictObject({
+    /** Days before expiry at which a team is told (and, on expiry, once more). */
+    horizons_days: horizonDays.default([...DEFAULT_HORIZON_DAYS]),
+    /** Told when a team's own escalation passed with nothing done, and about unowned drift. */
+    platform_channels: channelIds,
+    teams: z
+      .record(
+        slug,
+        z.strictObject({
+          horizons_days: horizonDays.optional(),
+          channels: channelIds,
+          escalation_channels: channelIds,
+        }),
+      )
+      .default({}),
+  })
+  .default({
+    horizons_days: [...DEFAULT_HORIZON_DAYS],
+    platform_channels: [],
+    teams: {},
+  })
+export type LifecycleSettings = z.output<typeof lifecycleSchema>
+// End of issue 23's block.
+
 const policyShape = z.strictObject({
   version: z.literal(1),
   demo: z.boolean().default(false),
@@ -71,6 +106,7 @@ const policyShape = z.strictObject({
   quotas: quotasSchema.optional(),
   // Issue 21: the account snapshot's freshness (src/snapshot/); 0 s = reads go upstream as before.
   snapshot: snapshotSchema,
+  lifecycle: lifecycleSchema, // issue 23
 })
 
 const policySchema = policyShape.superRefine((policy, ctx) => {

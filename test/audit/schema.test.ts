@@ -281,6 +281,20 @@ describe('the CSV columns', () => {
     'quota_override_quota',
     'quota_override_held',
     'served',
+    // Issue 23 (lifecycle)
+    'lifecycle_certificate_id',
+    'lifecycle_horizon',
+    'lifecycle_channel',
+    'lifecycle_notice_id',
+    'lifecycle_delivery',
+    'lifecycle_attempts',
+    'lifecycle_expires_on',
+    'lifecycle_actor_context',
+    'lifecycle_actor_type',
+    'lifecycle_actor_email',
+    'lifecycle_actor_token_id',
+    'lifecycle_actor_token_name',
+    'lifecycle_actor_at',
   ]
 
   it('keep every earlier column, in its order, and add the fields that were missing', () => {

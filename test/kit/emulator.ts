@@ -8,9 +8,10 @@
  * unless the emulator accepted them, so a set-up step that silently did nothing cannot pass.
  * The request log is how tests prove what did, and did not, reach the upstream.
  */
+import type { Delivery } from '../../emulator/src/receiver'
 import type { LoggedRequest } from '../../emulator/src/request-log'
 
-export type { LoggedRequest }
+export type { Delivery, LoggedRequest }
 
 export interface FetchTarget {
   fetch(input: string, init?: RequestInit): Promise<Response>
@@ -79,7 +80,37 @@ export function emulatorControl(target: FetchTarget, secret: string) {
     /** Every API request since the last reset, oldest first; control calls are not in it. */
     requests: async () =>
       (await control<{ requests: LoggedRequest[] }>('GET', '/requests')).requests,
+    // Issue 23: the emulator's clock, and changes made outside the gateway with an actor.
+    /** Sets the emulator's clock (`now`, ISO) or moves it (`advance_ms`); answers its "now". */
+    setClock: (change: { now?: string; advance_ms?: number }) =>
+      control<{ now: string }>('PUT', '/clock', change),
+    /** An upload made by someone else (another token, the dashboard), in the account's audit log. */
+    outsideUpload: (accountId: string, actor: OutsideActor, certificate: Record<string, unknown>) =>
+      control<{ account_id: string; certificate: Record<string, unknown> & { id: string } }>(
+        'POST',
+        '/outside',
+        { account_id: accountId, actor, certificate },
+      ),
+    /** What the webhook receivers (`/__receiver/<name>`) were sent, oldest first. */
+    deliveries: async () =>
+      (await control<{ deliveries: Delivery[] }>('GET', '/receiver')).deliveries,
+    /** The receivers answer `status` to the next `times` deliveries. */
+    failDeliveries: (status: number, times: number) =>
+      control('PUT', '/receiver', { fail: { status, times } }),
+    /** A delete made by someone else, in the account's audit log. */
+    outsideDelete: (accountId: string, actor: OutsideActor, certificateId: string) =>
+      control('DELETE', `/outside/${certificateId}`, { account_id: accountId, actor }),
   }
+}
+
+/** Who made an outside change (Audit Logs v2 `actor`). */
+export interface OutsideActor {
+  context: 'api_key' | 'api_token' | 'dash' | 'oauth' | 'origin_ca_key'
+  type?: 'account' | 'cloudflare_admin' | 'system' | 'user'
+  id?: string
+  email?: string
+  token_id?: string
+  token_name?: string
 }
 
 export type EmulatorControl = ReturnType<typeof emulatorControl>

@@ -18,6 +18,9 @@ const OPERATIONS = new Set([
   'budget/close-breaker.ts',
   'certificates/operations.ts',
   'certificates/list-filter.ts',
+  'lifecycle/expiring.ts', // issue 23
+  'lifecycle/successor.ts', // issue 23
+  'lifecycle/watch.ts', // issue 23
   'ownership/assign.ts',
   'ownership/facts.ts',
   'ownership/transfer.ts',

@@ -1,0 +1,271 @@
+/**
+ * Expiry notices inside the coordinator (issue 23; lifecycle/watch.ts decides what is due): one
+ * table per account instance. A notice is one row per (certificate, horizon, channel, kind), made
+ * with INSERT OR IGNORE, so however many runs of the watch overlap or repeat, each notice exists
+ * once; a run only sends what it claimed (a lease), so two runs never send the same row at once.
+ *
+ * Delivery state: `pending` (waiting for its `next_at`), `delivered`, or `dead` (undeliverable
+ * after MAX_ATTEMPTS; it waits here, listed, until an operator re-queues it). A failed attempt
+ * sets `next_at` by exponential backoff. A run that dies holding a lease loses it after LEASE_MS,
+ * and the notice goes again under the same id (`webhook-id`), so a receiver can drop the repeat:
+ * exactly one row, at-least-once on the wire, one per id at a receiver that deduplicates.
+ *
+ * Table `lifecycle_acks`: a member's acknowledgement of a notice's (certificate, horizon), once.
+ */
+import { schema } from './schema'
+
+export const MAX_ATTEMPTS = 6
+/** 1 min, 4 min, 16 min, 64 min, 256 min between attempts. */
+export const backoffMs = (attempts: number) => 60_000 * 4 ** Math.max(0, attempts - 1)
+export const LEASE_MS = 120_000
+
+export type NoticeKind = 'notice' | 'escalation' | 'platform_escalation' | 'drift'
+export type NoticeState = 'pending' | 'delivered' | 'dead'
+
+/** A notice as the watch asks for it. */
+export interface NoticeAsk {
+  id: string
+  certificate_id: string
+  horizon: string
+  channel: string
+  kind: NoticeKind
+  team: string
+  /** The message (lifecycle/channels.ts NoticeMessage), JSON. */
+  message: string
+}
+
+export interface NoticeRow extends NoticeAsk {
+  state: NoticeState
+  attempts: number
+  next_at: number
+  last_reason: string | null
+  created_at: number
+  settled_at: number | null
+}
+
+export interface Ack {
+  certificate_id: string
+  horizon: string
+  member: string
+  at: number
+}
+
+export const NOTICES_SCHEMA = schema('notices', [
+  {
+    id: 1,
+    description: 'expiry notices, their delivery, and acknowledgements',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS lifecycle_notices (
+        id TEXT PRIMARY KEY,
+        certificate_id TEXT NOT NULL,
+        horizon TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        team TEXT NOT NULL,
+        message TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL,
+        lease_until INTEGER NOT NULL DEFAULT 0,
+        last_reason TEXT,
+        created_at INTEGER NOT NULL,
+        settled_at INTEGER,
+        UNIQUE (certificate_id, horizon, channel, kind)
+      )`,
+      'CREATE INDEX IF NOT EXISTS lifecycle_notices_due ON lifecycle_notices (state, next_at)',
+      `CREATE TABLE IF NOT EXISTS lifecycle_acks (
+        certificate_id TEXT NOT NULL,
+        horizon TEXT NOT NULL,
+        member TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (certificate_id, horizon)
+      )`,
+    ],
+  },
+  {
+    id: 2,
+    description: 'rotation pairing: a certificate and the successor its team named',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS lifecycle_successors (
+        certificate_id TEXT PRIMARY KEY,
+        successor_id TEXT NOT NULL,
+        services TEXT NOT NULL,
+        named_by TEXT NOT NULL,
+        named_at INTEGER NOT NULL
+      )`,
+    ],
+  },
+  {
+    id: 3,
+    description: "drift: the account's last list the watch saw",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS lifecycle_seen (
+        slot INTEGER PRIMARY KEY CHECK (slot = 1),
+        list TEXT NOT NULL
+      )`,
+    ],
+  },
+])
+
+/** A successor named for a certificate, with the services the old one served then. */
+export interface Pairing {
+  certificate_id: string
+  successor_id: string
+  services: string[]
+  named_by: string
+  named_at: number
+}
+
+type Row = NoticeRow & Record<string, SqlStorageValue>
+
+const COLUMNS =
+  'id, certificate_id, horizon, channel, kind, team, message, state, attempts, next_at, last_reason, created_at, settled_at'
+
+export function noticeTables(storage: DurableObjectStorage) {
+  const sql = storage.sql
+  const rows = (query: string, ...bindings: SqlStorageValue[]) =>
+    sql.exec<Row>(query, ...bindings).toArray() as NoticeRow[]
+
+  return {
+    /** Queues what is not queued yet; answers the ids this call created (the others existed). */
+    queue(asks: NoticeAsk[], nowMs: number): string[] {
+      const created: string[] = []
+      storage.transactionSync(() => {
+        for (const a of asks) {
+          const cursor = sql.exec(
+            `INSERT OR IGNORE INTO lifecycle_notices
+             (id, certificate_id, horizon, channel, kind, team, message, state, next_at, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+            a.id,
+            a.certificate_id,
+            a.horizon,
+            a.channel,
+            a.kind,
+            a.team,
+            a.message,
+            nowMs,
+            nowMs,
+          )
+          if (cursor.rowsWritten > 0) created.push(a.id)
+        }
+      })
+      return created
+    },
+
+    /** Leases up to `limit` pending notices that are due; nobody else gets them for LEASE_MS. */
+    claim(limit: number, nowMs: number): NoticeRow[] {
+      const due = rows(
+        `SELECT ${COLUMNS} FROM lifecycle_notices
+         WHERE state = 'pending' AND next_at <= ? AND lease_until <= ?
+         ORDER BY next_at LIMIT ?`,
+        nowMs,
+        nowMs,
+        limit,
+      )
+      for (const row of due) {
+        sql.exec(
+          'UPDATE lifecycle_notices SET lease_until = ? WHERE id = ?',
+          nowMs + LEASE_MS,
+          row.id,
+        )
+      }
+      return due
+    },
+
+    /** One attempt's result: delivered, or when to try again, or dead after MAX_ATTEMPTS. */
+    settle(id: string, result: { ok: boolean; reason?: string }, nowMs: number): NoticeRow | null {
+      const [row] = rows(`SELECT ${COLUMNS} FROM lifecycle_notices WHERE id = ?`, id)
+      if (row === undefined || row.state !== 'pending') return row ?? null
+      const attempts = row.attempts + 1
+      const state: NoticeState = result.ok
+        ? 'delivered'
+        : attempts >= MAX_ATTEMPTS
+          ? 'dead'
+          : 'pending'
+      sql.exec(
+        `UPDATE lifecycle_notices SET state = ?, attempts = ?, next_at = ?, lease_until = 0,
+         last_reason = ?, settled_at = ? WHERE id = ?`,
+        state,
+        attempts,
+        state === 'pending' ? nowMs + backoffMs(attempts) : row.next_at,
+        result.reason ?? null,
+        state === 'pending' ? null : nowMs,
+        id,
+      )
+      return { ...row, state, attempts, last_reason: result.reason ?? null }
+    },
+
+    /** Every notice of the account (a team's are few: a handful per certificate). */
+    list(): NoticeRow[] {
+      return rows(`SELECT ${COLUMNS} FROM lifecycle_notices ORDER BY created_at, id`)
+    },
+
+    /** A dead notice back in the queue, due now, with its attempts counted afresh. */
+    requeue(id: string, nowMs: number): boolean {
+      return (
+        sql.exec(
+          `UPDATE lifecycle_notices SET state = 'pending', attempts = 0, next_at = ?, settled_at = NULL
+           WHERE id = ? AND state = 'dead'`,
+          nowMs,
+          id,
+        ).rowsWritten > 0
+      )
+    },
+
+    /** Records an acknowledgement once; answers whether this one was the first. */
+    acknowledge(ack: Ack): boolean {
+      return (
+        sql.exec(
+          'INSERT OR IGNORE INTO lifecycle_acks (certificate_id, horizon, member, at) VALUES (?, ?, ?, ?)',
+          ack.certificate_id,
+          ack.horizon,
+          ack.member,
+          ack.at,
+        ).rowsWritten > 0
+      )
+    },
+
+    /** Names (or renames) a certificate's successor. */
+    pair(pairing: Pairing): void {
+      sql.exec(
+        `INSERT OR REPLACE INTO lifecycle_successors
+         (certificate_id, successor_id, services, named_by, named_at) VALUES (?, ?, ?, ?, ?)`,
+        pairing.certificate_id,
+        pairing.successor_id,
+        JSON.stringify(pairing.services),
+        pairing.named_by,
+        pairing.named_at,
+      )
+    },
+
+    pairings(): Pairing[] {
+      return sql
+        .exec<Record<string, SqlStorageValue>>('SELECT * FROM lifecycle_successors')
+        .toArray()
+        .map((row) => ({
+          certificate_id: String(row.certificate_id),
+          successor_id: String(row.successor_id),
+          services: JSON.parse(String(row.services)) as string[],
+          named_by: String(row.named_by),
+          named_at: Number(row.named_at),
+        }))
+    },
+
+    /** Stores the list just read and answers the one before it (JSON), in one step. */
+    swapSeen(list: string): string | null {
+      const [row] = sql
+        .exec<{ list: string }>('SELECT list FROM lifecycle_seen WHERE slot = 1')
+        .toArray()
+      sql.exec('INSERT OR REPLACE INTO lifecycle_seen (slot, list) VALUES (1, ?)', list)
+      return row?.list ?? null
+    },
+
+    acks(): Ack[] {
+      return sql
+        .exec<Ack & Record<string, SqlStorageValue>>(
+          'SELECT certificate_id, horizon, member, at FROM lifecycle_acks',
+        )
+        .toArray() as Ack[]
+    },
+  }
+}

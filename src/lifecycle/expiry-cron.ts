@@ -1,0 +1,61 @@
+/**
+ * The expiry watch's schedule (wrangler.toml `[triggers]`, index.ts `scheduled`): a job, not a
+ * request, so it builds its scope as the request pipe does (kernel/scope-for.ts) as the gateway's
+ * system principal, whose one upstream list per account per run is charged to the reserve, and
+ * runs `watchExpiry` (watch.ts) on ports taken from that scope. Channels come from the
+ * LIFECYCLE_CHANNELS secret (channels.ts), never from the policy.
+ */
+import { configFor } from '../config'
+import { coordinatedChains, coordinatedNotices } from '../coordinator/client'
+import { SYSTEM_PRINCIPAL, scopeFor } from '../kernel/scope-for'
+import { uuidv7 } from '../lib/uuidv7'
+import { accountsOf } from '../policy/document'
+import { upstreamCertificateSource } from './certificate-source'
+import { parseChannels } from './channels'
+import { lifecycleRecorder } from './record'
+import { successorProblem } from './rotation'
+import { auditLogRequest } from './drift'
+import type { Pairing } from '../coordinator/notices'
+import { watchExpiry, type WatchDeps, type WatchReport } from './watch'
+
+/** Every five minutes: notices due, and retries whose backoff has passed. */
+export const EXPIRY_WATCH_CRON = '*/5 * * * *'
+
+/** The watch's ports, from the job's scope (tests pass their own clock and sender). */
+export function expiryWatchDeps(env: Env, now: () => number = Date.now): WatchDeps {
+  const config = configFor(env)
+  const requestId = uuidv7()
+  const scope = scopeFor({ env, config, principal: SYSTEM_PRINCIPAL, requestId })
+  const { channels, problem } = parseChannels(env.LIFECYCLE_CHANNELS)
+  if (problem !== undefined) console.error(`expiry watch: ${problem}`)
+  const chains = coordinatedChains(env.COORDINATOR, config.audit.retentionDays)
+  const notices = coordinatedNotices(env.COORDINATOR)
+  // This run's pairings per account: values, read once per run (no promise is shared).
+  const pairings = new Map<string, Pairing[]>()
+  return {
+    accounts: accountsOf(config.policy),
+    source: upstreamCertificateSource(scope.upstream, now),
+    owners: async (accountId) => (await scope.ledger.owners(accountId)).owners,
+    notices,
+    channels,
+    // A certificate with a ready successor is handled: no notice, no escalation (rotation.ts).
+    async handled(accountId, certificate) {
+      if (!pairings.has(accountId)) pairings.set(accountId, await notices.pairings(accountId))
+      const pairing = pairings.get(accountId)!.find((p) => p.certificate_id === certificate.id)
+      if (pairing === undefined) return false
+      return (await successorProblem(scope.upstream, accountId, pairing, now())) === undefined
+    },
+    settings: config.policy.lifecycle,
+    record: lifecycleRecorder(env.AUDIT, config.audit, chains, now),
+    // Drift, on the watch's own list until the snapshot's refresh calls driftBetween (issue 21).
+    auditLog: async (accountId, sinceMs, beforeMs) =>
+      (await scope.upstream.call(auditLogRequest(accountId, sinceMs, beforeMs))).result,
+    requestId,
+  }
+}
+
+export async function expiryWatchJob(env: Env, now: Date): Promise<WatchReport> {
+  const report = await watchExpiry(expiryWatchDeps(env), now.getTime())
+  for (const problem of report.problems) console.error(`expiry watch: ${problem}`)
+  return report
+}

@@ -1,0 +1,94 @@
+/**
+ * Issue 23, rotation pairing: once a team names a successor, the old certificate's delete is
+ * refused (409/18391, nothing sent upstream) until the successor is in use by every service the
+ * old one served; then it goes through. A certificate with a ready successor is handled for the
+ * expiry watch: no notice.
+ */
+import { env } from 'cloudflare:test'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { expiryWatchDeps } from '../../src/lifecycle/expiry-cron'
+import { watchExpiry } from '../../src/lifecycle/watch'
+import { makeCertificate } from '../kit/certificates'
+import { emulator } from '../support/emulator'
+import { callJson, certificateUrl, GATEWAY, uploadedId } from '../support/gateway'
+import { ACCOUNT, KEYS } from '../support/identities'
+import { policyWith } from '../support/policies'
+
+const DAY = 86_400_000
+const GATEWAY_SERVICE = [{ service: 'gateway', status: 'active' }]
+
+beforeEach(() => emulator.reset())
+
+const nameSuccessor = (id: string, successorId: string, key = KEYS.alice) =>
+  callJson<{ ready: boolean; problem: string | null; services: string[] }>(
+    `${GATEWAY}/accounts/${ACCOUNT}/mtls_certificates/${id}/successor`,
+    {
+      method: 'PUT',
+      key,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ successor_id: successorId }),
+    },
+  )
+const remove = (id: string) => callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })
+const deletesOf = async (id: string) =>
+  (await emulator.requests()).filter((r) => r.method === 'DELETE' && r.path.endsWith(id))
+
+describe('rotation pairing', () => {
+  it('refuses the old one’s delete until the successor serves what it served, then allows it', async () => {
+    const old = await uploadedId({}, { key: KEYS.alice })
+    const next = await uploadedId({}, { key: KEYS.alice })
+    await emulator.setAssociations(old, GATEWAY_SERVICE)
+    const named = await nameSuccessor(old, next)
+    expect(named.status).toBe(200)
+    expect(named.body.result).toMatchObject({ services: ['gateway'], ready: false })
+    expect(named.body.result!.problem).toContain('not yet in use by gateway')
+
+    await emulator.setAssociations(old, [])
+    const refused = await remove(old)
+    expect([refused.status, refused.body.errors[0]?.code]).toEqual([409, 18391])
+    expect(refused.response.headers.get('x-should-retry')).toBe('false')
+    expect(await deletesOf(old)).toEqual([])
+
+    await emulator.setAssociations(next, GATEWAY_SERVICE)
+    expect((await remove(old)).status).toBe(200)
+    expect(await deletesOf(old)).toHaveLength(1)
+  })
+
+  it('refuses a certificate as its own successor, and another team naming one', async () => {
+    const old = await uploadedId({}, { key: KEYS.alice })
+    const itself = await nameSuccessor(old, old)
+    expect([itself.status, itself.body.errors[0]?.code]).toEqual([400, 18020])
+    const next = await uploadedId({}, { key: KEYS.carol })
+    expect((await nameSuccessor(old, next, KEYS.carol)).status).toBe(404)
+    const unknown = await nameSuccessor(old, next) // identity's: alice cannot see it
+    expect([unknown.status, unknown.body.errors[0]?.code]).toEqual([404, 18392])
+  })
+
+  it('counts a certificate with a ready successor as handled by the expiry watch', async () => {
+    const made = await makeCertificate({ ca: false, notAfter: new Date(Date.now() + 10 * DAY) })
+    const old = await uploadedId({ certificates: made.pem }, { key: KEYS.alice })
+    const next = await uploadedId({}, { key: KEYS.alice })
+    expect((await nameSuccessor(old, next)).body.result!.ready).toBe(true)
+    // The same expiry without a successor: it is notified, so the silence above is the pairing's.
+    const alone = await makeCertificate({ ca: false, notAfter: new Date(Date.now() + 10 * DAY) })
+    const unpaired = await uploadedId({ certificates: alone.pem }, { key: KEYS.alice })
+    const policy = JSON.parse(await policyWith()) as Record<string, unknown>
+    policy.lifecycle = { teams: { payments: { channels: ['hook'] } } }
+    const watchEnv = {
+      ...env,
+      POLICY: JSON.stringify(policy),
+      LIFECYCLE_CHANNELS: JSON.stringify({
+        hook: { kind: 'slack', url: 'https://hooks.test/__receiver/payments' },
+      }),
+    }
+    const now = Date.now()
+    const report = await watchExpiry(
+      expiryWatchDeps(watchEnv, () => now),
+      now,
+    )
+    expect(report.problems).toEqual([])
+    const sent = await emulator.deliveries()
+    expect(sent.filter((d) => d.body.includes(old))).toEqual([])
+    expect(sent.filter((d) => d.body.includes(unpaired))).toHaveLength(1)
+  })
+})
