@@ -34,6 +34,8 @@ import { uuidv7 } from './lib/uuidv7'
 import { ownershipRouter } from './ownership/handlers'
 import { requestScope } from './pipe'
 import { policyRouter } from './policy/handlers'
+// Issue 20: the current policy revision.
+import { servedPolicy } from './control/middleware'
 
 /** Renders any error as the upstream envelope. Only 5xx are logged; no stack ever reaches a caller. */
 export function renderError(error: Error, c: Context<AppEnv>) {
@@ -94,6 +96,8 @@ export function createApp() {
     }),
   )
   app.use(loadConfig())
+  // Issue 20: the request is served under the coordinator's current policy revision.
+  app.use(servedPolicy())
   app.notFound((c) => renderError(GatewayError.of('NO_ROUTE'), c))
   app.onError(renderError)
   return app

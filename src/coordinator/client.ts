@@ -16,6 +16,10 @@ import type { ChainLink, LinksInSpan } from './chain'
 import type { Coordinator } from './index'
 import type { MemberRateAnswer, MemberRateAsk } from './leases'
 import { accountsOfApproval, memberRateInstanceName, newApprovalId } from './shard'
+// Issue 20: policy revisions.
+import { revisionSchema, type CurrentAnswer, type Revision } from '../control/revision'
+import type { ApplyAnswer, HistoryRow } from './policy-revisions'
+import { POLICY_INSTANCE } from './shard'
 
 type Instance = DurableObjectStub<Coordinator>
 type Namespace = DurableObjectNamespace<Coordinator>
@@ -223,5 +227,34 @@ export function coordinatedChains(namespace: Namespace, retentionDays: number): 
     ends: (chain) => reaching(() => at(chain).auditChainEnds()),
     inSpan: (chain, afterKey, upToKey, limit) =>
       reaching(() => at(chain).auditLinksInSpan(afterKey, upToKey, limit)),
+  }
+}
+
+// Issue 20: policy revisions, on the `gateway` instance (coordinator/policy-revisions.ts).
+
+/** The policy's revisions: what every isolate asks for the current one, and what changes it. */
+export interface RevisionStore {
+  /** The current revision's id, with its document when it is not `knownId`. */
+  current(knownId: string | null): Promise<CurrentAnswer>
+  /** Stores `revision` as the first one if none is current; answers the current one. */
+  bootstrap(revision: Revision): Promise<CurrentAnswer>
+  apply(revision: Revision, baseId: string, kind: 'apply' | 'rollback'): Promise<ApplyAnswer>
+  read(id: string): Promise<Revision | null>
+  history(limit: number, beforeSeq: number | null): Promise<HistoryRow[]>
+}
+
+export function coordinatedRevisions(namespace: Namespace): RevisionStore {
+  const at = () => instanceOf(namespace, POLICY_INSTANCE)
+  return {
+    current: (knownId) => reaching(() => at().policyCurrent(knownId)),
+    bootstrap: (revision) => reaching(() => at().policyBootstrap(revision)),
+    apply: (revision, baseId, kind) => reaching(() => at().policyApply(revision, baseId, kind)),
+    async read(id) {
+      const stored = await reaching(() => at().policyRevision(id))
+      // A stored revision that does not parse is treated as none: never served half-understood.
+      const parsed = revisionSchema.safeParse(stored)
+      return parsed.success ? parsed.data : null
+    },
+    history: (limit, beforeSeq) => reaching(() => at().policyHistory(limit, beforeSeq)),
   }
 }

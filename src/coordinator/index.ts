@@ -37,6 +37,14 @@ import { CHAIN_SCHEMA, chainTable, type ChainLink, type LinksInSpan } from './ch
 import { migrate, type Schema } from './schema'
 import { TRANSFERS_SCHEMA, transferTable } from './transfers'
 import type { Transfer } from '../ownership/transfer-store'
+// Issue 20: policy revisions (on the `gateway` instance).
+import type { CurrentAnswer, Revision } from '../control/revision'
+import {
+  POLICY_REVISIONS_SCHEMA,
+  policyRevisionTables,
+  type ApplyAnswer,
+  type HistoryRow,
+} from './policy-revisions'
 
 /** Each module of the coordinator: its schema, and how to open it once migrated. */
 const COORDINATOR_MODULES = {
@@ -60,6 +68,11 @@ const COORDINATOR_MODULES = {
   transfers: {
     schema: TRANSFERS_SCHEMA,
     open: (ctx: DurableObjectState) => transferTable(ctx.storage.sql),
+  },
+  // Issue 20: policy revisions (on the `gateway` instance).
+  policyRevisions: {
+    schema: POLICY_REVISIONS_SCHEMA,
+    open: (ctx: DurableObjectState) => policyRevisionTables(ctx.storage.sql),
   },
 } satisfies Record<string, { schema: Schema; open: (ctx: DurableObjectState) => unknown }>
 
@@ -101,6 +114,32 @@ export class Coordinator extends DurableObject<Env> {
   }
   private get transfers() {
     return opened(this.ctx, this.modules, 'transfers')
+  }
+
+  // Issue 20: policy revisions (on the `gateway` instance, shard.ts `POLICY_INSTANCE`)
+
+  private get policyRevisions() {
+    return opened(this.ctx, this.modules, 'policyRevisions')
+  }
+
+  policyCurrent(knownId: string | null): CurrentAnswer {
+    return this.policyRevisions.current(knownId)
+  }
+
+  policyBootstrap(revision: Revision): CurrentAnswer {
+    return this.policyRevisions.bootstrap(revision)
+  }
+
+  policyApply(revision: Revision, baseId: string, kind: 'apply' | 'rollback'): ApplyAnswer {
+    return this.policyRevisions.apply(revision, baseId, kind)
+  }
+
+  policyRevision(id: string): Revision | null {
+    return this.policyRevisions.read(id)
+  }
+
+  policyHistory(limit: number, beforeSeq: number | null): HistoryRow[] {
+    return this.policyRevisions.history(limit, beforeSeq)
   }
 
   // Transfer requests (per account)

@@ -258,6 +258,13 @@ export const ERROR_CODES = {
     message:
       'The upstream rate-limited the shared token; the gateway holds every request until retry-after has passed',
   },
+  // Issue 20: policy revisions (control/served-policy.ts): without the current one, nothing is served.
+  POLICY_UNAVAILABLE: {
+    code: 18515,
+    status: 503,
+    message:
+      'The current policy revision cannot be read, so the gateway refuses to serve until it can',
+  },
 } as const satisfies Record<string, { code: number; status: ContentfulStatusCode; message: string }>
 
 export type ErrorKind = keyof typeof ERROR_CODES
