@@ -142,6 +142,11 @@ export const auditEntrySchema = z
         description:
           'An assign that took a team past its CA quota because the admin sent override_quota: the team, its quota and the CA certificates it held before',
       }),
+    // Issue 20: the policy revision that decided the request.
+    policy_revision: z.string().optional().openapi({
+      description:
+        'The id of the policy revision the request was decided under: the SHA-256 of its canonical JSON (docs/policy.md, "Revisions"). Covered by the chain\'s link. Absent on entries written before revisions were recorded, and on summaries',
+    }),
   })
   .openapi('AuditEntry')
 
@@ -193,6 +198,8 @@ export const ENTRY_FIELDS = {
   prev: { short: 'pv' },
   released: {},
   quota_override: {},
+  // Issue 20: known before the request is decided, so the pending entry's link commits to it.
+  policy_revision: { short: 'pr', head: true, label: 'Policy revision' },
 } as const satisfies { [F in keyof Required<AuditEntry>]: FieldRow }
 
 type Rows = typeof ENTRY_FIELDS
@@ -278,6 +285,8 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
     upstream_attempts: facts.upstreamAttempts,
     released,
     quota_override: quotaOverride,
+    // Issue 20
+    policy_revision: facts.policyRevision,
   }
   return withoutUndefined(entry)
 }

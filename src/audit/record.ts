@@ -61,6 +61,8 @@ export interface RequestFacts extends Findings {
   upstreamAttempts: number
   /** What the caller was answered; absent while a change is pending. */
   outcome?: { status: number; codes: number[] }
+  /** Issue 20: the id of the policy revision the request was served under. */
+  policyRevision?: string
 }
 
 /** The parts of a request the record is assembled from, each owned by the stage that knows it. */
@@ -72,6 +74,8 @@ export interface RecordParts {
   findings?: Findings | undefined
   upstream?: UpstreamStats | undefined
   answer?: { status: number; failure?: GatewayError | undefined } | undefined
+  /** Issue 20: the policy revision the request was served under (its configuration's). */
+  policyRevision?: string | undefined
 }
 
 /** The one place a request's record is built. */
@@ -85,6 +89,7 @@ export function recordOf(parts: RecordParts): RequestFacts {
     ...(parts.action !== undefined ? { action: parts.action } : {}),
     ...(upstream?.failed ? { upstreamFailed: true } : {}),
     upstreamAttempts: upstream?.attempts ?? 0,
+    ...(parts.policyRevision !== undefined ? { policyRevision: parts.policyRevision } : {}),
     ...(answer !== undefined
       ? {
           outcome: {

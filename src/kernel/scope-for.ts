@@ -84,7 +84,14 @@ export function scopeFor(inputs: ScopeInputs): RequestScope {
   const chains = coordinatedChains(env.COORDINATOR, config.audit.retentionDays)
   const startedAt = Date.now()
   const parts =
-    inputs.parts ?? (() => ({ requestId, startedAt, principal, upstream: upstream.stats }))
+    inputs.parts ??
+    (() => ({
+      requestId,
+      startedAt,
+      principal,
+      upstream: upstream.stats,
+      policyRevision: config.policyRevision, // issue 20
+    }))
   return {
     principal,
     requestId,

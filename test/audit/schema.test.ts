@@ -57,6 +57,7 @@ function everyFact(): RequestFacts {
     ],
     released: { certificate_id: CERT, team: 'payments' },
     quotaOverride: { team: 'payments', quota: 1, held: 1 },
+    policyRevision: 'e'.repeat(64), // issue 20
     upstreamAttempts: 2,
     outcome: { status: 200, codes: [] },
   }
@@ -273,6 +274,7 @@ describe('the CSV columns', () => {
     'quota_override_team',
     'quota_override_quota',
     'quota_override_held',
+    'policy_revision', // issue 20
   ]
 
   it('keep every earlier column, in its order, and add the fields that were missing', () => {

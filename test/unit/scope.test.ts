@@ -66,6 +66,9 @@ describe("the entry's table", () => {
         'account_id',
         'fingerprint_sha256',
         'serial_number',
+        // Issue 20: new, and absent from older entries, whose heads (only the fields an entry
+        // has, chain.ts `headOf`) are therefore unchanged.
+        'policy_revision',
       ].sort(),
     )
   })
@@ -87,6 +90,7 @@ describe("the entry's table", () => {
       'Outcome',
       'Latency',
       'Upstream calls',
+      'Policy revision', // issue 20
     ])
   })
 })
