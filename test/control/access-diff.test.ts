@@ -139,14 +139,14 @@ describe('the exhaustive access diff', () => {
       subjects: { roles: ['lead'] },
       conditions: { ca: true },
       approval: { roles: ['admin'] },
-    } as (typeof BASE.rules)[number])
+    } as unknown as (typeof BASE.rules)[number])
     gated.rules.push({
       id: 'no-identity-deletes',
       description: 'identity deletes nothing',
       effect: 'deny',
       actions: ['delete'],
       subjects: { teams: ['identity'] },
-    } as (typeof BASE.rules)[number])
+    } as unknown as (typeof BASE.rules)[number])
     const after = clone()
     const diff = policyDiff(policy(gated), policy(after), NOW)
     expect(diff.access.counts.newly_denied).toBeGreaterThan(0) // the gated CA deletes are gone
