@@ -36,6 +36,7 @@ import { requestScope } from './pipe'
 import { policyRouter } from './policy/handlers'
 // Issue 20: the current policy revision.
 import { servedPolicy } from './control/middleware'
+import { controlRouter } from './control/handlers'
 
 /** Renders any error as the upstream envelope. Only 5xx are logged; no stack ever reaches a caller. */
 export function renderError(error: Error, c: Context<AppEnv>) {
@@ -146,6 +147,7 @@ export function buildGateway() {
   app.route('/', ownershipRouter)
   app.route('/', auditRouter)
   app.route('/', budgetRouter)
+  app.route('/', controlRouter) // issue 20: policy revisions and proposals
   app.doc31('/openapi.json', API_DOCUMENT)
   return app
 }

@@ -142,6 +142,21 @@ export const auditEntrySchema = z
         description:
           'An assign that took a team past its CA quota because the admin sent override_quota: the team, its quota and the CA certificates it held before',
       }),
+    // Issue 20: a policy change (proposal, approval, rejection, rollback): never a key, only ids.
+    policy_change: z
+      .strictObject({
+        proposal: z.string(),
+        kind: z.enum(['apply', 'rollback']),
+        verdict: z.enum(['propose', 'approve', 'reject']),
+        before: z.string(),
+        after: z.string(),
+        summary: z.string(),
+      })
+      .optional()
+      .openapi({
+        description:
+          "A policy change: the proposal, what was done to it, the revision it applies on (before) and the one it makes current (after), and the diff's summary. In the full entry only (not the KV summary)",
+      }),
     // Issue 20: the policy revision that decided the request.
     policy_revision: z.string().optional().openapi({
       description:
@@ -198,7 +213,8 @@ export const ENTRY_FIELDS = {
   prev: { short: 'pv' },
   released: {},
   quota_override: {},
-  // Issue 20: known before the request is decided, so the pending entry's link commits to it.
+  // Issue 20: known before the change is made, so the pending entry's link commits to both.
+  policy_change: { head: true, label: 'Policy change' },
   policy_revision: { short: 'pr', head: true, label: 'Policy revision' },
 } as const satisfies { [F in keyof Required<AuditEntry>]: FieldRow }
 
@@ -286,6 +302,7 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
     released,
     quota_override: quotaOverride,
     // Issue 20
+    policy_change: facts.policyChange,
     policy_revision: facts.policyRevision,
   }
   return withoutUndefined(entry)

@@ -49,6 +49,15 @@ export interface Findings {
   released?: { certificate_id: string; team: string }
   /** An assign past the new team's CA quota, let through by the admin's `override_quota`. */
   quotaOverride?: { team: string; quota: number; held: number }
+  /** Issue 20: a policy change proposed, approved, rejected or rolled back (control/propose.ts). */
+  policyChange?: {
+    proposal: string
+    kind: 'apply' | 'rollback'
+    verdict: 'propose' | 'approve' | 'reject'
+    before: string
+    after: string
+    summary: string
+  }
 }
 
 export interface RequestFacts extends Findings {

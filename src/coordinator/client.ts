@@ -18,7 +18,8 @@ import type { MemberRateAnswer, MemberRateAsk } from './leases'
 import { accountsOfApproval, memberRateInstanceName, newApprovalId } from './shard'
 // Issue 20: policy revisions.
 import { revisionSchema, type CurrentAnswer, type Revision } from '../control/revision'
-import type { ApplyAnswer, HistoryRow } from './policy-revisions'
+import type { ApplyAnswer, HistoryRow, ProposalAnswer } from './policy-revisions'
+import { proposalSchema, type Proposal } from '../control/proposal'
 import { POLICY_INSTANCE } from './shard'
 
 type Instance = DurableObjectStub<Coordinator>
@@ -241,6 +242,10 @@ export interface RevisionStore {
   apply(revision: Revision, baseId: string, kind: 'apply' | 'rollback'): Promise<ApplyAnswer>
   read(id: string): Promise<Revision | null>
   history(limit: number, beforeSeq: number | null): Promise<HistoryRow[]>
+  propose(proposal: Proposal): Promise<ProposalAnswer>
+  decide(id: string, by: string, verdict: 'approve' | 'reject'): Promise<ProposalAnswer>
+  proposal(id: string): Promise<Proposal | null>
+  proposals(limit: number): Promise<Proposal[]>
 }
 
 export function coordinatedRevisions(namespace: Namespace): RevisionStore {
@@ -256,5 +261,20 @@ export function coordinatedRevisions(namespace: Namespace): RevisionStore {
       return parsed.success ? parsed.data : null
     },
     history: (limit, beforeSeq) => reaching(() => at().policyHistory(limit, beforeSeq)),
+    propose: (proposal) => reaching(() => at().policyPropose(proposal, Date.now())),
+    decide: (id, by, verdict) => reaching(() => at().policyDecide(id, by, verdict, Date.now())),
+    async proposal(id) {
+      const parsed = proposalSchema.safeParse(
+        await reaching(() => at().policyProposal(id, Date.now())),
+      )
+      return parsed.success ? parsed.data : null
+    },
+    async proposals(limit) {
+      const rows = await reaching(() => at().policyProposals(limit, Date.now()))
+      return rows.flatMap((row) => {
+        const parsed = proposalSchema.safeParse(row)
+        return parsed.success ? [parsed.data] : []
+      })
+    },
   }
 }

@@ -44,7 +44,9 @@ import {
   policyRevisionTables,
   type ApplyAnswer,
   type HistoryRow,
+  type ProposalAnswer,
 } from './policy-revisions'
+import type { Proposal } from '../control/proposal'
 
 /** Each module of the coordinator: its schema, and how to open it once migrated. */
 const COORDINATOR_MODULES = {
@@ -140,6 +142,27 @@ export class Coordinator extends DurableObject<Env> {
 
   policyHistory(limit: number, beforeSeq: number | null): HistoryRow[] {
     return this.policyRevisions.history(limit, beforeSeq)
+  }
+
+  policyPropose(proposal: Proposal, nowMs: number): ProposalAnswer {
+    return this.policyRevisions.propose(proposal, nowMs)
+  }
+
+  policyDecide(
+    id: string,
+    by: string,
+    verdict: 'approve' | 'reject',
+    nowMs: number,
+  ): ProposalAnswer {
+    return this.policyRevisions.decideProposal(id, by, verdict, nowMs)
+  }
+
+  policyProposal(id: string, nowMs: number): Proposal | null {
+    return this.policyRevisions.proposal(id, nowMs)
+  }
+
+  policyProposals(limit: number, nowMs: number): Proposal[] {
+    return this.policyRevisions.proposals(limit, nowMs)
   }
 
   // Transfer requests (per account)

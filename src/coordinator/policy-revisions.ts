@@ -11,6 +11,7 @@
  * A rollback applies an earlier document again: its id is the same (same content), its history
  * row is new, so "which policy was current at time t" is always one row of this table.
  */
+import type { Proposal } from '../control/proposal'
 import type { CurrentAnswer, Revision } from '../control/revision'
 import { schema } from './schema'
 
@@ -38,6 +39,19 @@ export const POLICY_REVISIONS_SCHEMA = schema('policy_revisions', [
       )`,
     ],
   },
+  {
+    id: 2,
+    description: 'proposed policy changes',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS policy_proposals (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        author TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        record TEXT NOT NULL
+      )`,
+    ],
+  },
 ])
 
 export type HistoryKind = 'bootstrap' | 'apply' | 'rollback'
@@ -60,6 +74,16 @@ export interface ApplyAnswer {
   outcome: 'applied' | 'stale_base' | 'unchanged'
   current: string | null
   seq: number | null
+}
+
+/**
+ * What a proposal or a decision on one did: `applied` (the revision is current now), `pending`
+ * (it waits for a second member), or why nothing happened. `proposal`: its record after the call.
+ */
+export interface ProposalAnswer {
+  outcome:
+    'applied' | 'pending' | 'rejected' | 'stale_base' | 'unchanged' | 'closed' | 'self' | 'missing'
+  proposal: Proposal | null
 }
 
 type RevisionRow = Revision & Record<string, SqlStorageValue>
@@ -109,8 +133,108 @@ export function policyRevisionTables(sql: SqlStorage) {
     return { id: last.revision_id, document: read(last.revision_id)!.document }
   }
 
+  const iso = (ms: number) => new Date(ms).toISOString()
+
+  function readProposal(id: string, nowMs: number): Proposal | null {
+    sql.exec(
+      `UPDATE policy_proposals SET status = 'expired' WHERE status = 'pending' AND expires_ms <= ?`,
+      nowMs,
+    )
+    const [row] = sql
+      .exec<{ record: string; status: string }>(
+        'SELECT record, status FROM policy_proposals WHERE id = ?',
+        id,
+      )
+      .toArray()
+    if (row === undefined) return null
+    return { ...(JSON.parse(row.record) as Proposal), status: row.status as Proposal['status'] }
+  }
+
+  function close(proposal: Proposal, status: Proposal['status'], by: string, nowMs: number) {
+    const record = { ...proposal, status, decided_by: by, decided_at: iso(nowMs) }
+    sql.exec(
+      'UPDATE policy_proposals SET status = ?, record = ? WHERE id = ?',
+      status,
+      JSON.stringify(record),
+      proposal.id,
+    )
+    return record
+  }
+
+  /** Applies the proposal's revision on its base, or says why not (one synchronous step). */
+  function applyProposal(proposal: Proposal, by: string, nowMs: number): ProposalAnswer {
+    const now = head()?.revision_id ?? null
+    if (now !== proposal.base) {
+      return { outcome: 'stale_base', proposal: close(proposal, 'stale', by, nowMs) }
+    }
+    if (proposal.revision.id === now) {
+      return { outcome: 'unchanged', proposal: close(proposal, 'stale', by, nowMs) }
+    }
+    makeCurrent({ ...proposal.revision, parent: now }, now, proposal.kind)
+    return { outcome: 'applied', proposal: close(proposal, 'applied', by, nowMs) }
+  }
+
   return {
     current,
+
+    /**
+     * Files a proposal on the current revision: refused if its base is not current; applied at
+     * once when it does not widen; otherwise pending.
+     */
+    propose(proposal: Proposal, nowMs: number): ProposalAnswer {
+      const now = head()?.revision_id ?? null
+      if (now !== proposal.base) return { outcome: 'stale_base', proposal: null }
+      if (proposal.revision.id === now) return { outcome: 'unchanged', proposal: null }
+      sql.exec(
+        `INSERT INTO policy_proposals (id, status, author, expires_ms, record)
+         VALUES (?, 'pending', ?, ?, ?)`,
+        proposal.id,
+        proposal.author,
+        Date.parse(proposal.expires_at),
+        JSON.stringify({ ...proposal, status: 'pending' }),
+      )
+      const filed = readProposal(proposal.id, nowMs)!
+      if (proposal.widening.length > 0) return { outcome: 'pending', proposal: filed }
+      return applyProposal(filed, proposal.author, nowMs)
+    },
+
+    /**
+     * A second member's approval, which applies it exactly once (the proposal leaves `pending` in
+     * the same synchronous step), or a rejection (its author may withdraw it this way). Nobody
+     * approves their own proposal.
+     */
+    decideProposal(
+      id: string,
+      by: string,
+      verdict: 'approve' | 'reject',
+      nowMs: number,
+    ): ProposalAnswer {
+      const proposal = readProposal(id, nowMs)
+      if (proposal === null) return { outcome: 'missing', proposal: null }
+      if (proposal.status !== 'pending') return { outcome: 'closed', proposal }
+      if (verdict === 'reject')
+        return { outcome: 'rejected', proposal: close(proposal, 'rejected', by, nowMs) }
+      if (proposal.author === by) return { outcome: 'self', proposal }
+      return applyProposal(proposal, by, nowMs)
+    },
+
+    proposal: readProposal,
+
+    /** Proposals, newest first (pending ones first of all). */
+    proposals(limit: number, nowMs: number): Proposal[] {
+      readProposal('', nowMs)
+      return sql
+        .exec<{ record: string; status: string }>(
+          `SELECT record, status FROM policy_proposals
+           ORDER BY status = 'pending' DESC, rowid DESC LIMIT ?`,
+          limit,
+        )
+        .toArray()
+        .map((row) => ({
+          ...(JSON.parse(row.record) as Proposal),
+          status: row.status as Proposal['status'],
+        }))
+    },
 
     /** The first revision, when none is current yet; otherwise the current one stands. */
     bootstrap(revision: Revision): CurrentAnswer {

@@ -24,6 +24,7 @@ import {
   coordinatedChains,
   coordinatedLedger,
   coordinatedTransfers,
+  coordinatedRevisions,
 } from '../coordinator/client'
 import { tokenInstanceName } from '../coordinator/shard'
 import type { Principal } from '../identity/principal'
@@ -107,5 +108,6 @@ export function scopeFor(inputs: ScopeInputs): RequestScope {
     uploadWindowMs: config.upstream.timeoutMs,
     caQuota: (teamId) => limits.caQuota(teamId),
     budget: { caller, limits, tokenBudget },
+    revisions: coordinatedRevisions(env.COORDINATOR), // issue 20
   }
 }

@@ -12,6 +12,7 @@ import type { Limits } from '../policy/limits'
 import type { BudgetCaller, TokenBudget } from '../upstream/budget-gate'
 import type { UpstreamStats } from '../upstream/port'
 import type { ApprovalDeps } from './operation'
+import type { RevisionStore } from '../coordinator/client'
 
 export interface RequestScope extends ApprovalDeps {
   transfers: TransferStore
@@ -22,4 +23,6 @@ export interface RequestScope extends ApprovalDeps {
   upstreamStats: Readonly<UpstreamStats>
   /** The caller's place in the token's budget, and the budget itself (whoami shows it). */
   budget: { caller: BudgetCaller; limits: Limits; tokenBudget: TokenBudget }
+  /** Issue 20: the policy's revisions and proposals (coordinator/policy-revisions.ts). */
+  revisions: RevisionStore
 }

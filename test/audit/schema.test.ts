@@ -58,6 +58,14 @@ function everyFact(): RequestFacts {
     released: { certificate_id: CERT, team: 'payments' },
     quotaOverride: { team: 'payments', quota: 1, held: 1 },
     policyRevision: 'e'.repeat(64), // issue 20
+    policyChange: {
+      proposal: '0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b',
+      kind: 'apply',
+      verdict: 'approve',
+      before: 'd'.repeat(64),
+      after: 'e'.repeat(64),
+      summary: 'members +0 -0 ~1; widening',
+    },
     upstreamAttempts: 2,
     outcome: { status: 200, codes: [] },
   }
@@ -274,7 +282,14 @@ describe('the CSV columns', () => {
     'quota_override_team',
     'quota_override_quota',
     'quota_override_held',
-    'policy_revision', // issue 20
+    // Issue 20
+    'policy_change_proposal',
+    'policy_change_kind',
+    'policy_change_verdict',
+    'policy_change_before',
+    'policy_change_after',
+    'policy_change_summary',
+    'policy_revision',
   ]
 
   it('keep every earlier column, in its order, and add the fields that were missing', () => {

@@ -71,6 +71,10 @@ function memoryStore() {
     async history() {
       return []
     },
+    propose: () => Promise.reject(new Error('not used here')),
+    decide: () => Promise.reject(new Error('not used here')),
+    proposal: () => Promise.reject(new Error('not used here')),
+    proposals: () => Promise.reject(new Error('not used here')),
   }
   return { state, store: () => store }
 }

@@ -69,6 +69,7 @@ describe("the entry's table", () => {
         // Issue 20: new, and absent from older entries, whose heads (only the fields an entry
         // has, chain.ts `headOf`) are therefore unchanged.
         'policy_revision',
+        'policy_change',
       ].sort(),
     )
   })
@@ -90,6 +91,7 @@ describe("the entry's table", () => {
       'Outcome',
       'Latency',
       'Upstream calls',
+      'Policy change', // issue 20
       'Policy revision', // issue 20
     ])
   })
