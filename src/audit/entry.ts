@@ -157,6 +157,21 @@ export const auditEntrySchema = z
         description:
           "A policy change: the proposal, what was done to it, the revision it applies on (before) and the one it makes current (after), and the diff's summary. In the full entry only (not the KV summary)",
       }),
+    // Issue 20: what a what-if replay needs to decide the request again.
+    decided_on: z
+      .strictObject({
+        roles: z.array(z.string()),
+        owner: z.enum(['team', 'unowned']).optional(),
+        owner_team: z.string().optional(),
+        ca: z.boolean().optional(),
+        has_associations: z.boolean().optional(),
+        expires_on: z.string().optional(),
+      })
+      .optional()
+      .openapi({
+        description:
+          "What the decision was made on: the caller's roles and the certificate's facts (owner absent: the collection; `team` with owner_team, or `unowned`). In the full entry only (not the KV summary)",
+      }),
     // Issue 20: the policy revision that decided the request.
     policy_revision: z.string().optional().openapi({
       description:
@@ -215,6 +230,7 @@ export const ENTRY_FIELDS = {
   quota_override: {},
   // Issue 20: known before the change is made, so the pending entry's link commits to both.
   policy_change: { head: true, label: 'Policy change' },
+  decided_on: {},
   policy_revision: { short: 'pr', head: true, label: 'Policy revision' },
 } as const satisfies { [F in keyof Required<AuditEntry>]: FieldRow }
 
@@ -303,6 +319,18 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
     quota_override: quotaOverride,
     // Issue 20
     policy_change: facts.policyChange,
+    decided_on: facts.decidedOn && {
+      roles: [...facts.decidedOn.roles],
+      ...(facts.decidedOn.facts !== undefined
+        ? {
+            owner: facts.decidedOn.facts.ownerTeam === null ? 'unowned' : 'team',
+            owner_team: facts.decidedOn.facts.ownerTeam ?? undefined,
+            ca: facts.decidedOn.facts.ca,
+            has_associations: facts.decidedOn.facts.hasAssociations,
+            expires_on: facts.decidedOn.facts.expiresOn,
+          }
+        : {}),
+    },
     policy_revision: facts.policyRevision,
   }
   return withoutUndefined(entry)

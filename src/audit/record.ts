@@ -9,7 +9,7 @@
  */
 import type { GatewayError } from '../lib/errors'
 import type { Principal } from '../identity/principal'
-import type { Decision } from '../policy/decide'
+import type { CertificateFacts, Decision } from '../policy/decide'
 import type { UpstreamStats } from '../upstream/port'
 import { ACTIONS } from '../policy/rules'
 
@@ -49,6 +49,11 @@ export interface Findings {
   released?: { certificate_id: string; team: string }
   /** An assign past the new team's CA quota, let through by the admin's `override_quota`. */
   quotaOverride?: { team: string; quota: number; held: number }
+  /**
+   * Issue 20: what the decision was made on (the caller's roles, the certificate's facts; none for
+   * the collection), so that a what-if replay can decide the request again (control/what-if.ts).
+   */
+  decidedOn?: { roles: readonly string[]; facts: CertificateFacts | undefined }
   /** Issue 20: a policy change proposed, approved, rejected or rolled back (control/propose.ts). */
   policyChange?: {
     proposal: string

@@ -289,6 +289,12 @@ describe('the CSV columns', () => {
     'policy_change_before',
     'policy_change_after',
     'policy_change_summary',
+    'decided_on_roles',
+    'decided_on_owner',
+    'decided_on_owner_team',
+    'decided_on_ca',
+    'decided_on_has_associations',
+    'decided_on_expires_on',
     'policy_revision',
   ]
 
