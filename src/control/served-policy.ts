@@ -44,6 +44,8 @@ interface Held {
 
 const held = new WeakMap<Config, Held>()
 const derived = new WeakMap<Config, Map<string, Config>>()
+/** The pinned secret's revision id, per base configuration (a value: one digest per isolate). */
+const pinnedIds = new WeakMap<Config, string>()
 
 const unavailable = (message: string, cause?: unknown) =>
   GatewayError.of('POLICY_UNAVAILABLE', { cause: cause ?? new Error(message) })
@@ -92,7 +94,9 @@ export async function servedConfig(
 ): Promise<Config> {
   const { mode, document } = base.policySource
   if (mode === 'pinned') {
-    return configOfRevision(base, await revisionIdOf(document), document)
+    let id = pinnedIds.get(base)
+    if (id === undefined) pinnedIds.set(base, (id = await revisionIdOf(document)))
+    return configOfRevision(base, id, document)
   }
   const askedAtMs = clock()
   const known = held.get(base)
