@@ -36,6 +36,9 @@ import { calendarFeedDoor } from './lifecycle/middleware' // issue 23
 import { ownershipRouter } from './ownership/handlers'
 import { requestScope } from './pipe'
 import { policyRouter } from './policy/handlers'
+// Issue 20: the current policy revision.
+import { servedPolicy } from './control/middleware'
+import { controlRouter } from './control/handlers'
 
 /** Renders any error as the upstream envelope. Only 5xx are logged; no stack ever reaches a caller. */
 export function renderError(error: Error, c: Context<AppEnv>) {
@@ -96,6 +99,8 @@ export function createApp() {
     }),
   )
   app.use(loadConfig())
+  // Issue 20: the request is served under the coordinator's current policy revision.
+  app.use(servedPolicy())
   app.notFound((c) => renderError(GatewayError.of('NO_ROUTE'), c))
   app.onError(renderError)
   return app
@@ -147,6 +152,7 @@ export function buildGateway() {
   app.route('/', auditRouter)
   app.route('/', budgetRouter)
   app.route('/', lifecycleRouter) // issue 23
+  app.route('/', controlRouter) // issue 20: policy revisions and proposals
   app.doc31('/openapi.json', API_DOCUMENT)
   return app
 }

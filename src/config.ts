@@ -15,6 +15,7 @@ import { parsePolicy, type Policy } from './policy/document'
 import { demoAuditKeyFrontsCloudflare, demoPolicyFrontsCloudflare } from './policy/demo'
 import { privateJwkSchema, type PrivateJwk } from './audit/ed25519'
 import { limitsOf, type Limits } from './policy/limits'
+import { canonical } from './audit/signing'
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -92,6 +93,9 @@ const envSchema = z.object({
       return z.NEVER
     }),
   AUDIT_RETENTION_DAYS: intFrom(1, 3650, 365),
+  // Issue 20 (control/served-policy.ts): `managed`, the coordinator's current revision decides and
+  // POLICY is only its bootstrap; `pinned`, POLICY is always current and the API changes nothing.
+  POLICY_MODE: z.enum(['managed', 'pinned']).default('managed'),
 })
 
 export interface Config {
@@ -109,6 +113,14 @@ export interface Config {
   audit: { signingKey: string; retentionDays: number; attestKey: PrivateJwk }
   /** Set when Cloudflare Access identities are accepted (see `identity/access.ts`). */
   access?: AccessConfig
+  /**
+   * Where the policy comes from (issue 20, control/served-policy.ts): the mode, and the POLICY
+   * secret's canonical JSON (the bootstrap revision, or the pinned one). `policy` and `limits`
+   * above are the secret's until the request's served configuration replaces them.
+   */
+  policySource: { mode: 'managed' | 'pinned'; document: string }
+  /** The id of the revision `policy` is (set on the served configuration; absent before). */
+  policyRevision?: string
 }
 
 export interface AccessConfig {
@@ -170,6 +182,7 @@ export function readConfig(env: Record<string, unknown>): ConfigResult {
         retryBaseMs: vars.UPSTREAM_RETRY_BASE_MS,
       },
       maxBodyBytes: vars.MAX_BODY_BYTES,
+      policySource: { mode: vars.POLICY_MODE, document: canonical(JSON.parse(vars.POLICY)) },
       ...(vars.ACCESS_TEAM_DOMAIN !== undefined && vars.ACCESS_AUD !== undefined
         ? { access: { teamDomain: vars.ACCESS_TEAM_DOMAIN, audience: vars.ACCESS_AUD } }
         : {}),

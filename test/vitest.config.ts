@@ -40,6 +40,9 @@ export default defineProject({
             AUDIT_SIGNING_KEY,
             AUDIT_ED25519_PRIVATE_KEY,
             POLICY: JSON.stringify(buildPolicy(sha256)),
+            // Issue 20: most tests swap POLICY per request (`{ ...env, POLICY }`), which only the
+            // pinned mode serves as is; the managed mode's tests set POLICY_MODE themselves.
+            POLICY_MODE: 'pinned',
             UPSTREAM_BASE_URL,
             UPSTREAM_RETRY_BASE_MS: '20',
             UPSTREAM_TIMEOUT_MS: '3000',

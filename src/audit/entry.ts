@@ -185,6 +185,41 @@ export const auditEntrySchema = z
         'How a list or get was served: "snapshot r<revision> age <n>s" (with "stale" when past its max age), or "upstream" (with "stored r<revision>" when the answer refreshed the snapshot)',
     }),
     lifecycle: lifecycleSchema.optional(), // issue 23
+    // Issue 20: a policy change (proposal, approval, rejection, rollback): never a key, only ids.
+    policy_change: z
+      .strictObject({
+        proposal: z.string(),
+        kind: z.enum(['apply', 'rollback']),
+        verdict: z.enum(['propose', 'approve', 'reject']),
+        before: z.string(),
+        after: z.string(),
+        summary: z.string(),
+      })
+      .optional()
+      .openapi({
+        description:
+          "A policy change: the proposal, what was done to it, the revision it applies on (before) and the one it makes current (after), and the diff's summary. In the full entry only (not the KV summary)",
+      }),
+    // Issue 20: what a what-if replay needs to decide the request again.
+    decided_on: z
+      .strictObject({
+        roles: z.array(z.string()),
+        owner: z.enum(['team', 'unowned']).optional(),
+        owner_team: z.string().optional(),
+        ca: z.boolean().optional(),
+        has_associations: z.boolean().optional(),
+        expires_on: z.string().optional(),
+      })
+      .optional()
+      .openapi({
+        description:
+          "What the decision was made on: the caller's roles and the certificate's facts (owner absent: the collection; `team` with owner_team, or `unowned`). In the full entry only (not the KV summary)",
+      }),
+    // Issue 20: the policy revision that decided the request.
+    policy_revision: z.string().optional().openapi({
+      description:
+        'The id of the policy revision the request was decided under: the SHA-256 of its canonical JSON (docs/policy.md, "Revisions"). Covered by the chain\'s link. Absent on entries written before revisions were recorded, and on summaries',
+    }),
   })
   .openapi('AuditEntry')
 
@@ -242,6 +277,10 @@ export const ENTRY_FIELDS = {
   // No label: the console's entry page (issue 22's) would show it as [object Object]; the
   // integrator adds its renderer in console/entry-facts.tsx with the label.
   lifecycle: { head: true },
+  // Issue 20: known before the change is made, so the pending entry's link commits to both.
+  policy_change: { head: true, label: 'Policy change' },
+  decided_on: {},
+  policy_revision: { short: 'pr', head: true, label: 'Policy revision' },
 } as const satisfies { [F in keyof Required<AuditEntry>]: FieldRow }
 
 type Rows = typeof ENTRY_FIELDS
@@ -328,6 +367,21 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
     released,
     quota_override: quotaOverride,
     served: servedText(facts.served),
+    // Issue 20
+    policy_change: facts.policyChange,
+    decided_on: facts.decidedOn && {
+      roles: [...facts.decidedOn.roles],
+      ...(facts.decidedOn.facts !== undefined
+        ? {
+            owner: facts.decidedOn.facts.ownerTeam === null ? 'unowned' : 'team',
+            owner_team: facts.decidedOn.facts.ownerTeam ?? undefined,
+            ca: facts.decidedOn.facts.ca,
+            has_associations: facts.decidedOn.facts.hasAssociations,
+            expires_on: facts.decidedOn.facts.expiresOn,
+          }
+        : {}),
+    },
+    policy_revision: facts.policyRevision,
   }
   return withoutUndefined(entry)
 }

@@ -129,7 +129,10 @@ export interface Covered {
 /** The query's filters as the marker records them (only those set). */
 function filtersOf(query: Query): Record<string, string> {
   const { team, member, action, decision, outcome, certificate, requestId } = query
-  const set = { team, member, action, decision, outcome, certificate, request_id: requestId }
+  const set = {
+    ...{ team, member, action, decision, outcome, certificate, request_id: requestId },
+    policy_revision: query.policyRevision, // issue 20
+  }
   return Object.fromEntries(
     Object.entries(set).filter((pair): pair is [string, string] => pair[1] !== undefined),
   )

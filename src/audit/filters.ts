@@ -13,6 +13,8 @@ export interface Filters {
   outcome?: OutcomeClass
   certificate?: string
   requestId?: string
+  /** Issue 20: the policy revision that decided the entry. */
+  policyRevision?: string
 }
 
 /** Team, member and certificate match on everyone the entry touches (entry.ts), not only its caller. */
@@ -28,6 +30,7 @@ export function matches(summary: Summary, filters: Filters): boolean {
     (filters.certificate === undefined || parties!.certificates.includes(filters.certificate)) &&
     (filters.outcome === undefined || summary.o === filters.outcome) &&
     (filters.requestId === undefined || (summary.k === 'r' && summary.id === filters.requestId)) &&
-    (filters.decision === undefined || (summary.d ?? 'none') === filters.decision)
+    (filters.decision === undefined || (summary.d ?? 'none') === filters.decision) &&
+    (filters.policyRevision === undefined || summary.pr === filters.policyRevision) // issue 20
   )
 }

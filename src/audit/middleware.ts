@@ -41,6 +41,8 @@ export function partsOf(c: Context<AppEnv>): RecordParts {
     action: c.get('action'),
     findings: c.get('findings'),
     upstream: c.get('scope')?.upstreamStats,
+    // Issue 20: the revision the request's configuration is (control/served-policy.ts).
+    policyRevision: c.get('config')?.policyRevision,
   }
 }
 

@@ -9,7 +9,7 @@
  */
 import type { GatewayError } from '../lib/errors'
 import type { Principal } from '../identity/principal'
-import type { Decision } from '../policy/decide'
+import type { CertificateFacts, Decision } from '../policy/decide'
 import type { UpstreamStats } from '../upstream/port'
 import { ACTIONS } from '../policy/rules'
 
@@ -56,6 +56,20 @@ export interface Findings {
   // Issue 21: how a read was served (snapshot/serve.ts): the snapshot's revision and age, or the
   // upstream; `cacheStatus` is the RFC 9211 header the answer carries.
   served?: Served
+  /**
+   * Issue 20: what the decision was made on (the caller's roles, the certificate's facts; none for
+   * the collection), so that a what-if replay can decide the request again (control/what-if.ts).
+   */
+  decidedOn?: { roles: readonly string[]; facts: CertificateFacts | undefined }
+  /** Issue 20: a policy change proposed, approved, rejected or rolled back (control/propose.ts). */
+  policyChange?: {
+    proposal: string
+    kind: 'apply' | 'rollback'
+    verdict: 'propose' | 'approve' | 'reject'
+    before: string
+    after: string
+    summary: string
+  }
 }
 
 /** Issue 21: how a read was served. */
@@ -80,6 +94,8 @@ export interface RequestFacts extends Findings {
   upstreamAttempts: number
   /** What the caller was answered; absent while a change is pending. */
   outcome?: { status: number; codes: number[] }
+  /** Issue 20: the id of the policy revision the request was served under. */
+  policyRevision?: string
 }
 
 /** The parts of a request the record is assembled from, each owned by the stage that knows it. */
@@ -91,6 +107,8 @@ export interface RecordParts {
   findings?: Findings | undefined
   upstream?: UpstreamStats | undefined
   answer?: { status: number; failure?: GatewayError | undefined } | undefined
+  /** Issue 20: the policy revision the request was served under (its configuration's). */
+  policyRevision?: string | undefined
 }
 
 /** The one place a request's record is built. */
@@ -104,6 +122,7 @@ export function recordOf(parts: RecordParts): RequestFacts {
     ...(parts.action !== undefined ? { action: parts.action } : {}),
     ...(upstream?.failed ? { upstreamFailed: true } : {}),
     upstreamAttempts: upstream?.attempts ?? 0,
+    ...(parts.policyRevision !== undefined ? { policyRevision: parts.policyRevision } : {}),
     ...(answer !== undefined
       ? {
           outcome: {

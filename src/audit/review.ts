@@ -51,6 +51,7 @@ export interface QueryParams {
   outcome?: OutcomeClass | undefined
   certificate?: string | undefined
   request_id?: string | undefined
+  policy_revision?: string | undefined // issue 20
   limit: number
   cursor?: string | undefined
 }
@@ -70,6 +71,7 @@ function rangeOf(
 export function queryOf(params: QueryParams, retentionDays: number, now: number): Query {
   const { request_id: requestId, team, member, action, decision, outcome, certificate } = params
   const filters: Filters = { team, member, action, decision, outcome, certificate, requestId }
+  if (params.policy_revision !== undefined) filters.policyRevision = params.policy_revision // issue 20
   return {
     ...filters,
     range: rangeOf(params, retentionDays, now),

@@ -37,6 +37,11 @@ const filters = {
   outcome: z.enum(OUTCOME_CLASSES).optional(),
   certificate: ids.certificateId().optional(),
   request_id: ids.requestId().optional(),
+  // Issue 20: entries decided under one policy revision.
+  policy_revision: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be a policy revision id (64 lowercase hex digits)')
+    .optional(),
 }
 
 const limit = (max: number, fallback: number) =>

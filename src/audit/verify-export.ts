@@ -270,6 +270,7 @@ function checkCovered(
     outcome: filters.outcome as Filters['outcome'],
     certificate: filters.certificate,
     requestId: filters.request_id,
+    policyRevision: filters.policy_revision, // issue 20
   }
   for (const { line, key, summary } of summaries) {
     if (!(summary.t >= from && summary.t <= to)) {

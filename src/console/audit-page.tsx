@@ -106,6 +106,15 @@ function FilterForm(props: { values: Record<string, string>; teams: string[]; me
             spellcheck={false}
           />
         </Field>
+        {/* Issue 20: the entries one policy revision decided. */}
+        <Field name="policy_revision" label="Policy revision">
+          <input
+            id="f-policy_revision"
+            name="policy_revision"
+            value={v.policy_revision ?? ''}
+            spellcheck={false}
+          />
+        </Field>
         <Field name="limit" label="Per page">
           <Choice name="limit" value={v.limit} options={PAGE_SIZES} any="100 (default)" />
         </Field>

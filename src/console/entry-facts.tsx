@@ -29,6 +29,21 @@ const SHOWN: Partial<Record<Field, Shown>> = {
     </Fact>
   ),
   request_id: (e, term) => <Fact term={term}>{code(e.request_id)}</Fact>,
+  // Issue 20: a policy change, and the revision that decided the request.
+  policy_change: (e, term) =>
+    e.policy_change && (
+      <Fact term={term}>
+        {`${e.policy_change.verdict} ${e.policy_change.kind} `}
+        {code(e.policy_change.proposal)}
+        {': '}
+        {code(e.policy_change.before.slice(0, 12))}
+        {' → '}
+        {code(e.policy_change.after.slice(0, 12))}
+        <div>{e.policy_change.summary}</div>
+      </Fact>
+    ),
+  policy_revision: (e, term) =>
+    e.policy_revision && <Fact term={term}>{code(e.policy_revision)}</Fact>,
   account_id: (e, term) => <Fact term={term}>{code(e.account_id)}</Fact>,
   certificate_id: (e, term) => (
     <Fact term={term}>

@@ -17,6 +17,11 @@ import type { Coordinator } from './index'
 import type { MemberRateAnswer, MemberRateAsk } from './leases'
 import type { Ack, NoticeAsk, NoticeRow, Pairing } from './notices' // issue 23
 import { accountsOfApproval, memberRateInstanceName, newApprovalId } from './shard'
+// Issue 20: policy revisions.
+import { revisionSchema, type CurrentAnswer, type Revision } from '../control/revision'
+import type { ApplyAnswer, HistoryRow, ProposalAnswer } from './policy-revisions'
+import { proposalSchema, type Proposal } from '../control/proposal'
+import { POLICY_INSTANCE } from './shard'
 
 type Instance = DurableObjectStub<Coordinator>
 type Namespace = DurableObjectNamespace<Coordinator>
@@ -259,5 +264,52 @@ export function coordinatedNotices(namespace: Namespace): NoticeStore {
     pair: (accountId, pairing) => reaching(() => at(accountId).pairSuccessor(pairing)),
     pairings: (accountId) => reaching(() => at(accountId).successorPairings()),
     swapSeen: (accountId, list) => reaching(() => at(accountId).swapSeenList(list)),
+  }
+}
+// Issue 20: policy revisions, on the `gateway` instance (coordinator/policy-revisions.ts).
+
+/** The policy's revisions: what every isolate asks for the current one, and what changes it. */
+export interface RevisionStore {
+  /** The current revision's id, with its document when it is not `knownId`. */
+  current(knownId: string | null): Promise<CurrentAnswer>
+  /** Stores `revision` as the first one if none is current; answers the current one. */
+  bootstrap(revision: Revision): Promise<CurrentAnswer>
+  apply(revision: Revision, baseId: string, kind: 'apply' | 'rollback'): Promise<ApplyAnswer>
+  read(id: string): Promise<Revision | null>
+  history(limit: number, beforeSeq: number | null): Promise<HistoryRow[]>
+  propose(proposal: Proposal): Promise<ProposalAnswer>
+  decide(id: string, by: string, verdict: 'approve' | 'reject'): Promise<ProposalAnswer>
+  proposal(id: string): Promise<Proposal | null>
+  proposals(limit: number): Promise<Proposal[]>
+}
+
+export function coordinatedRevisions(namespace: Namespace): RevisionStore {
+  const at = () => instanceOf(namespace, POLICY_INSTANCE)
+  return {
+    current: (knownId) => reaching(() => at().policyCurrent(knownId)),
+    bootstrap: (revision) => reaching(() => at().policyBootstrap(revision)),
+    apply: (revision, baseId, kind) => reaching(() => at().policyApply(revision, baseId, kind)),
+    async read(id) {
+      const stored = await reaching(() => at().policyRevision(id))
+      // A stored revision that does not parse is treated as none: never served half-understood.
+      const parsed = revisionSchema.safeParse(stored)
+      return parsed.success ? parsed.data : null
+    },
+    history: (limit, beforeSeq) => reaching(() => at().policyHistory(limit, beforeSeq)),
+    propose: (proposal) => reaching(() => at().policyPropose(proposal, Date.now())),
+    decide: (id, by, verdict) => reaching(() => at().policyDecide(id, by, verdict, Date.now())),
+    async proposal(id) {
+      const parsed = proposalSchema.safeParse(
+        await reaching(() => at().policyProposal(id, Date.now())),
+      )
+      return parsed.success ? parsed.data : null
+    },
+    async proposals(limit) {
+      const rows = await reaching(() => at().policyProposals(limit, Date.now()))
+      return rows.flatMap((row) => {
+        const parsed = proposalSchema.safeParse(row)
+        return parsed.success ? [parsed.data] : []
+      })
+    },
   }
 }

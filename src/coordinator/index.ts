@@ -49,6 +49,16 @@ import type { Transfer } from '../ownership/transfer-store'
 // Issue 21: the account snapshot.
 import { SNAPSHOT_SCHEMA, snapshotTable } from './snapshot'
 import type { SnapshotItem, SnapshotSettings, SnapshotView } from '../snapshot/shapes'
+// Issue 20: policy revisions (on the `gateway` instance).
+import type { CurrentAnswer, Revision } from '../control/revision'
+import {
+  POLICY_REVISIONS_SCHEMA,
+  policyRevisionTables,
+  type ApplyAnswer,
+  type HistoryRow,
+  type ProposalAnswer,
+} from './policy-revisions'
+import type { Proposal } from '../control/proposal'
 
 /** Each module of the coordinator: its schema, and how to open it once migrated. */
 const COORDINATOR_MODULES = {
@@ -82,6 +92,11 @@ const COORDINATOR_MODULES = {
   notices: {
     schema: NOTICES_SCHEMA,
     open: (ctx: DurableObjectState) => noticeTables(ctx.storage),
+  },
+  // Issue 20: policy revisions (on the `gateway` instance).
+  policyRevisions: {
+    schema: POLICY_REVISIONS_SCHEMA,
+    open: (ctx: DurableObjectState) => policyRevisionTables(ctx.storage.sql),
   },
 } satisfies Record<string, { schema: Schema; open: (ctx: DurableObjectState) => unknown }>
 
@@ -132,6 +147,53 @@ export class Coordinator extends DurableObject<Env> {
   // Issue 23 (lifecycle)
   private get notices() {
     return opened(this.ctx, this.modules, 'notices')
+  }
+
+  // Issue 20: policy revisions (on the `gateway` instance, shard.ts `POLICY_INSTANCE`)
+
+  private get policyRevisions() {
+    return opened(this.ctx, this.modules, 'policyRevisions')
+  }
+
+  policyCurrent(knownId: string | null): CurrentAnswer {
+    return this.policyRevisions.current(knownId)
+  }
+
+  policyBootstrap(revision: Revision): CurrentAnswer {
+    return this.policyRevisions.bootstrap(revision)
+  }
+
+  policyApply(revision: Revision, baseId: string, kind: 'apply' | 'rollback'): ApplyAnswer {
+    return this.policyRevisions.apply(revision, baseId, kind)
+  }
+
+  policyRevision(id: string): Revision | null {
+    return this.policyRevisions.read(id)
+  }
+
+  policyHistory(limit: number, beforeSeq: number | null): HistoryRow[] {
+    return this.policyRevisions.history(limit, beforeSeq)
+  }
+
+  policyPropose(proposal: Proposal, nowMs: number): ProposalAnswer {
+    return this.policyRevisions.propose(proposal, nowMs)
+  }
+
+  policyDecide(
+    id: string,
+    by: string,
+    verdict: 'approve' | 'reject',
+    nowMs: number,
+  ): ProposalAnswer {
+    return this.policyRevisions.decideProposal(id, by, verdict, nowMs)
+  }
+
+  policyProposal(id: string, nowMs: number): Proposal | null {
+    return this.policyRevisions.proposal(id, nowMs)
+  }
+
+  policyProposals(limit: number, nowMs: number): Proposal[] {
+    return this.policyRevisions.proposals(limit, nowMs)
   }
 
   // Transfer requests (per account)

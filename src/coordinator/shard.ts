@@ -53,3 +53,6 @@ export const memberRateInstanceName = (memberId: string) => `member:${memberId}`
 
 /** The audit chain an entry belongs to: its account's, or the gateway's own. */
 export const auditChainOf = (accountId: string | undefined) => accountId ?? 'gateway'
+
+// Issue 20: the policy's revisions live on the gateway's own instance, one for every account.
+export const POLICY_INSTANCE = 'gateway'

@@ -24,6 +24,7 @@ import {
   coordinatedChains,
   coordinatedLedger,
   coordinatedTransfers,
+  coordinatedRevisions,
 } from '../coordinator/client'
 import { tokenInstanceName } from '../coordinator/shard'
 import type { Principal } from '../identity/principal'
@@ -90,7 +91,14 @@ export function scopeFor(inputs: ScopeInputs): RequestScope {
   const ledger = coordinatedLedger(env.COORDINATOR)
   const startedAt = Date.now()
   const parts =
-    inputs.parts ?? (() => ({ requestId, startedAt, principal, upstream: upstream.stats }))
+    inputs.parts ??
+    (() => ({
+      requestId,
+      startedAt,
+      principal,
+      upstream: upstream.stats,
+      policyRevision: config.policyRevision, // issue 20
+    }))
   return {
     principal,
     requestId,
@@ -112,6 +120,7 @@ export function scopeFor(inputs: ScopeInputs): RequestScope {
       notices: coordinatedNotices(env.COORDINATOR),
       record: lifecycleRecorder(env.AUDIT, config.audit, chains),
     },
+    revisions: coordinatedRevisions(env.COORDINATOR), // issue 20
   }
 }
 

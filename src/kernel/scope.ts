@@ -13,6 +13,7 @@ import type { BudgetCaller, TokenBudget } from '../upstream/budget-gate'
 import type { UpstreamStats } from '../upstream/port'
 import type { ApprovalDeps } from './operation'
 import type { LifecyclePorts } from '../lifecycle/ports' // issue 23
+import type { RevisionStore } from '../coordinator/client'
 
 export interface RequestScope extends ApprovalDeps {
   transfers: TransferStore
@@ -25,4 +26,6 @@ export interface RequestScope extends ApprovalDeps {
   budget: { caller: BudgetCaller; limits: Limits; tokenBudget: TokenBudget }
   /** Issue 23: expiry notices and acknowledgements, and the lifecycle entries of the chain. */
   lifecycle: LifecyclePorts
+  /** Issue 20: the policy's revisions and proposals (coordinator/policy-revisions.ts). */
+  revisions: RevisionStore
 }

@@ -280,6 +280,48 @@ export const ERROR_CODES = {
     status: 400,
     message: 'A certificate cannot be its own successor',
   },
+  // Issue 20: policy changes (control/propose.ts).
+  POLICY_DOCUMENT_INVALID: {
+    code: 18030,
+    status: 400,
+    message:
+      'The proposed policy has problems (each with its JSON pointer), as policy:check reports them',
+  },
+  POLICY_PINNED: {
+    code: 18350,
+    status: 409,
+    message: 'The policy is pinned (POLICY_MODE=pinned): change it in git and deploy it',
+  },
+  POLICY_BASE_STALE: {
+    code: 18351,
+    status: 409,
+    message:
+      'The base revision is no longer the current one: diff against the current one and propose again',
+  },
+  POLICY_PROPOSAL_NOT_FOUND: { code: 18352, status: 404, message: 'No such policy proposal' },
+  POLICY_PROPOSAL_CLOSED: {
+    code: 18353,
+    status: 409,
+    message: 'This policy proposal is no longer pending (applied, rejected, stale or expired)',
+  },
+  POLICY_SELF_APPROVAL: {
+    code: 18354,
+    status: 403,
+    message: 'A widening policy change needs a second member: its author cannot approve it',
+  },
+  POLICY_UNCHANGED: {
+    code: 18355,
+    status: 409,
+    message: 'The proposed policy is the current revision already',
+  },
+  POLICY_REVISION_NOT_FOUND: { code: 18356, status: 404, message: 'No such policy revision' },
+  // Issue 20: policy revisions (control/served-policy.ts): without the current one, nothing is served.
+  POLICY_UNAVAILABLE: {
+    code: 18515,
+    status: 503,
+    message:
+      'The current policy revision cannot be read, so the gateway refuses to serve until it can',
+  },
 } as const satisfies Record<string, { code: number; status: ContentfulStatusCode; message: string }>
 
 export type ErrorKind = keyof typeof ERROR_CODES

@@ -46,6 +46,12 @@ export const TAGS = {
     description:
       'The audit log, for auditors: query, export, verify the entries and their hash chains, and collect the signed checkpoints.',
   },
+  // Issue 20
+  policy: {
+    name: 'Policy',
+    description:
+      "The policy as versioned data: its revisions, proposed changes with their structural and exhaustive access diffs, a second member's approval of widening ones, rollbacks.",
+  },
 } as const
 
 /** A route's tag list: one declared tag. */
@@ -121,6 +127,7 @@ const EVERY_OPERATION = [
   'MEMBER_RATE_EXCEEDED',
   'INTERNAL',
   'MISCONFIGURED',
+  'POLICY_UNAVAILABLE', // issue 20: managed mode, the current revision unreadable
 ] as const satisfies readonly ErrorKind[]
 
 /** What an operation that calls the upstream adds: the budget gate (which needs the coordinator) and the upstream's failures. */

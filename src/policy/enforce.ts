@@ -55,6 +55,7 @@ export function authorizer(
     requireAllowed(found, action, facts) {
       const decision = self.decide(action, facts)
       found.decision = decision
+      found.decidedOn = { roles, facts } // issue 20: what a what-if replay needs
       if (decision.effect === 'deny') {
         throw GatewayError.of('DENIED', { message: `Denied by policy: ${decision.reason}` })
       }
@@ -65,6 +66,7 @@ export function authorizer(
       const decision = self.decide('get', facts)
       if (decision.effect === 'deny') {
         found.decision = decision
+        found.decidedOn = { roles, facts } // issue 20
         throw GatewayError.of('CERTIFICATE_NOT_FOUND')
       }
     },

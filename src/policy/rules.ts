@@ -20,9 +20,10 @@ import * as ids from '../lib/ids'
 export const CERTIFICATE_ACTIONS = ['list', 'get', 'upload', 'delete', 'associations'] as const
 /**
  * The gateway's own actions: assign an unowned certificate, approve a delete, read the audit log,
- * close the budget's breaker.
+ * close the budget's breaker; and (issue 20) propose, approve or roll back a change of the policy
+ * itself, which belongs to no team: only an allow rule with `owner: any` grants `policy`.
  */
-const GATEWAY_ACTIONS = ['assign', 'approve', 'audit', 'breaker'] as const
+const GATEWAY_ACTIONS = ['assign', 'approve', 'audit', 'breaker', 'policy'] as const
 export const ACTIONS = [...CERTIFICATE_ACTIONS, ...GATEWAY_ACTIONS] as const
 export type PolicyAction = (typeof ACTIONS)[number]
 

@@ -64,6 +64,15 @@ function everyFact(): RequestFacts {
       stale: true,
       cacheStatus: 'mtls-gateway; hit; ttl=-15; detail=revalidating',
     },
+    policyRevision: 'e'.repeat(64), // issue 20
+    policyChange: {
+      proposal: '0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b',
+      kind: 'apply',
+      verdict: 'approve',
+      before: 'd'.repeat(64),
+      after: 'e'.repeat(64),
+      summary: 'members +0 -0 ~1; widening',
+    },
     upstreamAttempts: 2,
     outcome: { status: 200, codes: [] },
   }
@@ -295,6 +304,20 @@ describe('the CSV columns', () => {
     'lifecycle_actor_token_id',
     'lifecycle_actor_token_name',
     'lifecycle_actor_at',
+    // Issue 20
+    'policy_change_proposal',
+    'policy_change_kind',
+    'policy_change_verdict',
+    'policy_change_before',
+    'policy_change_after',
+    'policy_change_summary',
+    'decided_on_roles',
+    'decided_on_owner',
+    'decided_on_owner_team',
+    'decided_on_ca',
+    'decided_on_has_associations',
+    'decided_on_expires_on',
+    'policy_revision',
   ]
 
   it('keep every earlier column, in its order, and add the fields that were missing', () => {

@@ -118,6 +118,13 @@ describe('/openapi.json', () => {
       '/gateway/v1/audit/verify/chain',
       '/gateway/v1/budget/breaker/close',
       '/gateway/v1/explain',
+      // Issue 20
+      '/gateway/v1/policy',
+      '/gateway/v1/policy/proposals',
+      '/gateway/v1/policy/proposals/{proposal_id}',
+      '/gateway/v1/policy/proposals/{proposal_id}/approve',
+      '/gateway/v1/policy/proposals/{proposal_id}/reject',
+      '/gateway/v1/policy/rollback',
       '/gateway/v1/transfers/{transfer_id}/approve',
       '/gateway/v1/whoami',
     ])

@@ -25,6 +25,7 @@ const OPERATIONS = new Set([
   'ownership/facts.ts',
   'ownership/transfer.ts',
   'policy/explain.ts',
+  'control/propose.ts', // issue 20
 ])
 
 /**

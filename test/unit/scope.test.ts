@@ -68,6 +68,10 @@ describe("the entry's table", () => {
         'serial_number',
         // Issue 23: lifecycle entries' facts; absent from every earlier entry, so no link changes.
         'lifecycle',
+        // Issue 20: new, and absent from older entries, whose heads (only the fields an entry
+        // has, chain.ts `headOf`) are therefore unchanged.
+        'policy_revision',
+        'policy_change',
       ].sort(),
     )
   })
@@ -90,6 +94,8 @@ describe("the entry's table", () => {
       'Latency',
       'Upstream calls',
       'Served from',
+      'Policy change', // issue 20
+      'Policy revision', // issue 20
     ])
   })
 })

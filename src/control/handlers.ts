@@ -1,0 +1,65 @@
+/** The policy endpoints' handlers (issue 20): thin; the operations are control/propose.ts. */
+import type { Context } from 'hono'
+import type { AppEnv } from '../app-env'
+import { successEnvelope } from '../lib/envelope'
+import { createRouter } from '../lib/router'
+import { settle } from '../pipe'
+import {
+  currentPolicy,
+  decideChange,
+  proposeChange,
+  readProposal,
+  rollBack,
+  type ControlDeps,
+} from './propose'
+import {
+  approveProposalRoute,
+  currentPolicyRoute,
+  getProposalRoute,
+  proposeRoute,
+  rejectProposalRoute,
+  rollbackRoute,
+} from './routes'
+
+/** The scope's parts a policy change runs on, with the revisions' store. */
+function depsOf(c: Context<AppEnv>): ControlDeps & { pinnedDocument: string } {
+  const { scope, config } = c.var
+  return {
+    principal: scope.principal,
+    who: scope.who,
+    audit: scope.audit,
+    policy: config.policy,
+    policyRevision: config.policyRevision,
+    mode: config.policySource.mode,
+    pinnedDocument: config.policySource.document,
+    revisions: scope.revisions,
+  }
+}
+
+export const controlRouter = createRouter<AppEnv>()
+  .openapi(currentPolicyRoute, async (c) => {
+    const { limit } = c.req.valid('query')
+    return c.json(successEnvelope(settle(c, await currentPolicy(depsOf(c), limit))), 200)
+  })
+  .openapi(proposeRoute, async (c) => {
+    const body = c.req.valid('json')
+    return c.json(successEnvelope(settle(c, await proposeChange(depsOf(c), body))), 200)
+  })
+  .openapi(rollbackRoute, async (c) => {
+    const body = c.req.valid('json')
+    return c.json(successEnvelope(settle(c, await rollBack(depsOf(c), body))), 200)
+  })
+  .openapi(getProposalRoute, async (c) => {
+    const { proposal_id: id } = c.req.valid('param')
+    return c.json(successEnvelope(settle(c, await readProposal(depsOf(c), id))), 200)
+  })
+  .openapi(approveProposalRoute, async (c) => {
+    const { proposal_id: id } = c.req.valid('param')
+    const outcome = await decideChange(depsOf(c), { id, verdict: 'approve' })
+    return c.json(successEnvelope(settle(c, outcome)), 200)
+  })
+  .openapi(rejectProposalRoute, async (c) => {
+    const { proposal_id: id } = c.req.valid('param')
+    const outcome = await decideChange(depsOf(c), { id, verdict: 'reject' })
+    return c.json(successEnvelope(settle(c, outcome)), 200)
+  })
