@@ -3,7 +3,7 @@
  * gateway, and who made the change.
  *
  * `driftBetween(previous, current, ledger)` is pure, so whatever refreshes the account's list (the
- * expiry watch's own list today; the snapshot's refresh at merge) can call it on the two lists it
+ * expiry watch's list, read from the snapshot: drift between two watch runs) can call it on the two lists it
  * holds:
  *   - appeared: in the current list, not in the previous one, and no team owns it in the ledger
  *     (an upload through the gateway records its owner before it answers);

@@ -5,8 +5,8 @@
  * The list covers the caller's team's accounts and shows each certificate the policy lets the
  * caller list (its own team's; every one for account-wide roles), expiring within the window,
  * soonest first, with its owner, the horizon it stands at and its notices (state per channel) and
- * acknowledgements. It reads through the CertificateSource (one upstream list per account today;
- * the snapshot at merge).
+ * acknowledgements. It reads through the CertificateSource: the account's snapshot, or one
+ * upstream list per account when the policy turns the snapshot off.
  *
  * An acknowledgement says the team knows: a notice at that horizon must exist, the caller must be
  * able to see the certificate (as for `get`), and it goes on the chain (an `acknowledgement` entry)
@@ -17,7 +17,7 @@ import { run, type Findings, type Outcome } from '../kernel/operation'
 import type { RequestScope } from '../kernel/scope'
 import { GatewayError } from '../lib/errors'
 import { calendarPath, calendarToken } from './calendar'
-import { upstreamCertificateSource } from './certificate-source'
+import { certificateSourceFor } from './certificate-source'
 import { daysLeft, horizonAt } from './horizons'
 
 export interface ExpiringNotice {
@@ -43,7 +43,7 @@ export interface ExpiringCertificate {
 
 type Deps = Pick<
   RequestScope,
-  'principal' | 'policy' | 'who' | 'ledger' | 'upstream' | 'lifecycle' | 'requestId'
+  'principal' | 'policy' | 'who' | 'ledger' | 'upstream' | 'lifecycle' | 'requestId' | 'snapshot'
 >
 
 export function listExpiring(
@@ -53,7 +53,7 @@ export function listExpiring(
 ): Promise<Outcome<ExpiringCertificate[]>> {
   return run({}, async () => {
     const team = deps.policy.teams.find((t) => t.id === deps.principal.teamId)
-    const source = upstreamCertificateSource(deps.upstream)
+    const source = certificateSourceFor(deps)
     const found: ExpiringCertificate[] = []
     const settings = deps.policy.lifecycle
     for (const accountId of team?.accounts ?? []) {

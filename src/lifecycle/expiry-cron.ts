@@ -1,7 +1,8 @@
 /**
  * The expiry watch's schedule (wrangler.toml `[triggers]`, index.ts `scheduled`): a job, not a
  * request, so it builds its scope as the request pipe does (kernel/scope-for.ts) as the gateway's
- * system principal, whose one upstream list per account per run is charged to the reserve, and
+ * system principal, who reads each account's snapshot (an upstream list only when it is stale, or off, charged to the
+ * reserve), and
  * runs `watchExpiry` (watch.ts) on ports taken from that scope. Channels come from the
  * LIFECYCLE_CHANNELS secret (channels.ts), never from the policy.
  */
@@ -10,7 +11,7 @@ import { coordinatedChains, coordinatedNotices } from '../coordinator/client'
 import { SYSTEM_PRINCIPAL, scopeFor } from '../kernel/scope-for'
 import { uuidv7 } from '../lib/uuidv7'
 import { accountsOf } from '../policy/document'
-import { upstreamCertificateSource } from './certificate-source'
+import { certificateSourceFor } from './certificate-source'
 import { parseChannels } from './channels'
 import { lifecycleRecorder } from './record'
 import { successorProblem } from './rotation'
@@ -34,7 +35,7 @@ export function expiryWatchDeps(env: Env, now: () => number = Date.now): WatchDe
   const pairings = new Map<string, Pairing[]>()
   return {
     accounts: accountsOf(config.policy),
-    source: upstreamCertificateSource(scope.upstream, now),
+    source: certificateSourceFor(scope, now),
     owners: async (accountId) => (await scope.ledger.owners(accountId)).owners,
     notices,
     channels,
@@ -47,7 +48,7 @@ export function expiryWatchDeps(env: Env, now: () => number = Date.now): WatchDe
     },
     settings: config.policy.lifecycle,
     record: lifecycleRecorder(env.AUDIT, config.audit, chains, now),
-    // Drift, on the watch's own list until the snapshot's refresh calls driftBetween (issue 21).
+    // Drift: between this run's list (the snapshot) and the last run's, kept on the coordinator.
     auditLog: async (accountId, sinceMs, beforeMs) =>
       (await scope.upstream.call(auditLogRequest(accountId, sinceMs, beforeMs))).result,
     requestId,

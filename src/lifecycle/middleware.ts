@@ -3,8 +3,8 @@
  * authentication because calendar apps send no credentials; the token in the URL is the
  * credential (calendar.ts). A wrong token, or a team the policy does not have, is the same 404 as
  * any unknown path, compared in constant time. It reads the team's certificates as the gateway's
- * system principal (the reserve pays one upstream list per account and fetch; calendar apps poll
- * hourly or so), and the audit trail records the request like any other.
+ * system principal, from the account's snapshot (a stale one costs the reserve one list,
+ * single-flight), and the audit trail records the request like any other.
  */
 import { createMiddleware } from 'hono/factory'
 import { timingSafeEqual } from 'hono/utils/buffer'
@@ -12,7 +12,7 @@ import type { AppEnv } from '../app-env'
 import { SYSTEM_PRINCIPAL, scopeFor } from '../kernel/scope-for'
 import { GatewayError } from '../lib/errors'
 import { calendarFeed, calendarToken, type CalendarCertificate } from './calendar'
-import { upstreamCertificateSource } from './certificate-source'
+import { certificateSourceFor } from './certificate-source'
 
 const PATH = /^\/calendar\/([a-z0-9][a-z0-9._-]{0,62})\/([A-Za-z0-9_-]{43})\.ics$/
 
@@ -28,7 +28,7 @@ export const calendarFeedDoor = () =>
       throw GatewayError.of('NO_ROUTE')
     }
     const scope = scopeFor({ env: c.env, config, principal: SYSTEM_PRINCIPAL, requestId })
-    const source = upstreamCertificateSource(scope.upstream)
+    const source = certificateSourceFor(scope)
     const items: CalendarCertificate[] = []
     for (const accountId of known.accounts) {
       const { owners } = await scope.ledger.owners(accountId)

@@ -45,7 +45,7 @@ export const expiringRoute = createRoute({
   tags: tagged('certificates'),
   summary: 'Certificates that expire soon',
   description:
-    "Certificates of the caller's team's accounts expiring within `within` (or expired), soonest first, with owner, horizon, notices and acknowledgements. Shows what the policy lets the caller list: the team's own, or all for account-wide roles. One upstream list per account.",
+    "Certificates of the caller's team's accounts expiring within `within` (or expired), soonest first, with owner, horizon, notices and acknowledgements. Shows what the policy lets the caller list: the team's own, or all for account-wide roles. Read from the account's snapshot (an upstream list only when it is stale).",
   middleware: [declareAction('expiring')] as const,
   request: { query: expiringQuery },
   responses: {

@@ -37,8 +37,9 @@ const CHANNELS = JSON.stringify({
   },
 })
 
-async function watchEnv(): Promise<Env> {
+async function watchEnv(snapshot = { max_age_seconds: 0 }): Promise<Env> {
   const policy = JSON.parse(await policyWith()) as Record<string, unknown>
+  policy.snapshot = snapshot
   policy.lifecycle = {
     platform_channels: ['platform-hook'],
     teams: { payments: { channels: ['payments-hook'], escalation_channels: ['payments-oncall'] } },
@@ -46,12 +47,22 @@ async function watchEnv(): Promise<Env> {
   return { ...env, POLICY: JSON.stringify(policy), LIFECYCLE_CHANNELS: CHANNELS }
 }
 
-/** One run of the watch as the cron runs it, at `nowMs`. */
-async function run(nowMs: number) {
+/** One run of the watch as the cron runs it, at `nowMs` (the snapshot off unless asked). */
+async function run(nowMs: number, snapshot?: { max_age_seconds: number }) {
   // Drift off: certificates of earlier cases vanish with each emulator reset, and their drift
   // notices would take the receiver's queued failures (drift has its own tests, drift.test.ts).
-  const { auditLog: _drift, ...deps } = expiryWatchDeps(await watchEnv(), () => nowMs)
+  const { auditLog: _drift, ...deps } = expiryWatchDeps(await watchEnv(snapshot), () => nowMs)
   return watchExpiry(deps, nowMs)
+}
+
+/** The upstream lists of the account that `work` caused. */
+async function upstreamLists(work: () => Promise<unknown>): Promise<number> {
+  await emulator.clearRequests()
+  await work()
+  const lists = (await emulator.requests()).filter(
+    (r) => r.method === 'GET' && r.path === `/client/v4/accounts/${ACCOUNT}/mtls_certificates`,
+  )
+  return lists.length
 }
 
 /** A payments certificate, uploaded through the gateway, expiring `days` from now. */
@@ -121,6 +132,15 @@ describe('expiry watch', () => {
     expect(entries[0]!.lifecycle!.notice_id).toBe(notice!.headers['webhook-id'])
     expect(entries[0]!.chain).toBeDefined()
     expect(JSON.stringify(entries)).not.toContain(WHSEC.slice(6))
+  })
+
+  it('reads the account snapshot: one list when it is cold, none while it is fresh', async () => {
+    const { id } = await expiringIn(10)
+    const now = Date.now()
+    const snapshot = { max_age_seconds: 60 }
+    expect(await upstreamLists(() => run(now, snapshot))).toBe(1)
+    expect(await upstreamLists(() => run(now + 1_000, snapshot))).toBe(0)
+    expect((await emulator.deliveries()).filter(forCertificate(id))).toHaveLength(1)
   })
 
   it('retries after a 500 under the same webhook-id, once the backoff has passed', async () => {
