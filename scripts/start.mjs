@@ -31,7 +31,8 @@ if (options.help) {
   console.log(`usage: npm start [-- --policy <policy.json>]
 
 Runs the gateway and the Cloudflare emulator under wrangler dev, the gateway with the demo policy
-(demo/policy.json) or the policy file given.
+(demo/policy.json, managed: the coordinator keeps its revisions, changed by proposals) or the
+policy file given (pinned: the file is the policy on every start).
 
 Environment: GATEWAY_PORT (8787), EMULATOR_PORT (8788), GATEWAY_INSPECTOR_PORT and
 EMULATOR_INSPECTOR_PORT (9229 and 9230 when free), STATE_DIR (.wrangler/state).`)
@@ -108,7 +109,9 @@ try {
     gatewayStateDir: stateDir(`gateway-${gatewayPort}`),
     emulatorStateDir: stateDir(`emulator-${emulatorPort}`),
     envFile: stateDir(`demo-${gatewayPort}.env`),
-    ...(policyFile === undefined ? {} : { policyFile }),
+    // Your own file is pinned: it is the policy on every start (docs/operators.md, "Where the
+    // policy lives"); the demo runs managed, so proposals and revisions can be tried on it.
+    ...(policyFile === undefined ? {} : { policyFile, vars: { POLICY_MODE: 'pinned' } }),
     onLine: (worker, line) => console.log(`[${worker}] ${line}`),
     readyTimeoutMs: 120_000,
     signal: starting.signal,
@@ -124,7 +127,7 @@ servers.exited.then(({ worker, code, signal }) => {
 
 const running = policyFile === undefined ? 'demo policy' : path.relative(process.cwd(), policyFile)
 console.log(`
-mtls-gateway (${running}) on ${servers.gatewayUrl}, emulator on ${servers.emulatorUrl}
+mtls-gateway (${running}, ${policyFile === undefined ? 'managed' : 'pinned'}) on ${servers.gatewayUrl}, emulator on ${servers.emulatorUrl}
 Inspectors: gateway 127.0.0.1:${gatewayInspectorPort}, emulator 127.0.0.1:${emulatorInspectorPort}`)
 if (policyFile === undefined) {
   console.log(`Try:  curl -s ${servers.gatewayUrl}/client/v4/accounts/023e105f4ecef8ad9ca31a8372d0c353/mtls_certificates \\
