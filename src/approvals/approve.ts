@@ -19,6 +19,7 @@ import type { Envelope } from '../upstream/port'
 import { upstreamRequests } from '../upstream/request'
 import type { MtlsCertificate } from '../upstream/shapes'
 import type { ApprovalDeps } from '../kernel/operation'
+import { noteSubject } from '../audit/record'
 import { fromStoredFacts, type Approval } from './store'
 
 /** The accounts of the caller's team, in the policy's order. */
@@ -138,7 +139,15 @@ function requireUsable(deps: ApprovalDeps, found: Findings, approval: Approval):
   const { memberId } = deps.principal
   found.accountId = approval.account_id
   found.certificateId = approval.certificate_id
-  found.approval = { id: approval.id, requestedBy: approval.requested_by, approvedBy: memberId }
+  // Issue 22: nobody has approved anything yet; the approver is named once the delete goes ahead.
+  found.approval = { id: approval.id, requestedBy: approval.requested_by }
+  const stored = approval.certificate
+  noteSubject(found, {
+    name: stored.name,
+    ca: stored.ca,
+    ownerTeam: stored.owner_team,
+    fingerprintSha256: stored.fingerprint_sha256,
+  })
   refuseUnlessPending(approval)
   if (approval.requested_by === memberId) throw GatewayError.of('SELF_APPROVAL')
 }
@@ -204,8 +213,15 @@ export function approveDelete(
     let known: KnownCertificate
     try {
       known = await requireDeletableNow(deps, found, approval)
+      // Issue 22: from here on it is the requester's delete, approved by the caller, and is
+      // recorded as a delete that ran (action is in the chain's head: set before the pending entry).
+      found.approval = { ...found.approval!, approvedBy: principal.memberId }
+      found.performed = 'delete'
       await deps.audit.beforeChange(found)
     } catch (error) {
+      // Not on record as a delete (the pending entry is the last step of the try): a refusal.
+      found.approval = { id: approval.id, requestedBy: approval.requested_by }
+      delete found.performed
       // Refused before anything was forwarded: the approval is open again, as it was (a
       // certificate in use today may be free tomorrow).
       await approvals
@@ -224,6 +240,7 @@ export function approveDelete(
       if (error instanceof GatewayError && error.status === 429) {
         // Rate-limited (the upstream's 429, or the gateway's budget or breaker before sending):
         // nothing was deleted, so the approval is open again, for this or another approver later.
+        found.approval = { id: approval.id, requestedBy: approval.requested_by }
         await approvals
           .release(approval.id, principal.memberId)
           .catch((e) => console.error('reopening a rate-limited approval failed', e))

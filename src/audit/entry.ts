@@ -31,6 +31,8 @@ export const OUTCOME_CLASSES = [
   'upstream_error',
   'gateway_error',
   'pending',
+  // Issue 22: a delete parked for approval: allowed so far, but nothing was deleted.
+  'parked',
 ] as const
 export type OutcomeClass = (typeof OUTCOME_CLASSES)[number]
 
@@ -142,6 +144,16 @@ export const auditEntrySchema = z
         description:
           'An assign that took a team past its CA quota because the admin sent override_quota: the team, its quota and the CA certificates it held before',
       }),
+    // Issue 22: the certificate an entry is about, as the gateway knew it (ledger, upload, or what
+    // the operation fetched); its owning team is one of the entry's parties (`touches`).
+    certificate_ca: z.boolean().optional().openapi({
+      description:
+        'Whether the certificate is a CA (true) or a leaf (false), as the gateway knew it',
+    }),
+    certificate_team: z.string().optional().openapi({
+      description:
+        'The team that owned the certificate when the request was made (none: unowned or unknown)',
+    }),
   })
   .openapi('AuditEntry')
 
@@ -193,6 +205,9 @@ export const ENTRY_FIELDS = {
   prev: { short: 'pv' },
   released: {},
   quota_override: {},
+  // Issue 22.
+  certificate_ca: { short: 'cca', label: 'CA or leaf' },
+  certificate_team: { short: 'ct', label: 'Owning team' },
 } as const satisfies { [F in keyof Required<AuditEntry>]: FieldRow }
 
 type Rows = typeof ENTRY_FIELDS
@@ -218,10 +233,11 @@ export const PAGE_FIELDS = fieldsWith('label').map(
 )
 
 export function classify(facts: RequestFacts, status: number): OutcomeClass {
-  // A parked delete was allowed, pending approval, whichever form it was answered in (403 or 202).
-  if (status < 400 || facts.outcome?.codes.includes(ERROR_CODES.APPROVAL_REQUIRED.code)) {
-    return 'allowed'
-  }
+  // A parked delete was allowed so far, but nothing was deleted: it reads as parked (issue 22),
+  // whichever form it was answered in (403 or 202).
+  if (facts.outcome?.codes.includes(ERROR_CODES.APPROVAL_REQUIRED.code)) return 'parked'
+  if (facts.approval !== undefined && facts.action === 'delete' && status === 202) return 'parked'
+  if (status < 400) return 'allowed'
   if (status === 401) return 'unauthenticated'
   if (status === 403 || facts.decision?.effect === 'deny') return 'denied'
   if (facts.upstreamFailed) return 'upstream_error'
@@ -233,7 +249,7 @@ export function classify(facts: RequestFacts, status: number): OutcomeClass {
 /** The entry for a request: `pending` before a mutation is forwarded, final once answered. */
 export function entryFromFacts(facts: RequestFacts, id: string, time: number, now: number) {
   const { principal, certificate, decision, outcome, approval, adopted, assigned } = facts
-  const { released, quotaOverride } = facts
+  const { released, quotaOverride, subject } = facts
   const entry: AuditEntry = {
     kind: 'request',
     id,
@@ -242,11 +258,11 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
     member: principal?.memberId,
     team: principal?.teamId,
     via: principal?.via,
-    action: facts.action,
+    action: facts.performed ?? facts.action,
     account_id: facts.accountId,
     certificate_id: facts.certificateId,
-    certificate_name: certificate?.name,
-    fingerprint_sha256: certificate?.fingerprintSha256,
+    certificate_name: certificate?.name ?? subject?.name ?? undefined,
+    fingerprint_sha256: certificate?.fingerprintSha256 ?? subject?.fingerprintSha256,
     serial_number: certificate?.serialNumber,
     decision: decision && {
       effect: decision.effect,
@@ -278,6 +294,8 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
     upstream_attempts: facts.upstreamAttempts,
     released,
     quota_override: quotaOverride,
+    certificate_ca: subject?.ca,
+    certificate_team: subject?.ownerTeam ?? undefined,
   }
   return withoutUndefined(entry)
 }
@@ -496,5 +514,8 @@ export function touches(summary: Summary): {
     teams.push(summary.rl[1])
   }
   if (summary.ap?.[1] !== undefined) members.push(summary.ap[1])
+  // Issue 22: the approver of an approved delete, and the team that owned the certificate.
+  if (summary.ap?.[2] !== undefined) members.push(summary.ap[2])
+  if (summary.ct !== undefined) teams.push(summary.ct)
   return { teams, members, certificates }
 }

@@ -129,7 +129,18 @@ export interface Covered {
 /** The query's filters as the marker records them (only those set). */
 function filtersOf(query: Query): Record<string, string> {
   const { team, member, action, decision, outcome, certificate, requestId } = query
-  const set = { team, member, action, decision, outcome, certificate, request_id: requestId }
+  const set = {
+    team,
+    member,
+    action,
+    decision,
+    outcome,
+    certificate,
+    request_id: requestId,
+    // Issue 22.
+    certificate_name: query.certificateName,
+    certificate_name_prefix: query.certificateNamePrefix,
+  }
   return Object.fromEntries(
     Object.entries(set).filter((pair): pair is [string, string] => pair[1] !== undefined),
   )

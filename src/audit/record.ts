@@ -49,6 +49,39 @@ export interface Findings {
   released?: { certificate_id: string; team: string }
   /** An assign past the new team's CA quota, let through by the admin's `override_quota`. */
   quotaOverride?: { team: string; quota: number; held: number }
+  // Issue 22 (review): what the request touched, as the gateway knew it.
+  /**
+   * The certificate the request concerned, as the gateway knew it (the ledger, the upload, or
+   * what the operation fetched): set before the first `beforeChange`, because the pending entry's
+   * chain link commits to the fingerprint.
+   */
+  subject?: CertificateSubject
+  /** What a request did, when it is not the route's action: an approve that ran a delete. */
+  performed?: Action
+}
+
+/** A certificate's name, kind and owner as an entry records them (issue 22). */
+export interface CertificateSubject {
+  name?: string | null | undefined
+  ca?: boolean | undefined
+  ownerTeam?: string | null | undefined
+  fingerprintSha256?: string | undefined
+}
+
+/**
+ * Adds what is now known of the certificate to the findings, never losing or changing a
+ * fingerprint already noted (it may be on the pending entry's record already).
+ */
+export function noteSubject(found: Findings, known: CertificateSubject): void {
+  const before = found.subject ?? {}
+  const merged: CertificateSubject = { ...before }
+  if (known.name !== undefined && known.name !== null) merged.name = known.name
+  if (known.ca !== undefined) merged.ca = known.ca
+  if (known.ownerTeam !== undefined) merged.ownerTeam = known.ownerTeam
+  if (before.fingerprintSha256 === undefined && known.fingerprintSha256 !== undefined) {
+    merged.fingerprintSha256 = known.fingerprintSha256
+  }
+  found.subject = merged
 }
 
 export interface RequestFacts extends Findings {

@@ -51,6 +51,9 @@ export interface QueryParams {
   outcome?: OutcomeClass | undefined
   certificate?: string | undefined
   request_id?: string | undefined
+  // Issue 22.
+  certificate_name?: string | undefined
+  certificate_name_prefix?: string | undefined
   limit: number
   cursor?: string | undefined
 }
@@ -70,6 +73,11 @@ function rangeOf(
 export function queryOf(params: QueryParams, retentionDays: number, now: number): Query {
   const { request_id: requestId, team, member, action, decision, outcome, certificate } = params
   const filters: Filters = { team, member, action, decision, outcome, certificate, requestId }
+  // Issue 22: by the certificate's name.
+  if (params.certificate_name !== undefined) filters.certificateName = params.certificate_name
+  if (params.certificate_name_prefix !== undefined) {
+    filters.certificateNamePrefix = params.certificate_name_prefix
+  }
   return {
     ...filters,
     range: rangeOf(params, retentionDays, now),

@@ -37,6 +37,19 @@ const filters = {
   outcome: z.enum(OUTCOME_CLASSES).optional(),
   certificate: ids.certificateId().optional(),
   request_id: ids.requestId().optional(),
+  // Issue 22: the name entries record (as uploaded, or as the ledger or the upstream knew it).
+  certificate_name: z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({ description: 'Entries about a certificate of exactly this name' }),
+  certificate_name_prefix: z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({ description: 'Entries about a certificate whose name starts with this' }),
 }
 
 const limit = (max: number, fallback: number) =>

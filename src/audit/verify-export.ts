@@ -270,6 +270,9 @@ function checkCovered(
     outcome: filters.outcome as Filters['outcome'],
     certificate: filters.certificate,
     requestId: filters.request_id,
+    // Issue 22.
+    certificateName: filters.certificate_name,
+    certificateNamePrefix: filters.certificate_name_prefix,
   }
   for (const { line, key, summary } of summaries) {
     if (!(summary.t >= from && summary.t <= to)) {

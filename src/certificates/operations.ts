@@ -69,7 +69,9 @@ export function uploadCertificate(
     serialNumber: inspected.serialNumber,
     ...(fields.name !== undefined ? { name: fields.name } : {}),
   }
-  return run({ accountId, certificate }, async (found) => {
+  // Issue 22: an upload's entry names its kind and owner too.
+  const subject = { ca: fields.ca, ownerTeam: deps.principal.teamId }
+  return run({ accountId, certificate, subject }, async (found) => {
     const { who, principal } = deps
     who.requireAccount(accountId, GatewayError.of('ACCOUNT_NOT_FOUND'))
     who.requireAllowed(found, 'upload', {

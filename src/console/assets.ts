@@ -83,7 +83,7 @@ dl.facts dd { margin: 0; }
 .o-allowed { fill: #2f7d3e; background: #2f7d3e; } .o-denied { fill: #b42323; background: #b42323; }
 .o-invalid { fill: #c07a00; background: #c07a00; } .o-unauthenticated { fill: #6a3fa0; background: #6a3fa0; }
 .o-upstream_error { fill: #222222; background: #222222; } .o-gateway_error { fill: #7a7f87; background: #7a7f87; }
-.o-pending { fill: #2b6cb0; background: #2b6cb0; }
+.o-pending { fill: #2b6cb0; background: #2b6cb0; } .o-parked { fill: #8a5a00; background: #8a5a00; }
 .inline-form { display: flex; flex-wrap: wrap; gap: 0.4rem; align-items: end; }
 .inline-form label { margin: 0; }
 pre { background: var(--panel); border: 1px solid var(--line); border-radius: 0.4rem; padding: 0.5rem; overflow-x: auto; font-size: 0.8rem; }

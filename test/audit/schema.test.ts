@@ -57,6 +57,7 @@ function everyFact(): RequestFacts {
     ],
     released: { certificate_id: CERT, team: 'payments' },
     quotaOverride: { team: 'payments', quota: 1, held: 1 },
+    subject: { name: 'ci-root', ca: true, ownerTeam: 'payments' },
     upstreamAttempts: 2,
     outcome: { status: 200, codes: [] },
   }
@@ -273,6 +274,9 @@ describe('the CSV columns', () => {
     'quota_override_team',
     'quota_override_quota',
     'quota_override_held',
+    // Issue 22: what the entry touched.
+    'certificate_ca',
+    'certificate_team',
   ]
 
   it('keep every earlier column, in its order, and add the fields that were missing', () => {

@@ -86,20 +86,24 @@ describe.each([10, 50])('%i concurrent approvals of one parked delete', (n) => {
     expect(record.closed_at).toBeDefined()
     expect((await callJson(certificateUrl(id), { key: KEYS.alice })).status).toBe(404)
 
-    // One entry per approval; only the one that ran names an approver and a 200.
+    // One entry per approval; only the one that ran names an approver and a 200, and is recorded
+    // as the delete it ran; the refused ones stay approvals that nobody approved.
     const entries = (await auditEntries()).filter(
-      (e: AuditEntry) => e.action === 'approve' && e.approval?.id === approvalId,
+      (e: AuditEntry) => e.approval?.id === approvalId && e.member !== 'bob',
     )
     expect(entries).toHaveLength(n)
     const ran = entries.filter((e) => e.outcome.status === 200)
     expect(ran).toHaveLength(1)
     expect(ran[0]).toMatchObject({
       id: approver,
+      action: 'delete',
       certificate_id: id,
       outcome: { class: 'allowed', error_codes: [] },
       approval: { id: approvalId, requested_by: 'bob', approved_by: record.approved_by },
     })
     for (const entry of entries.filter((e) => e !== ran[0])) {
+      expect(entry.action).toBe('approve')
+      expect(entry.approval?.approved_by).toBeUndefined()
       expect(entry.outcome).toMatchObject({ status: 409, error_codes: [18308] })
     }
   })

@@ -87,6 +87,8 @@ describe("the entry's table", () => {
       'Outcome',
       'Latency',
       'Upstream calls',
+      'CA or leaf',
+      'Owning team',
     ])
   })
 })
