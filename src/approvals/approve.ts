@@ -20,6 +20,8 @@ import { upstreamRequests } from '../upstream/request'
 import type { MtlsCertificate } from '../upstream/shapes'
 import type { ApprovalDeps } from '../kernel/operation'
 import { noteSubject } from '../audit/record'
+import { upstreamSaysGone } from '../upstream/relay'
+import { closeAsGone } from './ending'
 import { fromStoredFacts, type Approval } from './store'
 
 /** The accounts of the caller's team, in the policy's order. */
@@ -40,7 +42,7 @@ function concerns(deps: ApprovalDeps, approval: Approval): boolean {
   return deps.who.decide('get', fromStoredFacts(approval.certificate)).effect === 'allow'
 }
 
-async function concernedApproval(deps: ApprovalDeps, approvalId: string): Promise<Approval> {
+export async function concernedApproval(deps: ApprovalDeps, approvalId: string): Promise<Approval> {
   const approval = await deps.approvals.get(approvalId)
   if (approval === null || !concerns(deps, approval)) throw GatewayError.of('APPROVAL_NOT_FOUND')
   return approval
@@ -134,12 +136,13 @@ function requireRequesterStillAllowed(
   }
 }
 
-/** Notes the approval and who approves it, and refuses one that cannot be used any more. */
-function requireUsable(deps: ApprovalDeps, found: Findings, approval: Approval): void {
-  const { memberId } = deps.principal
+/**
+ * Issue 22: notes the approval and its certificate as parked; nobody has approved anything yet
+ * (the approver is named once the delete goes ahead).
+ */
+export function noteApproval(found: Findings, approval: Approval): void {
   found.accountId = approval.account_id
   found.certificateId = approval.certificate_id
-  // Issue 22: nobody has approved anything yet; the approver is named once the delete goes ahead.
   found.approval = { id: approval.id, requestedBy: approval.requested_by }
   const stored = approval.certificate
   noteSubject(found, {
@@ -148,6 +151,12 @@ function requireUsable(deps: ApprovalDeps, found: Findings, approval: Approval):
     ownerTeam: stored.owner_team,
     fingerprintSha256: stored.fingerprint_sha256,
   })
+}
+
+/** Notes the approval, and refuses one that cannot be used any more. */
+function requireUsable(deps: ApprovalDeps, found: Findings, approval: Approval): void {
+  const { memberId } = deps.principal
+  noteApproval(found, approval)
   refuseUnlessPending(approval)
   if (approval.requested_by === memberId) throw GatewayError.of('SELF_APPROVAL')
 }
@@ -227,6 +236,8 @@ export function approveDelete(
       await approvals
         .release(approval.id, principal.memberId)
         .catch((e) => console.error('reopening a refused approval failed', e))
+      // Issue 22: unless the certificate is gone: then the approval closes, and says so plainly.
+      if (upstreamSaysGone(error)) throw await closeAsGone(deps, found, approval)
       throw error
     }
     let envelope: Envelope<MtlsCertificate>

@@ -92,6 +92,11 @@ export const auditEntrySchema = z
         id: z.string(),
         requested_by: z.string(),
         approved_by: z.string().optional(),
+        // Issue 22: in the summary too (cut, like a name, if it must be to fit).
+        reason: z.string().optional().openapi({
+          description:
+            "Why: the requester's reason for a parked delete, or the reason of a withdraw or reject",
+        }),
       })
       .optional()
       .openapi({
@@ -277,6 +282,7 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
       id: approval.id,
       requested_by: approval.requestedBy,
       approved_by: approval.approvedBy,
+      reason: approval.reason,
     },
     adopted: adopted && adopted.length > 0 ? adopted : undefined,
     assigned: assigned && {
@@ -347,7 +353,7 @@ type StructuredSummary = {
   dr?: string[]
   sd?: 'allow' | 'deny'
   sr?: string[]
-  /** Approval: [id, requested_by, approved_by?]. */
+  /** Approval: [id, requested_by, approved_by?, reason?] ('' for no approver before a reason). */
   ap?: string[]
   /** Adoptions: [certificate_id, team] each. */
   ad?: [string, string][]
@@ -393,8 +399,10 @@ export function summarize(entry: AuditEntry): Summary {
     }
   }
   if (entry.approval) {
-    const { id, requested_by, approved_by } = entry.approval
+    const { id, requested_by, approved_by, reason } = entry.approval
     summary.ap = approved_by === undefined ? [id, requested_by] : [id, requested_by, approved_by]
+    // Issue 22.
+    if (reason !== undefined) summary.ap = [id, requested_by, approved_by ?? '', reason]
   }
   if (entry.adopted) summary.ad = entry.adopted.map((a) => [a.certificate_id, a.team])
   if (entry.assigned) {
@@ -431,11 +439,12 @@ export function expand(summary: Summary): AuditEntry {
     if (summary.sd) entry.decision.shadow = { effect: summary.sd, rule_ids: summary.sr ?? [] }
   }
   if (summary.ap) {
-    const [id, requested_by, approved_by] = summary.ap
+    const [id, requested_by, approved_by, reason] = summary.ap
     entry.approval = {
       id: id!,
       requested_by: requested_by!,
       ...(approved_by ? { approved_by } : {}),
+      ...(reason !== undefined ? { reason } : {}),
     }
   }
   if (summary.ad) {
@@ -479,6 +488,10 @@ export function fit(summary: Summary): Summary {
     if (bytes(summary) <= budget) return summary
     summary = { ...summary, tr: 1 }
     if (summary.n !== undefined) summary.n = [...summary.n].slice(0, name).join('')
+    // Issue 22: an approval's reason, as long as a caller chose, is cut like a name.
+    if (summary.ap?.[3] !== undefined) {
+      summary.ap = [...summary.ap.slice(0, 3), [...summary.ap[3]].slice(0, name).join('')]
+    }
     if (summary.dr) summary.dr = summary.dr.slice(0, rules)
     if (summary.sr) summary.sr = summary.sr.slice(0, rules)
     if (summary.e) summary.e = summary.e.slice(0, codes)
@@ -515,7 +528,7 @@ export function touches(summary: Summary): {
   }
   if (summary.ap?.[1] !== undefined) members.push(summary.ap[1])
   // Issue 22: the approver of an approved delete, and the team that owned the certificate.
-  if (summary.ap?.[2] !== undefined) members.push(summary.ap[2])
+  if (summary.ap?.[2]) members.push(summary.ap[2])
   if (summary.ct !== undefined) teams.push(summary.ct)
   return { teams, members, certificates }
 }

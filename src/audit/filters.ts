@@ -35,7 +35,7 @@ function nameMatches(summary: Summary, name: string, prefix: boolean): boolean {
  * it finds every approval a member gave.
  */
 const actionMatches = (summary: Summary, action: string) =>
-  summary.a === action || (action === 'approve' && summary.ap?.[2] !== undefined)
+  summary.a === action || (action === 'approve' && Boolean(summary.ap?.[2]))
 
 /** Team, member and certificate match on everyone the entry touches (entry.ts), not only its caller. */
 export function matches(summary: Summary, filters: Filters): boolean {

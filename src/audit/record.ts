@@ -25,6 +25,9 @@ export const AUDITED_ACTIONS = [
   'transfer',
   'sign_in',
   'sign_out',
+  // Issue 22: a requester withdraws a parked delete; an approver rejects one.
+  'withdraw',
+  'reject',
 ] as const
 export type Action = (typeof AUDITED_ACTIONS)[number]
 
@@ -37,7 +40,13 @@ export interface Findings {
   /** The policy decision that let the request through or stopped it, shadow results included. */
   decision?: Decision
   /** For a two-person delete, or a transfer request (ownership/transfer.ts): its id, both members. */
-  approval?: { id: string; requestedBy: string; approvedBy?: string }
+  approval?: {
+    id: string
+    requestedBy: string
+    approvedBy?: string
+    /** Issue 22: the requester's reason, or a withdraw's or reject's. */
+    reason?: string | undefined
+  }
   /** Certificates adopted for a team while this request read them (ownership/reconcile.ts). */
   adopted?: { certificate_id: string; team: string }[]
   /** An owner assigned by an admin (ownership/assign.ts): the new team and the one before. */

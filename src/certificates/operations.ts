@@ -142,7 +142,8 @@ export type DeleteResult =
 
 export function deleteCertificate(
   deps: ApprovalDeps,
-  { accountId, certificateId }: CertificateRef,
+  // Issue 22: `reason`, why the requester asks, kept if the delete is parked for approval.
+  { accountId, certificateId, reason }: CertificateRef & { reason?: string | undefined },
 ): Promise<Outcome<DeleteResult>> {
   return run({ accountId, certificateId }, async (found): Promise<DeleteResult> => {
     const { who, upstream } = deps
@@ -164,7 +165,7 @@ export function deleteCertificate(
       const target = { accountId, certificateId }
       return {
         kind: 'parked',
-        parked: await park(deps, found, target, facts, known.label, { ruleIds, approval }),
+        parked: await park(deps, found, target, facts, known.label, { ruleIds, approval }, reason),
       }
     }
     const envelope = await followingUpstream(deps, found, ref, () =>

@@ -98,6 +98,23 @@ function FilterForm(props: { values: Record<string, string>; teams: string[]; me
             spellcheck={false}
           />
         </Field>
+        {/* Issue 22: find a certificate's entries by the name people know it by. */}
+        <Field name="certificate_name" label="Certificate name" hint="(exact)">
+          <input
+            id="f-certificate_name"
+            name="certificate_name"
+            value={v.certificate_name ?? ''}
+            spellcheck={false}
+          />
+        </Field>
+        <Field name="certificate_name_prefix" label="Name starts with">
+          <input
+            id="f-certificate_name_prefix"
+            name="certificate_name_prefix"
+            value={v.certificate_name_prefix ?? ''}
+            spellcheck={false}
+          />
+        </Field>
         <Field name="request_id" label="Request id">
           <input
             id="f-request_id"

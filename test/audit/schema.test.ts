@@ -50,6 +50,7 @@ function everyFact(): RequestFacts {
       id: '7d6c2f9e-8a51-4b1e-9f0a-3c2d1e0f9a8b',
       requestedBy: 'bob',
       approvedBy: 'admin',
+      reason: 'replaced by ci-root-2027',
     },
     adopted: [
       { certificate_id: CERT, team: 'payments' },
@@ -161,7 +162,12 @@ describe('the OpenAPI description', () => {
     expect(entry.additionalProperties).toBe(false)
     const { decision, approval, adopted } = entry.properties!
     expect(Object.keys(decision!.properties!)).toEqual(['effect', 'rule_ids', 'reason', 'shadow'])
-    expect(Object.keys(approval!.properties!)).toEqual(['id', 'requested_by', 'approved_by'])
+    expect(Object.keys(approval!.properties!)).toEqual([
+      'id',
+      'requested_by',
+      'approved_by',
+      'reason',
+    ])
     expect(approval!.required).toEqual(['id', 'requested_by'])
     expect(Object.keys(adopted!.items!.properties!)).toEqual(['certificate_id', 'team'])
     expect(entry.required).toEqual(['time', 'id', 'kind', 'outcome', 'upstream_attempts'])
@@ -259,6 +265,8 @@ describe('the CSV columns', () => {
   ]
   const ADDED = [
     'decision_reason',
+    // Issue 22: an approval's reason.
+    'approval_reason',
     'adopted_certificate_id',
     'adopted_team',
     'assigned_team',

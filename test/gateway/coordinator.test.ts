@@ -300,7 +300,8 @@ describe('the coordinator\u2019s transitions', () => {
         JSON.stringify(old),
       )
       const table = opened(state, {}, 'approvals')
-      expect(appliedId(sql, 'approvals')).toBe(2)
+      // Issue 22: and on through migration 3 (the table rebuilt, its rows kept).
+      expect(appliedId(sql, 'approvals')).toBe(3)
       const [row] = sql
         .exec<{ created_ms: number }>('SELECT created_ms FROM approvals WHERE id = ?', old.id)
         .toArray()
@@ -308,6 +309,42 @@ describe('the coordinator\u2019s transitions', () => {
       const concerning = { member: 'admin', roles: ['admin'] }
       const page = table.pending({ after: null, limit: 5, concerning }, Date.now())
       expect(page.approvals.map((a) => a.id)).toEqual([old.id])
+    })
+  })
+
+  // Issue 22.
+  it('rebuilds the table for withdrawn, rejected and gone, keeping every row (migration 3)', async () => {
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName('v2-' + crypto.randomUUID()))
+    const old = parked(crypto.randomUUID())
+    await runInDurableObject(stub, (_coordinator, state) => {
+      const sql = state.storage.sql
+      // The table as migration 2 left it, with a pending row.
+      sql.exec(`CREATE TABLE approvals (id TEXT PRIMARY KEY, status TEXT NOT NULL
+        CHECK (status IN ('pending', 'executing', 'executed', 'failed', 'expired')),
+        expires_ms INTEGER NOT NULL, record TEXT NOT NULL, approved_by TEXT, closed_at TEXT,
+        outcome TEXT, created_ms INTEGER NOT NULL DEFAULT 0)`)
+      sql.exec(
+        `INSERT INTO approvals (id, status, expires_ms, created_ms, record) VALUES (?, 'pending', ?, ?, ?)`,
+        old.id,
+        Date.parse(old.expires_at),
+        Date.parse(old.created_at),
+        JSON.stringify(old),
+      )
+      expect(appliedId(sql, 'approvals')).toBe(0) // creates the migrations' ledger
+      sql.exec(
+        `INSERT INTO schema_migrations (module, last_id, applied_at_ms) VALUES ('approvals', 2, 0)`,
+      )
+      const table = opened(state, {}, 'approvals')
+      expect(appliedId(sql, 'approvals')).toBe(3)
+      // The old row is the certificate's open approval: a second park gets it back.
+      const again = table.parkOnce({ ...old, id: crypto.randomUUID() }, Date.now())
+      expect(again).toMatchObject({ existing: true, approval: { id: old.id } })
+      const ended = table.end(old.id, { status: 'rejected', by: 'admin', reason: 'no' }, Date.now())
+      expect(ended).toMatchObject({
+        ended: true,
+        approval: { status: 'rejected', closed_by: 'admin', close_reason: 'no' },
+      })
+      expect(table.end(old.id, { status: 'withdrawn', by: 'bob' }, Date.now()).ended).toBe(false)
     })
   })
 })
