@@ -7,7 +7,7 @@
  * told by colour alone (badges carry words). Small screens get one column and tables that scroll
  * sideways inside their own region.
  */
-const ASSET_VERSION = 'v1'
+const ASSET_VERSION = 'v2'
 export const STYLESHEET_PATH = `/console/assets/console-${ASSET_VERSION}.css`
 export const ICON_PATH = `/console/assets/icon-${ASSET_VERSION}.svg`
 
@@ -72,6 +72,11 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .badge.warn { color: var(--warn); background: var(--warn-bg); }
 .badge.good { color: var(--good); background: var(--good-bg); }
 .badge.info { color: var(--info); background: var(--info-bg); }
+.table-wrap { position: relative; }
+header.top :focus-visible { outline-color: #ffd166; }
+textarea { font: inherit; width: 100%; max-width: 40rem; padding: 0.35rem 0.5rem; border: 1px solid #767d87; border-radius: 0.25rem; display: block; margin-bottom: 0.5rem; }
+button.danger { background: var(--bad); border-color: var(--bad); }
+.reason { font-style: italic; overflow-wrap: anywhere; }
 dl.facts { display: grid; grid-template-columns: minmax(8rem, max-content) 1fr; gap: 0.3rem 1rem; margin: 0; }
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }

@@ -54,10 +54,10 @@ describe('every console page', () => {
 
   it('serves its stylesheet and icon without recording them (they carry no identity)', async () => {
     const written = await newEntries(async () => {
-      const css = await new Browser().get('/console/assets/console-v1.css')
+      const css = await new Browser().get('/console/assets/console-v2.css')
       expect(css.status).toBe(200)
       expect(css.response.headers.get('content-type')).toContain('text/css')
-      expect((await new Browser().get('/console/assets/icon-v1.svg')).status).toBe(200)
+      expect((await new Browser().get('/console/assets/icon-v2.svg')).status).toBe(200)
     })
     expect(written).toEqual([])
   })
@@ -149,9 +149,16 @@ describe('the approvals page', () => {
     const admin = await signedIn(KEYS.admin)
     const page = await admin.get('/console/approvals')
     expect(page.html).toContain('ca-to-go')
-    expect(page.html).toContain(`action="/console/approvals/${approvalId}/approve"`)
+    // Issue 22: the list leads to the review page; the delete is confirmed there, a second step.
+    expect(page.html).not.toContain(`action="/console/approvals/${approvalId}/approve"`)
+    expect(page.html).toContain(`href="/console/approvals/${approvalId}"`)
+    const review = await admin.get(`/console/approvals/${approvalId}`)
+    expect(review.status).toBe(200)
+    expect(review.html).toContain('No Cloudflare service uses it now')
+    expect(review.html).toContain(`action="/console/approvals/${approvalId}/approve"`)
+    expect(review.html).toContain(`action="/console/approvals/${approvalId}/reject"`)
     const approved = await admin.post(`/console/approvals/${approvalId}/approve`, {
-      csrf: await admin.csrf('/console/approvals'),
+      csrf: await admin.csrf(`/console/approvals/${approvalId}`),
     })
     expect(approved.status).toBe(303)
     const gone = await callJson(certificateUrl(id), { key: KEYS.admin })
@@ -221,7 +228,7 @@ describe('the approvals page, with one lead parking 200 deletes', () => {
     // the facts kept on its record.
     expect(ids[0]).toBe(olderApproval)
     expect(first.html).toContain('older-root')
-    expect(first.html).toContain(`action="/console/approvals/${olderApproval}/approve"`)
+    expect(first.html).toContain(`href="/console/approvals/${olderApproval}"`)
 
     // The API lists the same approvals with the same operation, a page at a time.
     const listed: string[] = []
@@ -371,5 +378,57 @@ describe('the budgets page', () => {
     await (await budgetInstance()).tripBreaker(Date.now() + 90_000, Date.now())
     const page = await (await signedIn(KEYS.carol)).get('/console/budgets')
     expect(page.html).toContain('The breaker is open')
+  })
+})
+
+// Issue 22: the review page shows the facts of now; reject and withdraw from the console.
+describe('an approval reviewed in the console', () => {
+  const park = async (name: string, reason?: string) => {
+    const id = await uploadedId({ ca: true, name }, { key: KEYS.bob })
+    const parked = await callJson<null>(certificateUrl(id), {
+      method: 'DELETE',
+      key: KEYS.bob,
+      headers: {
+        prefer: 'respond-async',
+        ...(reason !== undefined ? { 'x-approval-reason': reason } : {}),
+      },
+    })
+    return { id, approvalId: (parked.body as unknown as { approval: { id: string } }).approval.id }
+  }
+
+  it('shows the reason and the associations of now, and rejects with a reason', async () => {
+    const { id, approvalId } = await park('edge-ca', 'moved to edge-ca-2027')
+    await emulator.setAssociations(id, [{ service: 'hyperdrive', status: 'active' }])
+    const admin = await signedIn(KEYS.admin)
+    const review = await admin.get(`/console/approvals/${approvalId}`)
+    expect(review.html).toContain('moved to edge-ca-2027')
+    expect(review.html).toContain('hyperdrive (active)')
+    const rejected = await admin.post(`/console/approvals/${approvalId}/reject`, {
+      csrf: await admin.csrf(`/console/approvals/${approvalId}`),
+      reason: 'still used by hyperdrive',
+    })
+    expect(rejected.status).toBe(303)
+    const bob = await signedIn(KEYS.bob)
+    const mine = await bob.get(`/console/approvals/${approvalId}`)
+    expect(mine.html).toContain('Rejected; nothing was deleted.')
+    expect(mine.html).toContain('still used by hyperdrive')
+    expect(mine.html).not.toContain('/withdraw"')
+  })
+
+  it('lets the requester withdraw, and offers the approver nothing to approve', async () => {
+    const { approvalId } = await park('old-ca')
+    const bob = await signedIn(KEYS.bob)
+    const page = await bob.get(`/console/approvals/${approvalId}`)
+    expect(page.html).toContain(`action="/console/approvals/${approvalId}/withdraw"`)
+    expect(page.html).not.toContain('/approve"')
+    const withdrawn = await bob.post(`/console/approvals/${approvalId}/withdraw`, {
+      csrf: await bob.csrf(`/console/approvals/${approvalId}`),
+      reason: '',
+    })
+    expect(withdrawn.status).toBe(303)
+    const admin = await signedIn(KEYS.admin)
+    const after = await admin.get(`/console/approvals/${approvalId}`)
+    expect(after.html).toContain('Withdrawn by the member who asked')
+    expect(after.html).not.toContain('/approve"')
   })
 })
