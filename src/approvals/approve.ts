@@ -20,6 +20,7 @@ import { upstreamRequests } from '../upstream/request'
 import type { MtlsCertificate } from '../upstream/shapes'
 import type { ApprovalDeps } from '../kernel/operation'
 import { noteSubject } from '../audit/record'
+import { mayAudit } from '../audit/review'
 import { upstreamSaysGone } from '../upstream/relay'
 import { closeAsGone } from './ending'
 import { fromStoredFacts, type Approval } from './store'
@@ -37,6 +38,9 @@ const accountsOfCaller = (deps: ApprovalDeps): readonly string[] =>
 function concerns(deps: ApprovalDeps, approval: Approval): boolean {
   const { memberId, roles } = deps.principal
   if (approval.requested_by === memberId) return true
+  // Issue 22: whoever may read the whole audit log (an auditor) sees every approval, read-only:
+  // the log names them all already; approving still takes an approver's role and decision.
+  if (mayAudit(deps.who)) return true
   if (!roles.some((role) => approval.roles.includes(role))) return false
   if (!accountsOfCaller(deps).includes(approval.account_id)) return false
   return deps.who.decide('get', fromStoredFacts(approval.certificate)).effect === 'allow'
@@ -90,7 +94,12 @@ export function listPendingApprovals(
       }
       after = match[2] ?? null
     }
-    const concerning = { member: deps.principal.memberId, roles: deps.principal.roles }
+    const concerning = {
+      member: deps.principal.memberId,
+      roles: deps.principal.roles,
+      // Issue 22: an auditor is concerned by every approval.
+      everyone: mayAudit(deps.who),
+    }
     const approvals: Approval[] = []
     for (let trips = 0; index < accounts.length; trips++) {
       const account = accounts[index]!
@@ -159,6 +168,12 @@ function requireUsable(deps: ApprovalDeps, found: Findings, approval: Approval):
   noteApproval(found, approval)
   refuseUnlessPending(approval)
   if (approval.requested_by === memberId) throw GatewayError.of('SELF_APPROVAL')
+  // Issue 22: one who sees it without an approver's role (an auditor) may not approve it.
+  if (!deps.principal.roles.some((role) => approval.roles.includes(role))) {
+    throw GatewayError.of('DENIED', {
+      message: `Denied by policy: approving this delete takes the role ${approval.roles.join(' or ')}`,
+    })
+  }
 }
 
 const closed = (approval?: Approval | null) =>

@@ -39,6 +39,12 @@ export function reviewApproval(
     const approval = await concernedApproval(deps, approvalId)
     noteApproval(found, approval)
     if (approval.status !== 'pending') return { approval, current: null }
+    // Only those who act on it (the requester, an approver) fetch the certificate now: an
+    // auditor reads the record as kept, and spends no upstream call.
+    const { memberId, roles } = deps.principal
+    const acts =
+      approval.requested_by === memberId || roles.some((r) => approval.roles.includes(r))
+    if (!acts) return { approval, current: null }
     const { account_id: accountId, certificate_id: certificateId } = approval
     try {
       const known = await visibleCertificate(deps, found, accountId, certificateId)

@@ -110,7 +110,12 @@ export interface ApprovalStore {
 export interface PendingPage {
   after: string | null
   limit: number
-  concerning: { member: string; roles: readonly string[] }
+  concerning: {
+    member: string
+    roles: readonly string[]
+    /** Issue 22: every pending approval (an auditor's read-only view). */
+    everyone?: boolean
+  }
 }
 
 type StoredFacts = Approval['certificate']

@@ -236,7 +236,11 @@ export function approvalTable(sql: SqlStorage) {
         read++
         last = `${row.created_ms}.${row.id}`
         const parked = JSON.parse(row.record) as Approval
-        if (parked.requested_by === member || parked.roles.some((r) => roles.includes(r))) {
+        if (
+          page.concerning.everyone === true ||
+          parked.requested_by === member ||
+          parked.roles.some((r) => roles.includes(r))
+        ) {
           approvals.push({ ...parked, status: 'pending' })
           if (approvals.length >= page.limit) break
         }

@@ -432,3 +432,72 @@ describe('an approval reviewed in the console', () => {
     expect(after.html).not.toContain('/approve"')
   })
 })
+
+// Issue 22: a console that knows who is looking.
+describe('the console for each role', () => {
+  const navOf = (html: string) =>
+    [...(/<nav class="main"[\s\S]*?<\/nav>/.exec(html)?.[0] ?? '').matchAll(/>([^<>]+)<\/a>/g)].map(
+      (m) => m[1],
+    )
+
+  it('shows in the navigation only the pages the role may use', async () => {
+    const auditor = await (await signedIn(KEYS.auditor)).get('/console')
+    expect(navOf(auditor.html)).toEqual(['Approvals', 'Audit', 'Budgets', 'API reference'])
+    const bob = await (await signedIn(KEYS.bob)).get('/console')
+    expect(navOf(bob.html)).toEqual(['Certificates', 'Approvals', 'Budgets', 'API reference'])
+    expect(bob.html).not.toContain('href="/console/audit"')
+    const admin = await (await signedIn(KEYS.admin)).get('/console')
+    expect(navOf(admin.html)).toEqual([
+      'Certificates',
+      'Approvals',
+      'Audit',
+      'Budgets',
+      'API reference',
+    ])
+  })
+
+  it('shows an auditor every pending approval, read-only, and each member what waits for them', async () => {
+    const id = await uploadedId({ ca: true, name: 'waiting-ca' }, { key: KEYS.bob })
+    const parked = await callJson<null>(certificateUrl(id), {
+      method: 'DELETE',
+      key: KEYS.bob,
+      headers: { prefer: 'respond-async' },
+    })
+    const approvalId = (parked.body as unknown as { approval: { id: string } }).approval.id
+
+    const auditor = await signedIn(KEYS.auditor)
+    // (Other tests of this file leave approvals behind: the list may hold others first.)
+    const list = await auditor.get('/console/approvals')
+    expect(list.html).toContain('<caption>')
+    expect(list.html).not.toContain('Nothing is waiting')
+    const review = await auditor.get(`/console/approvals/${approvalId}`)
+    expect(review.status).toBe(200)
+    expect(review.html).toContain('waiting-ca')
+    expect(review.html).not.toContain('/approve"')
+    expect((await auditor.get('/console')).html).toMatch(
+      /\d+( or more)? deletes? waiting for approval \(read-only\)/,
+    )
+    // The API agrees: the auditor lists it, and cannot approve it.
+    const api = await callJson<{ id: string }[]>(`${GATEWAY}/approvals`, { key: KEYS.auditor })
+    expect(api.status).toBe(200)
+    const one = await callJson<{ id: string }>(`${GATEWAY}/approvals/${approvalId}`, {
+      key: KEYS.auditor,
+    })
+    expect(one.body.result.id).toBe(approvalId)
+    const approve = await callJson(`${GATEWAY}/approvals/${approvalId}/approve`, {
+      method: 'POST',
+      key: KEYS.auditor,
+    })
+    expect(approve.status).toBe(403)
+
+    expect((await (await signedIn(KEYS.admin)).get('/console')).html).toMatch(
+      /\d+( or more)? deletes? waiting for your decision/,
+    )
+    expect((await (await signedIn(KEYS.bob)).get('/console')).html).toMatch(
+      /\d+( or more)? of your delete requests still waiting/,
+    )
+    expect((await (await signedIn(KEYS.carol)).get('/console')).html).toContain(
+      'Nothing is waiting for you.',
+    )
+  })
+})
