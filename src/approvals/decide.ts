@@ -42,8 +42,7 @@ export function reviewApproval(
     // Only those who act on it (the requester, an approver) fetch the certificate now: an
     // auditor reads the record as kept, and spends no upstream call.
     const { memberId, roles } = deps.principal
-    const acts =
-      approval.requested_by === memberId || roles.some((r) => approval.roles.includes(r))
+    const acts = approval.requested_by === memberId || roles.some((r) => approval.roles.includes(r))
     if (!acts) return { approval, current: null }
     const { account_id: accountId, certificate_id: certificateId } = approval
     try {
