@@ -501,3 +501,25 @@ describe('the console for each role', () => {
     )
   })
 })
+
+// Issue 22: review that starts from the question.
+describe('the audit page from the question', () => {
+  it('shows its range, offers presets, gives codes their meaning and finds by name', async () => {
+    // (A leaf: this file's earlier tests use up the emulator's CA allocation.)
+    const id = await uploadedId({ name: 'question-leaf' }, { key: KEYS.alice })
+    await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.alice })
+    const auditor = await signedIn(KEYS.auditor)
+    const first = await auditor.get('/console/audit')
+    // The default range is said in words, and the presets are links, never a silent default.
+    expect(first.html).toMatch(/Showing entries from <time[^>]*>[^<]+<\/time> to now\./)
+    for (const preset of ['Last 24 hours', 'Last 7 days', 'Last 30 days', 'Everything kept']) {
+      expect(first.html).toContain(preset)
+    }
+    expect(first.html).toContain('href="/console/audit?from="')
+    // By the certificate's name, from the form: the denied delete, its code with its meaning.
+    const byName = await auditor.get('/console/audit?certificate_name=question-leaf&from=')
+    expect(byName.html).toContain('18301: Denied by policy')
+    expect(byName.html).toContain('value="question-leaf"')
+    expect(byName.html).toMatch(/2 entries/)
+  })
+})
