@@ -76,6 +76,7 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 header.top :focus-visible { outline-color: #ffd166; }
 textarea { font: inherit; width: 100%; max-width: 40rem; padding: 0.35rem 0.5rem; border: 1px solid #767d87; border-radius: 0.25rem; display: block; margin-bottom: 0.5rem; }
 button.danger { background: var(--bad); border-color: var(--bad); }
+section form + form { margin-top: 1.25rem; }
 .reason { font-style: italic; overflow-wrap: anywhere; }
 dl.facts { display: grid; grid-template-columns: minmax(8rem, max-content) 1fr; gap: 0.3rem 1rem; margin: 0; }
 dl.facts dt { font-weight: 600; }
