@@ -19,6 +19,10 @@ import type { Envelope } from '../upstream/port'
 import { upstreamRequests } from '../upstream/request'
 import type { MtlsCertificate } from '../upstream/shapes'
 import type { ApprovalDeps } from '../kernel/operation'
+import { noteSubject } from '../audit/record'
+import { mayAudit } from '../audit/review'
+import { upstreamSaysGone } from '../upstream/relay'
+import { closeAsGone } from './ending'
 import { fromStoredFacts, type Approval } from './store'
 
 /** The accounts of the caller's team, in the policy's order. */
@@ -34,12 +38,15 @@ const accountsOfCaller = (deps: ApprovalDeps): readonly string[] =>
 function concerns(deps: ApprovalDeps, approval: Approval): boolean {
   const { memberId, roles } = deps.principal
   if (approval.requested_by === memberId) return true
+  // Issue 22: whoever may read the whole audit log (an auditor) sees every approval, read-only:
+  // the log names them all already; approving still takes an approver's role and decision.
+  if (mayAudit(deps.who)) return true
   if (!roles.some((role) => approval.roles.includes(role))) return false
   if (!accountsOfCaller(deps).includes(approval.account_id)) return false
   return deps.who.decide('get', fromStoredFacts(approval.certificate)).effect === 'allow'
 }
 
-async function concernedApproval(deps: ApprovalDeps, approvalId: string): Promise<Approval> {
+export async function concernedApproval(deps: ApprovalDeps, approvalId: string): Promise<Approval> {
   const approval = await deps.approvals.get(approvalId)
   if (approval === null || !concerns(deps, approval)) throw GatewayError.of('APPROVAL_NOT_FOUND')
   return approval
@@ -87,7 +94,12 @@ export function listPendingApprovals(
       }
       after = match[2] ?? null
     }
-    const concerning = { member: deps.principal.memberId, roles: deps.principal.roles }
+    const concerning = {
+      member: deps.principal.memberId,
+      roles: deps.principal.roles,
+      // Issue 22: an auditor is concerned by every approval.
+      everyone: mayAudit(deps.who),
+    }
     const approvals: Approval[] = []
     for (let trips = 0; index < accounts.length; trips++) {
       const account = accounts[index]!
@@ -133,14 +145,35 @@ function requireRequesterStillAllowed(
   }
 }
 
-/** Notes the approval and who approves it, and refuses one that cannot be used any more. */
-function requireUsable(deps: ApprovalDeps, found: Findings, approval: Approval): void {
-  const { memberId } = deps.principal
+/**
+ * Issue 22: notes the approval and its certificate as parked; nobody has approved anything yet
+ * (the approver is named once the delete goes ahead).
+ */
+export function noteApproval(found: Findings, approval: Approval): void {
   found.accountId = approval.account_id
   found.certificateId = approval.certificate_id
-  found.approval = { id: approval.id, requestedBy: approval.requested_by, approvedBy: memberId }
+  found.approval = { id: approval.id, requestedBy: approval.requested_by }
+  const stored = approval.certificate
+  noteSubject(found, {
+    name: stored.name,
+    ca: stored.ca,
+    ownerTeam: stored.owner_team,
+    fingerprintSha256: stored.fingerprint_sha256,
+  })
+}
+
+/** Notes the approval, and refuses one that cannot be used any more. */
+function requireUsable(deps: ApprovalDeps, found: Findings, approval: Approval): void {
+  const { memberId } = deps.principal
+  noteApproval(found, approval)
   refuseUnlessPending(approval)
   if (approval.requested_by === memberId) throw GatewayError.of('SELF_APPROVAL')
+  // Issue 22: one who sees it without an approver's role (an auditor) may not approve it.
+  if (!deps.principal.roles.some((role) => approval.roles.includes(role))) {
+    throw GatewayError.of('DENIED', {
+      message: `Denied by policy: approving this delete takes the role ${approval.roles.join(' or ')}`,
+    })
+  }
 }
 
 const closed = (approval?: Approval | null) =>
@@ -204,13 +237,22 @@ export function approveDelete(
     let known: KnownCertificate
     try {
       known = await requireDeletableNow(deps, found, approval)
+      // Issue 22: from here on it is the requester's delete, approved by the caller, and is
+      // recorded as a delete that ran (action is in the chain's head: set before the pending entry).
+      found.approval = { ...found.approval!, approvedBy: principal.memberId }
+      found.performed = 'delete'
       await deps.audit.beforeChange(found)
     } catch (error) {
+      // Not on record as a delete (the pending entry is the last step of the try): a refusal.
+      found.approval = { id: approval.id, requestedBy: approval.requested_by }
+      delete found.performed
       // Refused before anything was forwarded: the approval is open again, as it was (a
       // certificate in use today may be free tomorrow).
       await approvals
         .release(approval.id, principal.memberId)
         .catch((e) => console.error('reopening a refused approval failed', e))
+      // Issue 22: unless the certificate is gone: then the approval closes, and says so plainly.
+      if (upstreamSaysGone(error)) throw await closeAsGone(deps, found, approval)
       throw error
     }
     let envelope: Envelope<MtlsCertificate>
@@ -224,6 +266,7 @@ export function approveDelete(
       if (error instanceof GatewayError && error.status === 429) {
         // Rate-limited (the upstream's 429, or the gateway's budget or breaker before sending):
         // nothing was deleted, so the approval is open again, for this or another approver later.
+        found.approval = { id: approval.id, requestedBy: approval.requested_by }
         await approvals
           .release(approval.id, principal.memberId)
           .catch((e) => console.error('reopening a rate-limited approval failed', e))

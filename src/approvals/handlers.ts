@@ -4,7 +4,15 @@ import { successEnvelope } from '../lib/envelope'
 import { createRouter } from '../lib/router'
 import { settle } from '../pipe'
 import { approveDelete, getApproval, listPendingApprovals } from './approve'
-import { approveRoute, getApprovalRoute, listApprovalsRoute } from './routes'
+import { rejectApproval, reviewApproval, withdrawApproval } from './decide'
+import {
+  approveRoute,
+  getApprovalRoute,
+  listApprovalsRoute,
+  rejectRoute,
+  reviewApprovalRoute,
+  withdrawRoute,
+} from './routes'
 
 export const approvalsRouter = createRouter<AppEnv>()
   .openapi(listApprovalsRoute, async (c) => {
@@ -23,4 +31,19 @@ export const approvalsRouter = createRouter<AppEnv>()
   .openapi(approveRoute, async (c) => {
     const { approval_id: id } = c.req.valid('param')
     return c.json(settle(c, await approveDelete(c.var.scope, id)), 200)
+  })
+  // Issue 22.
+  .openapi(reviewApprovalRoute, async (c) => {
+    const { approval_id: id } = c.req.valid('param')
+    return c.json(successEnvelope(settle(c, await reviewApproval(c.var.scope, id))), 200)
+  })
+  .openapi(withdrawRoute, async (c) => {
+    const { approval_id: id } = c.req.valid('param')
+    const reason = c.req.valid('json')?.reason || undefined
+    return c.json(successEnvelope(settle(c, await withdrawApproval(c.var.scope, id, reason))), 200)
+  })
+  .openapi(rejectRoute, async (c) => {
+    const { approval_id: id } = c.req.valid('param')
+    const { reason } = c.req.valid('json')
+    return c.json(successEnvelope(settle(c, await rejectApproval(c.var.scope, id, reason))), 200)
   })

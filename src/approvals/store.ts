@@ -12,6 +12,8 @@ import { z } from '@hono/zod-openapi'
 import type { CertificateLabel } from '../ownership/ledger'
 import type { CertificateFacts } from '../policy/decide'
 
+export const ENDINGS = ['withdrawn', 'rejected', 'gone'] as const
+
 export const approvalSchema = z.object({
   id: z.string(),
   account_id: z.string(),
@@ -36,11 +38,25 @@ export const approvalSchema = z.object({
   }),
   created_at: z.string(),
   expires_at: z.string(),
-  status: z.enum(['pending', 'executing', 'executed', 'failed', 'expired']),
+  // Issue 22: withdrawn by its requester, rejected by an approver, or gone (the certificate no
+  // longer exists: closed by the gateway when someone looked).
+  status: z.enum(['pending', 'executing', 'executed', 'failed', 'expired', ...ENDINGS]),
   approved_by: z.string().optional(),
   closed_at: z.string().optional(),
   outcome: z.string().optional(),
+  /** Issue 22: why the requester asks (stored with the request, shown to approvers). */
+  reason: z.string().optional(),
+  /** Issue 22: who withdrew or rejected it ("gateway" for gone), and why. */
+  closed_by: z.string().optional(),
+  close_reason: z.string().optional(),
 })
+
+/** Issue 22: how a pending approval ends without a delete. */
+export type Ending = {
+  status: (typeof ENDINGS)[number]
+  by: string
+  reason?: string | undefined
+}
 export type Approval = z.infer<typeof approvalSchema>
 
 /** What a claim found: `claimed` only for the one call that moved it from pending to executing. */
@@ -81,12 +97,25 @@ export interface ApprovalStore {
     accountId: string,
     page: PendingPage,
   ): Promise<{ approvals: Approval[]; next: string | null }>
+  // Issue 22.
+  /**
+   * Stores a new pending approval unless the certificate already has one open (pending or
+   * executing): then that one, untouched (`existing`). One step, so two requests at once park one.
+   */
+  parkOnce(approval: Approval): Promise<{ approval: Approval; existing: boolean }>
+  /** Ends a pending approval without a delete; `ended` only for the call that did it. */
+  end(id: string, ending: Ending, now: Date): Promise<{ ended: boolean; approval: Approval | null }>
 }
 
 export interface PendingPage {
   after: string | null
   limit: number
-  concerning: { member: string; roles: readonly string[] }
+  concerning: {
+    member: string
+    roles: readonly string[]
+    /** Issue 22: every pending approval (an auditor's read-only view). */
+    everyone?: boolean
+  }
 }
 
 type StoredFacts = Approval['certificate']

@@ -31,6 +31,8 @@ export const OUTCOME_CLASSES = [
   'upstream_error',
   'gateway_error',
   'pending',
+  // Issue 22: a delete parked for approval: allowed so far, but nothing was deleted.
+  'parked',
 ] as const
 export type OutcomeClass = (typeof OUTCOME_CLASSES)[number]
 
@@ -127,6 +129,11 @@ export const auditEntrySchema = z
         id: z.string(),
         requested_by: z.string(),
         approved_by: z.string().optional(),
+        // Issue 22: in the summary too (cut, like a name, if it must be to fit).
+        reason: z.string().optional().openapi({
+          description:
+            "Why: the requester's reason for a parked delete, or the reason of a withdraw or reject",
+        }),
       })
       .optional()
       .openapi({
@@ -220,6 +227,16 @@ export const auditEntrySchema = z
       description:
         'The id of the policy revision the request was decided under: the SHA-256 of its canonical JSON (docs/policy.md, "Revisions"). Covered by the chain\'s link. Absent on entries written before revisions were recorded, and on summaries',
     }),
+    // Issue 22: the certificate an entry is about, as the gateway knew it (ledger, upload, or what
+    // the operation fetched); its owning team is one of the entry's parties (`touches`).
+    certificate_ca: z.boolean().optional().openapi({
+      description:
+        'Whether the certificate is a CA (true) or a leaf (false), as the gateway knew it',
+    }),
+    certificate_team: z.string().optional().openapi({
+      description:
+        'The team that owned the certificate when the request was made (none: unowned or unknown)',
+    }),
   })
   .openapi('AuditEntry')
 
@@ -281,6 +298,9 @@ export const ENTRY_FIELDS = {
   policy_change: { head: true, label: 'Policy change' },
   decided_on: {},
   policy_revision: { short: 'pr', head: true, label: 'Policy revision' },
+  // Issue 22.
+  certificate_ca: { short: 'cca', label: 'CA or leaf' },
+  certificate_team: { short: 'ct', label: 'Owning team' },
 } as const satisfies { [F in keyof Required<AuditEntry>]: FieldRow }
 
 type Rows = typeof ENTRY_FIELDS
@@ -306,10 +326,11 @@ export const PAGE_FIELDS = fieldsWith('label').map(
 )
 
 export function classify(facts: RequestFacts, status: number): OutcomeClass {
-  // A parked delete was allowed, pending approval, whichever form it was answered in (403 or 202).
-  if (status < 400 || facts.outcome?.codes.includes(ERROR_CODES.APPROVAL_REQUIRED.code)) {
-    return 'allowed'
-  }
+  // A parked delete was allowed so far, but nothing was deleted: it reads as parked (issue 22),
+  // whichever form it was answered in (403 or 202).
+  if (facts.outcome?.codes.includes(ERROR_CODES.APPROVAL_REQUIRED.code)) return 'parked'
+  if (facts.approval !== undefined && facts.action === 'delete' && status === 202) return 'parked'
+  if (status < 400) return 'allowed'
   if (status === 401) return 'unauthenticated'
   if (status === 403 || facts.decision?.effect === 'deny') return 'denied'
   if (facts.upstreamFailed) return 'upstream_error'
@@ -321,7 +342,7 @@ export function classify(facts: RequestFacts, status: number): OutcomeClass {
 /** The entry for a request: `pending` before a mutation is forwarded, final once answered. */
 export function entryFromFacts(facts: RequestFacts, id: string, time: number, now: number) {
   const { principal, certificate, decision, outcome, approval, adopted, assigned } = facts
-  const { released, quotaOverride } = facts
+  const { released, quotaOverride, subject } = facts
   const entry: AuditEntry = {
     kind: 'request',
     id,
@@ -330,11 +351,11 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
     member: principal?.memberId,
     team: principal?.teamId,
     via: principal?.via,
-    action: facts.action,
+    action: facts.performed ?? facts.action,
     account_id: facts.accountId,
     certificate_id: facts.certificateId,
-    certificate_name: certificate?.name,
-    fingerprint_sha256: certificate?.fingerprintSha256,
+    certificate_name: certificate?.name ?? subject?.name ?? undefined,
+    fingerprint_sha256: certificate?.fingerprintSha256 ?? subject?.fingerprintSha256,
     serial_number: certificate?.serialNumber,
     decision: decision && {
       effect: decision.effect,
@@ -349,6 +370,7 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
       id: approval.id,
       requested_by: approval.requestedBy,
       approved_by: approval.approvedBy,
+      reason: approval.reason,
     },
     adopted: adopted && adopted.length > 0 ? adopted : undefined,
     assigned: assigned && {
@@ -382,6 +404,8 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
         : {}),
     },
     policy_revision: facts.policyRevision,
+    certificate_ca: subject?.ca,
+    certificate_team: subject?.ownerTeam ?? undefined,
   }
   return withoutUndefined(entry)
 }
@@ -443,7 +467,7 @@ type StructuredSummary = {
   dr?: string[]
   sd?: 'allow' | 'deny'
   sr?: string[]
-  /** Approval: [id, requested_by, approved_by?]. */
+  /** Approval: [id, requested_by, approved_by?, reason?] ('' for no approver before a reason). */
   ap?: string[]
   /** Adoptions: [certificate_id, team] each. */
   ad?: [string, string][]
@@ -496,8 +520,10 @@ export function summarize(entry: AuditEntry): Summary {
     }
   }
   if (entry.approval) {
-    const { id, requested_by, approved_by } = entry.approval
+    const { id, requested_by, approved_by, reason } = entry.approval
     summary.ap = approved_by === undefined ? [id, requested_by] : [id, requested_by, approved_by]
+    // Issue 22.
+    if (reason !== undefined) summary.ap = [id, requested_by, approved_by ?? '', reason]
   }
   if (entry.adopted) summary.ad = entry.adopted.map((a) => [a.certificate_id, a.team])
   if (entry.assigned) {
@@ -541,11 +567,12 @@ export function expand(summary: Summary): AuditEntry {
     if (summary.sd) entry.decision.shadow = { effect: summary.sd, rule_ids: summary.sr ?? [] }
   }
   if (summary.ap) {
-    const [id, requested_by, approved_by] = summary.ap
+    const [id, requested_by, approved_by, reason] = summary.ap
     entry.approval = {
       id: id!,
       requested_by: requested_by!,
       ...(approved_by ? { approved_by } : {}),
+      ...(reason !== undefined ? { reason } : {}),
     }
   }
   if (summary.ad) {
@@ -590,6 +617,10 @@ export function fit(summary: Summary): Summary {
     if (bytes(summary) <= budget) return summary
     summary = { ...summary, tr: 1 }
     if (summary.n !== undefined) summary.n = [...summary.n].slice(0, name).join('')
+    // Issue 22: an approval's reason, as long as a caller chose, is cut like a name.
+    if (summary.ap?.[3] !== undefined) {
+      summary.ap = [...summary.ap.slice(0, 3), [...summary.ap[3]].slice(0, name).join('')]
+    }
     if (summary.dr) summary.dr = summary.dr.slice(0, rules)
     if (summary.sr) summary.sr = summary.sr.slice(0, rules)
     if (summary.e) summary.e = summary.e.slice(0, codes)
@@ -626,5 +657,8 @@ export function touches(summary: Summary): {
   }
   if (summary.ap?.[1] !== undefined) members.push(summary.ap[1])
   if (summary.lc && summary.c === undefined) certificates.push(summary.lc.certificate_id)
+  // Issue 22: the approver of an approved delete, and the team that owned the certificate.
+  if (summary.ap?.[2]) members.push(summary.ap[2])
+  if (summary.ct !== undefined) teams.push(summary.ct)
   return { teams, members, certificates }
 }

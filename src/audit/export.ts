@@ -131,7 +131,9 @@ function filtersOf(query: Query): Record<string, string> {
   const { team, member, action, decision, outcome, certificate, requestId } = query
   const set = {
     ...{ team, member, action, decision, outcome, certificate, request_id: requestId },
-    policy_revision: query.policyRevision, // issue 20
+    policy_revision: query.policyRevision,
+    certificate_name: query.certificateName,
+    certificate_name_prefix: query.certificateNamePrefix,
   }
   return Object.fromEntries(
     Object.entries(set).filter((pair): pair is [string, string] => pair[1] !== undefined),

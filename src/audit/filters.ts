@@ -15,7 +15,29 @@ export interface Filters {
   requestId?: string
   /** Issue 20: the policy revision that decided the entry. */
   policyRevision?: string
+  // Issue 22: by the certificate's name, as entries record it.
+  certificateName?: string
+  certificateNamePrefix?: string
 }
+
+/**
+ * The recorded name matches, exactly or by prefix. A summary cut to fit KV's metadata (`tr`)
+ * keeps only the start of a long name: it matches when what is kept agrees with the filter as far
+ * as it goes, so a long name is never missed (the entry itself holds the whole name).
+ */
+function nameMatches(summary: Summary, name: string, prefix: boolean): boolean {
+  const kept = summary.n
+  if (kept === undefined) return false
+  if (prefix ? kept.startsWith(name) : kept === name) return true
+  return summary.tr === 1 && kept.length > 0 && name.startsWith(kept)
+}
+
+/**
+ * An approved delete is recorded as the `delete` it ran (issue 22); `approve` still finds it, as
+ * it finds every approval a member gave.
+ */
+const actionMatches = (summary: Summary, action: string) =>
+  summary.a === action || (action === 'approve' && Boolean(summary.ap?.[2]))
 
 /** Team, member and certificate match on everyone the entry touches (entry.ts), not only its caller. */
 export function matches(summary: Summary, filters: Filters): boolean {
@@ -26,11 +48,15 @@ export function matches(summary: Summary, filters: Filters): boolean {
   return (
     (filters.team === undefined || parties!.teams.includes(filters.team)) &&
     (filters.member === undefined || parties!.members.includes(filters.member)) &&
-    (filters.action === undefined || summary.a === filters.action) &&
+    (filters.action === undefined || actionMatches(summary, filters.action)) &&
     (filters.certificate === undefined || parties!.certificates.includes(filters.certificate)) &&
     (filters.outcome === undefined || summary.o === filters.outcome) &&
     (filters.requestId === undefined || (summary.k === 'r' && summary.id === filters.requestId)) &&
     (filters.decision === undefined || (summary.d ?? 'none') === filters.decision) &&
-    (filters.policyRevision === undefined || summary.pr === filters.policyRevision) // issue 20
+    (filters.policyRevision === undefined || summary.pr === filters.policyRevision) &&
+    (filters.certificateName === undefined ||
+      nameMatches(summary, filters.certificateName, false)) &&
+    (filters.certificateNamePrefix === undefined ||
+      nameMatches(summary, filters.certificateNamePrefix, true))
   )
 }

@@ -29,6 +29,9 @@ export const AUDITED_ACTIONS = [
   'expiring',
   'acknowledge',
   'successor',
+  // Issue 22: a requester withdraws a parked delete; an approver rejects one.
+  'withdraw',
+  'reject',
 ] as const
 export type Action = (typeof AUDITED_ACTIONS)[number]
 
@@ -41,7 +44,13 @@ export interface Findings {
   /** The policy decision that let the request through or stopped it, shadow results included. */
   decision?: Decision
   /** For a two-person delete, or a transfer request (ownership/transfer.ts): its id, both members. */
-  approval?: { id: string; requestedBy: string; approvedBy?: string }
+  approval?: {
+    id: string
+    requestedBy: string
+    approvedBy?: string
+    /** Issue 22: the requester's reason, or a withdraw's or reject's. */
+    reason?: string | undefined
+  }
   /** Certificates adopted for a team while this request read them (ownership/reconcile.ts). */
   adopted?: { certificate_id: string; team: string }[]
   /** An owner assigned by an admin (ownership/assign.ts): the new team and the one before. */
@@ -70,6 +79,15 @@ export interface Findings {
     after: string
     summary: string
   }
+  // Issue 22 (review): what the request touched, as the gateway knew it.
+  /**
+   * The certificate the request concerned, as the gateway knew it (the ledger, the upload, or
+   * what the operation fetched): set before the first `beforeChange`, because the pending entry's
+   * chain link commits to the fingerprint.
+   */
+  subject?: CertificateSubject
+  /** What a request did, when it is not the route's action: an approve that ran a delete. */
+  performed?: Action
 }
 
 /** Issue 21: how a read was served. */
@@ -82,6 +100,30 @@ export interface Served {
   /** Served from a snapshot past its max age (a refresh under way, or the upstream failing). */
   stale?: boolean
   cacheStatus: string
+}
+
+/** A certificate's name, kind and owner as an entry records them (issue 22). */
+export interface CertificateSubject {
+  name?: string | null | undefined
+  ca?: boolean | undefined
+  ownerTeam?: string | null | undefined
+  fingerprintSha256?: string | undefined
+}
+
+/**
+ * Adds what is now known of the certificate to the findings, never losing or changing a
+ * fingerprint already noted (it may be on the pending entry's record already).
+ */
+export function noteSubject(found: Findings, known: CertificateSubject): void {
+  const before = found.subject ?? {}
+  const merged: CertificateSubject = { ...before }
+  if (known.name !== undefined && known.name !== null) merged.name = known.name
+  if (known.ca !== undefined) merged.ca = known.ca
+  if (known.ownerTeam !== undefined) merged.ownerTeam = known.ownerTeam
+  if (before.fingerprintSha256 === undefined && known.fingerprintSha256 !== undefined) {
+    merged.fingerprintSha256 = known.fingerprintSha256
+  }
+  found.subject = merged
 }
 
 export interface RequestFacts extends Findings {

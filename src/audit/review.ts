@@ -52,6 +52,9 @@ export interface QueryParams {
   certificate?: string | undefined
   request_id?: string | undefined
   policy_revision?: string | undefined // issue 20
+  // Issue 22.
+  certificate_name?: string | undefined
+  certificate_name_prefix?: string | undefined
   limit: number
   cursor?: string | undefined
 }
@@ -72,6 +75,11 @@ export function queryOf(params: QueryParams, retentionDays: number, now: number)
   const { request_id: requestId, team, member, action, decision, outcome, certificate } = params
   const filters: Filters = { team, member, action, decision, outcome, certificate, requestId }
   if (params.policy_revision !== undefined) filters.policyRevision = params.policy_revision // issue 20
+  // Issue 22: by the certificate's name.
+  if (params.certificate_name !== undefined) filters.certificateName = params.certificate_name
+  if (params.certificate_name_prefix !== undefined) {
+    filters.certificateNamePrefix = params.certificate_name_prefix
+  }
   return {
     ...filters,
     range: rangeOf(params, retentionDays, now),

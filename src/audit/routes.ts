@@ -42,6 +42,19 @@ const filters = {
     .string()
     .regex(/^[0-9a-f]{64}$/, 'must be a policy revision id (64 lowercase hex digits)')
     .optional(),
+  // Issue 22: the name entries record (as uploaded, or as the ledger or the upstream knew it).
+  certificate_name: z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({ description: 'Entries about a certificate of exactly this name' }),
+  certificate_name_prefix: z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({ description: 'Entries about a certificate whose name starts with this' }),
 }
 
 const limit = (max: number, fallback: number) =>

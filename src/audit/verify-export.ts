@@ -271,6 +271,9 @@ function checkCovered(
     certificate: filters.certificate,
     requestId: filters.request_id,
     policyRevision: filters.policy_revision, // issue 20
+    // Issue 22.
+    certificateName: filters.certificate_name,
+    certificateNamePrefix: filters.certificate_name_prefix,
   }
   for (const { line, key, summary } of summaries) {
     if (!(summary.t >= from && summary.t <= to)) {

@@ -65,7 +65,9 @@ export const certificatesRouter = createRouter<AppEnv>()
   })
   .openapi(deleteRoute, async (c) => {
     const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')
-    const done = settle(c, await deleteCertificate(c.var.scope, { accountId, certificateId }))
+    const reason = c.req.valid('header')['x-approval-reason']?.trim()
+    const input = { accountId, certificateId, reason }
+    const done = settle(c, await deleteCertificate(c.var.scope, input))
     if (done.kind === 'deleted') return c.json(done.envelope, 200)
 
     // Not deleted yet. To a Cloudflare client that is an error (403, 18309): the SDK raises it and

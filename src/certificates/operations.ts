@@ -92,7 +92,9 @@ export function uploadCertificate(
     serialNumber: inspected.serialNumber,
     ...(fields.name !== undefined ? { name: fields.name } : {}),
   }
-  return run({ accountId, certificate }, async (found) => {
+  // Issue 22: an upload's entry names its kind and owner too.
+  const subject = { ca: fields.ca, ownerTeam: deps.principal.teamId }
+  return run({ accountId, certificate, subject }, async (found) => {
     const { who, principal } = deps
     who.requireAccount(accountId, GatewayError.of('ACCOUNT_NOT_FOUND'))
     who.requireAllowed(found, 'upload', {
@@ -202,7 +204,8 @@ export type DeleteResult =
 
 export function deleteCertificate(
   deps: ApprovalDeps & RotationDeps,
-  { accountId, certificateId }: CertificateRef,
+  // Issue 22: `reason`, why the requester asks, kept if the delete is parked for approval.
+  { accountId, certificateId, reason }: CertificateRef & { reason?: string | undefined },
 ): Promise<Outcome<DeleteResult>> {
   return run({ accountId, certificateId }, async (found): Promise<DeleteResult> => {
     const { who, upstream } = deps
@@ -225,7 +228,7 @@ export function deleteCertificate(
       const target = { accountId, certificateId }
       return {
         kind: 'parked',
-        parked: await park(deps, found, target, facts, known.label, { ruleIds, approval }),
+        parked: await park(deps, found, target, facts, known.label, { ruleIds, approval }, reason),
       }
     }
     const envelope = await followingUpstream(deps, found, ref, () =>

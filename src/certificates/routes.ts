@@ -120,6 +120,14 @@ export const getRoute = createRoute({
   },
 })
 
+/** Issue 22: an optional header, so that Cloudflare's clients send the same request as before. */
+const deleteHeaders = z.looseObject({
+  'x-approval-reason': z.string().max(500).optional().openapi({
+    description:
+      'Why you ask (kept with the approval and shown to approvers, if the delete is parked)',
+  }),
+})
+
 export const deleteRoute = createRoute({
   operationId: 'delete',
   method: 'delete',
@@ -129,7 +137,8 @@ export const deleteRoute = createRoute({
   description:
     "Deletes a certificate the caller's team owns, unless Cloudflare services still use it (18302). Where the policy asks for a second member's approval the delete is parked instead: 403 / 18309, or 202 with `Prefer: respond-async`, until another member approves it (/gateway/v1/approvals). Policy action `delete`.",
   middleware: [declareAction('delete')] as const,
-  request: { params: certificateParams },
+  // Issue 22: the requester's reason, shown to approvers when the delete is parked.
+  request: { params: certificateParams, headers: deleteHeaders },
   responses: {
     200: json(envelopeOf(mtlsCertificate), 'The deleted certificate'),
     202: json(

@@ -14,6 +14,7 @@ import type { Context } from 'hono'
 import { Hono } from 'hono'
 import type { AppEnv } from '../app-env'
 import { approveDelete, listPendingApprovals } from '../approvals/approve'
+import { reject, reviewPage, withdraw } from './approval-review'
 import { approvalsQuery } from '../approvals/routes'
 import type { Approval } from '../approvals/store'
 import { GatewayError } from '../lib/errors'
@@ -30,7 +31,7 @@ interface Shown {
   canApprove: boolean
 }
 
-function ApprovalRow(props: { shown: Shown; csrf: string; now: number }) {
+function ApprovalRow(props: { shown: Shown; now: number; mine: boolean }) {
   const { approval, canApprove } = props.shown
   const facts = approval.certificate
   return (
@@ -59,6 +60,7 @@ function ApprovalRow(props: { shown: Shown; csrf: string; now: number }) {
         <div>
           <Time at={approval.created_at} />
         </div>
+        {approval.reason !== undefined && <div class="reason">{`“${approval.reason}”`}</div>}
       </td>
       <td>
         {approval.roles.join(' or ')}
@@ -77,19 +79,14 @@ function ApprovalRow(props: { shown: Shown; csrf: string; now: number }) {
         </div>
       </td>
       <td>
-        {canApprove ? (
-          <form method="post" action={`/console/approvals/${approval.id}/approve`}>
-            <input type="hidden" name="csrf" value={props.csrf} />
-            <button type="submit">
-              Approve and delete
-              {/* The visible words stay the start of the button's name (WCAG 2.5.3). */}
-              <span class="visually-hidden">{` ${facts.name ?? approval.certificate_id}`}</span>
-            </button>
-          </form>
+        {/* Issue 22: deciding is a second step, on the review page, with the facts of now. */}
+        {approval.status === 'pending' ? (
+          <a class="button" href={`/console/approvals/${approval.id}`}>
+            {canApprove ? 'Review' : props.mine ? 'Details or withdraw' : 'Details'}
+            <span class="visually-hidden">{` ${facts.name ?? approval.certificate_id}`}</span>
+          </a>
         ) : (
-          <span class="hint">
-            {approval.status === 'pending' ? 'awaiting another member' : 'closed'}
-          </span>
+          <span class="hint">closed</span>
         )}
         <div class="hint">
           <code>{approval.id}</code>
@@ -116,6 +113,7 @@ async function approvalsList(c: Context<AppEnv>) {
   }))
   const now = Date.now()
   const approved = c.req.query('approved')
+  const closed = c.req.query('closed')
   return renderPage(c, {
     title: 'Approvals',
     section: 'approvals',
@@ -123,6 +121,9 @@ async function approvalsList(c: Context<AppEnv>) {
       <>
         {approved && (
           <Notice tone="good">{`Approved: ${c.req.query('deleted') ?? 'the certificate'} is deleted.`}</Notice>
+        )}
+        {closed && (
+          <Notice tone="good">{`The delete of ${c.req.query('name') ?? 'the certificate'} was ${closed === 'rejected' ? 'rejected' : 'withdrawn'}; nothing was deleted.`}</Notice>
         )}
         <p class="lead">
           Deletes waiting for a second member: the ones you requested and the ones you may approve,
@@ -146,7 +147,11 @@ async function approvalsList(c: Context<AppEnv>) {
               </thead>
               <tbody>
                 {shown.map((s) => (
-                  <ApprovalRow shown={s} csrf={c.var.console.csrfToken} now={now} />
+                  <ApprovalRow
+                    shown={s}
+                    now={now}
+                    mine={s.approval.requested_by === c.var.scope.principal.memberId}
+                  />
                 ))}
               </tbody>
             </table>
@@ -182,3 +187,7 @@ async function approve(c: Context<AppEnv>) {
 export const approvalPages = new Hono<AppEnv>()
   .get('/console/approvals', declareAction('approval'), approvalsList)
   .post('/console/approvals/:approvalId/approve', declareAction('approve'), approve)
+  // Issue 22: the review page (the second step), reject and withdraw.
+  .get('/console/approvals/:approvalId', declareAction('approval'), reviewPage)
+  .post('/console/approvals/:approvalId/reject', declareAction('reject'), reject)
+  .post('/console/approvals/:approvalId/withdraw', declareAction('withdraw'), withdraw)

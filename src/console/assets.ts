@@ -7,7 +7,7 @@
  * told by colour alone (badges carry words). Small screens get one column and tables that scroll
  * sideways inside their own region.
  */
-const ASSET_VERSION = 'v1'
+const ASSET_VERSION = 'v2'
 export const STYLESHEET_PATH = `/console/assets/console-${ASSET_VERSION}.css`
 export const ICON_PATH = `/console/assets/icon-${ASSET_VERSION}.svg`
 
@@ -72,6 +72,12 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .badge.warn { color: var(--warn); background: var(--warn-bg); }
 .badge.good { color: var(--good); background: var(--good-bg); }
 .badge.info { color: var(--info); background: var(--info-bg); }
+.table-wrap { position: relative; }
+header.top :focus-visible { outline-color: #ffd166; }
+textarea { font: inherit; width: 100%; max-width: 40rem; padding: 0.35rem 0.5rem; border: 1px solid #767d87; border-radius: 0.25rem; display: block; margin-bottom: 0.5rem; }
+button.danger { background: var(--bad); border-color: var(--bad); }
+section form + form { margin-top: 1.25rem; }
+.reason { font-style: italic; overflow-wrap: anywhere; }
 dl.facts { display: grid; grid-template-columns: minmax(8rem, max-content) 1fr; gap: 0.3rem 1rem; margin: 0; }
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }
@@ -83,7 +89,7 @@ dl.facts dd { margin: 0; }
 .o-allowed { fill: #2f7d3e; background: #2f7d3e; } .o-denied { fill: #b42323; background: #b42323; }
 .o-invalid { fill: #c07a00; background: #c07a00; } .o-unauthenticated { fill: #6a3fa0; background: #6a3fa0; }
 .o-upstream_error { fill: #222222; background: #222222; } .o-gateway_error { fill: #7a7f87; background: #7a7f87; }
-.o-pending { fill: #2b6cb0; background: #2b6cb0; }
+.o-pending { fill: #2b6cb0; background: #2b6cb0; } .o-parked { fill: #8a5a00; background: #8a5a00; }
 .inline-form { display: flex; flex-wrap: wrap; gap: 0.4rem; align-items: end; }
 .inline-form label { margin: 0; }
 pre { background: var(--panel); border: 1px solid var(--line); border-radius: 0.4rem; padding: 0.5rem; overflow-x: auto; font-size: 0.8rem; }

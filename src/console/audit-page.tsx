@@ -20,6 +20,7 @@ import { ActivityChart, bucketize } from './audit-chart'
 import { defaultsFor, formRefusal, formToQuery, readAuditForm, readExportForm } from './audit-form'
 import { OutcomeBadge, rowClassOf, Time } from './format'
 import { Notice, TableRegion } from './layout'
+import { ERROR_CODES } from '../lib/errors'
 import { renderPage } from './render'
 
 /** Page sizes the form offers; left empty, the review API's default (100) applies. */
@@ -95,6 +96,23 @@ function FilterForm(props: { values: Record<string, string>; teams: string[]; me
             id="f-certificate"
             name="certificate"
             value={v.certificate ?? ''}
+            spellcheck={false}
+          />
+        </Field>
+        {/* Issue 22: find a certificate's entries by the name people know it by. */}
+        <Field name="certificate_name" label="Certificate name" hint="(exact)">
+          <input
+            id="f-certificate_name"
+            name="certificate_name"
+            value={v.certificate_name ?? ''}
+            spellcheck={false}
+          />
+        </Field>
+        <Field name="certificate_name_prefix" label="Name starts with">
+          <input
+            id="f-certificate_name_prefix"
+            name="certificate_name_prefix"
+            value={v.certificate_name_prefix ?? ''}
             spellcheck={false}
           />
         </Field>
@@ -181,10 +199,11 @@ function EntryRow(props: { entry: AuditEntry }) {
       </td>
       <td>
         <OutcomeBadge outcome={e.outcome.class} />{' '}
-        <span class="hint">
-          {e.outcome.status ?? ''}
-          {e.outcome.error_codes.length > 0 ? ` · ${e.outcome.error_codes.join(', ')}` : ''}
-        </span>
+        <span class="hint">{e.outcome.status ?? ''}</span>
+        {/* Issue 22: every code with its meaning. */}
+        {e.outcome.error_codes.map((code) => (
+          <div class="hint">{`${code}: ${meaningOf(code)}`}</div>
+        ))}
       </td>
       <td>
         {e.request_id ? (
@@ -196,6 +215,59 @@ function EntryRow(props: { entry: AuditEntry }) {
         )}
       </td>
     </tr>
+  )
+}
+
+/** Issue 22: what a code means, from the gateway's table (Cloudflare's own: as relayed). */
+const MEANINGS = new Map<number, string>(
+  Object.values(ERROR_CODES).map((row) => [row.code as number, row.message]),
+)
+const meaningOf = (code: number) => MEANINGS.get(code) ?? "Cloudflare's own error code"
+
+const PRESETS = [
+  ['Last 24 hours', 86_400_000],
+  ['Last 7 days', 7 * 86_400_000],
+  ['Last 30 days', 30 * 86_400_000],
+] as const
+
+/**
+ * Issue 22: the range the page shows, always in words, and presets that set it: a range is never
+ * kept without being shown (a week-old delete is one click away, not "No entries").
+ */
+function TimeRange(props: {
+  range: { from: number; to: number; endsNow: boolean }
+  values: Record<string, string>
+}) {
+  const { cursor: _cursor, from: _from, to: _to, ...others } = formToQuery(props.values)
+  const now = Date.now()
+  return (
+    <div class="panel range">
+      <p>
+        {'Showing entries from '}
+        <Time at={props.range.from} />
+        {' to '}
+        {props.range.endsNow ? 'now' : <Time at={props.range.to} />}.
+      </p>
+      <nav aria-label="Time range" class="actions">
+        {PRESETS.map(([label, span]) => (
+          <a
+            class="button secondary"
+            href={link('/console/audit', {
+              ...others,
+              from: new Date(now - span).toISOString().slice(0, 16),
+            })}
+          >
+            {label}
+          </a>
+        ))}
+        <a
+          class="button secondary"
+          href={`${link('/console/audit', others)}${Object.keys(others).length > 0 ? '&' : '?'}from=`}
+        >
+          Everything kept
+        </a>
+      </nav>
+    </div>
   )
 }
 
@@ -246,6 +318,7 @@ async function auditList(c: Context<AppEnv>) {
         <p class="lead">
           Every request the gateway answered, newest first. Denied and failed ones are marked.
         </p>
+        <TimeRange range={query.range} values={values} />
         <FilterForm values={values} {...choices} />
         <h2 id="activity">Activity</h2>
         {chart ? (

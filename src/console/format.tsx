@@ -48,6 +48,8 @@ const OUTCOME_TONE: Record<OutcomeClass, string> = {
   upstream_error: 'bad',
   gateway_error: 'bad',
   pending: 'info',
+  // Issue 22: a parked delete deleted nothing yet.
+  parked: 'warn',
 }
 
 export function OutcomeBadge(props: { outcome: OutcomeClass }) {

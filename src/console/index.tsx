@@ -17,6 +17,7 @@ import { Hono } from 'hono'
 import type { AppEnv } from '../app-env'
 import { declareAction } from '../pipe'
 import { mayAudit } from '../audit/review'
+import { listPendingApprovals } from '../approvals/approve'
 import { approvalPages } from './approvals-page'
 import { auditPages } from './audit-page'
 import { budgetsPage } from './budgets-page'
@@ -42,9 +43,28 @@ export function consolePublic(apiDocument: () => ApiDocument) {
   return router
 }
 
-function home(c: Context<AppEnv>) {
+/**
+ * Issue 22: what needs the member's attention, from the coordinator alone (no upstream call): the
+ * pending approvals they may decide, and their own requests still waiting.
+ */
+async function attention(c: Context<AppEnv>) {
+  const outcome = await listPendingApprovals(c.var.scope, { cursor: null, limit: 50 })
+  if (!outcome.ok) return null
+  const { memberId, roles } = c.var.scope.principal
+  const { approvals, cursor } = outcome.value
+  const toDecide = approvals.filter(
+    (a) => a.requested_by !== memberId && roles.some((r) => a.roles.includes(r)),
+  ).length
+  const mine = approvals.filter((a) => a.requested_by === memberId).length
+  const more = cursor === null ? '' : ' or more'
+  return { toDecide, mine, all: approvals.length, more }
+}
+
+async function home(c: Context<AppEnv>) {
   const { principal } = c.var
   const audit = mayAudit(c.var.scope.who)
+  const certificates = c.var.scope.who.decide('list', undefined).effect === 'allow'
+  const waiting = await attention(c)
   return renderPage(c, {
     title: 'Review console',
     section: 'home',
@@ -55,18 +75,46 @@ function home(c: Context<AppEnv>) {
             principal.via === 'access' ? 'through Cloudflare Access' : 'with your gateway key'
           }. Every page shows only what the policy lets you see, and every page you open is on the audit record.`}
         </p>
+        <h2>Needs your attention</h2>
+        {waiting === null ? (
+          <p>The approvals cannot be read right now.</p>
+        ) : waiting.toDecide + waiting.mine + (audit ? waiting.all : 0) === 0 ? (
+          <p>Nothing is waiting for you.</p>
+        ) : (
+          <ul>
+            {waiting.toDecide > 0 && (
+              <li>
+                <a href="/console/approvals">{`${waiting.toDecide}${waiting.more} delete${waiting.toDecide === 1 ? '' : 's'} waiting for your decision`}</a>
+              </li>
+            )}
+            {waiting.mine > 0 && (
+              <li>
+                <a href="/console/approvals">{`${waiting.mine}${waiting.more} of your delete requests still waiting`}</a>
+              </li>
+            )}
+            {audit && waiting.toDecide === 0 && waiting.all > 0 && (
+              <li>
+                <a href="/console/approvals">{`${waiting.all}${waiting.more} delete${waiting.all === 1 ? '' : 's'} waiting for approval (read-only)`}</a>
+              </li>
+            )}
+          </ul>
+        )}
+        <h2>Pages</h2>
         <ul>
-          <li>
-            <a href="/console/certificates">Certificates</a>: yours, with expiry; admins also see
-            and assign unowned ones.
-          </li>
+          {certificates && (
+            <li>
+              <a href="/console/certificates">Certificates</a>: yours, with expiry; admins also see
+              and assign unowned ones.
+            </li>
+          )}
           <li>
             <a href="/console/approvals">Approvals</a>: deletes waiting for a second member.
           </li>
-          <li>
-            <a href="/console/audit">Audit</a>: who did what, with filters, exports and a chart
-            {audit ? '.' : ' (your roles do not include reading the audit log).'}
-          </li>
+          {audit && (
+            <li>
+              <a href="/console/audit">Audit</a>: who did what, with filters, exports and a chart.
+            </li>
+          )}
           <li>
             <a href="/console/reference">API reference</a>: every endpoint, from the OpenAPI
             document.

@@ -23,7 +23,13 @@ export interface PageProps {
   title: string
   section?: Section
   /** Absent on the sign-in page. */
-  signedIn?: { principal: Principal; csrfToken: string; canSignOut: boolean }
+  signedIn?: {
+    principal: Principal
+    csrfToken: string
+    canSignOut: boolean
+    /** Issue 22: the sections the member's role may use; the navigation shows only those. */
+    sections?: readonly Section[]
+  }
   children?: Child
 }
 
@@ -54,7 +60,7 @@ function Header({ section, signedIn }: Pick<PageProps, 'section' | 'signedIn'>) 
       {signedIn && (
         <nav class="main" aria-label="Console">
           <ul>
-            {NAV.map((item) => (
+            {NAV.filter((item) => signedIn.sections?.includes(item.section) ?? true).map((item) => (
               <li>
                 <a href={item.href} aria-current={item.section === section ? 'page' : undefined}>
                   {item.label}

@@ -9,6 +9,20 @@ import type { Child } from 'hono/jsx'
 import type { AppEnv } from '../app-env'
 import { GatewayError } from '../lib/errors'
 import { Notice, page, type Section } from './layout'
+import { mayAudit } from '../audit/review'
+import type { Authorizer } from '../policy/enforce'
+
+/**
+ * Issue 22: the sections a member may use, asked of the policy as their pages ask it: the
+ * certificate list (`list`), the audit log (`audit`, account-wide). Approvals, budgets and the
+ * reference serve everyone (each shows what concerns the member).
+ */
+function sectionsFor(who: Authorizer): Section[] {
+  const sections: Section[] = ['home', 'approvals', 'budgets', 'reference']
+  if (who.decide('list', undefined).effect === 'allow') sections.push('certificates')
+  if (mayAudit(who)) sections.push('audit')
+  return sections
+}
 
 export function renderPage(
   c: Context<AppEnv>,
@@ -16,10 +30,12 @@ export function renderPage(
   status: 200 | 400 | 401 | 403 | 404 | 409 | 410 | 413 | 500 | 502 | 503 | 504 = 200,
 ) {
   const visit = c.get('console')
+  const scope = c.get('scope')
   const signedIn = visit && {
     principal: visit.principal,
     csrfToken: visit.csrfToken,
     canSignOut: visit.session !== undefined,
+    ...(scope !== undefined ? { sections: sectionsFor(scope.who) } : {}),
   }
   return c.html(page({ ...props, ...(signedIn ? { signedIn } : {}) }), status)
 }

@@ -27,7 +27,7 @@
  * `created_at`.
  */
 import { schema } from './schema'
-import type { Approval, Claim, Closing, PendingPage } from '../approvals/store'
+import type { Approval, Claim, Closing, Ending, PendingPage } from '../approvals/store'
 
 /** Rows read per listing call at most, matching or not: one call stays short. */
 const PENDING_SCAN = 500
@@ -41,6 +41,9 @@ interface Row extends Record<string, SqlStorageValue> {
   approved_by: string | null
   closed_at: string | null
   outcome: string | null
+  // Issue 22 (migration 3).
+  closed_by: string | null
+  close_reason: string | null
 }
 
 /** `<created_ms>.<id>`; none: from the start. */
@@ -79,6 +82,38 @@ export const APPROVALS_SCHEMA = schema('approvals', [
       'CREATE INDEX IF NOT EXISTS approvals_pending ON approvals (status, created_ms, id)',
     ],
   },
+  // Issue 22: SQLite cannot change a CHECK, so the table is rebuilt, rows and all.
+  {
+    id: 3,
+    description:
+      'approvals withdrawn, rejected or gone, with who closed them and why; one open per certificate',
+    statements: [
+      `CREATE TABLE approvals_v3 (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN
+          ('pending', 'executing', 'executed', 'failed', 'expired', 'withdrawn', 'rejected', 'gone')),
+        expires_ms INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        approved_by TEXT,
+        closed_at TEXT,
+        outcome TEXT,
+        created_ms INTEGER NOT NULL DEFAULT 0,
+        certificate_id TEXT NOT NULL DEFAULT '',
+        closed_by TEXT,
+        close_reason TEXT
+      )`,
+      `INSERT INTO approvals_v3
+         (id, status, expires_ms, record, approved_by, closed_at, outcome, created_ms, certificate_id)
+       SELECT id, status, expires_ms, record, approved_by, closed_at, outcome, created_ms,
+         COALESCE(json_extract(record, '$.certificate_id'), '')
+       FROM approvals`,
+      'DROP TABLE approvals',
+      'ALTER TABLE approvals_v3 RENAME TO approvals',
+      'CREATE INDEX approvals_by_expiry ON approvals (expires_ms)',
+      'CREATE INDEX approvals_pending ON approvals (status, created_ms, id)',
+      'CREATE INDEX approvals_by_certificate ON approvals (certificate_id, status)',
+    ],
+  },
 ])
 
 export function approvalTable(sql: SqlStorage) {
@@ -105,7 +140,23 @@ export function approvalTable(sql: SqlStorage) {
       ...(row.approved_by !== null ? { approved_by: row.approved_by } : {}),
       ...(row.closed_at !== null ? { closed_at: row.closed_at } : {}),
       ...(row.outcome !== null ? { outcome: row.outcome } : {}),
+      ...(row.closed_by !== null ? { closed_by: row.closed_by } : {}),
+      ...(row.close_reason !== null ? { close_reason: row.close_reason } : {}),
     }
+  }
+
+  /** Stores a new pending approval; prunes those a day past their expiry on the way. */
+  function park(approval: Approval, nowMs: number): void {
+    sql.exec('DELETE FROM approvals WHERE expires_ms < ?', nowMs - LINGER_MS)
+    sql.exec(
+      `INSERT INTO approvals (id, status, expires_ms, created_ms, certificate_id, record)
+       VALUES (?, 'pending', ?, ?, ?, ?)`,
+      approval.id,
+      Date.parse(approval.expires_at),
+      Date.parse(approval.created_at),
+      approval.certificate_id,
+      JSON.stringify({ ...approval, status: 'pending' }),
+    )
   }
 
   return {
@@ -119,17 +170,46 @@ export function approvalTable(sql: SqlStorage) {
         .map((row) => ({ ...row, record: JSON.parse(row.record) as Approval }))
     },
 
-    /** Stores a new pending approval; prunes those a day past their expiry on the way. */
-    park(approval: Approval, nowMs: number): void {
-      sql.exec('DELETE FROM approvals WHERE expires_ms < ?', nowMs - LINGER_MS)
+    park,
+
+    // Issue 22: one open approval per certificate; ending one without a delete.
+    /** The certificate's open approval if it has one (expired ones closed first), else `approval`. */
+    parkOnce(approval: Approval, nowMs: number): { approval: Approval; existing: boolean } {
       sql.exec(
-        `INSERT INTO approvals (id, status, expires_ms, created_ms, record)
-         VALUES (?, 'pending', ?, ?, ?)`,
-        approval.id,
-        Date.parse(approval.expires_at),
-        Date.parse(approval.created_at),
-        JSON.stringify({ ...approval, status: 'pending' }),
+        `UPDATE approvals SET status = 'expired', closed_at = ?
+         WHERE certificate_id = ? AND status = 'pending' AND expires_ms <= ?`,
+        iso(nowMs),
+        approval.certificate_id,
+        nowMs,
       )
+      const [open] = sql
+        .exec<{ id: string }>(
+          `SELECT id FROM approvals WHERE certificate_id = ? AND status IN ('pending', 'executing')
+           ORDER BY created_ms, id LIMIT 1`,
+          approval.certificate_id,
+        )
+        .toArray()
+      const existing = open === undefined ? null : read(open.id, nowMs)
+      if (existing !== null) return { approval: existing, existing: true }
+      park(approval, nowMs)
+      return { approval: read(approval.id, nowMs)!, existing: false }
+    },
+
+    /** Only a pending approval ends, once: withdrawn, rejected, or gone. */
+    end(id: string, ending: Ending, nowMs: number): { ended: boolean; approval: Approval | null } {
+      expireIfDue(id, nowMs)
+      const done = sql
+        .exec(
+          `UPDATE approvals SET status = ?, closed_at = ?, closed_by = ?, close_reason = ?
+           WHERE id = ? AND status = 'pending' RETURNING id`,
+          ending.status,
+          iso(nowMs),
+          ending.by,
+          ending.reason ?? null,
+          id,
+        )
+        .toArray()
+      return { ended: done.length === 1, approval: read(id, nowMs) }
     },
 
     read,
@@ -156,7 +236,11 @@ export function approvalTable(sql: SqlStorage) {
         read++
         last = `${row.created_ms}.${row.id}`
         const parked = JSON.parse(row.record) as Approval
-        if (parked.requested_by === member || parked.roles.some((r) => roles.includes(r))) {
+        if (
+          page.concerning.everyone === true ||
+          parked.requested_by === member ||
+          parked.roles.some((r) => roles.includes(r))
+        ) {
           approvals.push({ ...parked, status: 'pending' })
           if (approvals.length >= page.limit) break
         }

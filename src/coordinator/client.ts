@@ -102,6 +102,21 @@ export function coordinatedApprovals(
         approval: await at.closeApproval(id, closing, now.getTime()),
       }))
     },
+
+    // Issue 22.
+    async parkOnce(approval) {
+      const answer = await reaching(() =>
+        instance(approval.account_id).parkApprovalOnce(approval, Date.now()),
+      )
+      const stored = parsed(answer.approval)
+      if (stored === null) throw new Error(`approval ${approval.id}: unreadable after parking`)
+      return { approval: stored, existing: answer.existing }
+    },
+
+    async end(id, ending, now) {
+      const answer = await onShard(id, (at) => at.endApproval(id, ending, now.getTime()))
+      return { ended: answer?.ended ?? false, approval: parsed(answer?.approval ?? null) }
+    },
   }
 }
 

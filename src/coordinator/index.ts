@@ -18,6 +18,8 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import type { Approval, Claim, Closing, PendingPage } from '../approvals/store'
+// Issue 22.
+import type { Ending } from '../approvals/store'
 import type { ChainPosition } from '../audit/chain'
 import type {
   Adopted,
@@ -253,6 +255,19 @@ export class Coordinator extends DurableObject<Env> {
 
   closeApproval(id: string, closing: Closing, nowMs: number): Approval | null {
     return this.approvals.close(id, closing, nowMs)
+  }
+
+  // Issue 22: one open approval per certificate; withdraw, reject, gone.
+  parkApprovalOnce(approval: Approval, nowMs: number): { approval: Approval; existing: boolean } {
+    return this.approvals.parkOnce(approval, nowMs)
+  }
+
+  endApproval(
+    id: string,
+    ending: Ending,
+    nowMs: number,
+  ): { ended: boolean; approval: Approval | null } {
+    return this.approvals.end(id, ending, nowMs)
   }
 
   // The ownership ledger (per account)

@@ -322,6 +322,23 @@ export const ERROR_CODES = {
     message:
       'The current policy revision cannot be read, so the gateway refuses to serve until it can',
   },
+  // Issue 22 (review): approvals withdrawn, rejected, or about a certificate that is gone.
+  APPROVAL_NOT_REQUESTER: {
+    code: 18370,
+    status: 403,
+    message: 'Only the member who requested this delete can withdraw it',
+  },
+  APPROVAL_OWN_REJECT: {
+    code: 18371,
+    status: 403,
+    message: 'You requested this delete: withdraw it instead of rejecting it',
+  },
+  APPROVAL_CERTIFICATE_GONE: {
+    code: 18372,
+    status: 410,
+    message:
+      'The certificate no longer exists, so nothing was deleted: this approval is now closed',
+  },
 } as const satisfies Record<string, { code: number; status: ContentfulStatusCode; message: string }>
 
 export type ErrorKind = keyof typeof ERROR_CODES

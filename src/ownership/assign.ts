@@ -77,6 +77,11 @@ export async function assignIn(
     via: 'assign',
     ...(known.facts.ca !== undefined ? { ca: known.facts.ca } : {}),
     ...(known.facts.expiresOn !== undefined ? { expires_on: known.facts.expiresOn } : {}),
+    // Issue 22: kept so that later entries (a delete) name a certificate uploaded elsewhere.
+    ...(typeof known.label.name === 'string' ? { name: known.label.name } : {}),
+    ...(known.label.fingerprintSha256 !== undefined
+      ? { fingerprint_sha256: known.label.fingerprintSha256 }
+      : {}),
   }
   // The quota counts only for a CA that changes team, towards a team with a quota.
   const counted = quota !== null && known.facts.ca === true && previousTeam !== team

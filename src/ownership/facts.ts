@@ -11,6 +11,7 @@
  * another 404, and only for a request that was allowed to ask about the certificate.
  */
 import type { Findings, OwnershipDeps } from '../kernel/operation'
+import { noteSubject } from '../audit/record'
 import { GatewayError } from '../lib/errors'
 import type { CertificateFacts } from '../policy/decide'
 import type { Authorizer } from '../policy/enforce'
@@ -109,6 +110,13 @@ export async function certificateFacts(
   const { ledger, who } = deps
   const entry = await ledger.owner(accountId, certificateId)
   if (entry !== null) {
+    // Issue 22: the entry names what it touched, as the ledger knows it.
+    noteSubject(found, {
+      name: entry.name,
+      ca: entry.ca,
+      ownerTeam: entry.team,
+      fingerprintSha256: entry.fingerprint_sha256,
+    })
     return {
       facts: { ownerTeam: entry.team, ca: entry.ca, expiresOn: entry.expires_on },
       label: { name: entry.name, fingerprintSha256: entry.fingerprint_sha256 },
@@ -123,6 +131,8 @@ export async function certificateFacts(
   const cert = fetched.result
   const intents = await ledger.intents(accountId)
   const adopted = await adopt(deps, found, accountId, [cert], intents)
+  // Issue 22: as the upstream answered (no fingerprint: only the ledger or an upload knows it).
+  noteSubject(found, { name: cert.name, ca: cert.ca, ownerTeam: adopted.get(cert.id) ?? null })
   return {
     facts: { ownerTeam: adopted.get(cert.id) ?? null, ca: cert.ca, expiresOn: cert.expires_on },
     label: { name: cert.name, issuer: cert.issuer },

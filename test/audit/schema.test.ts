@@ -50,6 +50,7 @@ function everyFact(): RequestFacts {
       id: '7d6c2f9e-8a51-4b1e-9f0a-3c2d1e0f9a8b',
       requestedBy: 'bob',
       approvedBy: 'admin',
+      reason: 'replaced by ci-root-2027',
     },
     adopted: [
       { certificate_id: CERT, team: 'payments' },
@@ -73,6 +74,7 @@ function everyFact(): RequestFacts {
       after: 'e'.repeat(64),
       summary: 'members +0 -0 ~1; widening',
     },
+    subject: { name: 'ci-root', ca: true, ownerTeam: 'payments' },
     upstreamAttempts: 2,
     outcome: { status: 200, codes: [] },
   }
@@ -176,7 +178,12 @@ describe('the OpenAPI description', () => {
     expect(entry.additionalProperties).toBe(false)
     const { decision, approval, adopted } = entry.properties!
     expect(Object.keys(decision!.properties!)).toEqual(['effect', 'rule_ids', 'reason', 'shadow'])
-    expect(Object.keys(approval!.properties!)).toEqual(['id', 'requested_by', 'approved_by'])
+    expect(Object.keys(approval!.properties!)).toEqual([
+      'id',
+      'requested_by',
+      'approved_by',
+      'reason',
+    ])
     expect(approval!.required).toEqual(['id', 'requested_by'])
     expect(Object.keys(adopted!.items!.properties!)).toEqual(['certificate_id', 'team'])
     expect(entry.required).toEqual(['time', 'id', 'kind', 'outcome', 'upstream_attempts'])
@@ -274,6 +281,8 @@ describe('the CSV columns', () => {
   ]
   const ADDED = [
     'decision_reason',
+    // Issue 22: an approval's reason.
+    'approval_reason',
     'adopted_certificate_id',
     'adopted_team',
     'assigned_team',
@@ -318,6 +327,9 @@ describe('the CSV columns', () => {
     'decided_on_has_associations',
     'decided_on_expires_on',
     'policy_revision',
+    // Issue 22: what the entry touched.
+    'certificate_ca',
+    'certificate_team',
   ]
 
   it('keep every earlier column, in its order, and add the fields that were missing', () => {

@@ -109,6 +109,10 @@ describe('/openapi.json', () => {
       '/gateway/v1/approvals',
       '/gateway/v1/approvals/{approval_id}',
       '/gateway/v1/approvals/{approval_id}/approve',
+      // Issue 22.
+      '/gateway/v1/approvals/{approval_id}/reject',
+      '/gateway/v1/approvals/{approval_id}/review',
+      '/gateway/v1/approvals/{approval_id}/withdraw',
       '/gateway/v1/audit',
       '/gateway/v1/audit/checkpoint',
       '/gateway/v1/audit/checkpoints',

@@ -10,7 +10,8 @@ import { makeCertificate } from '../kit/certificates'
 import { auditEntries, newEntries } from '../support/audit'
 import { GATEWAY, callJson, certificateUrl, uploadedId } from '../support/gateway'
 import { emulator, seedUnowned } from '../support/emulator'
-import { budgetInstance } from '../support/coordinator'
+import type { Approval } from '../../src/approvals/store'
+import { budgetInstance, parkCopies } from '../support/coordinator'
 import { ACCOUNT, KEYS } from '../support/identities'
 import { Browser } from './support'
 
@@ -53,10 +54,10 @@ describe('every console page', () => {
 
   it('serves its stylesheet and icon without recording them (they carry no identity)', async () => {
     const written = await newEntries(async () => {
-      const css = await new Browser().get('/console/assets/console-v1.css')
+      const css = await new Browser().get('/console/assets/console-v2.css')
       expect(css.status).toBe(200)
       expect(css.response.headers.get('content-type')).toContain('text/css')
-      expect((await new Browser().get('/console/assets/icon-v1.svg')).status).toBe(200)
+      expect((await new Browser().get('/console/assets/icon-v2.svg')).status).toBe(200)
     })
     expect(written).toEqual([])
   })
@@ -148,9 +149,16 @@ describe('the approvals page', () => {
     const admin = await signedIn(KEYS.admin)
     const page = await admin.get('/console/approvals')
     expect(page.html).toContain('ca-to-go')
-    expect(page.html).toContain(`action="/console/approvals/${approvalId}/approve"`)
+    // Issue 22: the list leads to the review page; the delete is confirmed there, a second step.
+    expect(page.html).not.toContain(`action="/console/approvals/${approvalId}/approve"`)
+    expect(page.html).toContain(`href="/console/approvals/${approvalId}"`)
+    const review = await admin.get(`/console/approvals/${approvalId}`)
+    expect(review.status).toBe(200)
+    expect(review.html).toContain('No Cloudflare service uses it now')
+    expect(review.html).toContain(`action="/console/approvals/${approvalId}/approve"`)
+    expect(review.html).toContain(`action="/console/approvals/${approvalId}/reject"`)
     const approved = await admin.post(`/console/approvals/${approvalId}/approve`, {
-      csrf: await admin.csrf('/console/approvals'),
+      csrf: await admin.csrf(`/console/approvals/${approvalId}`),
     })
     expect(approved.status).toBe(303)
     const gone = await callJson(certificateUrl(id), { key: KEYS.admin })
@@ -197,10 +205,14 @@ describe('the approvals page, with one lead parking 200 deletes', () => {
     const older = await uploadedId({ ca: true, name: 'older-root' }, { key: KEYS.bob })
     const olderApproval = await parkDelete(older)
     const flooded = await uploadedId({ ca: true, name: 'flooded-root' }, { key: KEYS.bob })
-    const parked: string[] = []
-    for (let batch = 0; batch < 20; batch++) {
-      parked.push(...(await Promise.all(Array.from({ length: 10 }, () => parkDelete(flooded)))))
-    }
+    // Issue 22: a certificate has one open approval, so asking again gives the same one; the
+    // flood is 200 certificates' deletes, parked straight into the coordinator after the first.
+    const firstParked = await parkDelete(flooded)
+    expect(await parkDelete(flooded)).toBe(firstParked)
+    const record = (
+      await callJson<Approval>(`${GATEWAY}/approvals/${firstParked}`, { key: KEYS.bob })
+    ).body.result
+    const parked = [firstParked, ...(await parkCopies(record, 199))]
     expect(new Set(parked).size).toBe(200)
 
     const admin = await signedIn(KEYS.admin)
@@ -216,7 +228,7 @@ describe('the approvals page, with one lead parking 200 deletes', () => {
     // the facts kept on its record.
     expect(ids[0]).toBe(olderApproval)
     expect(first.html).toContain('older-root')
-    expect(first.html).toContain(`action="/console/approvals/${olderApproval}/approve"`)
+    expect(first.html).toContain(`href="/console/approvals/${olderApproval}"`)
 
     // The API lists the same approvals with the same operation, a page at a time.
     const listed: string[] = []
@@ -366,5 +378,148 @@ describe('the budgets page', () => {
     await (await budgetInstance()).tripBreaker(Date.now() + 90_000, Date.now())
     const page = await (await signedIn(KEYS.carol)).get('/console/budgets')
     expect(page.html).toContain('The breaker is open')
+  })
+})
+
+// Issue 22: the review page shows the facts of now; reject and withdraw from the console.
+describe('an approval reviewed in the console', () => {
+  const park = async (name: string, reason?: string) => {
+    const id = await uploadedId({ ca: true, name }, { key: KEYS.bob })
+    const parked = await callJson<null>(certificateUrl(id), {
+      method: 'DELETE',
+      key: KEYS.bob,
+      headers: {
+        prefer: 'respond-async',
+        ...(reason !== undefined ? { 'x-approval-reason': reason } : {}),
+      },
+    })
+    return { id, approvalId: (parked.body as unknown as { approval: { id: string } }).approval.id }
+  }
+
+  it('shows the reason and the associations of now, and rejects with a reason', async () => {
+    const { id, approvalId } = await park('edge-ca', 'moved to edge-ca-2027')
+    await emulator.setAssociations(id, [{ service: 'hyperdrive', status: 'active' }])
+    const admin = await signedIn(KEYS.admin)
+    const review = await admin.get(`/console/approvals/${approvalId}`)
+    expect(review.html).toContain('moved to edge-ca-2027')
+    expect(review.html).toContain('hyperdrive (active)')
+    const rejected = await admin.post(`/console/approvals/${approvalId}/reject`, {
+      csrf: await admin.csrf(`/console/approvals/${approvalId}`),
+      reason: 'still used by hyperdrive',
+    })
+    expect(rejected.status).toBe(303)
+    const bob = await signedIn(KEYS.bob)
+    const mine = await bob.get(`/console/approvals/${approvalId}`)
+    expect(mine.html).toContain('Rejected; nothing was deleted.')
+    expect(mine.html).toContain('still used by hyperdrive')
+    expect(mine.html).not.toContain('/withdraw"')
+  })
+
+  it('lets the requester withdraw, and offers the approver nothing to approve', async () => {
+    const { approvalId } = await park('old-ca')
+    const bob = await signedIn(KEYS.bob)
+    const page = await bob.get(`/console/approvals/${approvalId}`)
+    expect(page.html).toContain(`action="/console/approvals/${approvalId}/withdraw"`)
+    expect(page.html).not.toContain('/approve"')
+    const withdrawn = await bob.post(`/console/approvals/${approvalId}/withdraw`, {
+      csrf: await bob.csrf(`/console/approvals/${approvalId}`),
+      reason: '',
+    })
+    expect(withdrawn.status).toBe(303)
+    const admin = await signedIn(KEYS.admin)
+    const after = await admin.get(`/console/approvals/${approvalId}`)
+    expect(after.html).toContain('Withdrawn by the member who asked')
+    expect(after.html).not.toContain('/approve"')
+  })
+})
+
+// Issue 22: a console that knows who is looking.
+describe('the console for each role', () => {
+  const navOf = (html: string) =>
+    [...(/<nav class="main"[\s\S]*?<\/nav>/.exec(html)?.[0] ?? '').matchAll(/>([^<>]+)<\/a>/g)].map(
+      (m) => m[1],
+    )
+
+  it('shows in the navigation only the pages the role may use', async () => {
+    const auditor = await (await signedIn(KEYS.auditor)).get('/console')
+    expect(navOf(auditor.html)).toEqual(['Approvals', 'Audit', 'Budgets', 'API reference'])
+    const bob = await (await signedIn(KEYS.bob)).get('/console')
+    expect(navOf(bob.html)).toEqual(['Certificates', 'Approvals', 'Budgets', 'API reference'])
+    expect(bob.html).not.toContain('href="/console/audit"')
+    const admin = await (await signedIn(KEYS.admin)).get('/console')
+    expect(navOf(admin.html)).toEqual([
+      'Certificates',
+      'Approvals',
+      'Audit',
+      'Budgets',
+      'API reference',
+    ])
+  })
+
+  it('shows an auditor every pending approval, read-only, and each member what waits for them', async () => {
+    const id = await uploadedId({ ca: true, name: 'waiting-ca' }, { key: KEYS.bob })
+    const parked = await callJson<null>(certificateUrl(id), {
+      method: 'DELETE',
+      key: KEYS.bob,
+      headers: { prefer: 'respond-async' },
+    })
+    const approvalId = (parked.body as unknown as { approval: { id: string } }).approval.id
+
+    const auditor = await signedIn(KEYS.auditor)
+    // (Other tests of this file leave approvals behind: the list may hold others first.)
+    const list = await auditor.get('/console/approvals')
+    expect(list.html).toContain('<caption>')
+    expect(list.html).not.toContain('Nothing is waiting')
+    const review = await auditor.get(`/console/approvals/${approvalId}`)
+    expect(review.status).toBe(200)
+    expect(review.html).toContain('waiting-ca')
+    expect(review.html).not.toContain('/approve"')
+    expect((await auditor.get('/console')).html).toMatch(
+      /\d+( or more)? deletes? waiting for approval \(read-only\)/,
+    )
+    // The API agrees: the auditor lists it, and cannot approve it.
+    const api = await callJson<{ id: string }[]>(`${GATEWAY}/approvals`, { key: KEYS.auditor })
+    expect(api.status).toBe(200)
+    const one = await callJson<{ id: string }>(`${GATEWAY}/approvals/${approvalId}`, {
+      key: KEYS.auditor,
+    })
+    expect(one.body.result.id).toBe(approvalId)
+    const approve = await callJson(`${GATEWAY}/approvals/${approvalId}/approve`, {
+      method: 'POST',
+      key: KEYS.auditor,
+    })
+    expect(approve.status).toBe(403)
+
+    expect((await (await signedIn(KEYS.admin)).get('/console')).html).toMatch(
+      /\d+( or more)? deletes? waiting for your decision/,
+    )
+    expect((await (await signedIn(KEYS.bob)).get('/console')).html).toMatch(
+      /\d+( or more)? of your delete requests still waiting/,
+    )
+    expect((await (await signedIn(KEYS.carol)).get('/console')).html).toContain(
+      'Nothing is waiting for you.',
+    )
+  })
+})
+
+// Issue 22: review that starts from the question.
+describe('the audit page from the question', () => {
+  it('shows its range, offers presets, gives codes their meaning and finds by name', async () => {
+    // (A leaf: this file's earlier tests use up the emulator's CA allocation.)
+    const id = await uploadedId({ name: 'question-leaf' }, { key: KEYS.alice })
+    await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.alice })
+    const auditor = await signedIn(KEYS.auditor)
+    const first = await auditor.get('/console/audit')
+    // The default range is said in words, and the presets are links, never a silent default.
+    expect(first.html).toMatch(/Showing entries from <time[^>]*>[^<]+<\/time> to now\./)
+    for (const preset of ['Last 24 hours', 'Last 7 days', 'Last 30 days', 'Everything kept']) {
+      expect(first.html).toContain(preset)
+    }
+    expect(first.html).toContain('href="/console/audit?from="')
+    // By the certificate's name, from the form: the denied delete, its code with its meaning.
+    const byName = await auditor.get('/console/audit?certificate_name=question-leaf&from=')
+    expect(byName.html).toContain('18301: Denied by policy')
+    expect(byName.html).toContain('value="question-leaf"')
+    expect(byName.html).toMatch(/2 entries/)
   })
 })

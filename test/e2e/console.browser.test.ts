@@ -89,7 +89,7 @@ const IN_BROWSER = {
     script.textContent = 'window.__ran = true'
     document.body.append(script)
     const img = document.createElement('img')
-    img.setAttribute('src', '/console/assets/icon-v1.svg?broken')
+    img.setAttribute('src', '/console/assets/icon-v2.svg?broken')
     img.setAttribute('onload', 'window.__ran = true')
     document.body.append(img)
     await new Promise((resolve) => setTimeout(resolve, 300))
@@ -256,7 +256,12 @@ describe('the review console in Chromium', () => {
     const row = page.locator('tr', { hasText: made.approval })
     expect(await row.textContent()).toContain('payments-old-root')
     await shoot('approvals')
-    await row.getByRole('button', { name: 'Approve and delete payments-old-root' }).click()
+    // Issue 22: the list leads to the review page; the delete is confirmed there, a second step.
+    await row.getByRole('link', { name: 'Review payments-old-root' }).click()
+    await page.waitForURL(/\/console\/approvals\/[0-9a-f-]{36}$/)
+    expect(await page.locator('main').textContent()).toContain('No Cloudflare service uses it now')
+    await shoot('approval-review', page, { readme: false })
+    await page.getByRole('button', { name: 'Delete payments-old-root' }).click()
     await page.waitForURL(/approved=/)
     expect(await page.getByRole('status').textContent()).toContain('payments-old-root is deleted')
     const gone = await api(gateway(), DEMO_KEYS.admin, certificatesPath(made.ca))
@@ -454,6 +459,10 @@ describe('the review console in Chromium', () => {
     await page.waitForURL(url('/console'))
     expect((await open('/console/audit')).status()).toBe(200)
     expect((await open('/console/certificates')).status()).toBe(403)
+    // Issue 22: the navigation offers only what the auditor may use.
+    const nav = await page.locator('nav.main').textContent()
+    expect(nav).toContain('Audit')
+    expect(nav).not.toContain('Certificates')
   })
 })
 

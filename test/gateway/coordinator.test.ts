@@ -86,20 +86,24 @@ describe.each([10, 50])('%i concurrent approvals of one parked delete', (n) => {
     expect(record.closed_at).toBeDefined()
     expect((await callJson(certificateUrl(id), { key: KEYS.alice })).status).toBe(404)
 
-    // One entry per approval; only the one that ran names an approver and a 200.
+    // One entry per approval; only the one that ran names an approver and a 200, and is recorded
+    // as the delete it ran; the refused ones stay approvals that nobody approved.
     const entries = (await auditEntries()).filter(
-      (e: AuditEntry) => e.action === 'approve' && e.approval?.id === approvalId,
+      (e: AuditEntry) => e.approval?.id === approvalId && e.member !== 'bob',
     )
     expect(entries).toHaveLength(n)
     const ran = entries.filter((e) => e.outcome.status === 200)
     expect(ran).toHaveLength(1)
     expect(ran[0]).toMatchObject({
       id: approver,
+      action: 'delete',
       certificate_id: id,
       outcome: { class: 'allowed', error_codes: [] },
       approval: { id: approvalId, requested_by: 'bob', approved_by: record.approved_by },
     })
     for (const entry of entries.filter((e) => e !== ran[0])) {
+      expect(entry.action).toBe('approve')
+      expect(entry.approval?.approved_by).toBeUndefined()
       expect(entry.outcome).toMatchObject({ status: 409, error_codes: [18308] })
     }
   })
@@ -296,7 +300,8 @@ describe('the coordinator\u2019s transitions', () => {
         JSON.stringify(old),
       )
       const table = opened(state, {}, 'approvals')
-      expect(appliedId(sql, 'approvals')).toBe(2)
+      // Issue 22: and on through migration 3 (the table rebuilt, its rows kept).
+      expect(appliedId(sql, 'approvals')).toBe(3)
       const [row] = sql
         .exec<{ created_ms: number }>('SELECT created_ms FROM approvals WHERE id = ?', old.id)
         .toArray()
@@ -304,6 +309,42 @@ describe('the coordinator\u2019s transitions', () => {
       const concerning = { member: 'admin', roles: ['admin'] }
       const page = table.pending({ after: null, limit: 5, concerning }, Date.now())
       expect(page.approvals.map((a) => a.id)).toEqual([old.id])
+    })
+  })
+
+  // Issue 22.
+  it('rebuilds the table for withdrawn, rejected and gone, keeping every row (migration 3)', async () => {
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName('v2-' + crypto.randomUUID()))
+    const old = parked(crypto.randomUUID())
+    await runInDurableObject(stub, (_coordinator, state) => {
+      const sql = state.storage.sql
+      // The table as migration 2 left it, with a pending row.
+      sql.exec(`CREATE TABLE approvals (id TEXT PRIMARY KEY, status TEXT NOT NULL
+        CHECK (status IN ('pending', 'executing', 'executed', 'failed', 'expired')),
+        expires_ms INTEGER NOT NULL, record TEXT NOT NULL, approved_by TEXT, closed_at TEXT,
+        outcome TEXT, created_ms INTEGER NOT NULL DEFAULT 0)`)
+      sql.exec(
+        `INSERT INTO approvals (id, status, expires_ms, created_ms, record) VALUES (?, 'pending', ?, ?, ?)`,
+        old.id,
+        Date.parse(old.expires_at),
+        Date.parse(old.created_at),
+        JSON.stringify(old),
+      )
+      expect(appliedId(sql, 'approvals')).toBe(0) // creates the migrations' ledger
+      sql.exec(
+        `INSERT INTO schema_migrations (module, last_id, applied_at_ms) VALUES ('approvals', 2, 0)`,
+      )
+      const table = opened(state, {}, 'approvals')
+      expect(appliedId(sql, 'approvals')).toBe(3)
+      // The old row is the certificate's open approval: a second park gets it back.
+      const again = table.parkOnce({ ...old, id: crypto.randomUUID() }, Date.now())
+      expect(again).toMatchObject({ existing: true, approval: { id: old.id } })
+      const ended = table.end(old.id, { status: 'rejected', by: 'admin', reason: 'no' }, Date.now())
+      expect(ended).toMatchObject({
+        ended: true,
+        approval: { status: 'rejected', closed_by: 'admin', close_reason: 'no' },
+      })
+      expect(table.end(old.id, { status: 'withdrawn', by: 'bob' }, Date.now()).ended).toBe(false)
     })
   })
 })

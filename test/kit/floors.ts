@@ -13,6 +13,9 @@ export type Floor = (typeof FLOORS)[number]
 /** The operations: plain inputs in, an `Outcome` out (CONTRIBUTING "The shape of the code"). */
 const OPERATIONS = new Set([
   'approvals/approve.ts',
+  // Issue 22.
+  'approvals/decide.ts',
+  'approvals/ending.ts',
   'approvals/park.ts',
   'audit/review.ts',
   'budget/close-breaker.ts',

@@ -6,7 +6,11 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import type { Approval } from '../../src/approvals/store'
 import { opened, type Coordinator } from '../../src/coordinator/index'
-import { memberRateInstanceName, tokenInstanceName } from '../../src/coordinator/shard'
+import {
+  memberRateInstanceName,
+  newApprovalId,
+  tokenInstanceName,
+} from '../../src/coordinator/shard'
 import type { Ownership } from '../../src/ownership/ledger'
 import { INJECTED } from '../kit/expected-logs'
 import { ACCOUNT, UPSTREAM_TOKEN } from './identities'
@@ -18,6 +22,24 @@ export interface StoredApproval {
 }
 
 const instance = (name: string) => env.COORDINATOR.get(env.COORDINATOR.idFromName(name))
+
+/**
+ * Issue 22: `count` pending copies of a parked approval, each for a certificate of its own (a
+ * certificate has one open approval), parked straight into the coordinator in order: as if one
+ * lead had parked deletes of that many certificates. Their ids, oldest first.
+ */
+export async function parkCopies(approval: Approval, count: number): Promise<string[]> {
+  const stub = instance(approval.account_id)
+  const ids: string[] = []
+  for (let i = 0; i < count; i++) {
+    const id = newApprovalId(approval.account_id)
+    const created_at = new Date(Date.parse(approval.created_at) + 1 + i).toISOString()
+    const copy = { ...approval, id, certificate_id: crypto.randomUUID(), created_at }
+    await stub.parkApproval(copy, Date.now())
+    ids.push(id)
+  }
+  return ids
+}
 
 /** Every approval row the account's coordinator holds. */
 export function storedApprovals(account = ACCOUNT): Promise<StoredApproval[]> {

@@ -120,6 +120,30 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
         ),
         next: null,
       }),
+      // Issue 22: one open approval per certificate; ending a pending one.
+      parkOnce: async (approval) => {
+        const open = [...stored.values()].find(
+          (a) =>
+            a.certificate_id === approval.certificate_id &&
+            (a.status === 'pending' || a.status === 'executing'),
+        )
+        if (open) return { approval: open, existing: true }
+        stored.set(approval.id, approval)
+        return { approval, existing: false }
+      },
+      end: async (id, { status, by, reason }, now) => {
+        const approval = stored.get(id)
+        if (approval?.status !== 'pending') return { ended: false, approval: approval ?? null }
+        const ended = {
+          ...approval,
+          status,
+          closed_at: now.toISOString(),
+          closed_by: by,
+          ...(reason ? { close_reason: reason } : {}),
+        }
+        stored.set(id, ended)
+        return { ended: true, approval: ended }
+      },
     },
     audit: {
       beforeChange: async (_found: Findings) => {

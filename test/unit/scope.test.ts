@@ -96,6 +96,8 @@ describe("the entry's table", () => {
       'Served from',
       'Policy change', // issue 20
       'Policy revision', // issue 20
+      'CA or leaf',
+      'Owning team',
     ])
   })
 })
