@@ -290,10 +290,9 @@ export const ENTRY_FIELDS = {
   quota_override: {},
   // Issue 21.
   served: { short: 'sv', label: 'Served from' },
-  // Issue 23: known when written and never changed, so the chain's link commits to it.
-  // No label: the console's entry page (issue 22's) would show it as [object Object]; the
-  // integrator adds its renderer in console/entry-facts.tsx with the label.
-  lifecycle: { head: true },
+  // Known when written and never changed, so the chain's link commits to it; its renderer is in
+  // console/entry-facts.tsx.
+  lifecycle: { head: true, label: 'Certificate lifecycle' },
   // Issue 20: known before the change is made, so the pending entry's link commits to both.
   policy_change: { head: true, label: 'Policy change' },
   decided_on: {},

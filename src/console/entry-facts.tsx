@@ -42,6 +42,24 @@ const SHOWN: Partial<Record<Field, Shown>> = {
         <div>{e.policy_change.summary}</div>
       </Fact>
     ),
+  // A certificate's life: a notice, escalation or acknowledgement, or a change made outside.
+  lifecycle: (e, term) => {
+    const life = e.lifecycle
+    if (life === undefined) return undefined
+    const actor = life.actor
+    const who = actor && (actor.email ?? actor.token_name ?? actor.token_id ?? actor.context)
+    return (
+      <Fact term={term}>
+        {`${life.horizon} `}
+        {code(life.certificate_id)}
+        {life.channel !== undefined && ` to ${life.channel}`}
+        {life.delivery !== undefined && `: ${life.delivery}`}
+        {life.attempts !== undefined && ` after ${life.attempts} attempt(s)`}
+        {life.expires_on !== undefined && <div>{`expires ${life.expires_on}`}</div>}
+        {actor !== undefined && <div>{`by ${who} (${actor.context})`}</div>}
+      </Fact>
+    )
+  },
   policy_revision: (e, term) =>
     e.policy_revision && <Fact term={term}>{code(e.policy_revision)}</Fact>,
   account_id: (e, term) => <Fact term={term}>{code(e.account_id)}</Fact>,

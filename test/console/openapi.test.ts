@@ -104,7 +104,9 @@ describe('/openapi.json', () => {
       '/client/v4/accounts/{account_id}/mtls_certificates',
       '/client/v4/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}',
       '/client/v4/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}/associations',
+      '/gateway/v1/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}/acknowledge',
       '/gateway/v1/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}/owner',
+      '/gateway/v1/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}/successor',
       '/gateway/v1/accounts/{account_id}/transfers',
       '/gateway/v1/approvals',
       '/gateway/v1/approvals/{approval_id}',
@@ -121,6 +123,8 @@ describe('/openapi.json', () => {
       '/gateway/v1/audit/verify',
       '/gateway/v1/audit/verify/chain',
       '/gateway/v1/budget/breaker/close',
+      '/gateway/v1/expiring',
+      '/gateway/v1/expiring/calendar',
       '/gateway/v1/explain',
       // Issue 20
       '/gateway/v1/policy',

@@ -94,8 +94,9 @@ describe("the entry's table", () => {
       'Latency',
       'Upstream calls',
       'Served from',
-      'Policy change', // issue 20
-      'Policy revision', // issue 20
+      'Certificate lifecycle',
+      'Policy change',
+      'Policy revision',
       'CA or leaf',
       'Owning team',
     ])
