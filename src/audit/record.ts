@@ -29,6 +29,7 @@ export const AUDITED_ACTIONS = [
   'expiring',
   'acknowledge',
   'successor',
+  'members', // issue 20, slice 4
 ] as const
 export type Action = (typeof AUDITED_ACTIONS)[number]
 
@@ -69,6 +70,17 @@ export interface Findings {
     before: string
     after: string
     summary: string
+  }
+  /** Issue 20, slice 4: a member key minted, rotated or revoked (control/members.ts). */
+  keyChange?: {
+    verb: 'mint' | 'rotate' | 'revoke'
+    key_id: string
+    member: string
+    team: string
+    roles: readonly string[]
+    expires_at: string
+    replaced_key_id?: string
+    replaced_until?: string
   }
 }
 
