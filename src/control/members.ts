@@ -198,7 +198,8 @@ export function rotateKey(
       throw GatewayError.of('MEMBER_KEY_ENDED')
     }
     const lifetimeDays = Math.max(1, Math.round((old.expires_ms - old.created_ms) / DAY_MS))
-    const { key, row } = await newKey(deps, old, lifetimeDays, nowMs)
+    const owner = { member: old.member, team: old.team, roles: old.roles }
+    const { key, row } = await newKey(deps, owner, lifetimeDays, nowMs)
     const graceMs = input.grace_seconds * 1000
     found.keyChange = {
       ...changeOf('rotate', row),
@@ -236,7 +237,8 @@ export function revokeKey(
     await deps.audit.beforeChange(found)
     const answer = await deps.keys.revoke(key.key_id)
     if (answer.key === null) throw GatewayError.of('MEMBER_KEY_NOT_FOUND')
-    return viewOf(answer.key, now.getTime())
+    // Viewed as of the revocation, which the coordinator's clock dated (a hair after `now`).
+    return viewOf(answer.key, Math.max(now.getTime(), answer.key.revoked_ms ?? 0))
   })
 }
 
