@@ -26,25 +26,14 @@ const addBody = z.strictObject({
   member: ids.slug(),
   team: ids.slug().optional().openapi({ description: "The team; the caller's own by default" }),
   roles: z.array(ids.slug()).min(1).max(16),
-  expires_in_days: z
-    .number()
-    .int()
-    .min(1)
-    .max(365)
-    .optional()
-    .openapi({
-      description: "Days until the key expires; the policy's member_keys.key_days by default",
-    }),
+  expires_in_days: z.number().int().min(1).max(365).optional().openapi({
+    description: "Days until the key expires; the policy's member_keys.key_days by default",
+  }),
 })
 const rotateBody = z.strictObject({
-  grace_seconds: z
-    .number()
-    .int()
-    .min(0)
-    .max(MAX_GRACE_SECONDS)
-    .openapi({
-      description: 'How long the old key keeps working: 0 revokes it at once; at most 7 days',
-    }),
+  grace_seconds: z.number().int().min(0).max(MAX_GRACE_SECONDS).openapi({
+    description: 'How long the old key keeps working: 0 revokes it at once; at most 7 days',
+  }),
 })
 const keyParams = z.strictObject({ key_id: z.uuid() })
 const listQuery = z.strictObject({ team: ids.slug().optional() })
