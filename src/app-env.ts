@@ -29,5 +29,7 @@ export interface AppEnv {
     console: ConsoleVisit
     unrecorded: true
     memberFlood: Refusals
+    /** Issue 20, slice 4: the member keys' version the policy refresh saw (control/middleware). */
+    keysVersion: number
   }
 }

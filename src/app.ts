@@ -39,6 +39,7 @@ import { policyRouter } from './policy/handlers'
 // Issue 20: the current policy revision.
 import { servedPolicy } from './control/middleware'
 import { controlRouter } from './control/handlers'
+import { membersRouter } from './members/handlers' // issue 20, slice 4
 
 /** Renders any error as the upstream envelope. Only 5xx are logged; no stack ever reaches a caller. */
 export function renderError(error: Error, c: Context<AppEnv>) {
@@ -153,6 +154,7 @@ export function buildGateway() {
   app.route('/', budgetRouter)
   app.route('/', lifecycleRouter) // issue 23
   app.route('/', controlRouter) // issue 20: policy revisions and proposals
+  app.route('/', membersRouter) // issue 20, slice 4: members and keys
   app.doc31('/openapi.json', API_DOCUMENT)
   return app
 }

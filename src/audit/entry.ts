@@ -222,6 +222,24 @@ export const auditEntrySchema = z
         description:
           "What the decision was made on: the caller's roles and the certificate's facts (owner absent: the collection; `team` with owner_team, or `unowned`). In the full entry only (not the KV summary)",
       }),
+    // Issue 20, slice 4: a member key minted, rotated or revoked: its public id, never the key or
+    // its hash.
+    key_change: z
+      .strictObject({
+        verb: z.enum(['mint', 'rotate', 'revoke']),
+        key_id: z.string(),
+        member: z.string(),
+        team: z.string(),
+        roles: z.array(z.string()),
+        expires_at: z.string(),
+        replaced_key_id: z.string().optional(),
+        replaced_until: z.string().optional(),
+      })
+      .optional()
+      .openapi({
+        description:
+          'A member key minted, rotated or revoked (docs/policy.md, "Members and keys"): the key\'s public id (never the key or its hash), whose it is, its roles and expiry; for a rotation, the key it replaces and when that one stops. In the full entry only (not the KV summary)',
+      }),
     // Issue 20: the policy revision that decided the request.
     policy_revision: z.string().optional().openapi({
       description:
@@ -296,6 +314,8 @@ export const ENTRY_FIELDS = {
   // Issue 20: known before the change is made, so the pending entry's link commits to both.
   policy_change: { head: true, label: 'Policy change' },
   decided_on: {},
+  // Known before the change is made; its renderer is in console/entry-facts.tsx.
+  key_change: { head: true, label: 'Key change' },
   policy_revision: { short: 'pr', head: true, label: 'Policy revision' },
   // Issue 22.
   certificate_ca: { short: 'cca', label: 'CA or leaf' },
@@ -390,6 +410,7 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
     served: servedText(facts.served),
     // Issue 20
     policy_change: facts.policyChange,
+    key_change: facts.keyChange && { ...facts.keyChange, roles: [...facts.keyChange.roles] },
     decided_on: facts.decidedOn && {
       roles: [...facts.decidedOn.roles],
       ...(facts.decidedOn.facts !== undefined

@@ -32,6 +32,7 @@ export const AUDITED_ACTIONS = [
   // Issue 22: a requester withdraws a parked delete; an approver rejects one.
   'withdraw',
   'reject',
+  'members', // issue 20, slice 4
 ] as const
 export type Action = (typeof AUDITED_ACTIONS)[number]
 
@@ -88,6 +89,17 @@ export interface Findings {
   subject?: CertificateSubject
   /** What a request did, when it is not the route's action: an approve that ran a delete. */
   performed?: Action
+  /** Issue 20, slice 4: a member key minted, rotated or revoked (control/members.ts). */
+  keyChange?: {
+    verb: 'mint' | 'rotate' | 'revoke'
+    key_id: string
+    member: string
+    team: string
+    roles: readonly string[]
+    expires_at: string
+    replaced_key_id?: string
+    replaced_until?: string
+  }
 }
 
 /** Issue 21: how a read was served. */

@@ -60,6 +60,23 @@ const SHOWN: Partial<Record<Field, Shown>> = {
       </Fact>
     )
   },
+  // A member key minted, rotated or revoked: ids and times only, never a key or its hash.
+  key_change: (e, term) =>
+    e.key_change && (
+      <Fact term={term}>
+        {`${e.key_change.verb} `}
+        {code(e.key_change.key_id)}
+        {` for ${e.key_change.member} (${e.key_change.team}: ${e.key_change.roles.join(', ')}), expires ${e.key_change.expires_at}`}
+        {e.key_change.replaced_key_id !== undefined && (
+          <div>
+            {'replaces '}
+            {code(e.key_change.replaced_key_id)}
+            {e.key_change.replaced_until !== undefined &&
+              `, which works until ${e.key_change.replaced_until}`}
+          </div>
+        )}
+      </Fact>
+    ),
   policy_revision: (e, term) =>
     e.policy_revision && <Fact term={term}>{code(e.policy_revision)}</Fact>,
   account_id: (e, term) => <Fact term={term}>{code(e.account_id)}</Fact>,

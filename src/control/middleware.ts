@@ -6,10 +6,12 @@
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app-env'
 import { coordinatedRevisions } from '../coordinator/client'
-import { servedConfig } from './served-policy'
+import { servedConfig, servedKeysVersion } from './served-policy'
 
 export const servedPolicy = () =>
   createMiddleware<AppEnv>(async function servedPolicy(c, next) {
-    c.set('config', await servedConfig(c.var.config, () => coordinatedRevisions(c.env.COORDINATOR)))
+    const base = c.var.config
+    c.set('config', await servedConfig(base, () => coordinatedRevisions(c.env.COORDINATOR)))
+    c.set('keysVersion', servedKeysVersion(base)) // issue 20, slice 4
     await next()
   })

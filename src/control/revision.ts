@@ -34,6 +34,8 @@ export type Revision = z.output<typeof revisionSchema>
 export interface CurrentAnswer {
   id: string | null
   document: string | null
+  /** Issue 20, slice 4: the member keys' version (coordinator/member-keys.ts); absent: 0. */
+  keysVersion?: number
 }
 
 /** The author recorded for revisions that come from the `POLICY` secret. */

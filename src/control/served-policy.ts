@@ -40,6 +40,8 @@ interface Held {
   config: Config
   /** When the coordinator was asked for it: the copy is as fresh as the ask, not the answer. */
   askedAtMs: number
+  /** Issue 20, slice 4: the member keys' version on the same answer (identity/table-keys.ts). */
+  keysVersion: number
 }
 
 const held = new WeakMap<Config, Held>()
@@ -134,8 +136,18 @@ export async function servedConfig(
   }
   // Concurrent asks may answer out of order: only a later ask replaces what is held.
   const now = held.get(base)
-  if (now === undefined || now.askedAtMs <= askedAtMs) held.set(base, { config, askedAtMs })
+  if (now === undefined || now.askedAtMs <= askedAtMs) {
+    held.set(base, { config, askedAtMs, keysVersion: answer.keysVersion ?? 0 })
+  }
   return config
+}
+
+/**
+ * Issue 20, slice 4: the member keys' version this isolate last learnt for `base` (0 before any
+ * answer, and always in pinned mode, where the table is not used).
+ */
+export function servedKeysVersion(base: Config): number {
+  return held.get(base)?.keysVersion ?? 0
 }
 
 /** Forgets what this isolate holds for `base` (tests that change the revision under it). */

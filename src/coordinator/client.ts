@@ -22,6 +22,7 @@ import { revisionSchema, type CurrentAnswer, type Revision } from '../control/re
 import type { ApplyAnswer, HistoryRow, ProposalAnswer } from './policy-revisions'
 import { proposalSchema, type Proposal } from '../control/proposal'
 import { POLICY_INSTANCE } from './shard'
+import type { MemberKey, NewKey } from './member-keys' // issue 20, slice 4
 
 type Instance = DurableObjectStub<Coordinator>
 type Namespace = DurableObjectNamespace<Coordinator>
@@ -326,5 +327,35 @@ export function coordinatedRevisions(namespace: Namespace): RevisionStore {
         return parsed.success ? [parsed.data] : []
       })
     },
+  }
+}
+
+// Issue 20, slice 4: member keys, on the `gateway` instance (coordinator/member-keys.ts).
+
+/** The member keys' table: what authentication asks, and what the members API changes. */
+export interface MemberKeyStore {
+  use(keySha256: string): Promise<{ key: MemberKey | null; version: number }>
+  mint(key: NewKey): Promise<{ outcome: 'minted' | 'member_elsewhere'; version: number }>
+  rotate(
+    oldKeyId: string,
+    member: string,
+    key: NewKey,
+    graceMs: number,
+  ): Promise<{ outcome: 'rotated' | 'missing' | 'ended'; old: MemberKey | null; version: number }>
+  revoke(keyId: string): Promise<{ key: MemberKey | null; version: number }>
+  read(keyId: string): Promise<MemberKey | null>
+  list(team: string | null): Promise<MemberKey[]>
+}
+
+export function coordinatedMemberKeys(namespace: Namespace): MemberKeyStore {
+  const at = () => instanceOf(namespace, POLICY_INSTANCE)
+  return {
+    use: (hash) => reaching(() => at().memberKeyUse(hash, Date.now())),
+    mint: (key) => reaching(() => at().memberKeyMint(key)),
+    rotate: (oldKeyId, member, key, graceMs) =>
+      reaching(() => at().memberKeyRotate(oldKeyId, member, key, graceMs, Date.now())),
+    revoke: (keyId) => reaching(() => at().memberKeyRevoke(keyId, Date.now())),
+    read: (keyId) => reaching(() => at().memberKeyRead(keyId)),
+    list: (team) => reaching(() => at().memberKeyList(team)),
   }
 }

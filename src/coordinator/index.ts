@@ -61,6 +61,8 @@ import {
   type ProposalAnswer,
 } from './policy-revisions'
 import type { Proposal } from '../control/proposal'
+// Issue 20, slice 4: member keys (on the `gateway` instance).
+import { MEMBER_KEYS_SCHEMA, memberKeyTables, type MemberKey, type NewKey } from './member-keys'
 
 /** Each module of the coordinator: its schema, and how to open it once migrated. */
 const COORDINATOR_MODULES = {
@@ -99,6 +101,11 @@ const COORDINATOR_MODULES = {
   policyRevisions: {
     schema: POLICY_REVISIONS_SCHEMA,
     open: (ctx: DurableObjectState) => policyRevisionTables(ctx.storage.sql),
+  },
+  // Issue 20, slice 4: member keys (on the `gateway` instance).
+  memberKeys: {
+    schema: MEMBER_KEYS_SCHEMA,
+    open: (ctx: DurableObjectState) => memberKeyTables(ctx.storage.sql),
   },
 } satisfies Record<string, { schema: Schema; open: (ctx: DurableObjectState) => unknown }>
 
@@ -158,7 +165,8 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   policyCurrent(knownId: string | null): CurrentAnswer {
-    return this.policyRevisions.current(knownId)
+    // Issue 20, slice 4: the keys version rides on the per-second refresh (no extra round trip).
+    return { ...this.policyRevisions.current(knownId), keysVersion: this.memberKeys.version() }
   }
 
   policyBootstrap(revision: Revision): CurrentAnswer {
@@ -196,6 +204,36 @@ export class Coordinator extends DurableObject<Env> {
 
   policyProposals(limit: number, nowMs: number): Proposal[] {
     return this.policyRevisions.proposals(limit, nowMs)
+  }
+
+  // Issue 20, slice 4: member keys (on the `gateway` instance, coordinator/member-keys.ts)
+
+  private get memberKeys() {
+    return opened(this.ctx, this.modules, 'memberKeys')
+  }
+
+  memberKeyUse(keySha256: string, nowMs: number): { key: MemberKey | null; version: number } {
+    return this.memberKeys.use(keySha256, nowMs)
+  }
+
+  memberKeyMint(key: NewKey) {
+    return this.memberKeys.mint(key)
+  }
+
+  memberKeyRotate(oldKeyId: string, member: string, key: NewKey, graceMs: number, nowMs: number) {
+    return this.memberKeys.rotate(oldKeyId, member, key, graceMs, nowMs)
+  }
+
+  memberKeyRevoke(keyId: string, nowMs: number) {
+    return this.memberKeys.revoke(keyId, nowMs)
+  }
+
+  memberKeyRead(keyId: string): MemberKey | null {
+    return this.memberKeys.read(keyId)
+  }
+
+  memberKeyList(team: string | null): MemberKey[] {
+    return this.memberKeys.list(team)
   }
 
   // Transfer requests (per account)

@@ -30,21 +30,29 @@ export interface Credentials {
   accessAssertion: string | undefined
 }
 
+/**
+ * Issue 20, slice 4: a key the policy does not hold is looked up by its hash in the member keys'
+ * table (identity/table-keys.ts): its caller, or null when the table does not know it either.
+ */
+export type TableKeys = (keySha256: string) => Promise<Caller | null>
+
 export async function authenticateRequest(
   credentials: Credentials,
   config: { policy: Policy; access?: AccessConfig },
   now: Date,
+  tableKeys?: TableKeys,
 ): Promise<Caller> {
   if (config.access !== undefined && credentials.accessAssertion !== undefined) {
     return authenticateAccess(credentials.accessAssertion, config.access, config.policy, now)
   }
-  return authenticateKey(credentials.authorization, config.policy, now)
+  return authenticateKey(credentials.authorization, config.policy, now, tableKeys)
 }
 
 export async function authenticateKey(
   authorization: string | undefined,
   policy: Policy,
   now: Date,
+  tableKeys?: TableKeys,
 ): Promise<Caller> {
   if (authorization === undefined || authorization.trim() === '') {
     throw GatewayError.of('MISSING_CREDENTIALS')
@@ -52,7 +60,8 @@ export async function authenticateKey(
   const token = BEARER.exec(authorization)?.[1]
   if (token === undefined || !isWellFormedKey(token)) throw GatewayError.of('MALFORMED_CREDENTIALS')
 
-  const presented = new TextEncoder().encode(await hashKey(token))
+  const presentedHex = await hashKey(token)
+  const presented = new TextEncoder().encode(presentedHex)
   let match: Member | undefined
   for (const member of policy.members) {
     if (member.key_sha256 === undefined) continue
@@ -60,7 +69,12 @@ export async function authenticateKey(
     // Both sides are 64 hex characters, so lengths always agree and the comparison is total.
     if (crypto.subtle.timingSafeEqual(presented, stored) && match === undefined) match = member
   }
-  if (match === undefined) throw GatewayError.of('UNKNOWN_KEY')
+  if (match === undefined) {
+    // The policy's members first: a table key never shadows one of them (control/members.ts).
+    const fromTable = tableKeys === undefined ? null : await tableKeys(presentedHex)
+    if (fromTable !== null) return fromTable
+    throw GatewayError.of('UNKNOWN_KEY')
+  }
   if (match.revoked) throw GatewayError.of('REVOKED_KEY')
   if (isExpired(match, now)) throw GatewayError.of('EXPIRED_KEY')
   return principalOf(match, 'key')

@@ -5,15 +5,27 @@
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app-env'
-import { coordinatedMemberRates } from '../coordinator/client'
+import { coordinatedMemberKeys, coordinatedMemberRates } from '../coordinator/client'
 import { GatewayError } from '../lib/errors'
 import { ACCESS_ASSERTION_HEADER } from './access'
 import { authenticateRequest } from './authenticate'
 import { admitMember, rateCacheFor } from './member-rate'
+import { tableKeyCaller } from './table-keys'
 
 export const authenticate = () =>
   createMiddleware<AppEnv>(async function authenticate(c, next) {
     // Key or Cloudflare Access token; the precedence is documented in identity/authenticate.ts.
+    // Issue 20, slice 4: keys from the member keys' table too, in managed mode only.
+    const { config } = c.var
+    const tableKeys =
+      config.policySource.mode === 'pinned'
+        ? undefined
+        : (hash: string) =>
+            tableKeyCaller(hash, {
+              keysVersion: c.var.keysVersion ?? 0,
+              policy: config.policy,
+              store: () => coordinatedMemberKeys(c.env.COORDINATOR),
+            })
     const principal = await authenticateRequest(
       {
         authorization: c.req.header('authorization'),
@@ -21,6 +33,7 @@ export const authenticate = () =>
       },
       c.var.config,
       new Date(),
+      tableKeys,
     )
     c.set('principal', principal)
     await next()

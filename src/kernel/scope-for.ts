@@ -25,6 +25,7 @@ import {
   coordinatedLedger,
   coordinatedTransfers,
   coordinatedRevisions,
+  coordinatedMemberKeys, // issue 20, slice 4
 } from '../coordinator/client'
 import { tokenInstanceName } from '../coordinator/shard'
 import type { Principal } from '../identity/principal'
@@ -121,6 +122,7 @@ export function scopeFor(inputs: ScopeInputs): RequestScope {
       record: lifecycleRecorder(env.AUDIT, config.audit, chains),
     },
     revisions: coordinatedRevisions(env.COORDINATOR), // issue 20
+    memberKeys: coordinatedMemberKeys(env.COORDINATOR), // issue 20, slice 4
   }
 }
 

@@ -13,7 +13,7 @@ import type { BudgetCaller, TokenBudget } from '../upstream/budget-gate'
 import type { UpstreamStats } from '../upstream/port'
 import type { ApprovalDeps } from './operation'
 import type { LifecyclePorts } from '../lifecycle/ports' // issue 23
-import type { RevisionStore } from '../coordinator/client'
+import type { MemberKeyStore, RevisionStore } from '../coordinator/client'
 
 export interface RequestScope extends ApprovalDeps {
   transfers: TransferStore
@@ -28,4 +28,6 @@ export interface RequestScope extends ApprovalDeps {
   lifecycle: LifecyclePorts
   /** Issue 20: the policy's revisions and proposals (coordinator/policy-revisions.ts). */
   revisions: RevisionStore
+  /** Issue 20, slice 4: the member keys' table (coordinator/member-keys.ts). */
+  memberKeys: MemberKeyStore
 }

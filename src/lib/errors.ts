@@ -315,6 +315,29 @@ export const ERROR_CODES = {
     message: 'The proposed policy is the current revision already',
   },
   POLICY_REVISION_NOT_FOUND: { code: 18356, status: 404, message: 'No such policy revision' },
+  // Issue 20, slice 4: members and keys without a deploy (control/members.ts).
+  MEMBERS_NOT_ALLOWED: {
+    code: 18131,
+    status: 403,
+    message: "Only a lead of the team (or an admin) may manage its members' keys",
+  },
+  MEMBER_KEY_NOT_FOUND: { code: 18360, status: 404, message: 'No such member key' },
+  MEMBER_ROLE_NOT_GRANTABLE: {
+    code: 18361,
+    status: 403,
+    message:
+      'A lead cannot grant this role (it may delete, approve, change the policy or lead): propose a policy change',
+  },
+  MEMBER_ID_TAKEN: {
+    code: 18362,
+    status: 409,
+    message: 'This member id belongs to a member of the policy or of another team',
+  },
+  MEMBER_KEY_ENDED: {
+    code: 18363,
+    status: 409,
+    message: 'This key is already revoked or expired: a lead mints a new one',
+  },
   // Issue 20: policy revisions (control/served-policy.ts): without the current one, nothing is served.
   POLICY_UNAVAILABLE: {
     code: 18515,

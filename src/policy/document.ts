@@ -95,6 +95,17 @@ export const lifecycleSchema = z
 export type LifecycleSettings = z.output<typeof lifecycleSchema>
 // End of issue 23's block.
 
+// Issue 20, slice 4: members and keys without a deploy (control/members.ts). A member holding one
+// of `lead_roles` manages the keys of their own team's members; a key lives `key_days` unless
+// its minter asks for less or more (at most a year).
+export const membersSettingsSchema = z
+  .strictObject({
+    lead_roles: z.array(slug).min(1).default(['lead']),
+    key_days: z.number().int().min(1).max(365).default(90),
+  })
+  .prefault({})
+export type MembersSettings = z.output<typeof membersSettingsSchema>
+
 const policyShape = z.strictObject({
   version: z.literal(1),
   demo: z.boolean().default(false),
@@ -107,6 +118,7 @@ const policyShape = z.strictObject({
   // Issue 21: the account snapshot's freshness (src/snapshot/); 0 s = reads go upstream as before.
   snapshot: snapshotSchema,
   lifecycle: lifecycleSchema, // issue 23
+  member_keys: membersSettingsSchema, // issue 20, slice 4
 })
 
 const policySchema = policyShape.superRefine((policy, ctx) => {

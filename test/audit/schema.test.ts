@@ -326,6 +326,15 @@ describe('the CSV columns', () => {
     'decided_on_ca',
     'decided_on_has_associations',
     'decided_on_expires_on',
+    // Issue 20, slice 4
+    'key_change_verb',
+    'key_change_key_id',
+    'key_change_member',
+    'key_change_team',
+    'key_change_roles',
+    'key_change_expires_at',
+    'key_change_replaced_key_id',
+    'key_change_replaced_until',
     'policy_revision',
     // Issue 22: what the entry touched.
     'certificate_ca',

@@ -126,6 +126,9 @@ describe('/openapi.json', () => {
       '/gateway/v1/expiring',
       '/gateway/v1/expiring/calendar',
       '/gateway/v1/explain',
+      '/gateway/v1/members', // issue 20, slice 4
+      '/gateway/v1/members/keys/{key_id}/revoke',
+      '/gateway/v1/members/keys/{key_id}/rotate',
       // Issue 20
       '/gateway/v1/policy',
       '/gateway/v1/policy/proposals',

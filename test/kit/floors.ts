@@ -29,6 +29,7 @@ const OPERATIONS = new Set([
   'ownership/transfer.ts',
   'policy/explain.ts',
   'control/propose.ts', // issue 20
+  'control/members.ts', // issue 20, slice 4
 ])
 
 /**

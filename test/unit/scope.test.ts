@@ -72,6 +72,7 @@ describe("the entry's table", () => {
         // has, chain.ts `headOf`) are therefore unchanged.
         'policy_revision',
         'policy_change',
+        'key_change', // issue 20, slice 4: known before the change is made
       ].sort(),
     )
   })
@@ -96,6 +97,7 @@ describe("the entry's table", () => {
       'Served from',
       'Certificate lifecycle',
       'Policy change',
+      'Key change',
       'Policy revision',
       'CA or leaf',
       'Owning team',

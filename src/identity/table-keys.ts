@@ -1,0 +1,59 @@
+/**
+ * Keys from the member keys' table (issue 20, slice 4; coordinator/member-keys.ts), as
+ * authentication sees them: the caller a key's hash stands for, or null.
+ *
+ * Each isolate caches what the coordinator said of a hash (values only: the key's record or
+ * "unknown", the keys version it was read at and when), never a pending promise: two requests that
+ * miss at once each ask (CONTRIBUTING "One request never waits on another"). A cached answer is
+ * used while it was read at the keys version this request's policy refresh saw or a later one, and
+ * for at most `LAST_USED_STEP_MS`: every change bumps the version, which each isolate learns within
+ * 1 s on its policy refresh (control/served-policy.ts), so a revoked key is asked about again and
+ * refused; and the minute bound is what keeps a key's last use true to within a minute.
+ * Expiry and the end of a rotation's grace are checked here on every request, from the record.
+ */
+import type { MemberKeyStore } from '../coordinator/client'
+import { LAST_USED_STEP_MS, type MemberKey } from '../coordinator/member-keys'
+import { GatewayError } from '../lib/errors'
+import type { Policy } from '../policy/document'
+import type { Caller } from './principal'
+
+interface Cached {
+  key: MemberKey | null
+  version: number
+  readAtMs: number
+}
+
+/** Bounded: unknown hashes are cached too, and a flood of guesses must not grow the isolate. */
+const MAX_CACHED = 10_000
+const cache = new Map<string, Cached>()
+
+/** The caller for `keySha256`, null if unknown; 401 when revoked, expired or its team is gone. */
+export async function tableKeyCaller(
+  keySha256: string,
+  context: { keysVersion: number; policy: Policy; store: () => MemberKeyStore },
+  nowMs: number = Date.now(),
+): Promise<Caller | null> {
+  let known = cache.get(keySha256)
+  if (
+    known === undefined ||
+    known.version < context.keysVersion ||
+    nowMs - known.readAtMs >= LAST_USED_STEP_MS
+  ) {
+    const answer = await context.store().use(keySha256)
+    known = { key: answer.key, version: answer.version, readAtMs: nowMs }
+    if (cache.size >= MAX_CACHED) cache.clear()
+    cache.set(keySha256, known)
+  }
+  const { key } = known
+  if (key === null) return null
+  if (key.revoked_ms !== null && key.revoked_ms <= nowMs) throw GatewayError.of('REVOKED_KEY')
+  if (key.expires_ms <= nowMs) throw GatewayError.of('EXPIRED_KEY')
+  // A team taken out of the policy takes its table members with it; fail closed.
+  if (!context.policy.teams.some((team) => team.id === key.team)) return null
+  return { memberId: key.member, teamId: key.team, roles: key.roles, via: 'key' }
+}
+
+/** Forgets every cached answer (tests that move the clock). */
+export function forgetTableKeys(): void {
+  cache.clear()
+}
