@@ -45,6 +45,19 @@ export function pendingRecorder(
   parts: () => RecordParts,
 ): PendingRecorder {
   let written: ChainPosition | undefined
+  const pendingEntry = (found: Findings): AuditEntry => {
+    const facts = recordOf({ ...parts(), findings: found, answer: undefined })
+    return entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now())
+  }
+  /** The numbered entry in KV; once written, the final entry goes to the same keys. */
+  const writePending = async (entry: AuditEntry, position: ChainPosition) => {
+    try {
+      await writeEntry(kv, { ...entry, ...position }, settings)
+    } catch (error) {
+      throw GatewayError.of('AUDIT_UNAVAILABLE', { cause: error })
+    }
+    written = position
+  }
   return {
     get written() {
       return written
@@ -53,17 +66,33 @@ export function pendingRecorder(
       // Once on record, the request is on record: a second change in the same request needs no
       // second pending write to the same keys (KV: one write per key per second).
       if (written) return
-      const facts = recordOf({ ...parts(), findings: found, answer: undefined })
+      const entry = pendingEntry(found)
+      let position: ChainPosition
       try {
-        const entry = await chained(
-          chains,
-          entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now()),
+        position = await chains.append(
+          auditChainOf(entry.account_id),
+          eventKeyOf(entry),
+          headOf(entry),
         )
-        await writeEntry(kv, entry, settings)
-        written = { chain: entry.chain!, seq: entry.seq!, prev: entry.prev! }
       } catch (error) {
         throw GatewayError.of('AUDIT_UNAVAILABLE', { cause: error })
       }
+      await writePending(entry, position)
+    },
+    // Issue 21 item 3: the number comes back from the operation's own coordinator call.
+    async beforeChangeWith(found, take) {
+      if (written) {
+        await take(undefined)
+        return
+      }
+      const entry = pendingEntry(found)
+      const position = await take({
+        chain: auditChainOf(entry.account_id),
+        kvKey: eventKeyOf(entry),
+        head: headOf(entry),
+        retentionMs: settings.retentionDays * 86_400_000,
+      })
+      if (position !== null) await writePending(entry, position)
     },
   }
 }

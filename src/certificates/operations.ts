@@ -116,6 +116,12 @@ export function uploadCertificate(
         caQuota: deps.caQuota(principal.teamId),
         // A change is on the audit record before anything is forwarded, or it does not happen.
         record: () => deps.audit.beforeChange(found),
+        // Issue 21 item 3: the number rides on the intent's round trip; the lease beside it.
+        recordWith:
+          deps.audit.beforeChangeWith === undefined
+            ? undefined
+            : (take) => deps.audit.beforeChangeWith!(found, take),
+        admitAhead: deps.upstream.admitAhead?.bind(deps.upstream),
       },
       () => deps.upstream.call(upstreamRequests.upload(accountId, fields)),
     ).catch(async (error: unknown) => {

@@ -171,6 +171,11 @@ export function coordinatedLedger(namespace: Namespace): Ledger {
       reaching(() => at(accountId).releaseOwner(certificateId)),
     recordIntent: (accountId, intent, caQuota) =>
       reaching(() => at(accountId).recordIntent(intent, caQuota, INTENT_TTL_MS, Date.now())),
+    // Issue 21 item 3: the intent and the audit entry's number in one round trip.
+    recordIntentNumbered: (accountId, intent, caQuota, numbering) =>
+      reaching(() =>
+        at(accountId).recordIntentNumbered(intent, caQuota, INTENT_TTL_MS, numbering, Date.now()),
+      ),
     clearIntent: (accountId, requestId) => reaching(() => at(accountId).clearIntent(requestId)),
     confirmUpload: (accountId, certificateId, ownership) =>
       reaching(() => at(accountId).confirmUpload(certificateId, ownership)),

@@ -18,7 +18,7 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import type { Approval, Claim, Closing, PendingPage } from '../approvals/store'
-import type { ChainPosition } from '../audit/chain'
+import type { ChainAsk, ChainPosition } from '../audit/chain'
 import type {
   Adopted,
   AdoptionCandidate,
@@ -293,6 +293,26 @@ export class Coordinator extends DurableObject<Env> {
     nowMs: number,
   ): IntentAdmission {
     return this.ledger.recordIntent(intent, caQuota, ttlMs, nowMs)
+  }
+
+  // Issue 21 item 3: an upload's intent, its CA quota check and its audit entry's number in one
+  // round trip. The entry is numbered only when the intent is admitted: a refused upload changes
+  // nothing, and its entry is chained after the response like a read's. The intent is stored
+  // before the append (synchronously), so the two need no common lock.
+  async recordIntentNumbered(
+    intent: UploadIntent,
+    caQuota: number | null,
+    ttlMs: number,
+    numbering: ChainAsk | undefined,
+    nowMs: number,
+  ): Promise<IntentAdmission & { position: ChainPosition | null }> {
+    const admission = this.ledger.recordIntent(intent, caQuota, ttlMs, nowMs)
+    if (!admission.admitted || numbering === undefined) return { ...admission, position: null }
+    const { chain, kvKey, head, retentionMs } = numbering
+    return {
+      ...admission,
+      position: await this.chain.append(chain, kvKey, head, retentionMs, Date.now()),
+    }
   }
 
   clearIntent(requestId: string): void {
