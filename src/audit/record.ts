@@ -154,4 +154,14 @@ export interface AuditPort {
     found: Findings,
     take: (ask: ChainAsk | undefined) => Promise<ChainPosition | null>,
   ): Promise<void>
+  /**
+   * Issue 21 item 3: takes the entry's number now, in a coordinator call the operation makes
+   * anyway (a delete's owner read), before it knows whether it will change anything; the entry is
+   * written under that number by `beforeChange` or, if nothing changes, after the response. `take`
+   * answers its own value and the number (null: none taken); it gets no ask once numbered.
+   */
+  numberWith?<T>(
+    found: Findings,
+    take: (ask: ChainAsk | undefined) => Promise<{ value: T; position: ChainPosition | null }>,
+  ): Promise<T>
 }

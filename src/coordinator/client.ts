@@ -159,6 +159,17 @@ export function coordinatedLedger(namespace: Namespace): Ledger {
       const parsed = ownershipSchema.safeParse(stored)
       return parsed.success ? parsed.data : null
     },
+    // Issue 21 item 3: the owner and the audit entry's number in one round trip.
+    async ownerNumbered(accountId, certificateId, numbering) {
+      const stored = await reaching(() => at(accountId).ownerNumbered(certificateId, numbering))
+      // As `owner`: a record that does not parse is no record (fails closed).
+      const parsed = ownershipSchema.safeParse(stored.owner)
+      return {
+        owner: parsed.success ? parsed.data : null,
+        position: stored.position,
+        pairings: stored.pairings,
+      }
+    },
     owners: (accountId) => reaching(() => at(accountId).owners(Date.now())),
     intents: (accountId) => reaching(() => at(accountId).intents(Date.now())),
     assign: (accountId, certificateId, ownership) =>

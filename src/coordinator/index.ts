@@ -315,6 +315,22 @@ export class Coordinator extends DurableObject<Env> {
     }
   }
 
+  // Issue 21 item 3: a delete's owner and its audit entry's number in one round trip. The number
+  // is taken before the policy decides; a refused delete's entry is written under it after the
+  // response.
+  async ownerNumbered(
+    certificateId: string,
+    numbering: ChainAsk | undefined,
+  ): Promise<{ owner: Ownership | null; position: ChainPosition | null; pairings: Pairing[] }> {
+    const owner = this.ledger.owner(certificateId)
+    // Issue 23's rotation gate reads the certificate's successor pairing: it comes along.
+    const pairings = this.notices.pairings().filter((p) => p.certificate_id === certificateId)
+    if (numbering === undefined) return { owner, position: null, pairings }
+    const { chain, kvKey, head, retentionMs } = numbering
+    const position = await this.chain.append(chain, kvKey, head, retentionMs, Date.now())
+    return { owner, position, pairings }
+  }
+
   clearIntent(requestId: string): void {
     this.ledger.clearIntent(requestId)
   }

@@ -13,6 +13,7 @@
  */
 import { z } from '@hono/zod-openapi'
 import type { ChainAsk, ChainPosition } from '../audit/chain'
+import type { Pairing } from '../coordinator/notices'
 
 /** How long an upload's intent lives: long enough to adopt after a lost answer, then an admin's. */
 export const INTENT_TTL_MS = 86_400_000
@@ -117,6 +118,15 @@ export interface Ledger {
     caQuota: number | null,
     numbering: ChainAsk | undefined,
   ): Promise<IntentAdmission & { position: ChainPosition | null }>
+  /**
+   * Issue 21 item 3: `owner` and, when `numbering` is given, the audit entry's number: one round
+   * trip; with the certificate's successor pairings (issue 23's rotation gate), read in the same.
+   */
+  ownerNumbered?(
+    accountId: string,
+    certificateId: string,
+    numbering: ChainAsk | undefined,
+  ): Promise<{ owner: Ownership | null; position: ChainPosition | null; pairings: Pairing[] }>
   clearIntent(accountId: string, requestId: string): Promise<void>
   /**
    * The owner written and the upload's intent cleared, in one step; with the upstream's answer

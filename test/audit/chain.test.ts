@@ -89,9 +89,10 @@ describe('the audit chain', () => {
     const { status, body } = await callJson(certificateUrl(id), {
       method: 'DELETE',
       key: KEYS.bob,
-      env: { COORDINATOR: coordinatorFailing('appendAudit') },
+      // Issue 21 item 3: a delete's number rides on its owner read.
+      env: { COORDINATOR: coordinatorFailing('appendAudit', 'ownerNumbered') },
     })
-    expect([status, body.errors[0]!.code]).toEqual([503, 18401])
+    expect([status, body.errors[0]!.code]).toEqual([503, 18507])
     expect((await emulator.requests()).filter((r) => r.method === 'DELETE')).toEqual([])
   })
 

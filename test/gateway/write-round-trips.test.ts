@@ -13,8 +13,8 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { makeCertificate } from '../kit/certificates'
 import { emulator } from '../support/emulator'
-import { certificatesUrl } from '../support/gateway'
-import { KEYS } from '../support/identities'
+import { GATEWAY, callJson, certificatesUrl, certificateUrl, uploadedId } from '../support/gateway'
+import { ACCOUNT, KEYS } from '../support/identities'
 
 beforeEach(async () => {
   await emulator.reset()
@@ -113,4 +113,48 @@ describe('round trips on the response path (issue 21 item 3)', () => {
     // The budget's lease, when the isolate asks for one, goes beside the intent, never after it.
     expect(upload.depth).toBe(2)
   })
+
+  it('a delete waits for two: the owner with its audit number, then the release', async () => {
+    const id = await uploadedId({}, { key: KEYS.alice })
+    const gone = await counted(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })
+    expect(gone.status, gone.body).toBe(200)
+    expect(gone.methods.filter((m) => m !== 'lease')).toEqual([
+      'ownerNumbered',
+      expect.stringMatching(/^releaseOwner(Stored)?$/),
+    ])
+    // The associations' lease (and the delete's, when the first was used up) come between.
+    expect(gone.rounds).toBe(2)
+    expect(await chainProblems()).toEqual([])
+  })
+
+  it('a parked delete waits for two: the owner with its audit number, then the park', async () => {
+    const id = await uploadedId({ ca: true }, { key: KEYS.alice })
+    const parked = await counted(certificateUrl(id), {
+      method: 'DELETE',
+      key: KEYS.bob,
+      headers: { prefer: 'respond-async' },
+    })
+    expect(parked.status, parked.body).toBe(202)
+    expect(parked.methods.filter((m) => m !== 'lease')).toEqual(['ownerNumbered', 'parkApproval'])
+    expect(parked.rounds).toBe(2)
+    expect(await chainProblems()).toEqual([])
+  })
+
+  it('a refused delete, numbered before the decision, still leaves the chain whole', async () => {
+    const id = await uploadedId({}, { key: KEYS.alice })
+    // carol's team cannot see payments' certificate: refused after its number was taken.
+    const refused = await counted(certificateUrl(id), { method: 'DELETE', key: KEYS.carol })
+    expect(refused.status).toBe(404)
+    expect(refused.methods).toEqual(['ownerNumbered'])
+    expect(await chainProblems()).toEqual([])
+  })
 })
+
+/** What the chain's verification finds wrong with the account's chain (nothing, when whole). */
+async function chainProblems() {
+  const { body } = await callJson<{ problems: unknown[] }>(
+    `${GATEWAY}/audit/verify/chain?chain=${ACCOUNT}`,
+    { key: KEYS.auditor },
+  )
+  return body.result.problems
+}
