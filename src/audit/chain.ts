@@ -21,6 +21,9 @@
 import { base64url } from '../lib/encoding'
 import { HEAD_FIELDS } from './entry'
 import { canonical } from './signing'
+import type { ChainPosition } from './position'
+
+export type { ChainAsk, ChainPosition } from './position'
 
 type Head = Partial<Record<(typeof HEAD_FIELDS)[number], unknown>>
 
@@ -28,13 +31,6 @@ export function headOf(entry: Head): Head {
   const head: Head = {}
   for (const field of HEAD_FIELDS) if (entry[field] !== undefined) head[field] = entry[field]
   return head
-}
-
-/** Where an entry stands in its chain. `prev` is '' for the first entry. */
-export interface ChainPosition {
-  chain: string
-  seq: number
-  prev: string
 }
 
 const encoder = new TextEncoder()

@@ -7,6 +7,7 @@
  * each stage owns: the route's declared action, the principal from authentication, the findings,
  * the upstream port's call count and the answer's status. Nothing else builds one.
  */
+import type { ChainAsk, ChainPosition } from './position'
 import type { GatewayError } from '../lib/errors'
 import type { Principal } from '../identity/principal'
 import type { CertificateFacts, Decision } from '../policy/decide'
@@ -195,4 +196,26 @@ export function recordOf(parts: RecordParts): RequestFacts {
  */
 export interface AuditPort {
   beforeChange(found: Findings): Promise<void>
+  /**
+   * Issue 21 item 3: `beforeChange`, with the entry's number taken by `take` inside a coordinator
+   * call the operation makes anyway (an upload's intent), so the two cost one round trip. `take`
+   * gets what numbering needs (nothing once the request is on record) and answers the number, or
+   * null when it refused the change (then nothing is written now). Its own failure is thrown as
+   * is; a number without a written entry is AUDIT_UNAVAILABLE. Optional: ports without it are
+   * used through `beforeChange`.
+   */
+  beforeChangeWith?(
+    found: Findings,
+    take: (ask: ChainAsk | undefined) => Promise<ChainPosition | null>,
+  ): Promise<void>
+  /**
+   * Issue 21 item 3: takes the entry's number now, in a coordinator call the operation makes
+   * anyway (a delete's owner read), before it knows whether it will change anything; the entry is
+   * written under that number by `beforeChange` or, if nothing changes, after the response. `take`
+   * answers its own value and the number (null: none taken); it gets no ask once numbered.
+   */
+  numberWith?<T>(
+    found: Findings,
+    take: (ask: ChainAsk | undefined) => Promise<{ value: T; position: ChainPosition | null }>,
+  ): Promise<T>
 }

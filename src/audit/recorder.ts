@@ -45,25 +45,74 @@ export function pendingRecorder(
   parts: () => RecordParts,
 ): PendingRecorder {
   let written: ChainPosition | undefined
+  // Issue 21 item 3: a number taken ahead of the pending entry (numberWith), not yet written.
+  let numbered: ChainPosition | undefined
+  const pendingEntry = (found: Findings): AuditEntry => {
+    const facts = recordOf({ ...parts(), findings: found, answer: undefined })
+    return entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now())
+  }
+  /** The numbered entry in KV; once written, the final entry goes to the same keys. */
+  const writePending = async (entry: AuditEntry, position: ChainPosition) => {
+    try {
+      await writeEntry(kv, { ...entry, ...position }, settings)
+    } catch (error) {
+      throw GatewayError.of('AUDIT_UNAVAILABLE', { cause: error })
+    }
+    written = position
+  }
   return {
     get written() {
-      return written
+      // A number taken ahead is the request's: its final entry goes there, written or not.
+      return written ?? numbered
     },
     async beforeChange(found: Findings) {
       // Once on record, the request is on record: a second change in the same request needs no
       // second pending write to the same keys (KV: one write per key per second).
       if (written) return
-      const facts = recordOf({ ...parts(), findings: found, answer: undefined })
+      const entry = pendingEntry(found)
+      if (numbered !== undefined) return writePending(entry, numbered)
+      let position: ChainPosition
       try {
-        const entry = await chained(
-          chains,
-          entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now()),
+        position = await chains.append(
+          auditChainOf(entry.account_id),
+          eventKeyOf(entry),
+          headOf(entry),
         )
-        await writeEntry(kv, entry, settings)
-        written = { chain: entry.chain!, seq: entry.seq!, prev: entry.prev! }
       } catch (error) {
         throw GatewayError.of('AUDIT_UNAVAILABLE', { cause: error })
       }
+      await writePending(entry, position)
+    },
+    // Issue 21 item 3: the number comes back from the operation's own coordinator call.
+    async numberWith(found, take) {
+      if (written !== undefined || numbered !== undefined) return (await take(undefined)).value
+      const entry = pendingEntry(found)
+      const { value, position } = await take({
+        chain: auditChainOf(entry.account_id),
+        kvKey: eventKeyOf(entry),
+        head: headOf(entry),
+        retentionMs: settings.retentionDays * 86_400_000,
+      })
+      if (position !== null) numbered = position
+      return value
+    },
+    async beforeChangeWith(found, take) {
+      if (written) {
+        await take(undefined)
+        return
+      }
+      const entry = pendingEntry(found)
+      if (numbered !== undefined) {
+        await take(undefined)
+        return writePending(entry, numbered)
+      }
+      const position = await take({
+        chain: auditChainOf(entry.account_id),
+        kvKey: eventKeyOf(entry),
+        head: headOf(entry),
+        retentionMs: settings.retentionDays * 86_400_000,
+      })
+      if (position !== null) await writePending(entry, position)
     },
   }
 }

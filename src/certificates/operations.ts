@@ -13,6 +13,9 @@ import { park, type ParkedDelete } from '../approvals/park'
 import type { RequestScope } from '../kernel/scope' // issue 23
 import { requireRotationReady } from '../lifecycle/rotation' // issue 23
 import { GatewayError } from '../lib/errors'
+import type { Findings } from '../audit/record'
+import type { Ledger } from '../ownership/ledger'
+import type { Pairing } from '../coordinator/notices'
 import { releaseOnDelete, trackUpload } from '../ownership/bookkeeping'
 import {
   adopt,
@@ -118,6 +121,12 @@ export function uploadCertificate(
         caQuota: deps.caQuota(principal.teamId),
         // A change is on the audit record before anything is forwarded, or it does not happen.
         record: () => deps.audit.beforeChange(found),
+        // Issue 21 item 3: the number rides on the intent's round trip; the lease beside it.
+        recordWith:
+          deps.audit.beforeChangeWith === undefined
+            ? undefined
+            : (take) => deps.audit.beforeChangeWith!(found, take),
+        admitAhead: deps.upstream.admitAhead?.bind(deps.upstream),
       },
       () => deps.upstream.call(upstreamRequests.upload(accountId, fields)),
     ).catch(async (error: unknown) => {
@@ -195,6 +204,38 @@ export function listAssociations(
   })
 }
 
+/**
+ * Issue 21 item 3: the deps with a ledger whose owner read also takes the audit entry's number
+ * (one round trip for both, on the account's instance). The pending entry is still written after
+ * the decision and before anything is forwarded (`beforeChange`), under that number.
+ */
+function numberingOwner<D extends OwnershipDeps>(
+  deps: D,
+  found: Findings,
+  pairings: { read?: Pairing[] },
+): D {
+  const { ledger, audit } = deps
+  const ownerNumbered = ledger.ownerNumbered?.bind(ledger)
+  const numberWith = audit.numberWith?.bind(audit)
+  if (ownerNumbered === undefined || numberWith === undefined) return deps
+  const owner: Ledger['owner'] = (accountId, certificateId) =>
+    numberWith(found, async (ask) => {
+      const mine = ask?.chain === accountId ? ask : undefined
+      const answer = await ownerNumbered(accountId, certificateId, mine)
+      pairings.read = answer.pairings
+      return { value: answer.owner, position: answer.position }
+    })
+  return { ...deps, ledger: { ...ledger, owner } }
+}
+
+/** The rotation gate's deps, answering the pairings already read with the owner (if they were). */
+function withPairings<D extends RotationDeps>(deps: D, read: Pairing[] | undefined): D {
+  const { lifecycle } = deps
+  if (read === undefined || lifecycle === undefined) return deps
+  const notices = { ...lifecycle.notices, pairings: () => Promise.resolve(read) }
+  return { ...deps, lifecycle: { ...lifecycle, notices } }
+}
+
 /** Issue 23: the notices' store, for a named successor's gate (absent: no gate). */
 type RotationDeps = Partial<Pick<RequestScope, 'lifecycle'>>
 
@@ -209,7 +250,14 @@ export function deleteCertificate(
 ): Promise<Outcome<DeleteResult>> {
   return run({ accountId, certificateId }, async (found): Promise<DeleteResult> => {
     const { who, upstream } = deps
-    const known = await visibleCertificate(deps, found, accountId, certificateId)
+    // Issue 21 item 3: the owner read also numbers the entry and brings the successor pairings.
+    const pairings: { read?: Pairing[] } = {}
+    const known = await visibleCertificate(
+      numberingOwner(deps, found, pairings),
+      found,
+      accountId,
+      certificateId,
+    )
     who.refuseEarly(found, 'delete', known.facts)
     const ref = { accountId, certificateId, known }
     const associations = await followingUpstream(deps, found, ref, () =>
@@ -218,7 +266,7 @@ export function deleteCertificate(
     const facts = { ...known.facts, hasAssociations: associations.length > 0 }
     const decision = who.requireAllowed(found, 'delete', facts)
     refuseInUse(associations)
-    await requireRotationReady(deps, accountId, certificateId) // issue 23: rotation pairing
+    await requireRotationReady(withPairings(deps, pairings.read), accountId, certificateId) // issue 23: rotation pairing
     // After the decision, not beside the associations: the pending entry is the only record if
     // the final one is lost, so it must carry the rules that allowed the delete, and "pending"
     // must mean "allowed, and perhaps done".

@@ -175,6 +175,17 @@ export function coordinatedLedger(namespace: Namespace): Ledger {
       const parsed = ownershipSchema.safeParse(stored)
       return parsed.success ? parsed.data : null
     },
+    // Issue 21 item 3: the owner and the audit entry's number in one round trip.
+    async ownerNumbered(accountId, certificateId, numbering) {
+      const stored = await reaching(() => at(accountId).ownerNumbered(certificateId, numbering))
+      // As `owner`: a record that does not parse is no record (fails closed).
+      const parsed = ownershipSchema.safeParse(stored.owner)
+      return {
+        owner: parsed.success ? parsed.data : null,
+        position: stored.position,
+        pairings: stored.pairings,
+      }
+    },
     owners: (accountId) => reaching(() => at(accountId).owners(Date.now())),
     intents: (accountId) => reaching(() => at(accountId).intents(Date.now())),
     assign: (accountId, certificateId, ownership) =>
@@ -187,6 +198,11 @@ export function coordinatedLedger(namespace: Namespace): Ledger {
       reaching(() => at(accountId).releaseOwner(certificateId)),
     recordIntent: (accountId, intent, caQuota) =>
       reaching(() => at(accountId).recordIntent(intent, caQuota, INTENT_TTL_MS, Date.now())),
+    // Issue 21 item 3: the intent and the audit entry's number in one round trip.
+    recordIntentNumbered: (accountId, intent, caQuota, numbering) =>
+      reaching(() =>
+        at(accountId).recordIntentNumbered(intent, caQuota, INTENT_TTL_MS, numbering, Date.now()),
+      ),
     clearIntent: (accountId, requestId) => reaching(() => at(accountId).clearIntent(requestId)),
     confirmUpload: (accountId, certificateId, ownership) =>
       reaching(() => at(accountId).confirmUpload(certificateId, ownership)),

@@ -20,7 +20,7 @@ import { DurableObject } from 'cloudflare:workers'
 import type { Approval, Claim, Closing, PendingPage } from '../approvals/store'
 // Issue 22.
 import type { Ending } from '../approvals/store'
-import type { ChainPosition } from '../audit/chain'
+import type { ChainAsk, ChainPosition } from '../audit/chain'
 import type {
   Adopted,
   AdoptionCandidate,
@@ -346,6 +346,42 @@ export class Coordinator extends DurableObject<Env> {
     nowMs: number,
   ): IntentAdmission {
     return this.ledger.recordIntent(intent, caQuota, ttlMs, nowMs)
+  }
+
+  // Issue 21 item 3: an upload's intent, its CA quota check and its audit entry's number in one
+  // round trip. The entry is numbered only when the intent is admitted: a refused upload changes
+  // nothing, and its entry is chained after the response like a read's. The intent is stored
+  // before the append (synchronously), so the two need no common lock.
+  async recordIntentNumbered(
+    intent: UploadIntent,
+    caQuota: number | null,
+    ttlMs: number,
+    numbering: ChainAsk | undefined,
+    nowMs: number,
+  ): Promise<IntentAdmission & { position: ChainPosition | null }> {
+    const admission = this.ledger.recordIntent(intent, caQuota, ttlMs, nowMs)
+    if (!admission.admitted || numbering === undefined) return { ...admission, position: null }
+    const { chain, kvKey, head, retentionMs } = numbering
+    return {
+      ...admission,
+      position: await this.chain.append(chain, kvKey, head, retentionMs, Date.now()),
+    }
+  }
+
+  // Issue 21 item 3: a delete's owner and its audit entry's number in one round trip. The number
+  // is taken before the policy decides; a refused delete's entry is written under it after the
+  // response.
+  async ownerNumbered(
+    certificateId: string,
+    numbering: ChainAsk | undefined,
+  ): Promise<{ owner: Ownership | null; position: ChainPosition | null; pairings: Pairing[] }> {
+    const owner = this.ledger.owner(certificateId)
+    // Issue 23's rotation gate reads the certificate's successor pairing: it comes along.
+    const pairings = this.notices.pairings().filter((p) => p.certificate_id === certificateId)
+    if (numbering === undefined) return { owner, position: null, pairings }
+    const { chain, kvKey, head, retentionMs } = numbering
+    const position = await this.chain.append(chain, kvKey, head, retentionMs, Date.now())
+    return { owner, position, pairings }
   }
 
   clearIntent(requestId: string): void {

@@ -17,7 +17,8 @@
  */
 import { GatewayError, detail } from '../lib/errors'
 import type { Envelope } from '../upstream/port'
-import type { Ledger, UploadIntent } from './ledger'
+import type { ChainAsk, ChainPosition } from '../audit/chain'
+import type { IntentAdmission, Ledger, UploadIntent } from './ledger'
 
 export interface UploadBookkeeping {
   ledger: Ledger
@@ -35,6 +36,16 @@ export interface UploadBookkeeping {
   caQuota: number | null
   /** Puts the change on the audit record (AuditPort.beforeChange); rejects if it cannot. */
   record: () => Promise<void>
+  /**
+   * Issue 21 item 3: the same, with the entry's number taken by `take` (AuditPort.beforeChangeWith):
+   * when both this and the ledger's `recordIntentNumbered` exist, the intent and the number cost one
+   * round trip instead of two side by side.
+   */
+  recordWith?:
+    | ((take: (ask: ChainAsk | undefined) => Promise<ChainPosition | null>) => Promise<void>)
+    | undefined
+  /** Issue 21 item 3: starts the upstream call's budget lease now, beside the intent. */
+  admitAhead?: (() => void) | undefined
 }
 
 const clearing = (what: string) => (error: unknown) => console.error(`${what} failed`, error)
@@ -53,18 +64,7 @@ export async function trackUpload<C extends { id: string } & Record<string, unkn
     ca: upload.ca,
     expires_on: upload.expiresOn,
   }
-  const [recorded, admitted] = await Promise.allSettled([
-    upload.record(),
-    ledger.recordIntent(accountId, intent, upload.caQuota),
-  ])
-  // Not on the audit record: nothing is forwarded, and an intent that was written goes.
-  if (recorded.status === 'rejected') {
-    if (admitted.status === 'fulfilled' && admitted.value.admitted) await clear(upload)
-    throw recorded.reason
-  }
-  // Unreachable, the coordinator refuses the upload here (503): nothing is forwarded.
-  if (admitted.status === 'rejected') throw admitted.reason
-  const admission = admitted.value
+  const admission = await recordAndAdmit(upload, intent)
   if (!admission.admitted) {
     throw GatewayError.of('CA_QUOTA_EXCEEDED', {
       message: `Team ${team} holds ${admission.used} CA certificates in this account (uploads in flight included), its quota is ${upload.caQuota ?? 0}; nothing was forwarded`,
@@ -112,6 +112,58 @@ export async function trackUpload<C extends { id: string } & Record<string, unkn
     return { envelope: { ...envelope, messages }, certificateId }
   }
   return { envelope, certificateId }
+}
+
+/**
+ * The intent admitted (or refused by the CA quota) and the change on the audit record, both before
+ * anything is forwarded. An intent written for a change that could not be recorded goes.
+ */
+async function recordAndAdmit(
+  upload: UploadBookkeeping,
+  intent: UploadIntent,
+): Promise<IntentAdmission> {
+  const { ledger, accountId, caQuota, recordWith } = upload
+  upload.admitAhead?.()
+  const numbered = ledger.recordIntentNumbered?.bind(ledger)
+  if (recordWith !== undefined && numbered !== undefined) {
+    let admission: IntentAdmission | undefined
+    try {
+      await recordWith(async (ask) => {
+        // The number must come from the chain's own instance: the account's, as the intent's.
+        const answer = await numbered(
+          accountId,
+          intent,
+          caQuota,
+          ask?.chain === accountId ? ask : undefined,
+        )
+        admission = answer
+        if (ask !== undefined && ask.chain !== accountId && answer.admitted) {
+          await upload.record()
+          return null
+        }
+        return answer.position
+      })
+    } catch (error) {
+      // Not on the audit record: nothing is forwarded, and an intent that was written goes.
+      if (admission?.admitted === true) await clear(upload)
+      throw error
+    }
+    // The recorder always asks `take`; without an answer nothing may be forwarded.
+    if (admission === undefined) throw GatewayError.of('AUDIT_UNAVAILABLE')
+    return admission
+  }
+  const [recorded, admitted] = await Promise.allSettled([
+    upload.record(),
+    ledger.recordIntent(accountId, intent, caQuota),
+  ])
+  // Not on the audit record: nothing is forwarded, and an intent that was written goes.
+  if (recorded.status === 'rejected') {
+    if (admitted.status === 'fulfilled' && admitted.value.admitted) await clear(upload)
+    throw recorded.reason
+  }
+  // Unreachable, the coordinator refuses the upload here (503): nothing is forwarded.
+  if (admitted.status === 'rejected') throw admitted.reason
+  return admitted.value
 }
 
 function clear({ ledger, accountId, requestId }: UploadBookkeeping): Promise<void> {

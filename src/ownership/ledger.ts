@@ -12,6 +12,8 @@
  * (bookkeeping.ts).
  */
 import { z } from '@hono/zod-openapi'
+import type { ChainAsk, ChainPosition } from '../audit/chain'
+import type { Pairing } from '../coordinator/notices'
 
 /** How long an upload's intent lives: long enough to adopt after a lost answer, then an admin's. */
 export const INTENT_TTL_MS = 86_400_000
@@ -105,6 +107,26 @@ export interface Ledger {
     intent: UploadIntent,
     caQuota: number | null,
   ): Promise<IntentAdmission>
+  /**
+   * `recordIntent` and, when admitted and `numbering` is given, the audit entry's number in its
+   * chain, in one round trip (the account's instance holds both). Optional: without it the
+   * bookkeeping makes the two calls side by side.
+   */
+  recordIntentNumbered?(
+    accountId: string,
+    intent: UploadIntent,
+    caQuota: number | null,
+    numbering: ChainAsk | undefined,
+  ): Promise<IntentAdmission & { position: ChainPosition | null }>
+  /**
+   * Issue 21 item 3: `owner` and, when `numbering` is given, the audit entry's number: one round
+   * trip; with the certificate's successor pairings (issue 23's rotation gate), read in the same.
+   */
+  ownerNumbered?(
+    accountId: string,
+    certificateId: string,
+    numbering: ChainAsk | undefined,
+  ): Promise<{ owner: Ownership | null; position: ChainPosition | null; pairings: Pairing[] }>
   clearIntent(accountId: string, requestId: string): Promise<void>
   /**
    * The owner written and the upload's intent cleared, in one step; with the upstream's answer

@@ -31,6 +31,14 @@ export interface UpstreamStats {
 
 export interface Upstream {
   call<R>(request: UpstreamRequest<R>): Promise<Envelope<R>>
+  /**
+   * Issue 21 item 3: starts the budget's admission of the next call now, so that its lease (when
+   * the isolate holds none) is asked beside the operation's own coordinator call, not after it.
+   * The next call's first attempt takes that admission, or its refusal. A change refused before it
+   * is forwarded has then spent one request of its member's budget: the error is on the side of
+   * fewer upstream calls, as every lease's.
+   */
+  admitAhead?(): void
 }
 
 export interface UpstreamPort extends Upstream {
@@ -39,8 +47,16 @@ export interface UpstreamPort extends Upstream {
 
 export function upstreamPort(settings: UpstreamSettings, gate: BudgetGate): UpstreamPort {
   const stats: UpstreamStats = { attempts: 0, failed: false }
+  // This request's own admission started ahead (never shared with another request).
+  let ahead: Promise<void> | undefined
   return {
     stats,
+    admitAhead() {
+      if (ahead !== undefined) return
+      ahead = gate.admit()
+      // Settled by the call that takes it; unhandled until then is no failure.
+      ahead.catch(() => undefined)
+    },
     async call<R>(request: UpstreamRequest<R>): Promise<Envelope<R>> {
       const before = stats.attempts
       let refusedByGate = false
@@ -48,7 +64,9 @@ export function upstreamPort(settings: UpstreamSettings, gate: BudgetGate): Upst
         const answer = await callUpstream(request, settings, {
           admit: async () => {
             try {
-              await gate.admit()
+              const early = ahead
+              ahead = undefined
+              await (early ?? gate.admit())
             } catch (error) {
               refusedByGate = true
               throw error

@@ -20,7 +20,15 @@ import worker from '../../src/index'
 import { exportText, newEntries } from '../support/audit'
 import { coordinatorFailing } from '../support/coordinator'
 import { emulator } from '../support/emulator'
-import { GATEWAY, call, callJson, certificatesUrl, uploadNew } from '../support/gateway'
+import {
+  GATEWAY,
+  call,
+  callJson,
+  certificateUrl,
+  certificatesUrl,
+  uploadNew,
+  uploadedId,
+} from '../support/gateway'
 import { ACCOUNT, AUDIT_ED25519_JWK, AUDIT_SIGNING_KEY, KEYS } from '../support/identities'
 
 const exportKeys = async () => ({
@@ -77,11 +85,24 @@ describe('the audit chain', () => {
   })
 
   it('refuses a mutation it cannot chain, forwarding nothing', async () => {
+    const id = await uploadedId({}, { key: KEYS.alice })
+    const { status, body } = await callJson(certificateUrl(id), {
+      method: 'DELETE',
+      key: KEYS.bob,
+      // Issue 21 item 3: a delete's number rides on its owner read.
+      env: { COORDINATOR: coordinatorFailing('appendAudit', 'ownerNumbered') },
+    })
+    expect([status, body.errors[0]!.code]).toEqual([503, 18507])
+    expect((await emulator.requests()).filter((r) => r.method === 'DELETE')).toEqual([])
+  })
+
+  it('refuses an upload whose number (taken with its intent) cannot be had, forwarding nothing', async () => {
+    // Issue 21 item 3: an upload's number rides on its intent's round trip.
     const { status, body } = await uploadNew(
       {},
-      { key: KEYS.alice, env: { COORDINATOR: coordinatorFailing('appendAudit') } },
+      { key: KEYS.alice, env: { COORDINATOR: coordinatorFailing('recordIntentNumbered') } },
     )
-    expect([status, body.errors[0]!.code]).toEqual([503, 18401])
+    expect([status, body.errors[0]!.code]).toEqual([503, 18507])
     expect((await emulator.requests()).filter((r) => r.method === 'POST')).toEqual([])
   })
 
