@@ -33,6 +33,21 @@ export function headOf(entry: Head): Head {
   return head
 }
 
+/**
+ * The entry with the head its chain link committed to: a numbered entry's head fields are those it
+ * had when it was numbered, and what the request learned of them afterwards (a delete numbered in
+ * its owner step learns the certificate's fingerprint later) stays out of them, or the link would
+ * no longer verify. Fields outside the head (the certificate's name, CA or leaf, owner) are kept.
+ */
+export function withHead<E extends Head>(entry: E, head: Head): E {
+  const fixed: Record<string, unknown> = { ...entry }
+  for (const field of HEAD_FIELDS) {
+    if (head[field] === undefined) delete fixed[field]
+    else fixed[field] = head[field]
+  }
+  return fixed as E
+}
+
 const encoder = new TextEncoder()
 
 export async function linkOf(position: ChainPosition, kvKey: string, head: Head): Promise<string> {

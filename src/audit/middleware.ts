@@ -114,10 +114,11 @@ export const auditTrail = () =>
         ? c.get('unrecorded') !== true
         : anonymousBudget.admit(facts.outcome?.codes ?? [])
     if (recorded) {
-      const pending = c.get('scope')?.audit.written
+      const audit = c.get('scope')?.audit
+      const pending = audit?.written
       const write = async () => {
         const entry = entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now())
-        if (pending) await rewriteEntry(kv, { ...entry, ...pending }, settings)
+        if (pending) await rewriteEntry(kv, { ...audit!.committed(entry), ...pending }, settings)
         else await writeEntry(kv, await chainedIfPossible(chains, entry), settings)
       }
       writes.push(write().catch(report(facts)))

@@ -10,7 +10,7 @@ import type { AuditChains } from '../coordinator/client'
 import { auditChainOf } from '../coordinator/shard'
 import { GatewayError } from '../lib/errors'
 import { uuidv7Time } from '../lib/uuidv7'
-import { headOf, type ChainPosition } from './chain'
+import { headOf, withHead, type ChainPosition } from './chain'
 import { entryFromFacts, type AuditEntry } from './entry'
 import {
   recordOf,
@@ -29,6 +29,11 @@ export interface PendingRecorder extends AuditPort {
    * keys just written, under the same number.
    */
   readonly written: ChainPosition | undefined
+  /**
+   * The entry as written under that number: its head fields as its link committed to them
+   * (`withHead`), whatever the request learned since. The final write goes through it too.
+   */
+  committed(entry: AuditEntry): AuditEntry
 }
 
 /** The entry in its place: numbered in its chain and linked to the chain's head. */
@@ -47,6 +52,10 @@ export function pendingRecorder(
   let written: ChainPosition | undefined
   // Issue 21 item 3: a number taken ahead of the pending entry (numberWith), not yet written.
   let numbered: ChainPosition | undefined
+  // The head the link of the number taken committed to (any of the three ways below).
+  let committedHead: ReturnType<typeof headOf> | undefined
+  const committed = (entry: AuditEntry) =>
+    committedHead === undefined ? entry : withHead(entry, committedHead)
   const pendingEntry = (found: Findings): AuditEntry => {
     const facts = recordOf({ ...parts(), findings: found, answer: undefined })
     return entryFromFacts(facts, facts.requestId, entryTime(facts), Date.now())
@@ -54,7 +63,7 @@ export function pendingRecorder(
   /** The numbered entry in KV; once written, the final entry goes to the same keys. */
   const writePending = async (entry: AuditEntry, position: ChainPosition) => {
     try {
-      await writeEntry(kv, { ...entry, ...position }, settings)
+      await writeEntry(kv, { ...committed(entry), ...position }, settings)
     } catch (error) {
       throw GatewayError.of('AUDIT_UNAVAILABLE', { cause: error })
     }
@@ -65,6 +74,7 @@ export function pendingRecorder(
       // A number taken ahead is the request's: its final entry goes there, written or not.
       return written ?? numbered
     },
+    committed,
     async beforeChange(found: Findings) {
       // Once on record, the request is on record: a second change in the same request needs no
       // second pending write to the same keys (KV: one write per key per second).
@@ -72,28 +82,30 @@ export function pendingRecorder(
       const entry = pendingEntry(found)
       if (numbered !== undefined) return writePending(entry, numbered)
       let position: ChainPosition
+      const head = headOf(entry)
       try {
-        position = await chains.append(
-          auditChainOf(entry.account_id),
-          eventKeyOf(entry),
-          headOf(entry),
-        )
+        position = await chains.append(auditChainOf(entry.account_id), eventKeyOf(entry), head)
       } catch (error) {
         throw GatewayError.of('AUDIT_UNAVAILABLE', { cause: error })
       }
+      committedHead = head
       await writePending(entry, position)
     },
     // Issue 21 item 3: the number comes back from the operation's own coordinator call.
     async numberWith(found, take) {
       if (written !== undefined || numbered !== undefined) return (await take(undefined)).value
       const entry = pendingEntry(found)
+      const head = headOf(entry)
       const { value, position } = await take({
         chain: auditChainOf(entry.account_id),
         kvKey: eventKeyOf(entry),
-        head: headOf(entry),
+        head,
         retentionMs: settings.retentionDays * 86_400_000,
       })
-      if (position !== null) numbered = position
+      if (position !== null) {
+        numbered = position
+        committedHead = head
+      }
       return value
     },
     async beforeChangeWith(found, take) {
@@ -106,13 +118,16 @@ export function pendingRecorder(
         await take(undefined)
         return writePending(entry, numbered)
       }
+      const head = headOf(entry)
       const position = await take({
         chain: auditChainOf(entry.account_id),
         kvKey: eventKeyOf(entry),
-        head: headOf(entry),
+        head,
         retentionMs: settings.retentionDays * 86_400_000,
       })
-      if (position !== null) await writePending(entry, position)
+      if (position === null) return
+      committedHead = head
+      await writePending(entry, position)
     },
   }
 }

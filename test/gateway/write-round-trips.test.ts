@@ -135,7 +135,10 @@ describe('round trips on the response path (issue 21 item 3)', () => {
       headers: { prefer: 'respond-async' },
     })
     expect(parked.status, parked.body).toBe(202)
-    expect(parked.methods.filter((m) => m !== 'lease')).toEqual(['ownerNumbered', 'parkApproval'])
+    expect(parked.methods.filter((m) => m !== 'lease')).toEqual([
+      'ownerNumbered',
+      'parkApprovalOnce',
+    ])
     expect(parked.rounds).toBe(2)
     expect(await chainProblems()).toEqual([])
   })
