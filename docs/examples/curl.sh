@@ -36,7 +36,8 @@ curl -s -X DELETE "$GW/accounts/$ACCOUNT/mtls_certificates/$ID" -H "Authorizatio
 # bob (lead) may, but a CA needs an admin's approval: 403 / 18309, the message names the approval
 curl -s -X DELETE "$GW/accounts/$ACCOUNT/mtls_certificates/$ID" -H "Authorization: Bearer $BOB"
 
-# A client that knows about approvals asks for the 202 form, with the approval as an object
+# A client that knows about approvals asks for the 202 form, with the approval as an object (the
+# same approval: a certificate has one open approval at a time)
 APPROVAL=$(curl -s -X DELETE "$GW/accounts/$ACCOUNT/mtls_certificates/$ID" \
   -H "Authorization: Bearer $BOB" -H 'Prefer: respond-async' | jq -r '.approval.id')
 

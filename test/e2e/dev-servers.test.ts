@@ -176,7 +176,7 @@ describe('npm start', () => {
   test('serves on the ports it is given, and Ctrl-C stops both Workers and everything they started', async () => {
     const start = await npmStart()
     const [gatewayPort, emulatorPort, gatewayInspector, emulatorInspector] = start.ports
-    const banner = `mtls-gateway (demo policy) on http://127.0.0.1:${gatewayPort}`
+    const banner = `mtls-gateway (demo policy, managed) on http://127.0.0.1:${gatewayPort}`
     const t0 = Date.now()
     while (!start.output.includes(banner)) {
       if (start.child.exitCode !== null) throw new Error(`npm start exited early:\n${start.output}`)
@@ -256,7 +256,7 @@ describe('npm start', () => {
     const start = await npmStart(['--policy', file])
     const [gatewayPort] = start.ports
     const t0 = Date.now()
-    while (!start.output.includes(`.json) on http://127.0.0.1:${gatewayPort}, emulator`)) {
+    while (!start.output.includes(`.json, pinned) on http://127.0.0.1:${gatewayPort}, emulator`)) {
       if (start.child.exitCode !== null) throw new Error(`npm start exited early:\n${start.output}`)
       if (Date.now() - t0 > 60_000) throw new Error(`npm start not ready in 60 s:\n${start.output}`)
       watch(start.child.pid!)

@@ -90,10 +90,13 @@ describe('docs/examples', () => {
       expect(codes(bob)).toEqual([18309])
       expect(approved).toMatchObject({ success: true, result: { id } })
     })
+    // The 202 form returned the approval bob's first delete parked (one open approval per
+    // certificate), and the admin approved it: it is the one the message names, now executed.
     await expectNamesApproval(
       bob!.errors[0]!.message,
       (uploaded!.result as { id: string }).id,
       DEMO_KEYS.bob,
+      'executed',
     )
     expect(await stored()).toEqual([])
   })
