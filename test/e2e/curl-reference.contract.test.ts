@@ -32,6 +32,7 @@ import {
   stored,
   type Envelope,
   type Target,
+  resetAccount,
 } from './support/context'
 import { explained, killClients, run, type Run } from './support/processes'
 import { REFERENCE_BASE, referenceOperations, type Operation } from './support/reference'
@@ -67,7 +68,7 @@ beforeAll(() => {
   )
 })
 beforeEach(async () => {
-  await emulatorControl.reset()
+  await resetAccount()
 })
 afterAll(() => killClients())
 

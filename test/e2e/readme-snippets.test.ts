@@ -21,18 +21,18 @@ import {
   api,
   certificatesPath,
   e2e,
-  emulatorControl,
   gateway,
   stored,
   upload,
   type Envelope,
+  resetAccount,
 } from './support/context'
 import { expectSuccess, explained, killClients, run } from './support/processes'
 
 const EXAMPLES = path.join(ROOT, 'docs/examples')
 
 beforeEach(async () => {
-  await emulatorControl.reset()
+  await resetAccount()
 })
 afterAll(() => killClients())
 

@@ -20,6 +20,7 @@ import {
   upload,
   upstreamCalls,
   type Target,
+  resetAccount,
 } from './support/context'
 import { expectNamesApproval } from './support/approvals'
 import { killClients } from './support/processes'
@@ -43,7 +44,7 @@ beforeAll(async () => {
   other = await makeCertificate({ issuer: ca })
 })
 beforeEach(async () => {
-  await emulatorControl.reset()
+  await resetAccount()
 })
 afterAll(() => killClients())
 

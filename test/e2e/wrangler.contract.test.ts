@@ -24,6 +24,7 @@ import {
   upstreamCalls,
   type Certificate,
   type Target,
+  resetAccount,
 } from './support/context'
 import { expectFailure, expectSuccess, explained, killClients } from './support/processes'
 import { listed, uploadedId, wrangler } from './support/wrangler'
@@ -42,7 +43,7 @@ beforeAll(async () => {
   files = (name) => written.get(name)!
 })
 beforeEach(async () => {
-  await emulatorControl.reset()
+  await resetAccount()
 })
 afterAll(() => killClients())
 
