@@ -251,9 +251,10 @@ const snapshots = new Map<string, { items: SnapshotItem[]; frame: string }>()
 function snapshotOf(text: string) {
   let known = snapshots.get(text)
   if (known === undefined) {
-    const { result, ...rest } = JSON.parse(text) as { result: { id: string }[] }
-    const { success: _success, ...frame } = rest as Record<string, unknown>
-    known = { items: result.map((c) => itemOf(c)), frame: JSON.stringify(frame) }
+    const envelope = JSON.parse(text) as { result: { id: string }[] }
+    // As snapshot/serve.ts frameOf stores it: every member in its place, the result as null.
+    const frame = JSON.stringify({ ...envelope, result: null })
+    known = { items: envelope.result.map((c) => itemOf(c)), frame }
     snapshots.set(text, known)
   }
   return known

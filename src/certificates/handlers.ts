@@ -6,10 +6,12 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../app-env'
 import type { Served } from '../audit/record'
+import { respondJson } from '../lib/encoded-json'
 import { successEnvelope } from '../lib/envelope'
 import { GatewayError, detail } from '../lib/errors'
 import { createRouter } from '../lib/router'
 import { settle } from '../pipe'
+import { encodedList } from '../snapshot/encoded'
 import {
   deleteCertificate,
   getCertificate,
@@ -48,7 +50,12 @@ export const certificatesRouter = createRouter<AppEnv>()
     const input = { accountId, types, filter: { ca, name }, noCache }
     const outcome = await listCertificates(c.var.scope, input)
     servedHeaders(c, outcome.findings.served)
-    return c.json(settle(c, outcome), 200)
+    const envelope = settle(c, outcome)
+    // Issue 21: a list served from the snapshot is encoded once per isolate (snapshot/encoded.ts).
+    if (outcome.findings.served?.via === 'snapshot') {
+      return respondJson(c, encodedList(accountId, envelope), 200)
+    }
+    return c.json(envelope, 200)
   })
   .openapi(uploadRoute, async (c) => {
     const { account_id: accountId } = c.req.valid('param')

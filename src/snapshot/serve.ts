@@ -69,19 +69,22 @@ function certificateOf(item: SnapshotItem): MtlsCertificate {
 export const certificatesOf = (items: SnapshotItem[]) => items.map(certificateOf)
 
 interface Frame {
+  /** Their places, when the frame keeps the upstream's order (frameOf). */
+  success?: boolean
+  result?: unknown
   errors: Envelope<unknown>['errors']
   messages: Envelope<unknown>['messages']
   result_info?: Envelope<unknown>['result_info']
 }
 
-const frameOf = (envelope: Frame): string =>
-  JSON.stringify({
-    errors: envelope.errors,
-    messages: envelope.messages,
-    ...(envelope.result_info !== undefined ? { result_info: envelope.result_info } : {}),
-  })
+/**
+ * Every member of the list envelope but the certificates, in the upstream's order (`result` kept
+ * in its place, as null), so that an answer served from the snapshot has the bytes of the
+ * upstream's: `{ ...frame, success, result }` fills the places the frame holds.
+ */
+const frameOf = (envelope: Frame): string => JSON.stringify({ ...envelope, result: null })
 
-const EMPTY_FRAME: Frame = { errors: [], messages: [] }
+const EMPTY_FRAME: Frame = { success: true, errors: [], messages: [], result: null }
 
 function ageOf(view: { fetchedAtMs: number | null }, nowMs: number): number {
   return view.fetchedAtMs === null ? 0 : Math.max(0, Math.floor((nowMs - view.fetchedAtMs) / 1000))

@@ -139,6 +139,30 @@ describe('reads served from the snapshot', () => {
     }
   })
 
+  it('answers a list encoded once with the very bytes and content type of the upstream read', async () => {
+    await uploadedId({ name: 'bytes-one' }, as(KEYS.alice))
+    await uploadedId({ name: 'bytes-two' }, as(KEYS.bob))
+    await uploadedId({ name: 'theirs' }, as(KEYS.carol))
+    const upstream = await callJson(
+      certificatesUrl(),
+      as(KEYS.alice, { headers: { 'cache-control': 'no-cache' } }),
+    )
+    // The first served read encodes the answer, the next ones reuse it (snapshot/encoded.ts).
+    for (let round = 0; round < 3; round++) {
+      const served = await callJson(certificatesUrl(), as(KEYS.alice))
+      expect(served.response.headers.get('cache-status')).toMatch(/hit/)
+      expect(served.text).toBe(upstream.text)
+      expect(served.response.headers.get('content-type')).toBe(
+        upstream.response.headers.get('content-type'),
+      )
+    }
+    // A teammate's upload is in the next answer at once: new bytes, not the ones kept.
+    const third = await uploadedId({ name: 'bytes-three' }, as(KEYS.alice))
+    const after = await listAs(KEYS.bob)
+    expect(ids(after.body)).toContain(third)
+    expect(after.body.result_info).toMatchObject({ count: 3, total_count: 3 })
+  })
+
   it('records how a read was served in its audit entry', async () => {
     await warm()
     const entries = await newEntries(async () => {
