@@ -95,5 +95,7 @@ export const certificatesRouter = createRouter<AppEnv>()
   })
   .openapi(associationsRoute, async (c) => {
     const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')
-    return c.json(settle(c, await listAssociations(c.var.scope, { accountId, certificateId })), 200)
+    const outcome = await listAssociations(c.var.scope, { accountId, certificateId })
+    servedHeaders(c, outcome.findings.served)
+    return c.json(settle(c, outcome), 200)
   })

@@ -185,15 +185,20 @@ export function listAssociations(
       deps.who.requireAccount(accountId, GatewayError.of('CERTIFICATE_NOT_FOUND'))
       const { snapshot, upstream } = deps
       const read = await readAssociations(snapshot, upstream, accountId, certificateId)
+      // How the facts were read until the associations are answered (a refusal carries it, for a
+      // foreign id and a missing one alike), then how the associations were.
+      found.served = read.how
       if (read.served !== null) {
         const ref = { accountId, certificateId }
         const known = await servedCertificate(deps, found, ref, { ...read, served: read.served })
         deps.who.requireAllowed(found, 'associations', known.facts)
-        return read.associations(() =>
+        const { envelope, how } = await read.associations(() =>
           followingUpstream(deps, found, { ...ref, known: { ...known, fetched: undefined } }, () =>
             upstream.call(upstreamRequests.associations(accountId, certificateId)),
           ),
         )
+        found.served = how
+        return envelope
       }
     }
     const known = await visibleCertificate(deps, found, accountId, certificateId)

@@ -314,8 +314,32 @@ export async function readAccountSnapshot(
 }
 
 export interface AssociationsRead extends OneRead {
-  /** Answers the associations: from the cache when fresh, else `fetch` (stored for the others). */
-  associations(fetch: () => Promise<Envelope<Association[]>>): Promise<Envelope<Association[]>>
+  /**
+   * Answers the associations: from the cache when fresh, else `fetch` (stored for the others),
+   * with how they were served (`Age`, `Cache-Status`, the audit's `served`).
+   */
+  associations(
+    fetch: () => Promise<Envelope<Association[]>>,
+  ): Promise<{ envelope: Envelope<Association[]>; how: Served }>
+}
+
+/** How cached associations were served: fresh for ASSOCIATIONS_TTL_MS, then stale. */
+function associationsHit(
+  fetchedAtMs: number,
+  revision: number | undefined,
+  stale: boolean,
+): Served {
+  const now = Date.now()
+  const ttl = Math.floor((fetchedAtMs + ASSOCIATIONS_TTL_MS - now) / 1000)
+  return {
+    via: 'snapshot',
+    ...(revision !== undefined ? { revision } : {}),
+    ageSeconds: ageOf({ fetchedAtMs }, now),
+    ...(stale ? { stale } : {}),
+    cacheStatus: stale
+      ? `${CACHE}; hit; ttl=${Math.min(ttl, -1)}; detail=revalidating`
+      : `${CACHE}; hit; ttl=${Math.max(ttl, 0)}`,
+  }
 }
 
 /**
@@ -333,6 +357,7 @@ export async function readAssociations(
   const read = await snapshot.associations(accountId, certificateId)
   const one = await oneFrom(snapshot, upstream, { accountId, certificateId }, read, false)
   const cached = read.associations
+  const revision = one.how.revision
   return {
     ...one,
     async associations(fetch) {
@@ -340,21 +365,27 @@ export async function readAssociations(
       if (cached.body !== null && cached.fetchedAtMs !== null) {
         const fresh = now - cached.fetchedAtMs < ASSOCIATIONS_TTL_MS
         if (fresh || cached.claim === null) {
-          return {
+          const envelope: Envelope<Association[]> = {
             success: true,
             errors: [],
             messages: [],
             result: JSON.parse(cached.body) as Association[],
           }
+          return { envelope, how: associationsHit(cached.fetchedAtMs, revision, !fresh) }
         }
       }
       const startedMs = Date.now()
-      const fetched = await fetch()
-      if (cached.claim !== null) {
-        const body = JSON.stringify(fetched.result)
+      const envelope = await fetch()
+      const stored = cached.claim !== null
+      if (stored) {
+        const body = JSON.stringify(envelope.result)
         await snapshot.storeAssociations(accountId, certificateId, cached.claim, body, startedMs)
       }
-      return fetched
+      const how: Served = {
+        via: 'upstream',
+        cacheStatus: `${CACHE}; fwd=${cached.body === null ? 'uri-miss' : 'stale'}${stored ? '; stored' : ''}`,
+      }
+      return { envelope, how }
     },
   }
 }

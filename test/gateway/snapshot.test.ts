@@ -331,6 +331,41 @@ describe('associations', () => {
     expect(again).toEqual([ASSOCIATIONS(payments)])
   })
 
+  it('carry Age and Cache-Status as lists and gets do, and their entry says how', async () => {
+    clock = fakeClock()
+    const { payments } = await warm()
+    const headers = (read: { response: Response }) => ({
+      status: read.response.headers.get('cache-status'),
+      age: read.response.headers.get('age'),
+    })
+    const first = await associationsOf(payments, KEYS.alice)
+    expect(headers(first)).toEqual({ status: 'mtls-gateway; fwd=uri-miss; stored', age: '0' })
+    clock.advance(4_000)
+    const entries = await newEntries(async () => {
+      const cached = await associationsOf(payments, KEYS.bob)
+      expect(headers(cached)).toEqual({ status: 'mtls-gateway; hit; ttl=6', age: '4' })
+    })
+    expect(entries).toEqual([
+      expect.objectContaining({
+        action: 'associations',
+        served: expect.stringMatching(/^snapshot r\d+ age 4s$/),
+      }),
+    ])
+    // Expired, and another reader holds the fetch: served the expired ones, marked.
+    clock.advance(8_000)
+    await runInDurableObject(account(), (_c, state) => {
+      opened(state, {}, 'snapshot').associations(payments, 10_000, 30_000, Date.now())
+    })
+    const stale = await upstreamCalls(async () => {
+      const read = await associationsOf(payments, KEYS.alice)
+      expect(headers(read)).toEqual({
+        status: 'mtls-gateway; hit; ttl=-2; detail=revalidating',
+        age: '12',
+      })
+    })
+    expect(stale).toEqual([])
+  })
+
   it('are never what a delete checks: it asks the upstream', async () => {
     const { payments } = await warm()
     expect((await associationsOf(payments, KEYS.bob)).body.result).toEqual([])
