@@ -13,8 +13,11 @@
  *   the refresh fails (upstream down, breaker open, budget spent)
  *                         served stale up to `max_stale`, marked `detail=upstream-unavailable`;
  *                         past it (or cold) the failure is answered, as before
- *   cold, another reader refreshing, or stale past `max_stale` with another refreshing
- *                         the read goes upstream as before, the caller's own (`fwd=uri-miss`)
+ *   cold, another reader refreshing
+ *                         asks the coordinator again after short waits (COLD_WAITS_MS) and is
+ *                         served the snapshot once filled; still cold after them, or stale past
+ *                         `max_stale` with another refreshing, the read goes upstream as before,
+ *                         the caller's own (`fwd=uri-miss`)
  * `Cache-Control: no-cache` reads upstream as the caller (charged to its team) and stores what it
  * read (`fwd=request; stored`).
  *
@@ -118,6 +121,28 @@ const forwarded = (how: 'stale' | 'uri-miss' | 'request', revision?: number): Se
 const withinMaxStale = (snapshot: SnapshotPort, view: SnapshotView) =>
   view.fetchedAtMs !== null && Date.now() - view.fetchedAtMs <= snapshot.settings.maxStaleMs
 
+/**
+ * A cold snapshot another reader is filling: ask the coordinator again after these waits (about
+ * 1.5 s in all, the time an upstream list of 1,000 takes) rather than list upstream too, so that
+ * concurrent readers of a cold snapshot cause one upstream list. Each wait is this request's own
+ * timer and each answer its own round trip: no request awaits another's work. Past the last, or
+ * when the claim lapses to this reader, it does what a reader of a cold snapshot does.
+ */
+export const COLD_WAITS_MS = [25, 50, 100, 200, 400, 700] as const
+
+async function untilFilled<T extends { view: SnapshotView }>(
+  first: T,
+  again: () => Promise<T>,
+): Promise<T> {
+  let read = first
+  for (const waitMs of COLD_WAITS_MS) {
+    if (read.view.state !== 'cold' || read.view.claim !== null) break
+    await new Promise((resolve) => setTimeout(resolve, waitMs))
+    read = await again()
+  }
+  return read
+}
+
 interface Refreshed {
   revision: number
   fetchedAtMs: number
@@ -169,7 +194,8 @@ export async function readList(
   accountId: string,
   noCache: boolean,
 ): Promise<ListRead> {
-  const { owners, intents, view } = await snapshot.list(accountId)
+  const ask = () => snapshot.list(accountId)
+  const { owners, intents, view } = noCache ? await ask() : await untilFilled(await ask(), ask)
   const answer = (items: SnapshotItem[], frame: Frame, how: Served): ListRead => ({
     owners,
     intents,
@@ -220,7 +246,8 @@ export async function readOne(
   certificateId: string,
   noCache: boolean,
 ): Promise<OneRead> {
-  const read = await snapshot.get(accountId, certificateId)
+  const ask = () => snapshot.get(accountId, certificateId)
+  const read = noCache ? await ask() : await untilFilled(await ask(), ask)
   return oneFrom(snapshot, upstream, { accountId, certificateId }, read, noCache)
 }
 

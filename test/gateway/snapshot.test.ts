@@ -260,6 +260,30 @@ describe('freshness', () => {
     ).toHaveLength(9)
   })
 
+  it('causes one upstream list for many concurrent readers of a cold snapshot', async () => {
+    const payments = await uploadedId({}, as(KEYS.alice))
+    const identity = await uploadedId({}, as(KEYS.carol))
+    await resetSnapshot()
+    // The list takes a while upstream: every reader arrives while the first one is listing.
+    await emulator.addFaults({ kind: 'latency', ms: 200, match: { method: 'GET' } })
+    const readers = [KEYS.alice, KEYS.bob, KEYS.carol, KEYS.dave, KEYS.admin]
+    let lists: Awaited<ReturnType<typeof listAs>>[] = []
+    let gets: Awaited<ReturnType<typeof getAs>>[] = []
+    const calls = await upstreamCalls(async () => {
+      ;[lists, gets] = await Promise.all([
+        Promise.all([...readers, ...readers].map((key) => listAs(key))),
+        Promise.all([KEYS.alice, KEYS.bob].map((key) => getAs(payments, key))),
+      ])
+    })
+    expect(calls).toEqual([LIST_PATH])
+    expect([...lists, ...gets].map((a) => a.status)).toEqual([...lists, ...gets].map(() => 200))
+    expect(ids(lists[2]!.body)).toEqual([identity])
+    expect(gets.map((g) => g.body.result.id)).toEqual([payments, payments])
+    const statuses = [...lists, ...gets].map((a) => a.response.headers.get('cache-status'))
+    expect(statuses.filter((s) => s === 'mtls-gateway; fwd=uri-miss; stored')).toHaveLength(1)
+    expect(statuses.filter((s) => /^mtls-gateway; hit; ttl=\d+$/.test(s ?? ''))).toHaveLength(11)
+  })
+
   it('reads upstream for no-cache, as the caller, and stores what it read', async () => {
     const { payments } = await warm()
     const outside = await seedUnowned()
