@@ -46,6 +46,7 @@ import {
   type NoticeAsk,
   type NoticeRow,
   type Pairing,
+  type DriftKey, // issue 23: drift on refresh
 } from './notices'
 import type { Transfer } from '../ownership/transfer-store'
 // Issue 21: the account snapshot.
@@ -568,5 +569,24 @@ export class Coordinator extends DurableObject<Env> {
 
   swapSeenList(list: string): string | null {
     return this.notices.swapSeen(list)
+  }
+
+  // Lifecycle (issue 23): drift on each snapshot refresh. The ledger is this instance's, so the
+  // owner test and the claim are one step: an owned certificate that appeared was the gateway's
+  // upload, a vanished one nobody owns cannot be told from the gateway's own delete.
+  claimDrift(keys: DriftKey[], nowMs: number): (DriftKey & { team: string | null })[] {
+    const candidates = keys.flatMap((key) => {
+      const team = this.ledger.owner(key.certificate_id)?.team ?? null
+      if (key.change === 'appeared' ? team !== null : team === null) return []
+      return [{ ...key, team }]
+    })
+    const granted = new Set(
+      this.notices.claimDrift(candidates, nowMs).map((k) => `${k.certificate_id}|${k.change}`),
+    )
+    return candidates.filter((c) => granted.has(`${c.certificate_id}|${c.change}`))
+  }
+
+  settleDrift(keys: DriftKey[], nowMs: number): void {
+    this.notices.settleDrift(keys, nowMs)
   }
 }
