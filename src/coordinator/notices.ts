@@ -234,6 +234,29 @@ export function noticeTables(storage: DurableObjectStorage) {
       )
     },
 
+    /**
+     * When the next pending notice can be sent: its `next_at`, or the end of the lease a run
+     * holds on it (a run that died). Null when nothing is pending.
+     */
+    nextDue(): number | null {
+      const [row] = sql
+        .exec<{ due: number | null }>(
+          `SELECT MIN(MAX(next_at, lease_until)) AS due FROM lifecycle_notices WHERE state = 'pending'`,
+        )
+        .toArray()
+      return row?.due ?? null
+    },
+
+    /** The account this instance's notices are for (each message names it), or null. */
+    accountId(): string | null {
+      const [row] = sql
+        .exec<{ message: string }>('SELECT message FROM lifecycle_notices LIMIT 1')
+        .toArray()
+      if (row === undefined) return null
+      const parsed = JSON.parse(row.message) as { account_id?: unknown }
+      return typeof parsed.account_id === 'string' ? parsed.account_id : null
+    },
+
     /** Records an acknowledgement once; answers whether this one was the first. */
     acknowledge(ack: Ack): boolean {
       return (

@@ -192,6 +192,27 @@ export async function watchExpiry(deps: WatchDeps, nowMs: number): Promise<Watch
   return report
 }
 
+/**
+ * Only the sending half, for one account: what the coordinator's alarm asks for when a retry is
+ * due (coordinator/notice-alarm.ts), without listing certificates or queueing anything.
+ */
+export async function deliverDue(
+  deps: WatchDeps,
+  accountId: string,
+  nowMs: number,
+): Promise<WatchReport> {
+  const report: WatchReport = {
+    queued: 0,
+    drifted: 0,
+    delivered: 0,
+    retrying: 0,
+    dead: 0,
+    problems: [],
+  }
+  await sendDue(deps, deps.send ?? deliver, accountId, nowMs, report)
+  return report
+}
+
 /** Sends what is due and leased to this run; settles and records each attempt. */
 async function sendDue(
   deps: WatchDeps,
