@@ -30,6 +30,8 @@ export const AUDITED_ACTIONS = [
   'expiring',
   'acknowledge',
   'successor',
+  'notices', // issue 23: dead notices listed
+  'requeue', // issue 23: a dead notice re-queued
   // Issue 22: a requester withdraws a parked delete; an approver rejects one.
   'withdraw',
   'reject',

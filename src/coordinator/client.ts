@@ -15,7 +15,7 @@ import type { TokenBudget } from '../upstream/budget-gate'
 import type { ChainLink, LinksInSpan } from './chain'
 import type { Coordinator } from './index'
 import type { MemberRateAnswer, MemberRateAsk } from './leases'
-import type { Ack, NoticeAsk, NoticeRow, Pairing } from './notices' // issue 23
+import type { Ack, DriftKey, NoticeAsk, NoticeRow, Pairing } from './notices' // issue 23
 import { accountsOfApproval, memberRateInstanceName, newApprovalId } from './shard'
 // Issue 20: policy revisions.
 import { revisionSchema, type CurrentAnswer, type Revision } from '../control/revision'
@@ -281,6 +281,14 @@ export interface NoticeStore {
   pairings(accountId: string): Promise<Pairing[]>
   /** Drift: stores the list just read (JSON), answers the one before. */
   swapSeen(accountId: string, list: string): Promise<string | null>
+  /** Drift: the changes this caller is granted to record (owned appeared and unowned vanished dropped). */
+  claimDrift(
+    accountId: string,
+    keys: DriftKey[],
+    nowMs: number,
+  ): Promise<(DriftKey & { team: string | null })[]>
+  /** Drift: the granted changes are recorded. */
+  settleDrift(accountId: string, keys: DriftKey[], nowMs: number): Promise<void>
 }
 
 export function coordinatedNotices(namespace: Namespace): NoticeStore {
@@ -296,6 +304,8 @@ export function coordinatedNotices(namespace: Namespace): NoticeStore {
     pair: (accountId, pairing) => reaching(() => at(accountId).pairSuccessor(pairing)),
     pairings: (accountId) => reaching(() => at(accountId).successorPairings()),
     swapSeen: (accountId, list) => reaching(() => at(accountId).swapSeenList(list)),
+    claimDrift: (accountId, keys, nowMs) => reaching(() => at(accountId).claimDrift(keys, nowMs)),
+    settleDrift: (accountId, keys, nowMs) => reaching(() => at(accountId).settleDrift(keys, nowMs)),
   }
 }
 // Issue 20: policy revisions, on the `gateway` instance (coordinator/policy-revisions.ts).

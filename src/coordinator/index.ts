@@ -46,7 +46,9 @@ import {
   type NoticeAsk,
   type NoticeRow,
   type Pairing,
+  type DriftKey, // issue 23: drift on refresh
 } from './notices'
+import { ALARM_FLOOR_MS, canDeliver, noticeSender } from './notice-alarm' // issue 23: retries
 import type { Transfer } from '../ownership/transfer-store'
 // Issue 21: the account snapshot.
 import { SNAPSHOT_SCHEMA, snapshotTable } from './snapshot'
@@ -534,24 +536,32 @@ export class Coordinator extends DurableObject<Env> {
 
   // Expiry notices and acknowledgements (per account; issue 23, coordinator/notices.ts)
 
-  queueNotices(asks: NoticeAsk[], nowMs: number): string[] {
-    return this.notices.queue(asks, nowMs)
+  async queueNotices(asks: NoticeAsk[], nowMs: number): Promise<string[]> {
+    const created = this.notices.queue(asks, nowMs)
+    await this.armNotices(nowMs)
+    return created
   }
 
-  claimNotices(limit: number, nowMs: number): NoticeRow[] {
-    return this.notices.claim(limit, nowMs)
+  async claimNotices(limit: number, nowMs: number): Promise<NoticeRow[]> {
+    const claimed = this.notices.claim(limit, nowMs)
+    await this.armNotices(nowMs)
+    return claimed
   }
 
-  settleNotice(id: string, result: { ok: boolean; reason?: string }, nowMs: number) {
-    return this.notices.settle(id, result, nowMs)
+  async settleNotice(id: string, result: { ok: boolean; reason?: string }, nowMs: number) {
+    const settled = this.notices.settle(id, result, nowMs)
+    await this.armNotices(nowMs)
+    return settled
   }
 
   listNotices(): { notices: NoticeRow[]; acks: Ack[] } {
     return { notices: this.notices.list(), acks: this.notices.acks() }
   }
 
-  requeueNotice(id: string, nowMs: number): boolean {
-    return this.notices.requeue(id, nowMs)
+  async requeueNotice(id: string, nowMs: number): Promise<boolean> {
+    const requeued = this.notices.requeue(id, nowMs)
+    await this.armNotices(nowMs)
+    return requeued
   }
 
   acknowledgeNotice(ack: Ack): boolean {
@@ -568,5 +578,47 @@ export class Coordinator extends DurableObject<Env> {
 
   swapSeenList(list: string): string | null {
     return this.notices.swapSeen(list)
+  }
+
+  // Lifecycle (issue 23): drift on each snapshot refresh. The ledger is this instance's, so the
+  // owner test and the claim are one step: an owned certificate that appeared was the gateway's
+  // upload, a vanished one nobody owns cannot be told from the gateway's own delete.
+  claimDrift(keys: DriftKey[], nowMs: number): (DriftKey & { team: string | null })[] {
+    const candidates = keys.flatMap((key) => {
+      const team = this.ledger.owner(key.certificate_id)?.team ?? null
+      if (key.change === 'appeared' ? team !== null : team === null) return []
+      return [{ ...key, team }]
+    })
+    const granted = new Set(
+      this.notices.claimDrift(candidates, nowMs).map((k) => `${k.certificate_id}|${k.change}`),
+    )
+    return candidates.filter((c) => granted.has(`${c.certificate_id}|${c.change}`))
+  }
+
+  settleDrift(keys: DriftKey[], nowMs: number): void {
+    this.notices.settleDrift(keys, nowMs)
+  }
+
+  // Lifecycle (issue 23): retries on this instance's alarm (coordinator/notice-alarm.ts). The alarm
+  // serves notices alone today; another concern that needs one arms the earliest of its time and
+  // `notices.nextDue()`, and asks each concern in `alarm()`.
+  private async armNotices(nowMs: number, floorMs = 0): Promise<void> {
+    if (!canDeliver(this.env)) return
+    const due = this.notices.nextDue()
+    // Nothing pending (a claim armed it at its lease's end, then the notice was settled).
+    if (due === null) await this.ctx.storage.deleteAlarm()
+    else await this.ctx.storage.setAlarm(Math.max(due, nowMs + floorMs))
+  }
+
+  override async alarm(): Promise<void> {
+    const send = noticeSender()
+    const accountId = this.notices.accountId()
+    if (send === undefined || accountId === null || !canDeliver(this.env)) return
+    try {
+      await send(this.env, accountId, Date.now())
+    } catch (error) {
+      console.error('notice delivery on the alarm failed', error)
+    }
+    await this.armNotices(Date.now(), ALARM_FLOOR_MS)
   }
 }

@@ -105,7 +105,29 @@ export const NOTICES_SCHEMA = schema('notices', [
       )`,
     ],
   },
+  {
+    id: 4,
+    description: 'drift claims: each outside change recorded once, whoever saw it first',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS lifecycle_drift (
+        certificate_id TEXT NOT NULL,
+        change TEXT NOT NULL CHECK (change IN ('appeared', 'vanished')),
+        claimed_until INTEGER NOT NULL,
+        recorded_at INTEGER,
+        PRIMARY KEY (certificate_id, change)
+      )`,
+    ],
+  },
 ])
+
+/** One outside change as a refresh or the watch saw it (lifecycle/drift.ts). */
+export interface DriftKey {
+  certificate_id: string
+  change: 'appeared' | 'vanished'
+}
+
+/** How long a claimed change is another's to record before it may be claimed again. */
+export const DRIFT_CLAIM_MS = 60_000
 
 /** A successor named for a certificate, with the services the old one served then. */
 export interface Pairing {
@@ -212,6 +234,29 @@ export function noticeTables(storage: DurableObjectStorage) {
       )
     },
 
+    /**
+     * When the next pending notice can be sent: its `next_at`, or the end of the lease a run
+     * holds on it (a run that died). Null when nothing is pending.
+     */
+    nextDue(): number | null {
+      const [row] = sql
+        .exec<{ due: number | null }>(
+          `SELECT MIN(MAX(next_at, lease_until)) AS due FROM lifecycle_notices WHERE state = 'pending'`,
+        )
+        .toArray()
+      return row?.due ?? null
+    },
+
+    /** The account this instance's notices are for (each message names it), or null. */
+    accountId(): string | null {
+      const [row] = sql
+        .exec<{ message: string }>('SELECT message FROM lifecycle_notices LIMIT 1')
+        .toArray()
+      if (row === undefined) return null
+      const parsed = JSON.parse(row.message) as { account_id?: unknown }
+      return typeof parsed.account_id === 'string' ? parsed.account_id : null
+    },
+
     /** Records an acknowledgement once; answers whether this one was the first. */
     acknowledge(ack: Ack): boolean {
       return (
@@ -258,6 +303,41 @@ export function noticeTables(storage: DurableObjectStorage) {
         .toArray()
       sql.exec('INSERT OR REPLACE INTO lifecycle_seen (slot, list) VALUES (1, ?)', list)
       return row?.list ?? null
+    },
+
+    /**
+     * Claims the changes nobody recorded or is recording (a live claim): each certificate appears
+     * once and vanishes once, so (certificate, change) is the change's identity, and however many
+     * refreshes and watch runs see it, one is granted it. A claim not settled within
+     * DRIFT_CLAIM_MS (its holder died) may be granted again.
+     */
+    claimDrift(keys: readonly DriftKey[], nowMs: number): DriftKey[] {
+      const granted: DriftKey[] = []
+      for (const key of keys) {
+        const written = sql.exec(
+          `INSERT INTO lifecycle_drift (certificate_id, change, claimed_until) VALUES (?, ?, ?)
+           ON CONFLICT (certificate_id, change) DO UPDATE SET claimed_until = excluded.claimed_until
+           WHERE lifecycle_drift.recorded_at IS NULL AND lifecycle_drift.claimed_until <= ?`,
+          key.certificate_id,
+          key.change,
+          nowMs + DRIFT_CLAIM_MS,
+          nowMs,
+        ).rowsWritten
+        if (written > 0) granted.push({ certificate_id: key.certificate_id, change: key.change })
+      }
+      return granted
+    },
+
+    /** The claimed changes are on the audit chain: never granted again. */
+    settleDrift(keys: readonly DriftKey[], nowMs: number): void {
+      for (const key of keys) {
+        sql.exec(
+          'UPDATE lifecycle_drift SET recorded_at = ? WHERE certificate_id = ? AND change = ?',
+          nowMs,
+          key.certificate_id,
+          key.change,
+        )
+      }
     },
 
     acks(): Ack[] {

@@ -38,6 +38,8 @@ import type { RequestScope } from './scope'
 import { coordinatedSnapshot, writingThrough, type SnapshotPort } from '../snapshot/port'
 import { coordinatedNotices } from '../coordinator/client' // issue 23
 import { lifecycleRecorder } from '../lifecycle/record' // issue 23
+import { driftOnRefresh } from '../lifecycle/drift-record' // issue 23: drift on refresh
+import { auditLogRequest } from '../lifecycle/drift' // issue 23: drift on refresh
 
 /** Who acts in a job the gateway starts itself (see the file comment). */
 export const SYSTEM_PRINCIPAL: Principal = Object.freeze({
@@ -89,6 +91,17 @@ export function scopeFor(inputs: ScopeInputs): RequestScope {
   const chains = coordinatedChains(env.COORDINATOR, config.audit.retentionDays)
   // Issue 21: the account snapshot, refreshed as the gateway itself (the reserve), when it is on.
   const snapshot = snapshotOf(inputs, tokenBudget)
+  // Issue 23 (lifecycle): each refresh compared with the snapshot before it (drift-record.ts).
+  if (snapshot !== undefined) {
+    snapshot.refreshed = driftOnRefresh({
+      notices: coordinatedNotices(env.COORDINATOR),
+      settings: config.policy.lifecycle,
+      record: lifecycleRecorder(env.AUDIT, config.audit, chains),
+      requestId,
+      auditLog: async (accountId, sinceMs, beforeMs) =>
+        (await snapshot.refresher.call(auditLogRequest(accountId, sinceMs, beforeMs))).result,
+    })
+  }
   const ledger = coordinatedLedger(env.COORDINATOR)
   const startedAt = Date.now()
   const parts =

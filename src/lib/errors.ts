@@ -275,6 +275,12 @@ export const ERROR_CODES = {
     status: 404,
     message: 'No such successor certificate (or not one you can see)',
   },
+  // Lifecycle (issue 23): dead notices re-queued.
+  DEAD_NOTICE_NOT_FOUND: {
+    code: 18393,
+    status: 404,
+    message: 'No undeliverable (dead) notice with this id in this account',
+  },
   SUCCESSOR_IS_ITSELF: {
     code: 18020,
     status: 400,

@@ -17,7 +17,7 @@ import { lifecycleRecorder } from './record'
 import { successorProblem } from './rotation'
 import { auditLogRequest } from './drift'
 import type { Pairing } from '../coordinator/notices'
-import { watchExpiry, type WatchDeps, type WatchReport } from './watch'
+import { deliverDue, watchExpiry, type WatchDeps, type WatchReport } from './watch'
 
 /** Every five minutes: notices due, and retries whose backoff has passed. */
 export const EXPIRY_WATCH_CRON = '*/5 * * * *'
@@ -59,4 +59,17 @@ export async function expiryWatchJob(env: Env, now: Date): Promise<WatchReport> 
   const report = await watchExpiry(expiryWatchDeps(env), now.getTime())
   for (const problem of report.problems) console.error(`expiry watch: ${problem}`)
   return report
+}
+
+/**
+ * The coordinator's alarm rang for `accountId` (coordinator/notice-alarm.ts; src/index.ts
+ * registers this): deliver what is due now, as a run of the watch would, under its own run id.
+ */
+export async function deliverDueNotices(env: Env, accountId: string, nowMs: number): Promise<void> {
+  const report = await deliverDue(
+    expiryWatchDeps(env, () => nowMs),
+    accountId,
+    nowMs,
+  )
+  for (const problem of report.problems) console.error(`notice delivery: ${problem}`)
 }

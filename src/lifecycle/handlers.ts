@@ -4,7 +4,15 @@ import { successEnvelope } from '../lib/envelope'
 import { createRouter } from '../lib/router'
 import { settle } from '../pipe'
 import { acknowledgeNotice, calendarUrl, listExpiring } from './expiring'
-import { acknowledgeRoute, calendarUrlRoute, expiringRoute, successorRoute } from './routes'
+import { listNotices, requeueNotice } from './dead-notices'
+import {
+  acknowledgeRoute,
+  calendarUrlRoute,
+  expiringRoute,
+  noticesRoute,
+  requeueRoute,
+  successorRoute,
+} from './routes'
 import { nameSuccessor } from './successor'
 
 export const lifecycleRouter = createRouter<AppEnv>()
@@ -26,5 +34,14 @@ export const lifecycleRouter = createRouter<AppEnv>()
     const { account_id: accountId, mtls_certificate_id: certificateId } = c.req.valid('param')
     const { successor_id: successorId } = c.req.valid('json')
     const outcome = await nameSuccessor(c.var.scope, { accountId, certificateId, successorId })
+    return c.json(successEnvelope(settle(c, outcome)), 200)
+  })
+  .openapi(noticesRoute, async (c) => {
+    const { state } = c.req.valid('query')
+    return c.json(successEnvelope(settle(c, await listNotices(c.var.scope, { state }))), 200)
+  })
+  .openapi(requeueRoute, async (c) => {
+    const { account_id: accountId, notice_id: noticeId } = c.req.valid('param')
+    const outcome = await requeueNotice(c.var.scope, { accountId, noticeId })
     return c.json(successEnvelope(settle(c, outcome)), 200)
   })

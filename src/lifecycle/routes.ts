@@ -1,6 +1,6 @@
 /** What expires, and acknowledging a notice (issue 23), under /gateway/v1 (not upstream paths). */
 import { createRoute, z } from '@hono/zod-openapi'
-import { certificateParams } from '../lib/ids'
+import { accountIdParam, certificateParams } from '../lib/ids'
 import { CHANGE, failures, ok, tagged, UPSTREAM_CALL } from '../lib/openapi'
 import { declareAction, jsonBody } from '../pipe'
 
@@ -154,6 +154,81 @@ export const successorRoute = createRoute({
       'CERTIFICATE_NOT_FOUND',
       'SUCCESSOR_NOT_FOUND',
       'SUCCESSOR_IS_ITSELF',
+    ]),
+  },
+})
+
+// Where undeliverable notices wait (dead-notices.ts): the platform's.
+const noticesQuery = z.strictObject({
+  state: z
+    .enum(['dead', 'pending', 'delivered'])
+    .default('dead')
+    .openapi({
+      description:
+        'Which notices: `dead` (default: undeliverable, waiting), `pending`, `delivered`',
+    }),
+})
+
+const listedNotice = z
+  .object({
+    account_id: z.string(),
+    id: z.string().openapi({ description: 'The notice id (the `webhook-id` a receiver gets)' }),
+    certificate_id: z.string(),
+    horizon: z.string(),
+    channel: z.string().openapi({ description: 'The channel id (never its URL)' }),
+    kind: z.string(),
+    team: z.string(),
+    state: z.enum(['pending', 'delivered', 'dead']),
+    attempts: z.number().int(),
+    last_reason: z.string().nullable().openapi({ description: 'Why the last attempt failed' }),
+    created_at: z.string(),
+    settled_at: z.string().nullable(),
+  })
+  .openapi('Notice')
+
+export const noticesRoute = createRoute({
+  operationId: 'listNotices',
+  method: 'get',
+  path: '/gateway/v1/notices',
+  tags: tagged('certificates'),
+  summary: 'Notices by delivery state (undeliverable ones by default)',
+  description:
+    'Every account\'s expiry and drift notices in that state, oldest first: by default the `dead` ones, which were not delivered after their last attempt and wait for an operator to fix the channel and re-queue them. Account-wide roles only (the `audit` action with `owner: "any"`).',
+  middleware: [declareAction('notices')] as const,
+  request: { query: noticesQuery },
+  responses: {
+    200: ok(z.array(listedNotice), 'The notices'),
+    ...failures({ query: noticesQuery }, ['COORDINATOR_UNAVAILABLE']),
+  },
+})
+
+const noticeParams = z.strictObject({
+  account_id: accountIdParam,
+  notice_id: z
+    .string()
+    .regex(/^msg_[0-9a-f-]{36}$/, 'notice_id must be a notice id (msg_<uuid>)')
+    .openapi({
+      param: { name: 'notice_id', in: 'path' },
+      example: 'msg_2f1c0b6e-8a4d-4c59-9d57-3b1e2a7c9f10',
+    }),
+})
+
+export const requeueRoute = createRoute({
+  operationId: 'requeueNotice',
+  method: 'post',
+  path: '/gateway/v1/accounts/{account_id}/notices/{notice_id}/requeue',
+  tags: tagged('certificates'),
+  summary: 'Re-queue an undeliverable notice',
+  description:
+    'Puts a `dead` notice back in the queue, due now, with its attempts counted afresh, under the same id; on record first. For operators who fixed the channel: the `breaker` action with `owner: "any"`.',
+  middleware: [declareAction('requeue')] as const,
+  request: { params: noticeParams },
+  responses: {
+    200: ok(z.object({ id: z.string(), state: z.literal('pending') }), 'Re-queued'),
+    ...failures({ params: noticeParams }, [
+      ...CHANGE,
+      'ACCOUNT_NOT_FOUND',
+      'DEAD_NOTICE_NOT_FOUND',
     ]),
   },
 })

@@ -21,11 +21,12 @@ import type { MtlsCertificate } from '../upstream/shapes'
 import type { CertificateList, CertificateSource } from './certificate-source'
 import { deliver, type Channels, type NoticeMessage } from './channels'
 import { daysLeft, EXPIRED, horizonAt, horizonLabels } from './horizons'
-import { attribute, driftBetween, type AuditLogEntry } from './drift'
+import { driftBetween, type AuditLogEntry } from './drift'
+import { PLATFORM, recordDrift as recordGranted } from './drift-record'
 import type { LifecycleRecorder } from './record'
 
-/** The team of certificates no team owns: the platform's channels hear about them. */
-export const PLATFORM = '_platform'
+/** The team of certificates no team owns (drift-record.ts). */
+export { PLATFORM }
 /** How many due notices one run sends per account (the rest wait for the next run). */
 const SENDS_PER_RUN = 50
 
@@ -191,6 +192,27 @@ export async function watchExpiry(deps: WatchDeps, nowMs: number): Promise<Watch
   return report
 }
 
+/**
+ * Only the sending half, for one account: what the coordinator's alarm asks for when a retry is
+ * due (coordinator/notice-alarm.ts), without listing certificates or queueing anything.
+ */
+export async function deliverDue(
+  deps: WatchDeps,
+  accountId: string,
+  nowMs: number,
+): Promise<WatchReport> {
+  const report: WatchReport = {
+    queued: 0,
+    drifted: 0,
+    delivered: 0,
+    retrying: 0,
+    dead: 0,
+    problems: [],
+  }
+  await sendDue(deps, deps.send ?? deliver, accountId, nowMs, report)
+  return report
+}
+
 /** Sends what is due and leased to this run; settles and records each attempt. */
 async function sendDue(
   deps: WatchDeps,
@@ -238,7 +260,8 @@ async function sendDue(
 /**
  * Drift between this run's list and the last one the watch saw (drift.ts): each change is an
  * entry of its own kind, attributed from one page of the account's audit log, and a notice to the
- * owning team's channels (the platform's for an unowned certificate).
+ * owning team's channels (the platform's for an unowned certificate). A change a snapshot refresh
+ * already recorded is not granted again (drift-record.ts: the coordinator grants each once).
  */
 async function recordDrift(
   deps: WatchDeps,
@@ -247,7 +270,8 @@ async function recordDrift(
   owners: ReadonlyMap<string, string>,
   nowMs: number,
 ): Promise<number> {
-  if (deps.auditLog === undefined) return 0
+  const auditLog = deps.auditLog
+  if (auditLog === undefined) return 0
   const slim = {
     fetchedAtMs: list.fetchedAtMs,
     certificates: list.certificates.map((c) => ({
@@ -260,60 +284,12 @@ async function recordDrift(
   const stored = await deps.notices.swapSeen(accountId, JSON.stringify(slim))
   const previous = stored === null ? undefined : (JSON.parse(stored) as CertificateList)
   const drift = driftBetween(previous, list, { owners })
-  if (drift.length === 0) return 0
-  let page: AuditLogEntry[] = []
-  try {
-    page = await deps.auditLog(accountId, previous!.fetchedAtMs, list.fetchedAtMs)
-  } catch {
-    // Unattributed rather than unrecorded: the entry says a change happened, with no actor.
-  }
-  const asks: NoticeAsk[] = []
-  for (const d of attribute(drift, page)) {
-    await deps.record({
-      kind: 'drift',
-      accountId,
-      ...(d.team !== null ? { team: d.team } : {}),
-      member: '_gateway',
-      via: 'system',
-      action: 'drift',
-      requestId: deps.requestId,
-      lifecycle: {
-        certificate_id: d.certificate_id,
-        horizon: d.change,
-        ...(d.certificate.expires_on ? { expires_on: d.certificate.expires_on } : {}),
-        ...(d.actor ? { actor: d.actor } : {}),
-      },
-    })
-    const team = d.team ?? PLATFORM
-    const channels =
-      d.team !== null
-        ? (deps.settings.teams[d.team]?.channels ?? deps.settings.platform_channels)
-        : deps.settings.platform_channels
-    const who = d.actor
-      ? (d.actor.token_name ?? d.actor.email ?? d.actor.token_id ?? d.actor.context)
-      : 'an unknown actor'
-    for (const channel of channels) {
-      const message: NoticeMessage = {
-        id: `msg_${crypto.randomUUID()}`,
-        type: 'certificate.drift',
-        team,
-        account_id: accountId,
-        certificate_id: d.certificate_id,
-        ...(d.certificate.name ? { certificate_name: d.certificate.name } : {}),
-        horizon: d.change,
-        text: `Certificate ${d.certificate_id} ${d.change} outside the gateway, by ${who}.`,
-      }
-      asks.push({
-        id: message.id,
-        certificate_id: d.certificate_id,
-        horizon: `drift:${d.change}`,
-        channel,
-        kind: 'drift',
-        team,
-        message: JSON.stringify(message),
-      })
-    }
-  }
-  if (asks.length > 0) await deps.notices.queue(accountId, asks, nowMs)
-  return drift.length
+  if (previous === undefined || drift.length === 0) return 0
+  return recordGranted(
+    { ...deps, auditLog, now: () => nowMs },
+    accountId,
+    drift,
+    previous.fetchedAtMs,
+    list.fetchedAtMs,
+  )
 }

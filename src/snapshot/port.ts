@@ -12,6 +12,7 @@ import type { Coordinator } from '../coordinator/index'
 import type { IntentSummary, Ledger, Ownership } from '../ownership/ledger'
 import { ownershipSchema } from '../ownership/ledger'
 import type { Upstream } from '../upstream/port'
+import type { MtlsCertificate } from '../upstream/shapes' // issue 23
 import {
   ASSOCIATIONS_TTL_MS,
   itemOf,
@@ -22,6 +23,18 @@ import {
 } from './shapes'
 
 type Namespace = DurableObjectNamespace<Coordinator>
+
+// Issue 23 (lifecycle): what a refresh tells drift (lifecycle/drift-record.ts driftOnRefresh).
+export interface RefreshedList {
+  fetchedAtMs: number
+  certificates: readonly MtlsCertificate[]
+}
+/** After a refresh: the snapshot before it (null when not held whole) and the list stored. */
+export type RefreshedHook = (
+  accountId: string,
+  previous: RefreshedList | null,
+  current: RefreshedList,
+) => Promise<void>
 
 export interface SnapshotPort {
   settings: SnapshotSettings
@@ -62,6 +75,8 @@ export interface SnapshotPort {
   ): Promise<void>
   put(accountId: string, item: SnapshotItem): Promise<number>
   remove(accountId: string, certificateId: string): Promise<number>
+  /** Issue 23: drift on each refresh (scopeFor sets it); absent: nothing is compared. */
+  refreshed?: RefreshedHook
 }
 
 async function reaching<T>(rpc: () => Promise<T>): Promise<T> {

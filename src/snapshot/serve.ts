@@ -176,6 +176,12 @@ async function refresh(
   } catch (error) {
     console.error('the snapshot refresh hook failed', error)
   }
+  // Issue 23 (lifecycle): drift on each refresh, recorded before the reader is answered.
+  try {
+    await snapshot.refreshed?.(accountId, before, current)
+  } catch (error) {
+    console.error('drift on refresh failed', error)
+  }
   return { revision, fetchedAtMs: startedMs, items, frame: envelope }
 }
 

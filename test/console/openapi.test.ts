@@ -107,6 +107,7 @@ describe('/openapi.json', () => {
       '/gateway/v1/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}/acknowledge',
       '/gateway/v1/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}/owner',
       '/gateway/v1/accounts/{account_id}/mtls_certificates/{mtls_certificate_id}/successor',
+      '/gateway/v1/accounts/{account_id}/notices/{notice_id}/requeue', // issue 23
       '/gateway/v1/accounts/{account_id}/transfers',
       '/gateway/v1/approvals',
       '/gateway/v1/approvals/{approval_id}',
@@ -129,6 +130,7 @@ describe('/openapi.json', () => {
       '/gateway/v1/members', // issue 20, slice 4
       '/gateway/v1/members/keys/{key_id}/revoke',
       '/gateway/v1/members/keys/{key_id}/rotate',
+      '/gateway/v1/notices', // issue 23
       // Issue 20
       '/gateway/v1/policy',
       '/gateway/v1/policy/proposals',

@@ -22,6 +22,7 @@ const OPERATIONS = new Set([
   'certificates/operations.ts',
   'certificates/list-filter.ts',
   'lifecycle/expiring.ts', // issue 23
+  'lifecycle/dead-notices.ts', // issue 23
   'lifecycle/successor.ts', // issue 23
   'lifecycle/watch.ts', // issue 23
   'ownership/assign.ts',
