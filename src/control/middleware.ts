@@ -6,12 +6,13 @@
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app-env'
 import { coordinatedRevisions } from '../coordinator/client'
-import { servedConfig, servedKeysVersion } from './served-policy'
+import { servedConfig, servedKeysVersion, servedUncheckedKeys } from './served-policy'
 
 export const servedPolicy = () =>
   createMiddleware<AppEnv>(async function servedPolicy(c, next) {
     const base = c.var.config
     c.set('config', await servedConfig(base, () => coordinatedRevisions(c.env.COORDINATOR)))
     c.set('keysVersion', servedKeysVersion(base)) // issue 20, slice 4
+    c.set('uncheckedKeys', servedUncheckedKeys(base)) // issue 20: checked keys
     await next()
   })

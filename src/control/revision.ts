@@ -36,6 +36,8 @@ export interface CurrentAnswer {
   document: string | null
   /** Issue 20, slice 4: the member keys' version (coordinator/member-keys.ts); absent: 0. */
   keysVersion?: number
+  /** How many working member keys carry no check value (identity/keys.ts); absent: unknown. */
+  uncheckedKeys?: number
 }
 
 /** The author recorded for revisions that come from the `POLICY` secret. */

@@ -42,6 +42,8 @@ interface Held {
   askedAtMs: number
   /** Issue 20, slice 4: the member keys' version on the same answer (identity/table-keys.ts). */
   keysVersion: number
+  /** Working member keys without a check value, on the same answer (identity/table-keys.ts). */
+  uncheckedKeys: number
 }
 
 const held = new WeakMap<Config, Held>()
@@ -137,7 +139,13 @@ export async function servedConfig(
   // Concurrent asks may answer out of order: only a later ask replaces what is held.
   const now = held.get(base)
   if (now === undefined || now.askedAtMs <= askedAtMs) {
-    held.set(base, { config, askedAtMs, keysVersion: answer.keysVersion ?? 0 })
+    held.set(base, {
+      config,
+      askedAtMs,
+      keysVersion: answer.keysVersion ?? 0,
+      // Unknown (an answer without it) counts as some: such keys are then still looked up.
+      uncheckedKeys: answer.uncheckedKeys ?? 1,
+    })
   }
   return config
 }
@@ -148,6 +156,14 @@ export async function servedConfig(
  */
 export function servedKeysVersion(base: Config): number {
   return held.get(base)?.keysVersion ?? 0
+}
+
+/**
+ * How many working member keys without a check value the last answer for `base` reported
+ * (identity/table-keys.ts `mayBeTableKey`); unknown (nothing held yet) counts as some.
+ */
+export function servedUncheckedKeys(base: Config): number {
+  return held.get(base)?.uncheckedKeys ?? 1
 }
 
 /** Forgets what this isolate holds for `base` (tests that change the revision under it). */
