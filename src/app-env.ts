@@ -31,5 +31,7 @@ export interface AppEnv {
     memberFlood: Refusals
     /** Issue 20, slice 4: the member keys' version the policy refresh saw (control/middleware). */
     keysVersion: number
+    /** Issue 20: working member keys without a check value (identity/table-keys.ts). */
+    uncheckedKeys: number
   }
 }

@@ -196,8 +196,9 @@ export const auditEntrySchema = z
     policy_change: z
       .strictObject({
         proposal: z.string(),
-        kind: z.enum(['apply', 'rollback']),
-        verdict: z.enum(['propose', 'approve', 'reject']),
+        // control-api: 'bootstrap', the POLICY secret stored as the first revision (before: none).
+        kind: z.enum(['apply', 'rollback', 'bootstrap']),
+        verdict: z.enum(['propose', 'approve', 'reject', 'bootstrap']),
         before: z.string(),
         after: z.string(),
         summary: z.string(),

@@ -77,8 +77,8 @@ export interface Findings {
   /** Issue 20: a policy change proposed, approved, rejected or rolled back (control/propose.ts). */
   policyChange?: {
     proposal: string
-    kind: 'apply' | 'rollback'
-    verdict: 'propose' | 'approve' | 'reject'
+    kind: 'apply' | 'rollback' | 'bootstrap' // control-api: bootstrap (control/bootstrap-record.ts)
+    verdict: 'propose' | 'approve' | 'reject' | 'bootstrap'
     before: string
     after: string
     summary: string

@@ -7,6 +7,8 @@ import { settle } from '../pipe'
 import {
   currentPolicy,
   decideChange,
+  diffRevisions,
+  listProposals,
   proposeChange,
   readProposal,
   rollBack,
@@ -16,7 +18,9 @@ import {
   approveProposalRoute,
   currentPolicyRoute,
   getProposalRoute,
+  listProposalsRoute,
   proposeRoute,
+  revisionDiffRoute,
   rejectProposalRoute,
   rollbackRoute,
 } from './routes'
@@ -40,6 +44,16 @@ export const controlRouter = createRouter<AppEnv>()
   .openapi(currentPolicyRoute, async (c) => {
     const { limit } = c.req.valid('query')
     return c.json(successEnvelope(settle(c, await currentPolicy(depsOf(c), limit))), 200)
+  })
+  // control-api: the listing is registered before the proposal's own route (no clash: GET vs id).
+  .openapi(listProposalsRoute, async (c) => {
+    const query = c.req.valid('query')
+    return c.json(successEnvelope(settle(c, await listProposals(depsOf(c), query))), 200)
+  })
+  .openapi(revisionDiffRoute, async (c) => {
+    const { revision_id: id } = c.req.valid('param')
+    const { against } = c.req.valid('query')
+    return c.json(successEnvelope(settle(c, await diffRevisions(depsOf(c), { id, against }))), 200)
   })
   .openapi(proposeRoute, async (c) => {
     const body = c.req.valid('json')

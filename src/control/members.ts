@@ -16,7 +16,7 @@
 import type { AuditPort, Findings } from '../audit/record'
 import type { MemberKeyStore } from '../coordinator/client'
 import type { MemberKey, NewKey } from '../coordinator/member-keys'
-import { hashKey, mintKey } from '../identity/keys'
+import { hashKey, mintCheckedKey, mintKey } from '../identity/keys'
 import type { Principal } from '../identity/principal'
 import { run, type Outcome } from '../kernel/operation'
 import { GatewayError } from '../lib/errors'
@@ -30,6 +30,12 @@ export interface MembersDeps {
   policy: Policy
   mode: 'managed' | 'pinned'
   keys: MemberKeyStore
+  /**
+   * The secret minted keys' check values are made with (identity/keys.ts `mintCheckedKey`: the
+   * audit signing key). Absent: keys are minted without one, and each such key keeps guesses
+   * costing a coordinator call until it ends (identity/table-keys.ts), so every caller passes it.
+   */
+  keyCheckSecret?: string
 }
 
 const DAY_MS = 86_400_000
@@ -108,10 +114,12 @@ async function newKey(
   days: number,
   nowMs: number,
 ): Promise<{ key: string; row: NewKey }> {
-  const key = mintKey()
+  const secret = deps.keyCheckSecret
+  const key = secret === undefined ? mintKey() : await mintCheckedKey(secret)
   return {
     key,
     row: {
+      checked: secret !== undefined,
       key_sha256: await hashKey(key),
       key_id: crypto.randomUUID(),
       ...owner,

@@ -5,13 +5,26 @@
  */
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app-env'
-import { coordinatedRevisions } from '../coordinator/client'
-import { servedConfig, servedKeysVersion } from './served-policy'
+import { coordinatedChains, coordinatedRevisions } from '../coordinator/client'
+import { recordBootstrap } from './bootstrap-record'
+import type { Revision } from './revision'
+import { servedConfig, servedKeysVersion, servedUncheckedKeys } from './served-policy'
 
 export const servedPolicy = () =>
   createMiddleware<AppEnv>(async function servedPolicy(c, next) {
     const base = c.var.config
-    c.set('config', await servedConfig(base, () => coordinatedRevisions(c.env.COORDINATOR)))
+    // control-api: the one request that stores the bootstrap revision puts it on the chain.
+    const onBootstrap = async (revision: Revision) => {
+      const chains = coordinatedChains(c.env.COORDINATOR, base.audit.retentionDays)
+      await recordBootstrap(
+        { kv: c.env.AUDIT, settings: base.audit, chains },
+        revision,
+        c.var.requestId,
+      )
+    }
+    const store = () => coordinatedRevisions(c.env.COORDINATOR)
+    c.set('config', await servedConfig(base, store, Date.now, onBootstrap))
     c.set('keysVersion', servedKeysVersion(base)) // issue 20, slice 4
+    c.set('uncheckedKeys', servedUncheckedKeys(base)) // issue 20: checked keys
     await next()
   })

@@ -71,16 +71,18 @@ function refusalOf(answer: ProposalAnswer): GatewayError | null {
   }
 }
 
+const capped = (diff: PolicyDiff): ChangeReport['diff'] => ({
+  ...diff,
+  access: {
+    ...diff.access,
+    differences: diff.access.differences.slice(0, MAX_LISTED_DIFFERENCES),
+    listed_all: diff.access.differences.length <= MAX_LISTED_DIFFERENCES,
+  },
+})
+
 const reported = (proposal: Proposal, diff: PolicyDiff): ChangeReport => ({
   proposal,
-  diff: {
-    ...diff,
-    access: {
-      ...diff.access,
-      differences: diff.access.differences.slice(0, MAX_LISTED_DIFFERENCES),
-      listed_all: diff.access.differences.length <= MAX_LISTED_DIFFERENCES,
-    },
-  },
+  diff: capped(diff),
 })
 
 /** Parses a proposed document as `policy:check` does: every problem with its pointer. */
@@ -235,5 +237,57 @@ export function currentPolicy(
     if (revision === null) throw GatewayError.of('POLICY_REVISION_NOT_FOUND')
     const document = JSON.parse(revision.document) as Record<string, unknown>
     return { id, mode: deps.mode, document, history: history.map((row) => ({ ...row })) }
+  })
+}
+
+// control-api: reading proposals and the diff of any two revisions.
+
+/** How many proposals a listing reads from the coordinator at most (pending ones first). */
+export const MAX_LISTED_PROPOSALS = 200
+
+/** Proposals, newest first, optionally in one state; for whoever may change the policy. */
+export function listProposals(
+  deps: ControlDeps,
+  input: { status?: Proposal['status'] | undefined; limit: number },
+): Promise<Outcome<Proposal[]>> {
+  return run({}, async (found) => {
+    deps.who.requireAllowed(found, 'policy', POLICY_FACTS)
+    const all = await deps.revisions.proposals(MAX_LISTED_PROPOSALS)
+    return all
+      .filter((proposal) => input.status === undefined || proposal.status === input.status)
+      .sort((a, b) => b.created_at.localeCompare(a.created_at))
+      .slice(0, input.limit)
+  })
+}
+
+export interface RevisionDiff {
+  /** The older side (`against`) and the newer (`id`), as asked: the diff reads from one to the other. */
+  from: string
+  to: string
+  diff: ChangeReport['diff']
+  summary: string
+}
+
+/**
+ * The structural and exhaustive access diff from revision `against` to revision `id` (any two
+ * stored revisions, in either order), for whoever may change the policy. A missing one is 404.
+ */
+export function diffRevisions(
+  deps: ControlDeps,
+  input: { id: string; against: string },
+  now = new Date(),
+): Promise<Outcome<RevisionDiff>> {
+  return run({}, async (found) => {
+    deps.who.requireAllowed(found, 'policy', POLICY_FACTS)
+    const [to, from] = await Promise.all([
+      deps.revisions.read(input.id),
+      deps.revisions.read(input.against),
+    ])
+    if (to === null || from === null) throw GatewayError.of('POLICY_REVISION_NOT_FOUND')
+    const [newer, older] = [parsePolicy(to.document), parsePolicy(from.document)]
+    // A stored revision was checked when it was stored; one that no longer parses is not served.
+    if (!newer.ok || !older.ok) throw GatewayError.of('POLICY_REVISION_NOT_FOUND')
+    const diff = policyDiff(older.policy, newer.policy, now)
+    return { from: from.id, to: to.id, diff: capped(diff), summary: summaryOf(diff) }
   })
 }

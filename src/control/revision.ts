@@ -36,6 +36,13 @@ export interface CurrentAnswer {
   document: string | null
   /** Issue 20, slice 4: the member keys' version (coordinator/member-keys.ts); absent: 0. */
   keysVersion?: number
+  /** How many working member keys carry no check value (identity/keys.ts); absent: unknown. */
+  uncheckedKeys?: number
+  /**
+   * True only on the answer to the one call that stored the first revision (a bootstrap): that
+   * caller, and no other isolate, puts the bootstrap on the audit chain (control/bootstrap-record.ts).
+   */
+  bootstrapped?: boolean
 }
 
 /** The author recorded for revisions that come from the `POLICY` secret. */

@@ -2,7 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { CHANGE, failures, ok, tagged } from '../lib/openapi'
 import { declareAction, jsonBody } from '../pipe'
-import { proposalSchema } from './proposal'
+import { PROPOSAL_STATUSES, proposalSchema } from './proposal'
 import { REVISION_ID } from './revision'
 
 const revisionId = z
@@ -25,19 +25,17 @@ const historyQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 })
 
-const changeReport = z.object({
-  proposal: proposalSchema,
-  diff: z.object({
-    structural: z.record(z.string(), z.unknown()),
-    access: z.object({
-      cases: z.number().int(),
-      counts: z.record(z.string(), z.number().int()),
-      differences: z.array(z.record(z.string(), z.unknown())),
-      listed_all: z.boolean(),
-    }),
-    widening: z.array(z.string()),
+const diffSchema = z.object({
+  structural: z.record(z.string(), z.unknown()),
+  access: z.object({
+    cases: z.number().int(),
+    counts: z.record(z.string(), z.number().int()),
+    differences: z.array(z.record(z.string(), z.unknown())),
+    listed_all: z.boolean(),
   }),
+  widening: z.array(z.string()),
 })
+const changeReport = z.object({ proposal: proposalSchema, diff: diffSchema })
 
 const PROPOSING = [
   ...CHANGE,
@@ -150,3 +148,56 @@ const decideRoute = (verdict: 'approve' | 'reject') =>
 
 export const approveProposalRoute = decideRoute('approve')
 export const rejectProposalRoute = decideRoute('reject')
+
+// control-api: reading proposals and the diff of any two revisions.
+
+const proposalsQuery = z.strictObject({
+  status: z
+    .enum(PROPOSAL_STATUSES)
+    .optional()
+    .openapi({ description: 'Only proposals in this state' }),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+})
+
+export const listProposalsRoute = createRoute({
+  operationId: 'listPolicyProposals',
+  method: 'get',
+  path: '/gateway/v1/policy/proposals',
+  tags: tagged('policy'),
+  summary: 'List policy proposals',
+  description:
+    'Proposals, newest first, optionally in one state (`pending`, `applied`, `rejected`, `stale`, `expired`); the latest 200 are searched. Policy action `policy`.',
+  middleware: [declareAction('policy')] as const,
+  request: { query: proposalsQuery },
+  responses: {
+    200: ok(z.array(proposalSchema), 'The proposals, newest first'),
+    ...failures({ query: proposalsQuery }, ['COORDINATOR_UNAVAILABLE']),
+  },
+})
+
+const revisionParams = z.strictObject({ revision_id: revisionId })
+const diffQuery = z.strictObject({
+  against: revisionId.openapi({ description: 'The revision to compare with (the older side)' }),
+})
+
+export const revisionDiffRoute = createRoute({
+  operationId: 'diffPolicyRevisions',
+  method: 'get',
+  path: '/gateway/v1/policy/revisions/{revision_id}/diff',
+  tags: tagged('policy'),
+  summary: 'Diff two policy revisions',
+  description:
+    'The structural diff and the exhaustive access diff from revision `against` to `revision_id` (any two stored revisions), with its one-line summary and what would make it widening. Policy action `policy`.',
+  middleware: [declareAction('policy')] as const,
+  request: { params: revisionParams, query: diffQuery },
+  responses: {
+    200: ok(
+      z.object({ from: z.string(), to: z.string(), diff: diffSchema, summary: z.string() }),
+      'The diff from `against` to the revision',
+    ),
+    ...failures({ params: revisionParams, query: diffQuery }, [
+      'POLICY_REVISION_NOT_FOUND',
+      'COORDINATOR_UNAVAILABLE',
+    ]),
+  },
+})

@@ -19,6 +19,9 @@
  *
  * Bootstrap: when no revision is stored, the first isolate to ask stores the POLICY secret as the
  * first revision (author `POLICY secret`); from then on the secret is ignored in managed mode.
+ * The coordinator tells the one ask that stored it so (`bootstrapped`), and that request puts it
+ * on the audit chain (`onBootstrap`, control/bootstrap-record.ts): one entry, however many
+ * isolates raced to bootstrap.
  * Pinned mode (`POLICY_MODE=pinned`): the secret is always the policy, the coordinator is never
  * asked, and the API refuses changes (docs/operators.md says how to move between the modes).
  */
@@ -28,7 +31,13 @@ import { GatewayError } from '../lib/errors'
 import { parsePolicy } from '../policy/document'
 import { demoPolicyFrontsCloudflare } from '../policy/demo'
 import { limitsOf } from '../policy/limits'
-import { newRevision, revisionIdOf, SECRET_AUTHOR, type CurrentAnswer } from './revision'
+import {
+  newRevision,
+  revisionIdOf,
+  SECRET_AUTHOR,
+  type CurrentAnswer,
+  type Revision,
+} from './revision'
 
 /** How long an isolate serves the revision it holds without asking again. */
 export const FRESH_MS = 1000
@@ -42,6 +51,8 @@ interface Held {
   askedAtMs: number
   /** Issue 20, slice 4: the member keys' version on the same answer (identity/table-keys.ts). */
   keysVersion: number
+  /** Working member keys without a check value, on the same answer (identity/table-keys.ts). */
+  uncheckedKeys: number
 }
 
 const held = new WeakMap<Config, Held>()
@@ -93,6 +104,8 @@ export async function servedConfig(
   base: Config,
   store: () => RevisionStore,
   clock: () => number = Date.now,
+  /** Puts the bootstrap on the audit chain; called only by the one ask that stored it. */
+  onBootstrap?: (revision: Revision) => Promise<void>,
 ): Promise<Config> {
   const { mode, document } = base.policySource
   if (mode === 'pinned') {
@@ -106,6 +119,7 @@ export async function servedConfig(
 
   const knownId = known?.config.policyRevision ?? null
   let answer: CurrentAnswer
+  let bootstrapped: Revision | undefined
   try {
     const revisions = store()
     answer = await revisions.current(knownId)
@@ -117,11 +131,14 @@ export async function servedConfig(
         now: new Date(askedAtMs),
       })
       answer = await revisions.bootstrap(first)
+      if (answer.bootstrapped === true) bootstrapped = first
     }
   } catch (error) {
     console.error('the current policy revision cannot be read:', String(error))
     throw unavailable('the coordinator did not answer', error)
   }
+  // Outside the try: a failure to record is the audit's (503 AUDIT_UNAVAILABLE), not the policy's.
+  if (bootstrapped !== undefined && onBootstrap !== undefined) await onBootstrap(bootstrapped)
   const { id } = answer
   if (id === null) throw unavailable('no revision after the bootstrap')
   let config: Config
@@ -137,7 +154,13 @@ export async function servedConfig(
   // Concurrent asks may answer out of order: only a later ask replaces what is held.
   const now = held.get(base)
   if (now === undefined || now.askedAtMs <= askedAtMs) {
-    held.set(base, { config, askedAtMs, keysVersion: answer.keysVersion ?? 0 })
+    held.set(base, {
+      config,
+      askedAtMs,
+      keysVersion: answer.keysVersion ?? 0,
+      // Unknown (an answer without it) counts as some: such keys are then still looked up.
+      uncheckedKeys: answer.uncheckedKeys ?? 1,
+    })
   }
   return config
 }
@@ -148,6 +171,14 @@ export async function servedConfig(
  */
 export function servedKeysVersion(base: Config): number {
   return held.get(base)?.keysVersion ?? 0
+}
+
+/**
+ * How many working member keys without a check value the last answer for `base` reported
+ * (identity/table-keys.ts `mayBeTableKey`); unknown (nothing held yet) counts as some.
+ */
+export function servedUncheckedKeys(base: Config): number {
+  return held.get(base)?.uncheckedKeys ?? 1
 }
 
 /** Forgets what this isolate holds for `base` (tests that change the revision under it). */

@@ -168,7 +168,12 @@ export class Coordinator extends DurableObject<Env> {
 
   policyCurrent(knownId: string | null): CurrentAnswer {
     // Issue 20, slice 4: the keys version rides on the per-second refresh (no extra round trip).
-    return { ...this.policyRevisions.current(knownId), keysVersion: this.memberKeys.version() }
+    return {
+      ...this.policyRevisions.current(knownId),
+      keysVersion: this.memberKeys.version(),
+      // control-api: how many working keys carry no check value (identity/table-keys.ts).
+      uncheckedKeys: this.memberKeys.unchecked(Date.now()),
+    }
   }
 
   policyBootstrap(revision: Revision): CurrentAnswer {

@@ -11,6 +11,9 @@
  * Table `member_keys_version`: one row, bumped by every change. Every isolate learns it on the
  * answer its per-second policy refresh already gets (control/served-policy.ts), and drops what it
  * cached of a key under an older version: so a revocation reaches every isolate within 1 s.
+ * Column `checked` (migration 2): 1 for a key that carries a check value (identity/keys.ts
+ * `mintCheckedKey`). The same answer carries how many usable keys do not (`unchecked`): while
+ * none does, an isolate refuses a key with a wrong check value without asking (table-keys.ts).
  */
 import { schema } from './schema'
 
@@ -38,6 +41,12 @@ export const MEMBER_KEYS_SCHEMA = schema('member_keys', [
       )`,
     ],
   },
+  {
+    id: 2,
+    description:
+      'which keys carry a check value (identity/keys.ts), so unchecked ones can be counted',
+    statements: ['ALTER TABLE member_keys ADD COLUMN checked INTEGER NOT NULL DEFAULT 0'],
+  },
 ])
 
 /** How often a key's last use is written, at most. */
@@ -59,11 +68,14 @@ export interface MemberKey {
 
 export interface NewKey extends Omit<MemberKey, 'last_used_ms' | 'revoked_ms'> {
   key_sha256: string
+  /** The key carries a check value (identity/keys.ts); absent: a key minted before checked keys. */
+  checked?: boolean
 }
 
 type Row = Omit<MemberKey, 'roles'> & {
   roles: string
   key_sha256: string
+  checked: number
 } & Record<string, SqlStorageValue>
 
 const keyOf = (row: Row): MemberKey => ({
@@ -102,7 +114,7 @@ export function memberKeyTables(sql: SqlStorage) {
   function insert(key: NewKey) {
     sql.exec(
       `INSERT INTO member_keys (key_sha256, key_id, member, team, roles, created_by, created_ms,
-         expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+         expires_ms, checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       key.key_sha256,
       key.key_id,
       key.member,
@@ -111,11 +123,25 @@ export function memberKeyTables(sql: SqlStorage) {
       key.created_by,
       key.created_ms,
       key.expires_ms,
+      key.checked === true ? 1 : 0,
     )
   }
 
   return {
     version,
+
+    /** How many keys that carry no check value still work at `nowMs` (see the file comment). */
+    unchecked(nowMs: number): number {
+      const [row] = sql
+        .exec<{ n: number }>(
+          `SELECT COUNT(*) AS n FROM member_keys WHERE checked = 0 AND expires_ms > ?
+             AND (revoked_ms IS NULL OR revoked_ms > ?)`,
+          nowMs,
+          nowMs,
+        )
+        .toArray()
+      return row?.n ?? 0
+    },
 
     /**
      * The key with this hash, for authentication, and its last use written when the one recorded
@@ -168,7 +194,12 @@ export function memberKeyTables(sql: SqlStorage) {
       }
       const stops = Math.min(nowMs + graceMs, old.revoked_ms ?? Number.MAX_SAFE_INTEGER)
       sql.exec('UPDATE member_keys SET revoked_ms = ? WHERE key_id = ?', stops, oldKeyId)
-      insert({ ...key, member: old.member, team: old.team, roles: JSON.parse(old.roles) })
+      insert({
+        ...key,
+        member: old.member,
+        team: old.team,
+        roles: JSON.parse(old.roles) as string[],
+      })
       return { outcome: 'rotated', old: keyOf({ ...old, revoked_ms: stops }), version: bump() }
     },
 

@@ -238,8 +238,10 @@ export function policyRevisionTables(sql: SqlStorage) {
 
     /** The first revision, when none is current yet; otherwise the current one stands. */
     bootstrap(revision: Revision): CurrentAnswer {
-      if (head() === undefined) makeCurrent({ ...revision, parent: null }, null, 'bootstrap')
-      return current(null)
+      if (head() !== undefined) return current(null)
+      makeCurrent({ ...revision, parent: null }, null, 'bootstrap')
+      // The one caller that stored it records it: exactly one audit entry however many race.
+      return { ...current(null), bootstrapped: true }
     },
 
     /** Makes `revision` current if `baseId` still is (compare-and-set): at most once per base. */

@@ -33,8 +33,9 @@ export interface Credentials {
 /**
  * Issue 20, slice 4: a key the policy does not hold is looked up by its hash in the member keys'
  * table (identity/table-keys.ts): its caller, or null when the table does not know it either.
+ * It gets the key itself too, to read its check value (identity/keys.ts); it never keeps it.
  */
-export type TableKeys = (keySha256: string) => Promise<Caller | null>
+export type TableKeys = (keySha256: string, key: string) => Promise<Caller | null>
 
 export async function authenticateRequest(
   credentials: Credentials,
@@ -71,7 +72,7 @@ export async function authenticateKey(
   }
   if (match === undefined) {
     // The policy's members first: a table key never shadows one of them (control/members.ts).
-    const fromTable = tableKeys === undefined ? null : await tableKeys(presentedHex)
+    const fromTable = tableKeys === undefined ? null : await tableKeys(presentedHex, token)
     if (fromTable !== null) return fromTable
     throw GatewayError.of('UNKNOWN_KEY')
   }

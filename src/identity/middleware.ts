@@ -10,7 +10,7 @@ import { GatewayError } from '../lib/errors'
 import { ACCESS_ASSERTION_HEADER } from './access'
 import { authenticateRequest } from './authenticate'
 import { admitMember, rateCacheFor } from './member-rate'
-import { tableKeyCaller } from './table-keys'
+import { mayBeTableKey, tableKeyCaller } from './table-keys'
 
 export const authenticate = () =>
   createMiddleware<AppEnv>(async function authenticate(c, next) {
@@ -20,12 +20,19 @@ export const authenticate = () =>
     const tableKeys =
       config.policySource.mode === 'pinned'
         ? undefined
-        : (hash: string) =>
-            tableKeyCaller(hash, {
+        : async (hash: string, key: string) => {
+            // Issue 20: a key with a wrong check value costs no coordinator call (table-keys.ts).
+            const gate = {
+              checkSecret: config.audit.signingKey,
+              uncheckedKeys: c.var.uncheckedKeys ?? 1,
+            }
+            if (!(await mayBeTableKey(key, gate))) return null
+            return tableKeyCaller(hash, {
               keysVersion: c.var.keysVersion ?? 0,
               policy: config.policy,
               store: () => coordinatedMemberKeys(c.env.COORDINATOR),
             })
+          }
     const principal = await authenticateRequest(
       {
         authorization: c.req.header('authorization'),

@@ -10,10 +10,17 @@
  * 1 s on its policy refresh (control/served-policy.ts), so a revoked key is asked about again and
  * refused; and the minute bound is what keeps a key's last use true to within a minute.
  * Expiry and the end of a rotation's grace are checked here on every request, from the record.
+ *
+ * Before any of that, `mayBeTableKey` keeps guesses away from the coordinator: a key the members
+ * API minted carries a check value (identity/keys.ts), so a key whose check value is wrong can be
+ * in the table only if the table still holds working keys minted before checked keys; the count of
+ * those rides on the per-second policy refresh (coordinator/member-keys.ts `unchecked`). While it
+ * is 0, a forged key costs no coordinator call, however many are sent, and however they vary.
  */
 import type { MemberKeyStore } from '../coordinator/client'
 import { LAST_USED_STEP_MS, type MemberKey } from '../coordinator/member-keys'
 import { GatewayError } from '../lib/errors'
+import { hasCheckValue } from './keys'
 import type { Policy } from '../policy/document'
 import type { Caller } from './principal'
 
@@ -26,6 +33,17 @@ interface Cached {
 /** Bounded: unknown hashes are cached too, and a flood of guesses must not grow the isolate. */
 const MAX_CACHED = 10_000
 const cache = new Map<string, Cached>()
+
+/**
+ * Whether `key` (not in the policy) may be in the table: its check value is right, or the table
+ * still holds working keys without one. False: refuse it as unknown, asking nobody.
+ */
+export async function mayBeTableKey(
+  key: string,
+  context: { checkSecret: string; uncheckedKeys: number },
+): Promise<boolean> {
+  return context.uncheckedKeys > 0 || (await hasCheckValue(key, context.checkSecret))
+}
 
 /** The caller for `keySha256`, null if unknown; 401 when revoked, expired or its team is gone. */
 export async function tableKeyCaller(

@@ -16,6 +16,7 @@ function depsOf(c: Context<AppEnv>): MembersDeps {
     policy: config.policy,
     mode: config.policySource.mode,
     keys: scope.memberKeys,
+    keyCheckSecret: config.audit.signingKey,
   }
 }
 

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { opened } from '../../src/coordinator/index'
 import { BUDGET_SCHEMA } from '../../src/coordinator/budget'
 import { LEDGER_SCHEMA } from '../../src/coordinator/ledger'
+import { MEMBER_KEYS_SCHEMA } from '../../src/coordinator/member-keys'
 import { appliedId, migrate, schema } from '../../src/coordinator/schema'
 import { ACCOUNT } from '../support/identities'
 import { callJson, certificateUrl } from '../support/gateway'
@@ -216,5 +217,35 @@ describe('a schema as declared', () => {
     expect(() => schema('x', [step(1), step(3)])).toThrow(/migration 2 has id 3/)
     expect(() => schema('x', [step(2)])).toThrow(/migration 1 has id 2/)
     expect(schema('x', [step(1), step(2)]).migrations).toHaveLength(2)
+  })
+})
+
+describe("the member keys' migration 2 (check values)", () => {
+  it('reaches an instance at migration 1: its keys stay, counted as unchecked until they end', async () => {
+    const instance = fresh()
+    await runInDurableObject(instance, (_coordinator, state) => {
+      const first = schema('member_keys', MEMBER_KEYS_SCHEMA.migrations.slice(0, 1))
+      migrate(state.storage, first)
+      state.storage.sql.exec(
+        `INSERT INTO member_keys (key_sha256, key_id, member, team, roles, created_by, created_ms,
+           expires_ms) VALUES ('a', 'k1', 'erin', 'payments', '[]', 'bob', 0, 1000)`,
+      )
+      const keys = opened(state, {}, 'memberKeys')
+      expect(appliedId(state.storage.sql, 'member_keys')).toBe(2)
+      expect(keys.unchecked(999)).toBe(1)
+      expect(keys.unchecked(1000)).toBe(0) // expired: no longer a reason to look guesses up
+      keys.mint({
+        key_sha256: 'b',
+        key_id: 'k2',
+        member: 'erin',
+        team: 'payments',
+        roles: [],
+        created_by: 'bob',
+        created_ms: 0,
+        expires_ms: 5000,
+        checked: true,
+      })
+      expect(keys.unchecked(999)).toBe(1)
+    })
   })
 })
