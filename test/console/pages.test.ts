@@ -453,6 +453,7 @@ describe('the console for each role', () => {
       'Audit',
       'Budgets',
       'API reference',
+      'Policy', // control-console (issue 20)
     ])
   })
 
