@@ -30,6 +30,7 @@ import { renderConsoleError, renderPage } from './render'
 import { signIn, signOut } from './sign-in'
 // control-console (issue 20): the policy, its proposals, and members' keys.
 import { policyPages } from './policy-page'
+import { proposalPages } from './policy-proposals'
 
 export { consoleHeaders } from './headers'
 export { consoleIdentity } from './identity'
@@ -152,6 +153,7 @@ export const consolePages = new Hono<AppEnv>()
   .route('/', approvalPages)
   .route('/', auditPages)
   .route('/', policyPages) // control-console (issue 20)
+  .route('/', proposalPages) // control-console (issue 20)
   .all('/console/*', notFound)
 
 consolePages.onError(renderConsoleError)

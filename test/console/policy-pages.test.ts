@@ -149,3 +149,87 @@ describe('the diff of two revisions', () => {
     expect([missing.status, missing.html.includes('18356')]).toEqual([404, true])
   })
 })
+
+describe('proposals in the console', () => {
+  /** A widening change (alice made a lead, who may delete), filed by the admin, pending. */
+  async function widening() {
+    const { id: base, document } = await current()
+    document.members.find((m) => m.id === 'alice')!.roles = ['developer', 'lead']
+    const proposal = await propose(base, document, 'alice leads payments now')
+    expect(proposal.status).toBe('pending')
+    return { base, proposal }
+  }
+
+  it('lists a pending proposal and shows its review with its diff; the author cannot approve it', async () => {
+    const { proposal } = await widening()
+    const admin = await signedIn(KEYS.admin)
+    const list = await admin.get('/console/policy/proposals')
+    expect(list.status).toBe(200)
+    expect(list.html).toContain(`href="/console/policy/proposals/${proposal.id}"`)
+    expect(textOf(list.html)).toContain('alice leads payments now')
+
+    const review = await admin.get(`/console/policy/proposals/${proposal.id}`)
+    const text = textOf(review.html)
+    expect(text).toContain('member alice given lead, and may delete')
+    expect(text).toMatch(/Newly allowed: \d+ cases/)
+    expect(text).toContain('member alice delete')
+    // The author is told why there is nothing to approve, and has no approve form.
+    expect(text).toContain('you cannot approve your own change')
+    expect(review.html).not.toContain(`action="/console/policy/proposals/${proposal.id}/approve"`)
+    // Posting anyway is refused, with the reason in words.
+    const self = await admin.post(`/console/policy/proposals/${proposal.id}/approve`, {
+      csrf: await admin.csrf(`/console/policy/proposals/${proposal.id}`),
+    })
+    expect(self.status).toBe(403)
+    expect(textOf(self.html)).toContain('its author cannot approve it')
+    expect(self.html).toContain('18354')
+    expect((await current()).id).not.toBe(proposal.revision.id)
+  })
+
+  it('lets a second admin approve it, once: it becomes the current revision', async () => {
+    const { proposal } = await widening()
+    const admin2 = await signedIn(KEYS.admin2)
+    const path = `/console/policy/proposals/${proposal.id}`
+    const review = await admin2.get(path)
+    expect(review.html).toContain(`action="${path}/approve"`)
+    // Without its CSRF token, or from another origin, the form is refused and nothing applies.
+    const forged = await admin2.post(`${path}/approve`, { csrf: 'forged' })
+    expect([forged.status, forged.html.includes('18011')]).toEqual([403, true])
+    const elsewhere = await admin2.post(
+      `${path}/approve`,
+      { csrf: await admin2.csrf(path) },
+      { origin: 'https://evil.test' },
+    )
+    expect(elsewhere.status).toBe(403)
+    expect((await current()).id).not.toBe(proposal.revision.id)
+
+    const approved = await admin2.post(`${path}/approve`, { csrf: await admin2.csrf(path) })
+    expect(approved.status).toBe(303)
+    expect(approved.response.headers.get('location')).toBe(`${path}?done=applied`)
+    expect((await current()).id).toBe(proposal.revision.id)
+    const after = await admin2.get(`${path}?done=applied`)
+    expect(textOf(after.html)).toContain('Approved and applied')
+    expect(textOf(after.html)).toContain('By admin2')
+    expect(after.html).not.toContain(`action="${path}/approve"`)
+    const again = await admin2.post(`${path}/approve`, { csrf: await admin2.csrf('/console') })
+    expect([again.status, again.html.includes('18353')]).toEqual([409, true])
+  })
+
+  it('rejects it: nothing changes; a member not allowed `policy` can do neither', async () => {
+    const { base, proposal } = await widening()
+    const path = `/console/policy/proposals/${proposal.id}`
+    const bob = await signedIn(KEYS.bob)
+    expect((await bob.get(path)).status).toBe(403)
+    const bobRejects = await bob.post(`${path}/reject`, { csrf: await bob.csrf('/console') })
+    expect(bobRejects.status).toBe(403)
+
+    const admin2 = await signedIn(KEYS.admin2)
+    const rejected = await admin2.post(`${path}/reject`, { csrf: await admin2.csrf(path) })
+    expect(rejected.status).toBe(303)
+    expect((await current()).id).toBe(base)
+    const page = await admin2.get(`${path}?done=rejected`)
+    expect(textOf(page.html)).toContain('Rejected: nothing changed')
+    const list = await admin2.get('/console/policy/proposals')
+    expect(list.html).toMatch(/badge bad">rejected</)
+  })
+})
