@@ -31,6 +31,7 @@ import { signIn, signOut } from './sign-in'
 // control-console (issue 20): the policy, its proposals, and members' keys.
 import { policyPages } from './policy-page'
 import { proposalPages } from './policy-proposals'
+import { memberPages } from './members-page'
 
 export { consoleHeaders } from './headers'
 export { consoleIdentity } from './identity'
@@ -154,6 +155,7 @@ export const consolePages = new Hono<AppEnv>()
   .route('/', auditPages)
   .route('/', policyPages) // control-console (issue 20)
   .route('/', proposalPages) // control-console (issue 20)
+  .route('/', memberPages) // control-console (issue 20)
   .all('/console/*', notFound)
 
 consolePages.onError(renderConsoleError)

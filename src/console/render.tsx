@@ -22,8 +22,10 @@ function sectionsFor(who: Authorizer): Section[] {
   const sections: Section[] = ['home', 'approvals', 'budgets', 'reference']
   if (who.decide('list', undefined).effect === 'allow') sections.push('certificates')
   if (mayAudit(who)) sections.push('audit')
-  // control-console (issue 20): the policy for whoever may change it.
+  // control-console (issue 20): the policy for whoever may change it; members for everyone
+  // (each sees their own team's keys; the page offers only what their role allows).
   if (mayChangePolicy(who)) sections.push('policy')
+  sections.push('members')
   return sections
 }
 
