@@ -10,7 +10,13 @@ import type { Context } from 'hono'
 import { Hono } from 'hono'
 import type { AppEnv } from '../app-env'
 import type { HistoryRow } from '../coordinator/policy-revisions'
-import { diffRevisions, readRevision, revisionHistory } from '../control/policy-views'
+import {
+  diffRevisions,
+  mayChangePolicy,
+  readRevision,
+  revisionHistory,
+} from '../control/policy-views'
+import { rollBack } from '../control/propose'
 import { REVISION_ID, SECRET_AUTHOR, type Revision } from '../control/revision'
 import { GatewayError } from '../lib/errors'
 import { parsePolicy } from '../policy/document'
@@ -19,7 +25,8 @@ import { Time } from './format'
 import { Notice, TableRegion } from './layout'
 import { DiffView } from './policy-diff-view'
 import { PolicyDocumentView } from './policy-document-view'
-import { policyViewDeps } from './policy-deps'
+import { controlDeps, policyViewDeps } from './policy-deps'
+import { formFields } from './csrf'
 import { renderPage } from './render'
 
 const HISTORY_PAGE = 50
@@ -251,10 +258,47 @@ async function revisionPage(c: Context<AppEnv>) {
             </a>
           </p>
         )}
+        {id !== c.var.config.policyRevision &&
+          c.var.config.policySource.mode === 'managed' &&
+          mayChangePolicy(c.var.scope.who) && (
+            <section aria-labelledby="rollback-heading">
+              <h2 id="rollback-heading">Roll back to it</h2>
+              <form method="post" action={`/console/policy/revisions/${id}/rollback`}>
+                <input type="hidden" name="csrf" value={c.var.console.csrfToken} />
+                <input type="hidden" name="base" value={c.var.config.policyRevision ?? ''} />
+                <p>
+                  Proposes this revision's document again, as a new revision, under the same rules
+                  as any change: at once if it narrows access, after a second admin if it widens.
+                </p>
+                <label for="rollback-reason">Why? (kept with the revision)</label>
+                <textarea id="rollback-reason" name="reason" required maxlength={500} rows={2} />
+                <button type="submit" class="secondary">
+                  Propose the rollback
+                </button>
+              </form>
+            </section>
+          )}
         <PolicyDocumentView policy={policy} written={written} />
       </>
     ),
   })
+}
+
+/** A rollback proposed from a revision's page; its proposal's page says what became of it. */
+async function rollbackPost(c: Context<AppEnv>) {
+  const to = revisionParam(c.req.param('revisionId'), '/revision')
+  const fields = await formFields(c)
+  const base = revisionParam(fields.base, '/base')
+  const reason = (fields.reason ?? '').trim()
+  if (reason === '' || reason.length > 500) {
+    throw GatewayError.of('INVALID_BODY', {
+      message: 'Say why you roll back (up to 500 characters): it is kept with the revision',
+      pointer: '/reason',
+    })
+  }
+  const report = settle(c, await rollBack(controlDeps(c), { to, base, reason }))
+  const { proposal } = report
+  return c.redirect(`/console/policy/proposals/${proposal.id}`, 303)
 }
 
 async function diffPage(c: Context<AppEnv>) {
@@ -299,3 +343,4 @@ export const policyPages = new Hono<AppEnv>()
   .get('/console/policy', declareAction('policy'), policyPage)
   .get('/console/policy/diff', declareAction('policy'), diffPage)
   .get('/console/policy/revisions/:revisionId', declareAction('policy'), revisionPage)
+  .post('/console/policy/revisions/:revisionId/rollback', declareAction('policy'), rollbackPost)

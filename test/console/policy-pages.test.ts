@@ -233,3 +233,47 @@ describe('proposals in the console', () => {
     expect(list.html).toMatch(/badge bad">rejected</)
   })
 })
+
+describe('a rollback from a revision page', () => {
+  it('proposes an earlier revision again, under the same rules: a widening one waits for a second admin', async () => {
+    const { id: base, document } = await current()
+    document.members.find((m) => m.id === 'alice')!.revoked = true
+    const applied = await propose(base, document, 'alice left')
+    expect(applied.status).toBe('applied')
+
+    const admin = await signedIn(KEYS.admin)
+    const currentPage = await admin.get(`/console/policy/revisions/${applied.revision.id}`)
+    expect(currentPage.html).not.toContain('/rollback"')
+    const path = `/console/policy/revisions/${base}`
+    const earlier = await admin.get(path)
+    expect(earlier.html).toContain(`action="${path}/rollback"`)
+    const csrf = await admin.csrf(path)
+    const noReason = await admin.post(`${path}/rollback`, { csrf, base: applied.revision.id })
+    expect(noReason.status).toBe(400)
+    const forged = await admin.post(`${path}/rollback`, {
+      csrf: 'forged',
+      base: applied.revision.id,
+      reason: 'alice is back',
+    })
+    expect(forged.status).toBe(403)
+
+    const filed = await admin.post(`${path}/rollback`, {
+      csrf,
+      base: applied.revision.id,
+      reason: 'alice is back',
+    })
+    expect(filed.status).toBe(303)
+    const proposalPath = filed.response.headers.get('location')!.replace(/^https?:\/\/[^/]+/, '')
+    const review = await admin.get(proposalPath)
+    expect(textOf(review.html)).toContain('Proposed rollback')
+    expect(textOf(review.html)).toContain('Waiting for a second admin')
+    expect((await current()).id).toBe(applied.revision.id)
+
+    const admin2 = await signedIn(KEYS.admin2)
+    const approved = await admin2.post(`${proposalPath}/approve`, {
+      csrf: await admin2.csrf(proposalPath),
+    })
+    expect(approved.status).toBe(303)
+    expect((await current()).id).toBe(base)
+  })
+})
