@@ -28,6 +28,10 @@ import { Notice } from './layout'
 import { renderReference, type ApiDocument } from './reference-page'
 import { renderConsoleError, renderPage } from './render'
 import { signIn, signOut } from './sign-in'
+// control-console (issue 20): the policy, its proposals, and members' keys.
+import { policyPages } from './policy-page'
+import { proposalPages } from './policy-proposals'
+import { memberPages } from './members-page'
 
 export { consoleHeaders } from './headers'
 export { consoleIdentity } from './identity'
@@ -149,6 +153,9 @@ export const consolePages = new Hono<AppEnv>()
   .route('/', certificatePages)
   .route('/', approvalPages)
   .route('/', auditPages)
+  .route('/', policyPages) // control-console (issue 20)
+  .route('/', proposalPages) // control-console (issue 20)
+  .route('/', memberPages) // control-console (issue 20)
   .all('/console/*', notFound)
 
 consolePages.onError(renderConsoleError)

@@ -9,7 +9,16 @@ import { html } from 'hono/html'
 import type { Principal } from '../identity/principal'
 import { ICON_PATH, STYLESHEET_PATH } from './assets'
 
-export type Section = 'home' | 'certificates' | 'approvals' | 'audit' | 'budgets' | 'reference'
+export type Section =
+  | 'home'
+  | 'certificates'
+  | 'approvals'
+  | 'audit'
+  | 'budgets'
+  | 'reference'
+  // control-console (issue 20): the policy and members pages.
+  | 'policy'
+  | 'members'
 
 const NAV: { section: Section; href: string; label: string }[] = [
   { section: 'certificates', href: '/console/certificates', label: 'Certificates' },
@@ -17,6 +26,9 @@ const NAV: { section: Section; href: string; label: string }[] = [
   { section: 'audit', href: '/console/audit', label: 'Audit' },
   { section: 'budgets', href: '/console/budgets', label: 'Budgets' },
   { section: 'reference', href: '/console/reference', label: 'API reference' },
+  // control-console (issue 20): shown only to the roles render.tsx's sectionsFor lets use them.
+  { section: 'policy', href: '/console/policy', label: 'Policy' },
+  { section: 'members', href: '/console/members', label: 'Members' },
 ]
 
 export interface PageProps {

@@ -11,6 +11,7 @@ import { GatewayError } from '../lib/errors'
 import { Notice, page, type Section } from './layout'
 import { mayAudit } from '../audit/review'
 import type { Authorizer } from '../policy/enforce'
+import { mayChangePolicy } from '../control/policy-views' // control-console (issue 20)
 
 /**
  * Issue 22: the sections a member may use, asked of the policy as their pages ask it: the
@@ -21,6 +22,10 @@ function sectionsFor(who: Authorizer): Section[] {
   const sections: Section[] = ['home', 'approvals', 'budgets', 'reference']
   if (who.decide('list', undefined).effect === 'allow') sections.push('certificates')
   if (mayAudit(who)) sections.push('audit')
+  // control-console (issue 20): the policy for whoever may change it; members for everyone
+  // (each sees their own team's keys; the page offers only what their role allows).
+  if (mayChangePolicy(who)) sections.push('policy')
+  sections.push('members')
   return sections
 }
 

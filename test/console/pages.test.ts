@@ -442,9 +442,22 @@ describe('the console for each role', () => {
 
   it('shows in the navigation only the pages the role may use', async () => {
     const auditor = await (await signedIn(KEYS.auditor)).get('/console')
-    expect(navOf(auditor.html)).toEqual(['Approvals', 'Audit', 'Budgets', 'API reference'])
+    // control-console (issue 20): Members for everyone, Policy for whoever may change it.
+    expect(navOf(auditor.html)).toEqual([
+      'Approvals',
+      'Audit',
+      'Budgets',
+      'API reference',
+      'Members',
+    ])
     const bob = await (await signedIn(KEYS.bob)).get('/console')
-    expect(navOf(bob.html)).toEqual(['Certificates', 'Approvals', 'Budgets', 'API reference'])
+    expect(navOf(bob.html)).toEqual([
+      'Certificates',
+      'Approvals',
+      'Budgets',
+      'API reference',
+      'Members',
+    ])
     expect(bob.html).not.toContain('href="/console/audit"')
     const admin = await (await signedIn(KEYS.admin)).get('/console')
     expect(navOf(admin.html)).toEqual([
@@ -453,6 +466,8 @@ describe('the console for each role', () => {
       'Audit',
       'Budgets',
       'API reference',
+      'Policy', // control-console (issue 20)
+      'Members',
     ])
   })
 

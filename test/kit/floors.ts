@@ -31,6 +31,7 @@ const OPERATIONS = new Set([
   'policy/explain.ts',
   'control/propose.ts', // issue 20
   'control/members.ts', // issue 20, slice 4
+  'control/policy-views.ts', // control-console (issue 20): the console's reads of the policy
 ])
 
 /**
