@@ -27,7 +27,7 @@ import {
 } from './audit-form'
 import { OutcomeBadge, rowClassOf, Time } from './format'
 import { Notice, TableRegion } from './layout'
-import { ERROR_CODES } from '../lib/errors'
+import { EntrySentence, meaningOf, partiesOf } from './entry-sentence'
 import { renderPage } from './render'
 
 /** Page sizes the form offers; left empty, the review API's default (100) applies. */
@@ -276,25 +276,6 @@ function EntryRow(props: { entry: AuditEntry; list: Record<string, string> }) {
     </tr>
   )
 }
-
-/**
- * Issue 22 (review-audit): who asked and who decided. An approver is named as having approved only
- * when the request went through; a refused approval names who tried.
- */
-export function partiesOf(e: AuditEntry): string {
-  const a = e.approval
-  if (a === undefined) return ''
-  const asked = `requested by ${a.requested_by}`
-  if (a.approved_by === undefined) return asked
-  const ran = e.outcome.class === 'allowed'
-  return `${asked}, ${ran ? 'approved' : 'approval refused'} by ${a.approved_by}`
-}
-
-/** Issue 22: what a code means, from the gateway's table (Cloudflare's own: as relayed). */
-const MEANINGS = new Map<number, string>(
-  Object.values(ERROR_CODES).map((row) => [row.code as number, row.message]),
-)
-const meaningOf = (code: number) => MEANINGS.get(code) ?? "Cloudflare's own error code"
 
 const PRESETS = [
   ['Last 24 hours', 86_400_000],
@@ -569,8 +550,10 @@ async function auditEntry(c: Context<AppEnv>) {
             </>
           )}
         </p>
-        <Integrity report={report} />
+        {/* Issue 22 (review-audit): the sentence first, the facts, then the integrity below. */}
+        <EntrySentence entry={e} />
         <EntryFacts entry={e} />
+        <Integrity report={report} />
       </>
     ),
   })

@@ -8,7 +8,14 @@
 import { describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { auditEntries, exportText, newEntries } from '../support/audit'
-import { GATEWAY, call, callJson, certificatesUrl, uploadedId } from '../support/gateway'
+import {
+  GATEWAY,
+  call,
+  callJson,
+  certificateUrl,
+  certificatesUrl,
+  uploadedId,
+} from '../support/gateway'
 import { KEYS } from '../support/identities'
 import { Browser } from './support'
 
@@ -185,6 +192,41 @@ describe('the console’s audit page, from the question', () => {
     const again = await auditor.get(back)
     expect(again.html).toContain('way-back-1')
     expect(again.html).not.toContain('way-back-2')
+  })
+})
+
+describe('an entry page', () => {
+  it('reads as a sentence, codes with their meaning, integrity below', async () => {
+    const id = await uploadedId({ ca: true, name: 'sentence-ca' }, { key: KEYS.alice })
+    const parked = await callJson(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })
+    const approvalId = (parked.body as unknown as { approval: { id: string } }).approval.id
+    const approved = await call(`${GATEWAY}/approvals/${approvalId}/approve`, {
+      method: 'POST',
+      key: KEYS.admin,
+    })
+    expect(approved.status).toBe(200)
+    const auditor = await signedIn(KEYS.auditor)
+    const page = await auditor.get(`/console/audit/entries/${approved.headers.get('x-request-id')}`)
+    expect(page.status).toBe(200)
+    expect(page.html).toContain(
+      `admin (platform) deleted &quot;sentence-ca&quot; (CA of payments, ${id}), approving the request of bob.`,
+    )
+    expect(page.html).toMatch(/Allowed by rule [a-z-]+ under policy revision [0-9a-f]{12}\./)
+    expect(page.html).toContain('Approval: requested by bob, approved by admin')
+    // The sentence first, the facts, then the integrity.
+    const at = (text: string) => page.html.indexOf(text)
+    expect(at('In a sentence')).toBeGreaterThan(0)
+    expect(at('In a sentence')).toBeLessThan(at('What happened'))
+    expect(at('What happened')).toBeLessThan(at('<h2>Integrity</h2>'))
+
+    // The requester's parked delete: nothing deleted, its code with its meaning.
+    const request = await auditor.get(
+      `/console/audit/entries/${parked.response.headers.get('x-request-id')}`,
+    )
+    expect(request.html).toContain('bob (payments) asked to delete &quot;sentence-ca&quot;')
+    expect(request.html).toContain('nothing was deleted')
+    expect(request.html).toMatch(/<code>18309<\/code>: [A-Z]/)
+    expect(request.html).not.toContain('approved by')
   })
 })
 
