@@ -256,6 +256,15 @@ export const auditEntrySchema = z
       description:
         'The team that owned the certificate when the request was made (none: unowned or unknown)',
     }),
+    // Issue 22 (review-audit): reads apart from changes, and the console's own page views.
+    read_only: z.literal(true).optional().openapi({
+      description:
+        "The request only read (GET): what the query's `changes_only=true` leaves out (CloudTrail's read-only events)",
+    }),
+    page_view: z.literal(true).optional().openapi({
+      description:
+        'A page of the review console opened (a read): the query leaves these out unless asked (`page_views`)',
+    }),
   })
   .openapi('AuditEntry')
 
@@ -321,6 +330,9 @@ export const ENTRY_FIELDS = {
   // Issue 22.
   certificate_ca: { short: 'cca', label: 'CA or leaf' },
   certificate_team: { short: 'ct', label: 'Owning team' },
+  // Issue 22 (review-audit): known from the route when the request arrives, never changed.
+  read_only: { short: 'ro', head: true },
+  page_view: { short: 'pg', head: true },
 } as const satisfies { [F in keyof Required<AuditEntry>]: FieldRow }
 
 type Rows = typeof ENTRY_FIELDS
@@ -427,6 +439,9 @@ export function entryFromFacts(facts: RequestFacts, id: string, time: number, no
     policy_revision: facts.policyRevision,
     certificate_ca: subject?.ca,
     certificate_team: subject?.ownerTeam ?? undefined,
+    // Issue 22 (review-audit).
+    read_only: facts.readOnly === true ? true : undefined,
+    page_view: facts.pageView === true ? true : undefined,
   }
   return withoutUndefined(entry)
 }

@@ -134,6 +134,9 @@ function filtersOf(query: Query): Record<string, string> {
     policy_revision: query.policyRevision,
     certificate_name: query.certificateName,
     certificate_name_prefix: query.certificateNamePrefix,
+    // Issue 22 (review-audit).
+    changes_only: query.changesOnly === true ? 'true' : undefined,
+    page_views: query.pageViews,
   }
   return Object.fromEntries(
     Object.entries(set).filter((pair): pair is [string, string] => pair[1] !== undefined),

@@ -18,6 +18,45 @@ export interface Filters {
   // Issue 22: by the certificate's name, as entries record it.
   certificateName?: string
   certificateNamePrefix?: string
+  /** Issue 22 (review-audit): leave out reads (CloudTrail's read-only events). */
+  changesOnly?: boolean
+  /** Issue 22 (review-audit): the console's own page views; absent: included (old markers). */
+  pageViews?: PageViews
+}
+
+export const PAGE_VIEWS = ['hide', 'include', 'only'] as const
+export type PageViews = (typeof PAGE_VIEWS)[number]
+
+/**
+ * Actions that only ever read, whatever the method: entries written before reads were marked
+ * (`ro`) are still told apart by them. Actions routes use both ways (policy, members, transfer)
+ * are told apart by the mark alone.
+ */
+const READ_ACTIONS: ReadonlySet<string> = new Set([
+  'list',
+  'get',
+  'associations',
+  'audit',
+  'whoami',
+  'explain',
+  'approval',
+  'expiring',
+])
+
+/**
+ * A read: marked so, or an action that only reads. Suppressed entries (refusals counted, not
+ * recorded one by one) changed nothing either. A lifecycle entry (a notice sent, a change made
+ * outside the gateway) is a change.
+ */
+export const isRead = (summary: Summary) =>
+  summary.ro === true ||
+  summary.pg === true ||
+  summary.k === 's' ||
+  (summary.k === 'r' && summary.a !== undefined && READ_ACTIONS.has(summary.a))
+
+function viewsMatch(summary: Summary, views: PageViews | undefined): boolean {
+  if (views === undefined || views === 'include') return true
+  return views === 'only' ? summary.pg === true : summary.pg !== true
 }
 
 /**
@@ -57,6 +96,8 @@ export function matches(summary: Summary, filters: Filters): boolean {
     (filters.certificateName === undefined ||
       nameMatches(summary, filters.certificateName, false)) &&
     (filters.certificateNamePrefix === undefined ||
-      nameMatches(summary, filters.certificateNamePrefix, true))
+      nameMatches(summary, filters.certificateNamePrefix, true)) &&
+    (filters.changesOnly !== true || !isRead(summary)) &&
+    viewsMatch(summary, filters.pageViews)
   )
 }

@@ -43,7 +43,16 @@ export function partsOf(c: Context<AppEnv>): RecordParts {
     upstream: c.get('scope')?.upstreamStats,
     // Issue 20: the revision the request's configuration is (control/served-policy.ts).
     policyRevision: c.get('config')?.policyRevision,
+    // Issue 22 (review-audit): a GET only reads (CloudTrail's read-only events); one the console
+    // served (its visit is set) is a page view, hidden from the log's readers unless asked for.
+    ...readOrView(c),
   }
+}
+
+function readOrView(c: Context<AppEnv>): { readOnly?: true; pageView?: true } {
+  const method = c.req.method
+  if (method !== 'GET' && method !== 'HEAD') return {}
+  return c.get('console') === undefined ? { readOnly: true } : { readOnly: true, pageView: true }
 }
 
 function later(c: Context<AppEnv>, work: Promise<unknown>): void {

@@ -153,6 +153,9 @@ export interface RequestFacts extends Findings {
   outcome?: { status: number; codes: number[] }
   /** Issue 20: the id of the policy revision the request was served under. */
   policyRevision?: string
+  // Issue 22 (review-audit): a read (GET), and a read that was a console page.
+  readOnly?: boolean
+  pageView?: boolean
 }
 
 /** The parts of a request the record is assembled from, each owned by the stage that knows it. */
@@ -166,6 +169,9 @@ export interface RecordParts {
   answer?: { status: number; failure?: GatewayError | undefined } | undefined
   /** Issue 20: the policy revision the request was served under (its configuration's). */
   policyRevision?: string | undefined
+  // Issue 22 (review-audit): what the route is (a read; a console page), from its method and mount.
+  readOnly?: boolean | undefined
+  pageView?: boolean | undefined
 }
 
 /** The one place a request's record is built. */
@@ -180,6 +186,8 @@ export function recordOf(parts: RecordParts): RequestFacts {
     ...(upstream?.failed ? { upstreamFailed: true } : {}),
     upstreamAttempts: upstream?.attempts ?? 0,
     ...(parts.policyRevision !== undefined ? { policyRevision: parts.policyRevision } : {}),
+    ...(parts.readOnly === true ? { readOnly: true } : {}), // issue 22 (review-audit)
+    ...(parts.pageView === true ? { pageView: true } : {}),
     ...(answer !== undefined
       ? {
           outcome: {

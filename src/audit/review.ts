@@ -17,6 +17,7 @@ import type { Authorizer } from '../policy/enforce'
 import type { AuditLog } from './audit-log'
 import type { AuditEntry, OutcomeClass } from './entry'
 import type { ExportFormat } from './export'
+import type { PageViews } from './filters'
 import { positionOf, type Filters, type Found, type Page, type Query } from './query'
 import type { TimeRange } from './store'
 import { MAX_VERIFY_PAGE, type Problem, type VerifyReport } from './verify'
@@ -55,6 +56,8 @@ export interface QueryParams {
   // Issue 22.
   certificate_name?: string | undefined
   certificate_name_prefix?: string | undefined
+  changes_only?: 'true' | 'false' | undefined
+  page_views?: PageViews | undefined
   limit: number
   cursor?: string | undefined
 }
@@ -80,6 +83,11 @@ export function queryOf(params: QueryParams, retentionDays: number, now: number)
   if (params.certificate_name_prefix !== undefined) {
     filters.certificateNamePrefix = params.certificate_name_prefix
   }
+  // Issue 22 (review-audit): reads and page views, as asked (a default is the route's). A request
+  // id names one entry: hiding page views does not hide it.
+  if (params.changes_only === 'true') filters.changesOnly = true
+  const views = params.page_views
+  if (views === 'only' || (views === 'hide' && requestId === undefined)) filters.pageViews = views
   return {
     ...filters,
     range: rangeOf(params, retentionDays, now),

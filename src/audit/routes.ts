@@ -8,6 +8,7 @@ import { failures, jsonContent, successEnvelope, tagged } from '../lib/openapi'
 import { declareAction } from '../pipe'
 import { auditEntrySchema, OUTCOME_CLASSES } from './entry'
 import { AUDITED_ACTIONS } from './record'
+import { PAGE_VIEWS, type PageViews } from './filters'
 import { MAX_VERIFY_PAGE, verifyReportSchema } from './verify'
 import { checkpointSchema, keptCheckpointSchema } from './checkpoint'
 import { publicKeySchema } from './ed25519'
@@ -57,15 +58,39 @@ const filters = {
     .openapi({ description: 'Entries about a certificate whose name starts with this' }),
 }
 
+/**
+ * Issue 22 (review-audit): reads apart from changes, and the console's page views. The query
+ * hides page views unless asked; an export keeps them unless asked, so that an export with no
+ * filter stays one the offline verifier can check whole (verify-export.ts).
+ */
+const changesOnly = z
+  .enum(['true', 'false'])
+  .default('false')
+  .openapi({ description: 'true: changes only, reads (GET requests) left out' })
+const pageViews = (fallback: PageViews) =>
+  z
+    .enum(PAGE_VIEWS)
+    .default(fallback)
+    .openapi({
+      description: `The review console's own page views: hide, include, or only them (default: ${fallback})`,
+    })
+
 const limit = (max: number, fallback: number) =>
   z.coerce.number().int().min(1).max(max).default(fallback)
 
 export const auditQuery = z
-  .strictObject({ ...filters, limit: limit(1000, 100) })
+  .strictObject({
+    ...filters,
+    changes_only: changesOnly,
+    page_views: pageViews('hide'),
+    limit: limit(1000, 100),
+  })
   .superRefine(fromBeforeTo)
 export const exportQuery = z
   .strictObject({
     ...filters,
+    changes_only: changesOnly,
+    page_views: pageViews('include'),
     format: z.enum(['ndjson', 'csv']).default('ndjson'),
     limit: limit(100_000, 100_000),
   })

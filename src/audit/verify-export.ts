@@ -26,7 +26,7 @@ import type { PublicKey } from './ed25519'
 import { verifyText } from './ed25519'
 import { expand, type Summary } from './entry'
 import { markerText, type ExportMarker } from './marker'
-import { matches, type Filters } from './filters'
+import { matches, PAGE_VIEWS, type Filters } from './filters'
 import { canonical, checkMarker, judge, nextLineDigest } from './signing'
 
 export interface ExportProblem {
@@ -274,6 +274,9 @@ function checkCovered(
     // Issue 22.
     certificateName: filters.certificate_name,
     certificateNamePrefix: filters.certificate_name_prefix,
+    // Issue 22 (review-audit).
+    changesOnly: filters.changes_only === 'true',
+    pageViews: PAGE_VIEWS.find((views) => views === filters.page_views),
   }
   for (const { line, key, summary } of summaries) {
     if (!(summary.t >= from && summary.t <= to)) {

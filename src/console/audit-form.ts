@@ -54,6 +54,34 @@ export function defaultsFor(now: number): Record<string, string> {
   return { from: toLocalInput(now - DEFAULT_SPAN_MS) }
 }
 
+/**
+ * Issue 22 (review-audit): what the page shows for a query. Changes only unless the query says
+ * otherwise (reads, page views included, are one choice away); the last day only when the page is
+ * opened with no query at all, and then that range is not put in the form's From field, so a
+ * search made from the default view is over everything kept, never silently over the last day.
+ */
+export function consoleView(
+  raw: Record<string, string>,
+  now: number,
+): { values: Record<string, string>; defaultRange: boolean } {
+  const defaultRange = Object.keys(raw).length === 0
+  return {
+    values: {
+      changes_only: 'true',
+      page_views: 'hide',
+      ...(defaultRange ? defaultsFor(now) : {}),
+      ...raw,
+    },
+    defaultRange,
+  }
+}
+
+/** The list's query an entry page carries, so that its way back keeps the filters and the page. */
+export function listQueryOf(params: Record<string, string>): Record<string, string> {
+  const names = new Set([...Object.keys(auditQuery.shape), 'cursor'])
+  return Object.fromEntries(Object.entries(params).filter(([name]) => names.has(name)))
+}
+
 /** An invalid form's refusal, as the review API gives it: 400, one error per field. */
 export const formRefusal = (problems: Problem[]) =>
   new GatewayError(

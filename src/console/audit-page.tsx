@@ -17,10 +17,17 @@ import type { Problem } from '../lib/zod-issues'
 import { declareAction, settle } from '../pipe'
 import { EntryFacts } from './entry-facts'
 import { ActivityChart, bucketize } from './audit-chart'
-import { defaultsFor, formRefusal, formToQuery, readAuditForm, readExportForm } from './audit-form'
+import {
+  consoleView,
+  formRefusal,
+  formToQuery,
+  listQueryOf,
+  readAuditForm,
+  readExportForm,
+} from './audit-form'
 import { OutcomeBadge, rowClassOf, Time } from './format'
 import { Notice, TableRegion } from './layout'
-import { ERROR_CODES } from '../lib/errors'
+import { EntrySentence, meaningOf, partiesOf } from './entry-sentence'
 import { renderPage } from './render'
 
 /** Page sizes the form offers; left empty, the review API's default (100) applies. */
@@ -62,7 +69,26 @@ function Choice(props: {
   )
 }
 
-function FilterForm(props: { values: Record<string, string>; teams: string[]; members: string[] }) {
+/** Issue 22 (review-audit): a choice whose options read as words, sent as the API's values. */
+function Labelled(props: { name: string; value: string | undefined; options: [string, string][] }) {
+  return (
+    <select id={`f-${props.name}`} name={props.name}>
+      {props.options.map(([value, label]) => (
+        <option value={value} selected={value === props.value}>
+          {label}
+        </option>
+      ))}
+    </select>
+  )
+}
+
+function FilterForm(props: {
+  values: Record<string, string>
+  teams: string[]
+  members: string[]
+  /** The default view's range is said above the form, not put in its From field. */
+  defaultRange?: boolean
+}) {
   const v = props.values
   return (
     <form method="get" action="/console/audit" class="filters" aria-labelledby="filters-heading">
@@ -70,8 +96,14 @@ function FilterForm(props: { values: Record<string, string>; teams: string[]; me
         Filters
       </h2>
       <div class="fields">
-        <Field name="from" label="From" hint="(UTC)">
-          <input id="f-from" name="from" type="datetime-local" step="1" value={v.from ?? ''} />
+        <Field name="from" label="From" hint="(UTC; empty: everything kept)">
+          <input
+            id="f-from"
+            name="from"
+            type="datetime-local"
+            step="1"
+            value={props.defaultRange ? '' : (v.from ?? '')}
+          />
         </Field>
         <Field name="to" label="To" hint="(UTC; empty: now)">
           <input id="f-to" name="to" type="datetime-local" step="1" value={v.to ?? ''} />
@@ -133,6 +165,28 @@ function FilterForm(props: { values: Record<string, string>; teams: string[]; me
             spellcheck={false}
           />
         </Field>
+        {/* Issue 22 (review-audit): changes first; reads and the console's page views on asking. */}
+        <Field name="changes_only" label="Show">
+          <Labelled
+            name="changes_only"
+            value={v.changes_only}
+            options={[
+              ['true', 'Changes only'],
+              ['false', 'Changes and reads'],
+            ]}
+          />
+        </Field>
+        <Field name="page_views" label="Console page views">
+          <Labelled
+            name="page_views"
+            value={v.page_views}
+            options={[
+              ['hide', 'Hidden'],
+              ['include', 'Included'],
+              ['only', 'Only them'],
+            ]}
+          />
+        </Field>
         <Field name="limit" label="Per page">
           <Choice name="limit" value={v.limit} options={PAGE_SIZES} any="100 (default)" />
         </Field>
@@ -162,7 +216,7 @@ function Problems(props: { problems: Problem[] }) {
   )
 }
 
-function EntryRow(props: { entry: AuditEntry }) {
+function EntryRow(props: { entry: AuditEntry; list: Record<string, string> }) {
   const e = props.entry
   return (
     <tr class={rowClassOf(e)}>
@@ -180,6 +234,8 @@ function EntryRow(props: { entry: AuditEntry }) {
           <>
             {e.member ?? <span class="hint">nobody</span>}
             {e.team && <span class="hint">{` (${e.team}; ${e.via ?? '?'})`}</span>}
+            {/* Issue 22 (review-audit): both parties of an approval, in the row. */}
+            {e.approval && <div class="hint">{partiesOf(e)}</div>}
           </>
         )}
       </td>
@@ -207,7 +263,10 @@ function EntryRow(props: { entry: AuditEntry }) {
       </td>
       <td>
         {e.request_id ? (
-          <a href={`/console/audit/entries/${e.request_id}`} aria-label={`Entry ${e.request_id}`}>
+          <a
+            href={link(`/console/audit/entries/${e.request_id}`, props.list)}
+            aria-label={`Entry ${e.request_id}`}
+          >
             <code>{e.request_id}</code>
           </a>
         ) : (
@@ -218,12 +277,6 @@ function EntryRow(props: { entry: AuditEntry }) {
   )
 }
 
-/** Issue 22: what a code means, from the gateway's table (Cloudflare's own: as relayed). */
-const MEANINGS = new Map<number, string>(
-  Object.values(ERROR_CODES).map((row) => [row.code as number, row.message]),
-)
-const meaningOf = (code: number) => MEANINGS.get(code) ?? "Cloudflare's own error code"
-
 const PRESETS = [
   ['Last 24 hours', 86_400_000],
   ['Last 7 days', 7 * 86_400_000],
@@ -232,21 +285,27 @@ const PRESETS = [
 
 /**
  * Issue 22: the range the page shows, always in words, and presets that set it: a range is never
- * kept without being shown (a week-old delete is one click away, not "No entries").
+ * kept without being shown (a week-old delete is one click away, not "No entries"). Each preset
+ * keeps every other filter (and drops the page: a new range starts from its newest entry).
  */
 function TimeRange(props: {
   range: { from: number; to: number; endsNow: boolean }
   values: Record<string, string>
+  defaultRange: boolean
 }) {
   const { cursor: _cursor, from: _from, to: _to, ...others } = formToQuery(props.values)
   const now = Date.now()
+  const what =
+    props.values.changes_only === 'false' ? 'Showing changes and reads' : 'Showing changes only'
+  const views = { include: ', console page views included', only: ', console page views only' }
   return (
     <div class="panel range">
       <p>
-        {'Showing entries from '}
+        {`${what}${views[props.values.page_views as keyof typeof views] ?? ''}, from `}
         <Time at={props.range.from} />
         {' to '}
-        {props.range.endsNow ? 'now' : <Time at={props.range.to} />}.
+        {props.range.endsNow ? 'now' : <Time at={props.range.to} />}
+        {props.defaultRange ? ' (the last 24 hours: the default view).' : '.'}
       </p>
       <nav aria-label="Time range" class="actions">
         {PRESETS.map(([label, span]) => (
@@ -260,16 +319,17 @@ function TimeRange(props: {
             {label}
           </a>
         ))}
-        <a
-          class="button secondary"
-          href={`${link('/console/audit', others)}${Object.keys(others).length > 0 ? '&' : '?'}from=`}
-        >
+        <a class="button secondary" href={everythingKept(others)}>
           Everything kept
         </a>
       </nav>
     </div>
   )
 }
+
+/** The same filters over everything the log keeps (an empty `from`). */
+const everythingKept = (others: Record<string, string>) =>
+  `${link('/console/audit', others)}${Object.keys(others).length > 0 ? '&' : '?'}from=`
 
 function filterChoices(c: Context<AppEnv>) {
   const { policy } = c.var.config
@@ -278,8 +338,7 @@ function filterChoices(c: Context<AppEnv>) {
 
 async function auditList(c: Context<AppEnv>) {
   settle(c, await admitReviewer(c.var.scope))
-  const raw = c.req.query()
-  const values = Object.keys(raw).length > 0 ? raw : defaultsFor(Date.now())
+  const { values, defaultRange } = consoleView(c.req.query(), Date.now())
   const read = readAuditForm(values)
   const choices = filterChoices(c)
   if (!read.ok) {
@@ -292,7 +351,7 @@ async function auditList(c: Context<AppEnv>) {
         children: (
           <>
             <Problems problems={read.problems} />
-            <FilterForm values={values} {...choices} />
+            <FilterForm values={values} {...choices} defaultRange={defaultRange} />
           </>
         ),
       },
@@ -307,6 +366,7 @@ async function auditList(c: Context<AppEnv>) {
   // (an export's own limit defaults to everything, 100,000 entries).
   const { cursor: _cursor, ...newest } = formToQuery(values)
   const { limit: _limit, ...kept } = newest
+  const { from: _from, to: _to, ...unranged } = kept
   const next =
     page.cursor && link('/console/audit', { ...newest, cursor: encodeCursor(page.cursor) })
   const exportLink = (format: string) => link('/console/audit/export', { ...kept, format })
@@ -318,8 +378,8 @@ async function auditList(c: Context<AppEnv>) {
         <p class="lead">
           Every request the gateway answered, newest first. Denied and failed ones are marked.
         </p>
-        <TimeRange range={query.range} values={values} />
-        <FilterForm values={values} {...choices} />
+        <TimeRange range={query.range} values={values} defaultRange={defaultRange} />
+        <FilterForm values={values} {...choices} defaultRange={defaultRange} />
         <h2 id="activity">Activity</h2>
         {chart ? (
           <ActivityChart
@@ -349,6 +409,13 @@ async function auditList(c: Context<AppEnv>) {
         {page.entries.length === 0 ? (
           <p>
             No entries on this page{page.cursor ? ' (the range continues: see the next page)' : ''}.
+            {/* Issue 22 (review-audit): an empty narrow range offers the rest of the log. */}
+            {values.from !== '' && values.from !== undefined && (
+              <>
+                {' '}
+                <a href={everythingKept(unranged)}>Search everything kept</a>.
+              </>
+            )}
           </p>
         ) : (
           <TableRegion label="Audit entries">
@@ -367,7 +434,7 @@ async function auditList(c: Context<AppEnv>) {
               </thead>
               <tbody>
                 {page.entries.map((entry) => (
-                  <EntryRow entry={entry} />
+                  <EntryRow entry={entry} list={listQueryOf(values)} />
                 ))}
               </tbody>
             </table>
@@ -463,13 +530,17 @@ async function auditEntry(c: Context<AppEnv>) {
     )
   }
   const e = report.found.entry
+  // Issue 22 (review-audit): the way back keeps the list's filters and page.
+  const list = listQueryOf(c.req.query())
   return renderPage(c, {
     title: 'Audit entry',
     section: 'audit',
     children: (
       <>
         <p>
-          <a href="/console/audit">Back to the audit log</a>
+          <a href={link('/console/audit', list)} rel="up">
+            Back to the audit log
+          </a>
           {e.certificate_id && (
             <>
               {' · '}
@@ -479,8 +550,10 @@ async function auditEntry(c: Context<AppEnv>) {
             </>
           )}
         </p>
-        <Integrity report={report} />
+        {/* Issue 22 (review-audit): the sentence first, the facts, then the integrity below. */}
+        <EntrySentence entry={e} />
         <EntryFacts entry={e} />
+        <Integrity report={report} />
       </>
     ),
   })

@@ -5,6 +5,7 @@
  * copy, a decision with its rules, an outcome with its status and codes): those are below.
  */
 import { PAGE_FIELDS, type AuditEntry } from '../audit/entry'
+import { meaningOf, partiesOf } from './entry-sentence'
 import { OutcomeBadge, Time } from './format'
 
 function Fact(props: { term: string; children?: unknown }) {
@@ -109,7 +110,9 @@ const SHOWN: Partial<Record<Field, Shown>> = {
     e.approval && (
       <Fact term={term}>
         <code>{e.approval.id}</code>
-        {` requested by ${e.approval.requested_by}${e.approval.approved_by ? `, approved by ${e.approval.approved_by}` : ''}`}
+        {/* Issue 22 (review-audit): a refused approval never reads "approved by". */}
+        {` ${partiesOf(e)}`}
+        {e.approval.reason !== undefined && <div>{`Reason: ${e.approval.reason}`}</div>}
       </Fact>
     ),
   outcome: (e, term) => (
@@ -121,7 +124,9 @@ const SHOWN: Partial<Record<Field, Shown>> = {
         {e.outcome.status === undefined ? undefined : String(e.outcome.status)}
       </Fact>
       <Fact term="Error codes">
-        {e.outcome.error_codes.length > 0 ? e.outcome.error_codes.join(', ') : undefined}
+        {e.outcome.error_codes.length > 0
+          ? e.outcome.error_codes.map((code) => <div>{`${code}: ${meaningOf(code)}`}</div>)
+          : undefined}
       </Fact>
     </>
   ),

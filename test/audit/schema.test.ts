@@ -339,6 +339,9 @@ describe('the CSV columns', () => {
     // Issue 22: what the entry touched.
     'certificate_ca',
     'certificate_team',
+    // Issue 22 (review-audit): reads and console page views.
+    'read_only',
+    'page_view',
   ]
 
   it('keep every earlier column, in its order, and add the fields that were missing', () => {

@@ -526,11 +526,13 @@ describe('the audit page from the question', () => {
     const auditor = await signedIn(KEYS.auditor)
     const first = await auditor.get('/console/audit')
     // The default range is said in words, and the presets are links, never a silent default.
-    expect(first.html).toMatch(/Showing entries from <time[^>]*>[^<]+<\/time> to now\./)
+    expect(first.html).toMatch(/Showing changes only, from <time[^>]*>[^<]+<\/time> to now/)
     for (const preset of ['Last 24 hours', 'Last 7 days', 'Last 30 days', 'Everything kept']) {
       expect(first.html).toContain(preset)
     }
-    expect(first.html).toContain('href="/console/audit?from="')
+    expect(first.html).toContain(
+      'href="/console/audit?changes_only=true&amp;page_views=hide&amp;from="',
+    )
     // By the certificate's name, from the form: the denied delete, its code with its meaning.
     const byName = await auditor.get('/console/audit?certificate_name=question-leaf&from=')
     expect(byName.html).toContain('18301: Denied by policy')
