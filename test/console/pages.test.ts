@@ -442,7 +442,13 @@ describe('the console for each role', () => {
 
   it('shows in the navigation only the pages the role may use', async () => {
     const auditor = await (await signedIn(KEYS.auditor)).get('/console')
-    expect(navOf(auditor.html)).toEqual(['Approvals', 'Audit', 'Budgets', 'API reference'])
+    expect(navOf(auditor.html)).toEqual([
+      'Certificates',
+      'Approvals',
+      'Audit',
+      'Budgets',
+      'API reference',
+    ])
     const bob = await (await signedIn(KEYS.bob)).get('/console')
     expect(navOf(bob.html)).toEqual(['Certificates', 'Approvals', 'Budgets', 'API reference'])
     expect(bob.html).not.toContain('href="/console/audit"')
