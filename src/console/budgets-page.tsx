@@ -75,11 +75,14 @@ export async function budgetsPage(c: Context<AppEnv>) {
       <>
         {breaker.open ? (
           <Notice tone="bad">
-            The breaker is open: the upstream rate-limited the shared token, and the gateway holds
-            every request for another {breaker.retry_after_seconds} s.
+            Calls to Cloudflare are paused for every team for another {breaker.retry_after_seconds}{' '}
+            s: Cloudflare slowed down the shared token, and the gateway waits rather than have it
+            locked for everyone. Try again after that.
           </Notice>
         ) : (
-          <p class="lead">The breaker is closed: requests go upstream as the budget allows.</p>
+          <p class="lead">
+            Calls to Cloudflare are flowing: each team may use its share of the shared token below.
+          </p>
         )}
         <p>
           Over the last {window} s the gateway has used {token.used} of its cap of {token.cap}{' '}

@@ -8,6 +8,7 @@ import type { Context } from 'hono'
 import type { Child } from 'hono/jsx'
 import type { AppEnv } from '../app-env'
 import { GatewayError } from '../lib/errors'
+import { humanMessage, nextSteps } from './error-copy'
 import { Notice, page, type Section } from './layout'
 import { mayAudit } from '../audit/review'
 import type { Authorizer } from '../policy/enforce'
@@ -67,18 +68,34 @@ export function renderConsoleError(error: Error, c: Context<AppEnv>) {
     )
   }
   c.set('failure', failure)
+  // review-console (issue 22): plain words and a next step; the code and request id for help.
+  const url = new URL(c.req.url)
+  const steps = nextSteps(failure.status, c.req.method, url.pathname, url.search)
+  const codes = [...new Set(failure.errors.map((e) => e.code))].join(', ')
   return renderPage(
     c,
     {
       title: TITLES[failure.status] ?? 'Something went wrong',
       children: (
-        <Notice tone="bad">
-          {failure.errors.map((e) => (
-            <p>
-              {e.message} <span class="hint">(code {e.code})</span>
-            </p>
-          ))}
-        </Notice>
+        <>
+          <Notice tone="bad">
+            {failure.errors.map((e) => (
+              <p>{humanMessage(e)}</p>
+            ))}
+          </Notice>
+          <nav aria-label="What next">
+            <ul class="next-steps">
+              {steps.map((step) => (
+                <li>
+                  <a href={step.href}>{step.label}</a>
+                </li>
+              ))}
+            </ul>
+          </nav>
+          <p class="hint">
+            {`If you ask for help, give code ${codes}${c.var.requestId ? ` and request ${c.var.requestId}` : ''}.`}
+          </p>
+        </>
       ),
     },
     failure.status as 400,

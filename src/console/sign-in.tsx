@@ -26,6 +26,7 @@ import {
   SIGN_IN_FORM_LIFETIME_SECONDS,
 } from './cookie'
 import { formFields, isSameOrigin } from './csrf'
+import { humanMessage } from './error-copy'
 import { Notice } from './layout'
 import { renderPage } from './render'
 import { revoke } from './revocations'
@@ -44,15 +45,17 @@ function safeNext(next: string | undefined): string {
   return /^\/console(?:[/?][^\\\s]*)?$/.test(next) && !next.startsWith('//') ? next : '/console'
 }
 
-/** What the form says about a refusal: the message and its code, as the error table lists it. */
+/** What the form says about a refusal: in plain words (error-copy.ts), with its code for help. */
 const describe = (error: GatewayError) =>
-  `${error.errors[0]!.message} (code ${error.errors[0]!.code}).`
+  `${humanMessage(error.errors[0]!)} (Code ${error.errors[0]!.code}.)`
 
 const signInBinding = (nonce: string) => `sign-in:${nonce}`
 
 export interface SignInView {
   status: 200 | 401 | 403 | 503
   notice?: { tone: 'good' | 'bad' | 'info'; text: string }
+  /** The key just given was refused: the field is marked invalid and names the notice. */
+  invalidKey?: boolean
   next?: string
 }
 
@@ -68,7 +71,15 @@ export async function renderSignIn(c: Context<AppEnv>, view: SignInView, signing
       title: 'Sign in',
       children: (
         <div class="sign-in">
-          {view.notice && <Notice tone={view.notice.tone}>{view.notice.text}</Notice>}
+          {view.notice &&
+            (view.invalidKey ? (
+              // The field's own error, which aria-describedby makes part of the field's name.
+              <div class="notice bad" role="alert" id="key-error">
+                {view.notice.text}
+              </div>
+            ) : (
+              <Notice tone={view.notice.tone}>{view.notice.text}</Notice>
+            ))}
           <p>
             Sign in with your gateway key (<code>mtlsgw_…</code>), the one you send as{' '}
             <code>Authorization: Bearer</code>. The key is checked once and not kept: the console
@@ -85,7 +96,9 @@ export async function renderSignIn(c: Context<AppEnv>, view: SignInView, signing
               autocomplete="current-password"
               required
               spellcheck={false}
-              aria-describedby="key-hint"
+              autofocus
+              aria-invalid={view.invalidKey ? 'true' : undefined}
+              aria-describedby={view.invalidKey ? 'key-error key-hint' : 'key-hint'}
             />
             <p class="hint" id="key-hint">
               Behind Cloudflare Access you are signed in already and never see this form.
@@ -154,7 +167,7 @@ export async function signIn(c: Context<AppEnv>) {
     c.set('failure', error)
     return renderSignIn(
       c,
-      { status: 401, next, notice: { tone: 'bad', text: describe(error) } },
+      { status: 401, next, invalidKey: true, notice: { tone: 'bad', text: describe(error) } },
       audit.signingKey,
     )
   }

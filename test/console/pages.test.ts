@@ -363,7 +363,7 @@ describe('the budgets page', () => {
     await uploadedId({}, { key: KEYS.alice })
     const alice = await (await signedIn(KEYS.alice)).get('/console/budgets')
     expect(alice.status).toBe(200)
-    expect(alice.html).toContain('The breaker is closed')
+    expect(alice.html).toContain('Calls to Cloudflare are flowing')
     expect(alice.html).toMatch(/<th scope="row">payments<\/th>/)
     expect(alice.html).not.toMatch(/<th scope="row">identity<\/th>/)
     expect(alice.html).toContain('<meter')
@@ -377,7 +377,7 @@ describe('the budgets page', () => {
   it('shows the breaker open after the upstream rate-limited the token', async () => {
     await (await budgetInstance()).tripBreaker(Date.now() + 90_000, Date.now())
     const page = await (await signedIn(KEYS.carol)).get('/console/budgets')
-    expect(page.html).toContain('The breaker is open')
+    expect(page.html).toContain('Calls to Cloudflare are paused for every team')
   })
 })
 
@@ -444,6 +444,7 @@ describe('the console for each role', () => {
     const auditor = await (await signedIn(KEYS.auditor)).get('/console')
     // control-console (issue 20): Members for everyone, Policy for whoever may change it.
     expect(navOf(auditor.html)).toEqual([
+      'Certificates',
       'Approvals',
       'Audit',
       'Budgets',

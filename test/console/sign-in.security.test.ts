@@ -63,7 +63,7 @@ describe('the sign-in form', () => {
     const written = await newEntries(async () => {
       const answer = await browser.signIn(wrong)
       status = answer.status
-      expect(answer.html).toContain('Unknown gateway key')
+      expect(answer.html).toContain('The gateway does not know this key.')
       expect(answer.html).not.toContain(wrong)
     })
     expect(status).toBe(401)

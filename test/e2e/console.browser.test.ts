@@ -344,7 +344,7 @@ describe('the review console in Chromium', () => {
   it("shows the budgets: the breaker and each team's use of the shared token", async () => {
     await open('/console/budgets', 'budgets')
     expect(await page.locator('h1').textContent()).toContain('Budgets')
-    expect(await page.getByText(/The breaker is (closed|open)/).count()).toBe(1)
+    expect(await page.getByText(/Calls to Cloudflare are (flowing|paused)/).count()).toBe(1)
     const rows = await page.locator('tbody th[scope="row"]').allTextContents()
     expect(rows).toContain('payments')
     expect(await page.locator('meter').count()).toBe(rows.length)
@@ -452,17 +452,22 @@ describe('the review console in Chromium', () => {
     expect(await page.locator('main').textContent()).toContain('signed out')
   })
 
-  it('signs in as the auditor, who reads the log and sees no certificate', async () => {
+  it('signs in as the auditor, who reads the log and every certificate, read-only', async () => {
     await open('/console/sign-in')
     await page.getByLabel('Gateway key').fill(AUDITOR)
     await page.getByRole('button', { name: 'Sign in' }).click()
     await page.waitForURL(url('/console'))
     expect((await open('/console/audit')).status()).toBe(200)
-    expect((await open('/console/certificates')).status()).toBe(403)
-    // Issue 22: the navigation offers only what the auditor may use.
+    // Issue 22: the inventory, every team's and the unowned, with no assign form.
+    expect((await open('/console/certificates')).status()).toBe(200)
+    for (const id of [made.xss, made.expiring, made.unowned]) {
+      await expect(page.locator(`tr[data-certificate-id="${id}"]`).count()).resolves.toBe(1)
+    }
+    expect(await page.locator('form[action$="/owner"]').count()).toBe(0)
+    expect(await page.locator('main').textContent()).toContain('Read-only')
     const nav = await page.locator('nav.main').textContent()
     expect(nav).toContain('Audit')
-    expect(nav).not.toContain('Certificates')
+    expect(nav).toContain('Certificates')
   })
 })
 

@@ -51,10 +51,12 @@ const EXPECTED: Record<
     delete: { own: 200, other: 200, unowned: 200 },
     upload: 200,
   },
+  // Issue 22: the auditor sees every certificate (list, get), read-only: a certificate it sees
+  // answers 403 to what it may not do, never 404.
   auditor: {
-    get: { own: 404, other: 404, unowned: 404 },
-    associations: { own: 404, other: 404, unowned: 404 },
-    delete: { own: 404, other: 404, unowned: 404 },
+    get: { own: 200, other: 200, unowned: 200 },
+    associations: { own: 403, other: 403, unowned: 403 },
+    delete: { own: 403, other: 403, unowned: 403 },
     upload: 403,
   },
 }
@@ -63,7 +65,7 @@ const LISTED: Record<Caller, Target[] | 403> = {
   alice: ['own'],
   bob: ['own'],
   admin: ['own', 'other', 'unowned'],
-  auditor: 403,
+  auditor: ['own', 'other', 'unowned'],
 }
 
 /** The extra rule: the payments team is frozen. Enforced, it refuses payments members everything. */

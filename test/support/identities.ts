@@ -112,6 +112,15 @@ export const RULES = [
     subjects: { roles: ['auditor'] },
     conditions: { owner: 'any' },
   },
+  // review-console (issue 22): the auditor's inventory, read-only, as in demo/policy.json.
+  {
+    id: 'auditors-read-inventory',
+    description: 'Auditors see every certificate, read-only',
+    effect: 'allow',
+    actions: ['list', 'get'],
+    subjects: { roles: ['auditor'] },
+    conditions: { owner: 'any' },
+  },
 ]
 
 export function buildPolicy(sha256: (key: string) => string, rules: unknown[] = RULES) {
