@@ -185,6 +185,15 @@ describe('one member at c=10 and c=50, one isolate', () => {
     expect(hungSince(), 'the gateway log says a request had hung').toBe(0)
   }, 120_000)
 
+  // Issue 21: lists from the snapshot at c=50 share the isolate's encoded answers
+  // (snapshot/encoded.ts: bytes, never a promise) and, cold, wait on the coordinator, not each other.
+  it('serves lists from the snapshot to many at once from one member, never a 500', async () => {
+    const counts = await load(certificatesUrl(), bearer(DEMO_KEYS.alice), 50, 3_000)
+    expect(serverErrors(counts), JSON.stringify(counts)).toEqual([])
+    expect(counts['200'], JSON.stringify(counts)).toBeGreaterThan(0)
+    expect(hungSince(), 'the gateway log says a request had hung').toBe(0)
+  })
+
   it('answers whoami to many at once from one member, never a 500', async () => {
     const counts = await load(
       `${servers.gatewayUrl}/gateway/v1/whoami`,

@@ -19,7 +19,7 @@ import type { BudgetPlan } from '../../src/policy/limits'
 import { budgetInstance } from '../support/coordinator'
 import { emulator } from '../support/emulator'
 import { GATEWAY, certificatesUrl } from '../support/gateway'
-import { KEYS } from '../support/identities'
+import { ACCOUNT, KEYS } from '../support/identities'
 import { policyWith } from '../support/policies'
 import { runInDurableObject } from 'cloudflare:test'
 
@@ -248,4 +248,52 @@ describe("the upstream's word over time, in the coordinator", () => {
       expect(view(budget, T + 20).upstream).toMatchObject({ remaining: 0 })
     })
   })
+})
+
+// Issue 21: the same flood with the account snapshot on (the suite's policy turns it off), of
+// uploads AND lists by one member: the lists are served from the snapshot (read-your-writes
+// included), the uploads stop at the gateway's own 429 before the upstream's limit.
+describe('with the snapshot on', () => {
+  it('one member flooding uploads and lists: no upstream 429, lists served, others served', async () => {
+    const policy = JSON.parse(await policyWith()) as Record<string, unknown>
+    delete policy.budget
+    policy.snapshot = { max_age_seconds: 30 }
+    const on = { ...env, POLICY: JSON.stringify(policy) } as Env
+    await runInDurableObject(env.COORDINATOR.get(env.COORDINATOR.idFromName(ACCOUNT)), (_c, s) =>
+      opened(s, {}, 'snapshot').forget(),
+    )
+    const pems = await Promise.all(
+      Array.from({ length: 120 }, async () => (await makeCertificate()).pem),
+    )
+    const uploads: Answer[] = []
+    const lists: Answer[] = []
+    await flood(pems.length * 2, 8, async (i) => {
+      const answer =
+        i % 2 === 0
+          ? await fetchAs(on, KEYS.alice, certificatesUrl(), {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ ca: false, certificates: pems[i / 2] }),
+            })
+          : await fetchAs(on, KEYS.alice, certificatesUrl())
+      ;(i % 2 === 0 ? uploads : lists).push(answer)
+      return answer
+    })
+    const received = (await emulator.requests()).map((r) => r.method)
+    const byMethod = { GET: 0, POST: 0 }
+    for (const method of received) byMethod[method as 'GET' | 'POST'] += 1
+    const shown = JSON.stringify({ uploads: cells(uploads), lists: cells(lists), byMethod })
+    // Every list served (from the snapshot after its one cold list), whatever the uploads met.
+    expect(cells(lists), shown).toEqual({ '200': lists.length })
+    expect(Object.keys(cells(uploads)).sort(), shown).toEqual(['200', '429 18429'])
+    expect(byMethod.GET, shown).toBeLessThanOrEqual(2)
+    expect(received.length, shown).toBeLessThan(UPSTREAM_LIMIT)
+    expect(await breakerRow()).toEqual([])
+    const carol = await fetchAs(on, KEYS.carol, certificatesUrl())
+    expect([carol.status, carol.code]).toEqual([200, undefined])
+    const admin = await fetchAs(on, KEYS.admin, certificatesUrl())
+    expect([admin.status, admin.code]).toEqual([200, undefined])
+    // Every upload answered 200 is in the admin's list at once (written through).
+    expect((admin.body as { result: unknown[] }).result).toHaveLength(cells(uploads)['200']!)
+  }, 120_000)
 })

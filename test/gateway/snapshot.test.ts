@@ -505,6 +505,12 @@ describe('a foreign id and a missing id', () => {
     body: await response.text(),
   })
 
+  /** The refresh claim a failed refresh leaves until it lapses, released. */
+  const releaseClaim = () =>
+    runInDurableObject(account(), (_c, state) => {
+      state.storage.sql.exec('UPDATE snapshot_meta SET claim = NULL, claim_until_ms = 0')
+    })
+
   /** Both ids read alike, `each` putting the snapshot in the state under test before each. */
   async function compare(foreign: string, each: () => Promise<void> = async () => {}) {
     const missing = '0badbeef' + 'f'.repeat(24)
@@ -554,6 +560,39 @@ describe('a foreign id and a missing id', () => {
     expect(seen.answer!.headers).toContainEqual([
       'cache-status',
       `mtls-gateway; hit; ttl=-1; detail=revalidating`,
+    ])
+  })
+
+  it('are the same when it is stale and the upstream fails (served stale, marked)', async () => {
+    clock = fakeClock()
+    const { identity } = await warm()
+    clock.advance(MAX_AGE_S * 1000)
+    await emulator.addFaults({ kind: 'status', status: 503, times: 100 })
+    // Each read is granted the refresh, which fails: the claim a failed refresh leaves (held
+    // until it lapses) and the breaker the failures may open are cleared between the two.
+    const seen = await compare(identity, async () => {
+      await releaseClaim()
+      await resetBreaker()
+    })
+    expect(seen.answer!.status).toBe(404)
+    expect(seen.answer!.headers).toContainEqual([
+      'cache-status',
+      expect.stringMatching(/^mtls-gateway; hit; ttl=-\d+; detail=upstream-unavailable$/),
+    ])
+  })
+
+  it('are the same while the breaker is open (no upstream call)', async () => {
+    clock = fakeClock()
+    const { identity } = await warm()
+    clock.advance(MAX_AGE_S * 1000 + 1_000)
+    const at = await budgetInstance()
+    await at.tripBreaker(Date.now() + 600_000, Date.now())
+    // Each read is granted the refresh, which the open breaker refuses without an upstream call.
+    const seen = await compare(identity, releaseClaim)
+    expect(seen.calls).toEqual([])
+    expect(seen.answer!.headers).toContainEqual([
+      'cache-status',
+      expect.stringMatching(/^mtls-gateway; hit; ttl=-\d+; detail=upstream-unavailable$/),
     ])
   })
 
