@@ -12,7 +12,7 @@ import { run, type ApprovalDeps, type Outcome, type OwnershipDeps } from '../ker
 import { park, type ParkedDelete } from '../approvals/park'
 import type { RequestScope } from '../kernel/scope' // issue 23
 import { requireRotationReady } from '../lifecycle/rotation' // issue 23
-import { GatewayError } from '../lib/errors'
+import { ERROR_CODES, GatewayError } from '../lib/errors'
 import type { Findings } from '../audit/record'
 import type { Ledger } from '../ownership/ledger'
 import type { Pairing } from '../coordinator/notices'
@@ -241,6 +241,25 @@ function withPairings<D extends RotationDeps>(deps: D, read: Pairing[] | undefin
   return { ...deps, lifecycle: { ...lifecycle, notices } }
 }
 
+/**
+ * Issue 23: the rotation gate as the policy says (`lifecycle.rotation.gate`): `refuse` lets the
+ * gate's 409 through; `approval` turns it into an approval gate for `approver_roles`.
+ */
+async function rotationGateOf(
+  deps: { policy: ApprovalDeps['policy'] },
+  gate: () => Promise<void>,
+): Promise<{ roles: string[]; ttlMinutes: number } | undefined> {
+  const { rotation } = deps.policy.lifecycle
+  try {
+    await gate()
+    return undefined
+  } catch (error) {
+    if (rotation.gate !== 'approval' || !(error instanceof GatewayError)) throw error
+    if (error.errors[0]?.code !== ERROR_CODES.ROTATION_NOT_READY.code) throw error
+    return { roles: rotation.approver_roles, ttlMinutes: rotation.ttl_minutes }
+  }
+}
+
 /** Issue 23: the notices' store, for a named successor's gate (absent: no gate). */
 type RotationDeps = Partial<Pick<RequestScope, 'lifecycle'>>
 
@@ -271,12 +290,16 @@ export function deleteCertificate(
     const facts = { ...known.facts, hasAssociations: associations.length > 0 }
     const decision = who.requireAllowed(found, 'delete', facts)
     refuseInUse(associations)
-    await requireRotationReady(withPairings(deps, pairings.read), accountId, certificateId) // issue 23: rotation pairing
+    // Issue 23: rotation pairing; the policy may park a delete it refuses for an admin instead.
+    const rotationGate = await rotationGateOf(deps, () =>
+      requireRotationReady(withPairings(deps, pairings.read), accountId, certificateId),
+    )
     // After the decision, not beside the associations: the pending entry is the only record if
     // the final one is lost, so it must carry the rules that allowed the delete, and "pending"
     // must mean "allowed, and perhaps done".
     await deps.audit.beforeChange(found)
-    const { ruleIds, approval } = decision
+    const { ruleIds } = decision
+    const approval = decision.approval ?? rotationGate // issue 23
     if (approval !== undefined) {
       const target = { accountId, certificateId }
       return {

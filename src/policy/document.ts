@@ -70,6 +70,13 @@ const horizonDays = z
   .min(1)
   .max(10)
   .transform((days) => [...new Set(days)].sort((a, b) => b - a))
+const rotationSchema = z
+  .strictObject({
+    gate: z.enum(['refuse', 'approval']).default('refuse'),
+    approver_roles: z.array(slug).min(1).max(8).default(['admin']),
+    ttl_minutes: z.number().int().min(5).max(10_080).default(1440),
+  })
+  .prefault({})
 export const lifecycleSchema = z
   .strictObject({
     /** Days before expiry at which a team is told (and, on expiry, once more). */
@@ -86,11 +93,17 @@ export const lifecycleSchema = z
         }),
       )
       .default({}),
+    /**
+     * A delete refused because the named successor is not ready: `refuse` (409/18391), or
+     * `approval`: parked for a member holding one of `approver_roles` (approvals/park.ts).
+     */
+    rotation: rotationSchema,
   })
   .default({
     horizons_days: [...DEFAULT_HORIZON_DAYS],
     platform_channels: [],
     teams: {},
+    rotation: { gate: 'refuse', approver_roles: ['admin'], ttl_minutes: 1440 },
   })
 export type LifecycleSettings = z.output<typeof lifecycleSchema>
 // End of issue 23's block.

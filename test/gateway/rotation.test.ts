@@ -54,6 +54,37 @@ describe('rotation pairing', () => {
     expect(await deletesOf(old)).toHaveLength(1)
   })
 
+  it('parks the delete for an admin instead, when the policy says so; approved, it goes through', async () => {
+    const policy = JSON.parse(await policyWith()) as Record<string, unknown>
+    policy.lifecycle = { rotation: { gate: 'approval', approver_roles: ['admin'] } }
+    const on = { POLICY: JSON.stringify(policy) }
+    const old = await uploadedId({}, { key: KEYS.alice, env: on })
+    const next = await uploadedId({}, { key: KEYS.alice, env: on })
+    await emulator.setAssociations(old, GATEWAY_SERVICE)
+    expect((await nameSuccessor(old, next)).body.result!.ready).toBe(false)
+    await emulator.setAssociations(old, [])
+
+    const parked = await callJson<null>(certificateUrl(old), {
+      method: 'DELETE',
+      key: KEYS.bob,
+      env: on,
+      headers: { prefer: 'respond-async' },
+    })
+    expect(parked.status).toBe(202)
+    const approval = (parked.body as unknown as { approval: { id: string; roles: string[] } })
+      .approval
+    expect(approval.roles).toEqual(['admin'])
+    expect(await deletesOf(old)).toEqual([])
+
+    const approved = await callJson(`${GATEWAY}/approvals/${approval.id}/approve`, {
+      method: 'POST',
+      key: KEYS.admin,
+      env: on,
+    })
+    expect(approved.status).toBe(200)
+    expect(await deletesOf(old)).toHaveLength(1)
+  })
+
   it('refuses a certificate as its own successor, and another team naming one', async () => {
     const old = await uploadedId({}, { key: KEYS.alice })
     const itself = await nameSuccessor(old, old)
