@@ -103,4 +103,7 @@ pre { background: var(--panel); border: 1px solid var(--line); border-radius: 0.
   dl.facts { grid-template-columns: 1fr; }
   dl.facts dd { margin-bottom: 0.4rem; }
 }
+/* control-console (issue 20): the members page's role checkboxes, one per line beside their name. */
+fieldset.roles label { display: flex; gap: 0.4rem; align-items: center; font-weight: 400; }
+.fields fieldset.roles input { width: auto; }
 `

@@ -32,6 +32,7 @@ import { signIn, signOut } from './sign-in'
 import { policyPages } from './policy-page'
 import { proposalPages } from './policy-proposals'
 import { memberPages } from './members-page'
+import { mayChangePolicy } from '../control/policy-views'
 
 export { consoleHeaders } from './headers'
 export { consoleIdentity } from './identity'
@@ -122,6 +123,17 @@ async function home(c: Context<AppEnv>) {
           <li>
             <a href="/console/reference">API reference</a>: every endpoint, from the OpenAPI
             document.
+          </li>
+          {/* control-console (issue 20) */}
+          {mayChangePolicy(c.var.scope.who) && (
+            <li>
+              <a href="/console/policy">Policy</a>: the current revision, its history, diffs,
+              proposals to review and rollbacks.
+            </li>
+          )}
+          <li>
+            <a href="/console/members">Members</a>: your team&apos;s keys, with age, last use and
+            expiry.
           </li>
         </ul>
       </>

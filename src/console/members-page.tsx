@@ -167,7 +167,7 @@ function MintForm(props: { team: string; policy: Policy; csrf: string }) {
               required
             />
           </div>
-          <fieldset>
+          <fieldset class="roles">
             <legend>Roles</legend>
             {roles.length === 0 ? (
               <p class="hint">No role may be granted without a policy change.</p>
@@ -246,7 +246,7 @@ async function membersList(c: Context<AppEnv>) {
         ) : (
           <TableRegion label="Member keys">
             <table>
-              <caption>{`${keys.length} keys of ${shown}`}</caption>
+              <caption>{`${keys.length} key${keys.length === 1 ? '' : 's'} of ${shown}`}</caption>
               <thead>
                 <tr>
                   <th scope="col">Member</th>

@@ -145,6 +145,9 @@ describe('the policy and members pages in Chromium at 390 px', () => {
     expect(await page.locator('main').textContent()).toContain('Newly denied')
     await check(`/console/policy/diff?from=${made.base}&to=${made.after}`, 'diff')
     await check(`/console/policy/revisions/${made.after}`, 'revision')
+    // An earlier revision offers the rollback form (with its reason field): checked too.
+    await check(`/console/policy/revisions/${made.base}`, 'revision-earlier')
+    expect(await page.getByLabel('Why? (kept with the revision)').count()).toBe(1)
   })
 
   it('the proposals and a review: the author is told a second admin must approve', async () => {
