@@ -130,6 +130,12 @@ const SHOWN: Partial<Record<Field, Shown>> = {
       </Fact>
     </>
   ),
+  // Issue 22 (review-audit): in words, not as a boolean.
+  certificate_ca: (e, term) => (
+    <Fact term={term}>
+      {e.certificate_ca === undefined ? undefined : e.certificate_ca ? 'CA' : 'leaf'}
+    </Fact>
+  ),
   latency_ms: (e, term) => (
     <Fact term={term}>{e.latency_ms === undefined ? undefined : `${e.latency_ms} ms`}</Fact>
   ),

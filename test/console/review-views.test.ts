@@ -213,6 +213,7 @@ describe('an entry page', () => {
     )
     expect(page.html).toMatch(/Allowed by rule [a-z-]+ under policy revision [0-9a-f]{12}\./)
     expect(page.html).toContain('Approval: requested by bob, approved by admin')
+    expect(page.html).toContain('<dt>CA or leaf</dt><dd>CA</dd>')
     // The sentence first, the facts, then the integrity.
     const at = (text: string) => page.html.indexOf(text)
     expect(at('In a sentence')).toBeGreaterThan(0)
