@@ -103,4 +103,7 @@ pre { background: var(--panel); border: 1px solid var(--line); border-radius: 0.
   dl.facts { grid-template-columns: 1fr; }
   dl.facts dd { margin-bottom: 0.4rem; }
 }
+/* review-console (issue 22): a marked row is marked across, its heading cell included. */
+tr.expiring th { background: var(--warn-bg); }
+tr.expired th, tr.denied th, tr.failed th { background: var(--bad-bg); }
 `
