@@ -106,4 +106,7 @@ pre { background: var(--panel); border: 1px solid var(--line); border-radius: 0.
 /* control-console (issue 20): the members page's role checkboxes, one per line beside their name. */
 fieldset.roles label { display: flex; gap: 0.4rem; align-items: center; font-weight: 400; }
 .fields fieldset.roles input { width: auto; }
+/* review-console (issue 22): a marked row is marked across, its heading cell included. */
+tr.expiring th { background: var(--warn-bg); }
+tr.expired th, tr.denied th, tr.failed th { background: var(--bad-bg); }
 `

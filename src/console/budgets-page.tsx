@@ -10,7 +10,7 @@ import type { AppEnv } from '../app-env'
 import type { BudgetView } from '../coordinator/leases'
 import { budgetStanding } from '../upstream/budget-gate'
 import { mayAudit } from '../audit/review'
-import { Notice } from './layout'
+import { Notice, TableRegion } from './layout'
 import { renderPage } from './render'
 
 async function standings(c: Context<AppEnv>): Promise<{ team: string; view: BudgetView | null }[]> {
@@ -95,30 +95,33 @@ export async function budgetsPage(c: Context<AppEnv>) {
             {mine.member.limit === null ? '' : ` of your ${mine.member.limit}`} in the window.
           </p>
         )}
-        <table>
-          <caption>Each team's use of its share in the window</caption>
-          <thead>
-            <tr>
-              <th scope="col">Team</th>
-              <th scope="col">Share</th>
-              <th scope="col">Used</th>
-              <th scope="col">May still use</th>
-              <th scope="col">Use</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((row) =>
-              row.view ? (
-                <TeamRow team={row.team} view={row.view} />
-              ) : (
-                <tr>
-                  <th scope="row">{row.team}</th>
-                  <td colspan={4}>not available</td>
-                </tr>
-              ),
-            )}
-          </tbody>
-        </table>
+        {/* Scrolls inside its own region on a phone, never the page. */}
+        <TableRegion label="Each team's use">
+          <table>
+            <caption>Each team's use of its share in the window</caption>
+            <thead>
+              <tr>
+                <th scope="col">Team</th>
+                <th scope="col">Share</th>
+                <th scope="col">Used</th>
+                <th scope="col">May still use</th>
+                <th scope="col">Use</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((row) =>
+                row.view ? (
+                  <TeamRow team={row.team} view={row.view} />
+                ) : (
+                  <tr>
+                    <th scope="row">{row.team}</th>
+                    <td colspan={4}>not available</td>
+                  </tr>
+                ),
+              )}
+            </tbody>
+          </table>
+        </TableRegion>
       </>
     ),
   })

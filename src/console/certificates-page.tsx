@@ -109,9 +109,10 @@ function CertificateTable(props: {
       <table>
         <thead>
           <tr>
+            {/* Expiry second: what the list is about stays on a phone's screen. */}
             <SortHeading sort="name" query={query} />
-            <SortHeading sort="team" query={query} />
             <SortHeading sort="expiry" query={query} />
+            <SortHeading sort="team" query={query} />
             <th scope="col">Kind</th>
             <th scope="col">Issuer</th>
             {props.audit && <th scope="col">History</th>}
@@ -134,6 +135,9 @@ function CertificateTable(props: {
                   </div>
                 </th>
                 <td>
+                  <Time at={row.expiresOn} /> <ExpiryBadge days={row.days} />
+                </td>
+                <td>
                   {row.team ?? <span class="hint">nobody</span>}
                   {row.canAssign && (
                     <AssignForm
@@ -142,9 +146,6 @@ function CertificateTable(props: {
                       csrf={c.var.console.csrfToken}
                     />
                   )}
-                </td>
-                <td>
-                  <Time at={row.expiresOn} /> <ExpiryBadge days={row.days} />
                 </td>
                 <td>{row.ca === undefined ? 'unknown' : row.ca ? 'CA' : 'leaf'}</td>
                 <td>{row.issuer ?? <span class="hint">unknown</span>}</td>
@@ -174,8 +175,8 @@ function TeamCounts(props: { counts: TeamCount[]; query: InventoryQuery }) {
         <thead>
           <tr>
             <th scope="col">Team</th>
-            <th scope="col">Certificates</th>
-            <th scope="col">Expiring within 30 days</th>
+            <th scope="col">Total</th>
+            <th scope="col">Within 30 days</th>
             <th scope="col">Expired</th>
           </tr>
         </thead>
@@ -327,7 +328,7 @@ async function certificateList(c: Context<AppEnv>) {
             <TeamCounts counts={counts} query={query} />
             <h2>The list</h2>
             <Filters query={query} teams={counts.map((count) => count.team)} />
-            <p role="status">
+            <p>
               {filtered
                 ? `${shown.length} of ${rows.length} match.`
                 : `All ${rows.length}, sorted by ${query.sort === 'expiry' ? 'expiry, soonest first' : SORT_LABELS[query.sort].toLowerCase()}.`}

@@ -247,7 +247,8 @@ describe('the review console in Chromium', () => {
     expect(await page.getByRole('status').textContent()).toContain(
       `Assigned ${made.unowned} to identity`,
     )
-    const owner = page.locator(`tr[data-certificate-id="${made.unowned}"] td:nth-child(6)`)
+    // Issue 22: the owning team is the column after the name and the expiry.
+    const owner = page.locator(`tr[data-certificate-id="${made.unowned}"] td:nth-child(3)`)
     expect((await owner.textContent())?.trim()).toBe('identity')
   })
 
