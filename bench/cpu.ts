@@ -306,6 +306,21 @@ function coordinatorFor(world: () => World) {
       summary: null,
     }),
     appendAudit: async (chain: string) => ({ chain, seq: ++seq, prev: 'x'.repeat(43) }),
+    // Issue 21 item 3: an upload's intent and a delete's owner read take the entry's number too.
+    recordIntentNumbered: async (
+      intent: UploadIntent,
+      _q: unknown,
+      _t: unknown,
+      ask?: { chain: string },
+    ) => ({
+      ...instance.recordIntent(intent),
+      position: ask === undefined ? null : await instance.appendAudit(ask.chain),
+    }),
+    ownerNumbered: async (id: string, ask?: { chain: string }) => ({
+      owner: instance.owner(id),
+      position: ask === undefined ? null : await instance.appendAudit(ask.chain),
+      pairings: [],
+    }),
     // Issue 21: the account snapshot, fresh, made of the world's current upstream answers (each
     // list answer once per request, as the upstream's were): what the Worker spends serving a
     // list or get from it. Turning the items into SQL rows and RPC is the coordinator's.
