@@ -221,7 +221,7 @@ export const auditEntrySchema = z
       .optional()
       .openapi({
         description:
-          "What the decision was made on: the caller's roles and the certificate's facts (owner absent: the collection; `team` with owner_team, or `unowned`). In the full entry only (not the KV summary)",
+          "What the decision was made on: the caller's roles and the certificate's facts (owner absent: the collection; `team` with owner_team, or `unowned`). Also in the KV summary (short `do`), so the what-if replay reads it from list() alone",
       }),
     // Issue 20, slice 4: a member key minted, rotated or revoked: its public id, never the key or
     // its hash.
@@ -522,6 +522,18 @@ type StructuredSummary = {
   tr?: 1
   /** Issue 23: the lifecycle facts, whole (a few short strings). */
   lc?: LifecycleFacts
+  /**
+   * control-api: `decided_on`, so the what-if replay reads it from list() alone: the roles, and
+   * the certificate's facts when there was one (absent: the collection). Dropped by `fit` last.
+   */
+  do?: {
+    r: string[]
+    /** The owner team, '' when unowned. */
+    o?: string
+    ca?: 0 | 1
+    as?: 0 | 1
+    ex?: string
+  }
 }
 
 /**
@@ -576,6 +588,15 @@ export function summarize(entry: AuditEntry): Summary {
   if (entry.latency_ms !== undefined) summary.l = entry.latency_ms
   if (entry.suppressed) summary.x = entry.suppressed
   if (entry.lifecycle) summary.lc = entry.lifecycle // issue 23
+  // control-api: what the decision was made on (what-if replay).
+  if (entry.decided_on) {
+    const on = entry.decided_on
+    summary.do = { r: on.roles }
+    if (on.owner !== undefined) summary.do.o = on.owner === 'unowned' ? '' : (on.owner_team ?? '')
+    if (on.ca !== undefined) summary.do.ca = on.ca ? 1 : 0
+    if (on.has_associations !== undefined) summary.do.as = on.has_associations ? 1 : 0
+    if (on.expires_on !== undefined) summary.do.ex = on.expires_on
+  }
   return summary
 }
 
@@ -627,6 +648,21 @@ export function expand(summary: Summary): AuditEntry {
   if (summary.x) entry.suppressed = summary.x
   if (summary.tr) entry.truncated = true
   if (summary.lc) entry.lifecycle = summary.lc // issue 23
+  // control-api: decided_on back from its summary (what-if replay).
+  if (summary.do) {
+    const { r, o, ca, as, ex } = summary.do
+    entry.decided_on = {
+      roles: r,
+      ...(o === undefined
+        ? {}
+        : o === ''
+          ? { owner: 'unowned' }
+          : { owner: 'team', owner_team: o }),
+      ...(ca === undefined ? {} : { ca: ca === 1 }),
+      ...(as === undefined ? {} : { has_associations: as === 1 }),
+      ...(ex === undefined ? {} : { expires_on: ex }),
+    }
+  }
   return withoutUndefined(entry)
 }
 
@@ -661,6 +697,9 @@ export function fit(summary: Summary): Summary {
     if (summary.sr) summary.sr = summary.sr.slice(0, rules)
     if (summary.e) summary.e = summary.e.slice(0, codes)
     if (summary.ad) summary.ad = summary.ad.slice(0, rules)
+    // control-api: a summary that still does not fit loses decided_on (the entry keeps it whole);
+    // the replay then counts that entry as not replayable, never decides it on a cut role list.
+    if (codes === 1 && bytes(summary) > budget) delete summary.do
   }
   if (bytes(summary) > budget) throw new Error(`audit summary of ${bytes(summary)} bytes`)
   return summary

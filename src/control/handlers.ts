@@ -9,6 +9,7 @@ import {
   decideChange,
   diffRevisions,
   listProposals,
+  proposalWhatIf,
   proposeChange,
   readProposal,
   rollBack,
@@ -19,6 +20,7 @@ import {
   currentPolicyRoute,
   getProposalRoute,
   listProposalsRoute,
+  proposalWhatIfRoute,
   proposeRoute,
   revisionDiffRoute,
   rejectProposalRoute,
@@ -54,6 +56,12 @@ export const controlRouter = createRouter<AppEnv>()
     const { revision_id: id } = c.req.valid('param')
     const { against } = c.req.valid('query')
     return c.json(successEnvelope(settle(c, await diffRevisions(depsOf(c), { id, against }))), 200)
+  })
+  .openapi(proposalWhatIfRoute, async (c) => {
+    const { proposal_id: id } = c.req.valid('param')
+    const { since } = c.req.valid('query')
+    const deps = { ...depsOf(c), auditLog: c.var.scope.auditLog }
+    return c.json(successEnvelope(settle(c, await proposalWhatIf(deps, { id, since }))), 200)
   })
   .openapi(proposeRoute, async (c) => {
     const body = c.req.valid('json')

@@ -11,6 +11,8 @@
  * under the same rules. Every step is put on record before it is made (`policy_change`).
  */
 import { canonical } from '../audit/signing'
+import type { AuditLog } from '../audit/audit-log'
+import type { AuditEntry } from '../audit/entry'
 import type { AuditPort, Findings } from '../audit/record'
 import type { RevisionStore } from '../coordinator/client'
 import type { ProposalAnswer } from '../coordinator/policy-revisions'
@@ -22,6 +24,7 @@ import type { Authorizer } from '../policy/enforce'
 import { policyDiff, summaryOf, type PolicyDiff } from './policy-diff'
 import { PROPOSAL_TTL_MS, type Proposal } from './proposal'
 import { newRevision } from './revision'
+import { whatIf, type WhatIf } from './what-if'
 
 export interface ControlDeps {
   principal: Principal
@@ -289,5 +292,70 @@ export function diffRevisions(
     if (!newer.ok || !older.ok) throw GatewayError.of('POLICY_REVISION_NOT_FOUND')
     const diff = policyDiff(older.policy, newer.policy, now)
     return { from: from.id, to: to.id, diff: capped(diff), summary: summaryOf(diff) }
+  })
+}
+
+// control-api: the what-if replay of a proposal over the audit log.
+
+/** The default window: the last 30 days. */
+export const WHAT_IF_DAYS = 30
+/**
+ * list() calls one replay may spend (1000 summaries each, so up to 500,000 entries), well inside
+ * KV's 1000 operations per invocation; past it the answer says where it stopped.
+ */
+export const WHAT_IF_LIST_BUDGET = 500
+
+export interface ProposalWhatIf extends WhatIf {
+  proposal: string
+  /** The window replayed: from `since` to when the replay ran. */
+  since: string
+  until: string
+  /** False when the list budget ran out first: `replayed_from` is then the oldest time read. */
+  complete: boolean
+  replayed_from: string | null
+}
+
+/**
+ * The recorded requests of a window (default the last 30 days) decided again under a proposal's
+ * document (control/what-if.ts), read from the audit log's summaries (list() only, no get() per
+ * entry): per team and action, the decisions that would change, with sample entry ids, and what
+ * could not be replayed. For whoever may change the policy.
+ */
+export function proposalWhatIf(
+  deps: ControlDeps & { auditLog: AuditLog },
+  input: { id: string; since?: string | undefined },
+  now = new Date(),
+): Promise<Outcome<ProposalWhatIf>> {
+  return run({}, async (found) => {
+    deps.who.requireAllowed(found, 'policy', POLICY_FACTS)
+    const proposal = await deps.revisions.proposal(input.id)
+    if (proposal === null) throw GatewayError.of('POLICY_PROPOSAL_NOT_FOUND')
+    const parsed = parsePolicy(proposal.revision.document)
+    if (!parsed.ok) throw GatewayError.of('POLICY_PROPOSAL_NOT_FOUND')
+    const to = now.getTime()
+    const from =
+      input.since === undefined ? to - WHAT_IF_DAYS * 86_400_000 : Date.parse(input.since)
+    const budget = { lists: WHAT_IF_LIST_BUDGET }
+    const read: AuditEntry[] = []
+    const walk = deps.auditLog.entries({ range: { from, to, endsNow: true } }, budget)
+    let next = await walk.next()
+    while (next.done !== true) {
+      read.push(next.value.entry)
+      next = await walk.next()
+    }
+    // The walk returns where it stopped only when the list budget ran out first.
+    const complete = next.value === undefined
+    const oldest = read.reduce<string | null>(
+      (min, entry) => (min === null || entry.time < min ? entry.time : min),
+      null,
+    )
+    return {
+      proposal: proposal.id,
+      since: new Date(from).toISOString(),
+      until: now.toISOString(),
+      complete,
+      replayed_from: oldest,
+      ...whatIf(read, parsed.policy),
+    }
   })
 }

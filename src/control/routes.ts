@@ -201,3 +201,55 @@ export const revisionDiffRoute = createRoute({
     ]),
   },
 })
+
+const whatIfQuery = z.strictObject({
+  since: z.iso
+    .datetime()
+    .optional()
+    .openapi({ description: 'Start of the window (ISO 8601); default 30 days ago' }),
+})
+const whatIfChange = z.object({
+  team: z.string(),
+  action: z.string(),
+  from: z.enum(['allow', 'deny']),
+  to: z.enum(['allow', 'deny']),
+  count: z.number().int(),
+  samples: z.array(z.string()),
+})
+
+export const proposalWhatIfRoute = createRoute({
+  operationId: 'whatIfPolicyProposal',
+  method: 'get',
+  path: '/gateway/v1/policy/proposals/{proposal_id}/what-if',
+  tags: tagged('policy'),
+  summary: 'Replay the audit log under a proposal',
+  description:
+    'The recorded requests of a window (default the last 30 days) decided again under the proposal, per team and action: the decisions that would change (allow to deny or back) with up to 5 sample entry ids each, and what could not be replayed (entries without `decided_on`, without a decision, or of actions the policy does not decide). `complete` is false when the window held more than one replay reads (500,000 entries). Policy action `policy`.',
+  middleware: [declareAction('policy')] as const,
+  request: { params: proposalParams, query: whatIfQuery },
+  responses: {
+    200: ok(
+      z.object({
+        proposal: z.string(),
+        since: z.string(),
+        until: z.string(),
+        complete: z.boolean(),
+        replayed_from: z.string().nullable(),
+        entries: z.number().int(),
+        replayed: z.number().int(),
+        unchanged: z.number().int(),
+        not_replayable: z.object({
+          before_decided_on: z.number().int(),
+          no_decision: z.number().int(),
+          not_a_policy_action: z.number().int(),
+        }),
+        changes: z.array(whatIfChange),
+      }),
+      'What would change',
+    ),
+    ...failures({ params: proposalParams, query: whatIfQuery }, [
+      'POLICY_PROPOSAL_NOT_FOUND',
+      'COORDINATOR_UNAVAILABLE',
+    ]),
+  },
+})

@@ -137,6 +137,7 @@ describe('/openapi.json', () => {
       '/gateway/v1/policy/proposals/{proposal_id}',
       '/gateway/v1/policy/proposals/{proposal_id}/approve',
       '/gateway/v1/policy/proposals/{proposal_id}/reject',
+      '/gateway/v1/policy/proposals/{proposal_id}/what-if', // control-api
       '/gateway/v1/policy/revisions/{revision_id}/diff', // control-api
       '/gateway/v1/policy/rollback',
       '/gateway/v1/transfers/{transfer_id}/approve',
