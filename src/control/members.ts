@@ -7,8 +7,9 @@
  * and expiry, never a hash.
  *
  * Who may grant what: a lead (a member holding one of the policy's `member_keys.lead_roles`)
- * grants only roles no allow rule lets delete, approve or change the policy (nor `*`), and no lead
- * role: the access a lead hands out is the access the policy's reviewers already gave every holder
+ * grants only roles no allow rule lets delete, approve or change the policy (nor `*`), nor reach
+ * beyond the holder's own team (`owner: any` or `unowned`: an auditor reads every team's log), and
+ * no lead role: the access a lead hands out is the access the policy's reviewers already gave every holder
  * of that role without a second person. Granting more is a policy proposal (control/propose.ts),
  * reviewed when it widens. Every change is put on record before it is made (`key_change`: the
  * key's public id, never the key or its hash).
@@ -99,7 +100,8 @@ export function grantable(policy: Policy, role: string): boolean {
     (rule) =>
       (rule.effect === 'allow' &&
         rule.subjects.roles?.includes(role) === true &&
-        rule.actions.some((action) => RESERVED_ACTIONS.has(action))) ||
+        (rule.actions.some((action) => RESERVED_ACTIONS.has(action)) ||
+          (rule.conditions.owner !== undefined && rule.conditions.owner !== 'own_team'))) ||
       rule.approval?.roles.includes(role) === true,
   )
 }

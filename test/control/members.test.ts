@@ -177,11 +177,14 @@ describe('members and keys', () => {
     expect(tooLong.status).toBe(400)
   })
 
-  it('lets a lead grant only roles that cannot delete, in their own team only', async () => {
+  it('lets a lead grant only roles that cannot delete nor reach past the team, in their own team only', async () => {
     const lead = await addMember(KEYS.bob, { member: 'erin', roles: ['lead'] })
     expect([lead.status, lead.body.errors[0]!.code]).toEqual([403, 18361])
     const admin = await addMember(KEYS.admin, { member: 'erin', roles: ['admin'] })
     expect([admin.status, admin.body.errors[0]!.code]).toEqual([403, 18361])
+    // The auditor reads every team's log (owner: any): more than a lead's own team may hand out.
+    const auditor = await addMember(KEYS.bob, { member: 'erin', roles: ['auditor'] })
+    expect([auditor.status, auditor.body.errors[0]!.code]).toEqual([403, 18361])
     const otherTeam = await addMember(KEYS.bob, {
       member: 'erin',
       team: 'identity',
