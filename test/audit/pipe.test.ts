@@ -3,7 +3,7 @@
  * five endpoints x allowed / denied / invalid / unauthenticated / upstream error. Also: nothing
  * secret in any entry, and 200 concurrent requests leave 200 entries.
  */
-import { afterAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { anonymousBudget } from '../../src/audit/flood-guard'
 import { exampleCa, exampleKey } from '../kit/fixtures'
@@ -19,7 +19,8 @@ import {
   uploadedId,
   type CallOptions,
 } from '../support/gateway'
-import { ACCOUNT, KEYS } from '../support/identities'
+import { ACCOUNT, KEYS, RULES } from '../support/identities'
+import { policyWith } from '../support/policies'
 
 beforeEach(async () => {
   await emulator.reset()
@@ -105,6 +106,9 @@ type OutcomeCase = {
   authenticated: boolean
 }
 
+/** Filled in beforeAll: the auditor's key under a policy without the inventory rule. */
+const DENIED_OPTIONS: CallOptions = { key: KEYS.auditor }
+
 const OUTCOMES: OutcomeCase[] = [
   { outcome: 'allowed', status: 200, authenticated: true },
   { outcome: 'invalid', status: 400, variant: 'invalid', authenticated: true },
@@ -115,15 +119,21 @@ const OUTCOMES: OutcomeCase[] = [
     prepare: () => emulator.addFaults({ kind: 'status', status: 500, times: 10 }),
     authenticated: true,
   },
-  // The auditor may not touch certificates: 403 for list and upload, and for the others the
-  // "not found" that hides a certificate the caller may not see. Both are denials.
+  // The auditor, under a policy without its read-only inventory (issue 22), may not touch
+  // certificates: 403 for list and upload, and for the others the "not found" that hides a
+  // certificate the caller may not see. Both are denials.
   {
     outcome: 'denied',
     status: { list: 403, upload: 403, get: 404, delete: 404, associations: 404 },
-    options: { key: KEYS.auditor },
+    options: DENIED_OPTIONS,
     authenticated: true,
   },
 ]
+
+beforeAll(async () => {
+  const rules = RULES.filter((rule) => rule.id !== 'auditors-read-inventory')
+  DENIED_OPTIONS.env = { POLICY: await policyWith(rules) }
+})
 
 describe.each(ENDPOINTS)('$action', (endpoint) => {
   it.each(OUTCOMES)('$outcome: exactly one entry with the right fields', async (c) => {

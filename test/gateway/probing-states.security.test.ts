@@ -16,9 +16,13 @@ beforeEach(async () => {
   await emulator.reset()
 })
 
-/** The auditor may read unowned certificates: a caller for whom a missing id costs a call. */
+/**
+ * The auditor may read unowned certificates: a caller for whom a missing id costs a call. (Not
+ * every team's: the suite's own inventory rule, issue 22, is left out, so a foreign id stays
+ * foreign to this caller.)
+ */
 const RULES_WITH_UNOWNED_READER = [
-  ...RULES,
+  ...RULES.filter((rule) => rule.id !== 'auditors-read-inventory'),
   {
     id: 'auditors-read-unowned',
     description: 'Auditors read certificates nobody owns',
