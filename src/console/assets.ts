@@ -7,7 +7,7 @@
  * told by colour alone (badges carry words). Small screens get one column and tables that scroll
  * sideways inside their own region.
  */
-const ASSET_VERSION = 'v2'
+const ASSET_VERSION = 'v3'
 export const STYLESHEET_PATH = `/console/assets/console-${ASSET_VERSION}.css`
 export const ICON_PATH = `/console/assets/icon-${ASSET_VERSION}.svg`
 

@@ -28,6 +28,7 @@ import {
 import { OutcomeBadge, rowClassOf, Time } from './format'
 import { Notice, TableRegion } from './layout'
 import { EntrySentence, meaningOf, partiesOf } from './entry-sentence'
+import { problemSentence } from './error-copy'
 import { renderPage } from './render'
 
 /** Page sizes the form offers; left empty, the review API's default (100) applies. */
@@ -207,9 +208,7 @@ function Problems(props: { problems: Problem[] }) {
       <p>The filters are not valid:</p>
       <ul>
         {props.problems.map((p) => (
-          <li>
-            <code>{p.pointer.slice(1) || 'query'}</code>: {p.message}
-          </li>
+          <li>{problemSentence(p)}</li>
         ))}
       </ul>
     </Notice>

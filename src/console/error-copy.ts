@@ -120,10 +120,17 @@ export function humanMessage(error: ErrorDetail): string {
     // The field and what it takes; the API's message for a field is already short.
     return field === undefined
       ? (copy ?? 'Something in the form is not valid.')
-      : `The “${field}” field needs ${plainDetail(error.message).replace(/^must be /, '')}.`
+      : fieldSentence(field, error.message)
   }
   return copy ?? error.message
 }
+
+const fieldSentence = (field: string, message: string) =>
+  `The “${field}” field needs ${plainDetail(message).replace(/^must be /, '')}.`
+
+/** One invalid form field (a validation problem's pointer and message) as a sentence. */
+export const problemSentence = (problem: { pointer: string; message: string }) =>
+  fieldSentence(fieldOf(problem.pointer) ?? 'query', problem.message)
 
 export interface NextStep {
   href: string

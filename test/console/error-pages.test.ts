@@ -84,6 +84,11 @@ describe('the error pages', () => {
     expect(dated.html).not.toContain('RFC 3339')
     expect(dated.html).toContain('The “from” field needs a date and time, such as')
     expect(dated.html).toContain('<a href="/console/audit">Back to the audit log</a>')
+    // The audit page's own form says the same inline, with the range still shown to change.
+    const inline = await admin.get('/console/audit?from=yesterday')
+    expect(inline.status).toBe(400)
+    expect(inline.html).not.toContain('RFC 3339')
+    expect(inline.html).toContain('The “from” field needs a date and time, such as')
   })
 
   it('offer to sign in again when the session has ended', async () => {

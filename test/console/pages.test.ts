@@ -54,10 +54,10 @@ describe('every console page', () => {
 
   it('serves its stylesheet and icon without recording them (they carry no identity)', async () => {
     const written = await newEntries(async () => {
-      const css = await new Browser().get('/console/assets/console-v2.css')
+      const css = await new Browser().get('/console/assets/console-v3.css')
       expect(css.status).toBe(200)
       expect(css.response.headers.get('content-type')).toContain('text/css')
-      expect((await new Browser().get('/console/assets/icon-v2.svg')).status).toBe(200)
+      expect((await new Browser().get('/console/assets/icon-v3.svg')).status).toBe(200)
     })
     expect(written).toEqual([])
   })

@@ -89,7 +89,7 @@ const IN_BROWSER = {
     script.textContent = 'window.__ran = true'
     document.body.append(script)
     const img = document.createElement('img')
-    img.setAttribute('src', '/console/assets/icon-v2.svg?broken')
+    img.setAttribute('src', '/console/assets/icon-v3.svg?broken')
     img.setAttribute('onload', 'window.__ran = true')
     document.body.append(img)
     await new Promise((resolve) => setTimeout(resolve, 300))
