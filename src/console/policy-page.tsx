@@ -11,7 +11,7 @@ import { Hono } from 'hono'
 import type { AppEnv } from '../app-env'
 import type { HistoryRow } from '../coordinator/policy-revisions'
 import {
-  diffRevisions,
+  revisionsDiff,
   mayChangePolicy,
   readRevision,
   revisionHistory,
@@ -304,7 +304,7 @@ async function rollbackPost(c: Context<AppEnv>) {
 async function diffPage(c: Context<AppEnv>) {
   const from = revisionParam(c.req.query('from'), '/from')
   const to = revisionParam(c.req.query('to'), '/to')
-  const result = settle(c, await diffRevisions(policyViewDeps(c), { from, to }))
+  const result = settle(c, await revisionsDiff(policyViewDeps(c), { from, to }))
   return renderPage(c, {
     title: 'Policy diff',
     section: 'policy',

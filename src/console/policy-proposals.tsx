@@ -12,7 +12,7 @@ import type { Context } from 'hono'
 import { Hono } from 'hono'
 import type { AppEnv } from '../app-env'
 import { decideChange } from '../control/propose'
-import { listProposals, proposalView } from '../control/policy-views'
+import { proposalsOf, proposalView } from '../control/policy-views'
 import type { Proposal } from '../control/proposal'
 import { GatewayError } from '../lib/errors'
 import { UUID } from '../lib/ids'
@@ -49,7 +49,7 @@ const StateBadge = (props: { status: Proposal['status'] }) => (
 
 async function proposalsList(c: Context<AppEnv>) {
   const deps = policyViewDeps(c)
-  const proposals = settle(c, await listProposals(deps, { limit: LISTED }))
+  const proposals = settle(c, await proposalsOf(deps, { limit: LISTED, reading: LISTED }))
   return renderPage(c, {
     title: 'Policy proposals',
     section: 'policy',

@@ -5,8 +5,7 @@
  * not the cases). Only a member the policy allows `policy` reads them, as the API's
  * `GET /gateway/v1/policy` asks.
  *
- * The control-api helper adds the same reads as endpoints at the same time; this file is the
- * console's side, kept apart so the two can be folded together (the integrator's note).
+ * The API's endpoints for the same reads (control/propose.ts) are these, shaped for JSON.
  */
 import type { RevisionStore } from '../coordinator/client'
 import type { HistoryRow } from '../coordinator/policy-revisions'
@@ -55,8 +54,11 @@ export interface RevisionsDiff {
   summary: string
 }
 
-/** What changes from revision `from` to revision `to`, structurally and case by case. */
-export function diffRevisions(
+/**
+ * What changes from revision `from` to revision `to` (any two stored revisions, either order),
+ * structurally and case by case. A missing one is 404.
+ */
+export function revisionsDiff(
   deps: PolicyViewDeps,
   input: { from: string; to: string },
   now = new Date(),
@@ -72,15 +74,22 @@ export function diffRevisions(
   })
 }
 
-/** The latest proposals (pending ones and closed ones), newest first as the store keeps them. */
-export function listProposals(
+/**
+ * The proposals, newest first, optionally in one state: of the latest `reading` the store keeps.
+ * Pinned mode files none.
+ */
+export function proposalsOf(
   deps: PolicyViewDeps,
-  input: { limit: number },
+  input: { status?: Proposal['status'] | undefined; limit: number; reading: number },
 ): Promise<Outcome<Proposal[]>> {
   return run({}, async (found) => {
     deps.who.requireAllowed(found, 'policy', POLICY_FACTS)
     if (deps.mode === 'pinned') return []
-    return deps.revisions.proposals(input.limit)
+    const all = await deps.revisions.proposals(input.reading)
+    return all
+      .filter((proposal) => input.status === undefined || proposal.status === input.status)
+      .sort((a, b) => b.created_at.localeCompare(a.created_at))
+      .slice(0, input.limit)
   })
 }
 

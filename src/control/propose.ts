@@ -24,6 +24,7 @@ import type { Authorizer } from '../policy/enforce'
 import { policyDiff, summaryOf, type PolicyDiff } from './policy-diff'
 import { PROPOSAL_TTL_MS, type Proposal } from './proposal'
 import { newRevision } from './revision'
+import { proposalsOf, revisionsDiff, type PolicyViewDeps } from './policy-views'
 import { whatIf, type WhatIf } from './what-if'
 
 export interface ControlDeps {
@@ -250,17 +251,10 @@ export const MAX_LISTED_PROPOSALS = 200
 
 /** Proposals, newest first, optionally in one state; for whoever may change the policy. */
 export function listProposals(
-  deps: ControlDeps,
+  deps: PolicyViewDeps,
   input: { status?: Proposal['status'] | undefined; limit: number },
 ): Promise<Outcome<Proposal[]>> {
-  return run({}, async (found) => {
-    deps.who.requireAllowed(found, 'policy', POLICY_FACTS)
-    const all = await deps.revisions.proposals(MAX_LISTED_PROPOSALS)
-    return all
-      .filter((proposal) => input.status === undefined || proposal.status === input.status)
-      .sort((a, b) => b.created_at.localeCompare(a.created_at))
-      .slice(0, input.limit)
-  })
+  return proposalsOf(deps, { ...input, reading: MAX_LISTED_PROPOSALS })
 }
 
 export interface RevisionDiff {
@@ -275,24 +269,15 @@ export interface RevisionDiff {
  * The structural and exhaustive access diff from revision `against` to revision `id` (any two
  * stored revisions, in either order), for whoever may change the policy. A missing one is 404.
  */
-export function diffRevisions(
-  deps: ControlDeps,
+export async function diffRevisions(
+  deps: PolicyViewDeps,
   input: { id: string; against: string },
   now = new Date(),
 ): Promise<Outcome<RevisionDiff>> {
-  return run({}, async (found) => {
-    deps.who.requireAllowed(found, 'policy', POLICY_FACTS)
-    const [to, from] = await Promise.all([
-      deps.revisions.read(input.id),
-      deps.revisions.read(input.against),
-    ])
-    if (to === null || from === null) throw GatewayError.of('POLICY_REVISION_NOT_FOUND')
-    const [newer, older] = [parsePolicy(to.document), parsePolicy(from.document)]
-    // A stored revision was checked when it was stored; one that no longer parses is not served.
-    if (!newer.ok || !older.ok) throw GatewayError.of('POLICY_REVISION_NOT_FOUND')
-    const diff = policyDiff(older.policy, newer.policy, now)
-    return { from: from.id, to: to.id, diff: capped(diff), summary: summaryOf(diff) }
-  })
+  const read = await revisionsDiff(deps, { from: input.against, to: input.id }, now)
+  if (!read.ok) return read
+  const { from, to, diff, summary } = read.value
+  return { ...read, value: { from: from.id, to: to.id, diff: capped(diff), summary } }
 }
 
 // control-api: the what-if replay of a proposal over the audit log.
