@@ -160,13 +160,9 @@ export const successorRoute = createRoute({
 
 // Where undeliverable notices wait (dead-notices.ts): the platform's.
 const noticesQuery = z.strictObject({
-  state: z
-    .enum(['dead', 'pending', 'delivered'])
-    .default('dead')
-    .openapi({
-      description:
-        'Which notices: `dead` (default: undeliverable, waiting), `pending`, `delivered`',
-    }),
+  state: z.enum(['dead', 'pending', 'delivered']).default('dead').openapi({
+    description: 'Which notices: `dead` (default: undeliverable, waiting), `pending`, `delivered`',
+  }),
 })
 
 const listedNotice = z
