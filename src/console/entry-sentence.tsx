@@ -116,9 +116,9 @@ export function decidedBy(e: AuditEntry): string {
     ? ` under policy revision ${e.policy_revision.slice(0, 12)}`
     : ''
   if (d === undefined) return `No policy rule was asked${revision}.`
-  const rules = d.rule_ids.length === 0 ? 'no rule (nothing allows it: denied by default)' : null
+  if (d.rule_ids.length === 0) return `Denied by default: no rule allows it${revision}.`
   const named = d.rule_ids.length === 1 ? `rule ${d.rule_ids[0]}` : `rules ${d.rule_ids.join(', ')}`
-  return `${d.effect === 'allow' ? 'Allowed' : 'Denied'} by ${rules ?? named}${revision}.`
+  return `${d.effect === 'allow' ? 'Allowed' : 'Denied'} by ${named}${revision}.`
 }
 
 export function EntrySentence(props: { entry: AuditEntry }) {

@@ -69,7 +69,7 @@ describe('an entry as a sentence', () => {
       ),
     ).toBe(`Allowed by rule admins-anything under policy revision ${revision.slice(0, 12)}.`)
     expect(decidedBy(base({ decision: { effect: 'deny', rule_ids: [] } }))).toBe(
-      'Denied by no rule (nothing allows it: denied by default).',
+      'Denied by default: no rule allows it.',
     )
     expect(decidedBy(base({}))).toBe('No policy rule was asked.')
   })
