@@ -32,7 +32,7 @@ import { declareAction, settle } from '../pipe'
 import { formFields } from './csrf'
 import { Time } from './format'
 import { Notice, TableRegion } from './layout'
-import { membersDeps } from './policy-deps'
+import { membersDepsOf } from '../members/handlers'
 import { renderPage } from './render'
 
 const GRACES: { seconds: number; label: string }[] = [
@@ -197,7 +197,7 @@ async function membersList(c: Context<AppEnv>) {
   if (!query.success) {
     throw GatewayError.of('INVALID_QUERY', { message: 'must be a team id', pointer: '/team' })
   }
-  const deps = membersDeps(c)
+  const deps = membersDepsOf(c)
   const { team, keys } = settle(c, await listKeys(deps, query.data))
   const shown = team ?? c.var.scope.principal.teamId
   const { policy } = c.var.config
@@ -343,7 +343,7 @@ async function mint(c: Context<AppEnv>) {
   const roles = fields.roles === undefined ? [] : [fields.roles].flat()
   const parsed = mintForm.safeParse({ ...fields, roles })
   if (!parsed.success) invalid(parsed.error)
-  const minted = settle(c, await addMember(membersDeps(c), parsed.data))
+  const minted = settle(c, await addMember(membersDepsOf(c), parsed.data))
   return renderPage(c, {
     title: `A key for ${minted.member}`,
     section: 'members',
@@ -361,7 +361,7 @@ async function rotate(c: Context<AppEnv>) {
   const key_id = keyIdOf(c)
   const parsed = rotateForm.safeParse(await formFields(c))
   if (!parsed.success) invalid(parsed.error)
-  const rotated = settle(c, await rotateKey(membersDeps(c), { key_id, ...parsed.data }))
+  const rotated = settle(c, await rotateKey(membersDepsOf(c), { key_id, ...parsed.data }))
   return renderPage(c, {
     title: 'Your new key',
     section: 'members',
@@ -371,7 +371,7 @@ async function rotate(c: Context<AppEnv>) {
 
 async function revoke(c: Context<AppEnv>) {
   const key_id = keyIdOf(c)
-  const view = settle(c, await revokeKey(membersDeps(c), { key_id }))
+  const view = settle(c, await revokeKey(membersDepsOf(c), { key_id }))
   const query = new URLSearchParams({ team: view.team, revoked: view.key_id })
   return c.redirect(`/console/members?${query}`, 303)
 }

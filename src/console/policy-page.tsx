@@ -25,7 +25,7 @@ import { Time } from './format'
 import { Notice, TableRegion } from './layout'
 import { DiffView } from './policy-diff-view'
 import { PolicyDocumentView } from './policy-document-view'
-import { controlDeps, policyViewDeps } from './policy-deps'
+import { controlDepsOf } from '../control/handlers'
 import { formFields } from './csrf'
 import { renderPage } from './render'
 
@@ -188,7 +188,7 @@ function documentOf(text: string) {
 }
 
 async function policyPage(c: Context<AppEnv>) {
-  const deps = policyViewDeps(c)
+  const deps = controlDepsOf(c)
   const beforeSeq = beforeParam(c)
   const rows = settle(c, await revisionHistory(deps, { limit: HISTORY_PAGE, beforeSeq }))
   const { config } = c.var
@@ -235,7 +235,7 @@ async function policyPage(c: Context<AppEnv>) {
 
 async function revisionPage(c: Context<AppEnv>) {
   const id = revisionParam(c.req.param('revisionId'), '/revision')
-  const revision = settle(c, await readRevision(policyViewDeps(c), id))
+  const revision = settle(c, await readRevision(controlDepsOf(c), id))
   const { policy, written } = documentOf(revision.document)
   return renderPage(c, {
     title: `Policy revision ${id.slice(0, 12)}`,
@@ -296,7 +296,7 @@ async function rollbackPost(c: Context<AppEnv>) {
       pointer: '/reason',
     })
   }
-  const report = settle(c, await rollBack(controlDeps(c), { to, base, reason }))
+  const report = settle(c, await rollBack(controlDepsOf(c), { to, base, reason }))
   const { proposal } = report
   return c.redirect(`/console/policy/proposals/${proposal.id}`, 303)
 }
@@ -304,7 +304,7 @@ async function rollbackPost(c: Context<AppEnv>) {
 async function diffPage(c: Context<AppEnv>) {
   const from = revisionParam(c.req.query('from'), '/from')
   const to = revisionParam(c.req.query('to'), '/to')
-  const result = settle(c, await revisionsDiff(policyViewDeps(c), { from, to }))
+  const result = settle(c, await revisionsDiff(controlDepsOf(c), { from, to }))
   return renderPage(c, {
     title: 'Policy diff',
     section: 'policy',

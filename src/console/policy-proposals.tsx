@@ -19,8 +19,9 @@ import { UUID } from '../lib/ids'
 import { declareAction, settle } from '../pipe'
 import { Time } from './format'
 import { Notice, TableRegion } from './layout'
-import { controlDeps, policyViewDeps } from './policy-deps'
+import { controlDepsOf } from '../control/handlers'
 import { DiffView } from './policy-diff-view'
+import { proposalWhatIfPage } from './policy-what-if'
 import { RevisionId } from './policy-page'
 import { renderPage } from './render'
 
@@ -48,7 +49,7 @@ const StateBadge = (props: { status: Proposal['status'] }) => (
 )
 
 async function proposalsList(c: Context<AppEnv>) {
-  const deps = policyViewDeps(c)
+  const deps = controlDepsOf(c)
   const proposals = settle(c, await proposalsOf(deps, { limit: LISTED, reading: LISTED }))
   return renderPage(c, {
     title: 'Policy proposals',
@@ -74,7 +75,7 @@ async function proposalsList(c: Context<AppEnv>) {
         ) : (
           <TableRegion label="Proposals">
             <table>
-              <caption>{`${proposals.length} proposals, pending first, then the newest`}</caption>
+              <caption>{`${proposals.length} proposals, newest first`}</caption>
               <thead>
                 <tr>
                   <th scope="col">Proposal</th>
@@ -127,7 +128,7 @@ const DONE: Record<string, string> = {
 
 async function proposalPage(c: Context<AppEnv>) {
   const id = idOf(c)
-  const { proposal, diff } = settle(c, await proposalView(policyViewDeps(c), id))
+  const { proposal, diff } = settle(c, await proposalView(controlDepsOf(c), id))
   const { memberId } = c.var.scope.principal
   const csrf = c.var.console.csrfToken
   const pending = proposal.status === 'pending'
@@ -183,6 +184,12 @@ async function proposalPage(c: Context<AppEnv>) {
           )}
           <dt>Summary</dt>
           <dd>{proposal.summary}</dd>
+          <dt>What-if</dt>
+          <dd>
+            <a href={`/console/policy/proposals/${proposal.id}/what-if`}>
+              The last 30 days of requests, decided again under it
+            </a>
+          </dd>
         </dl>
         {pending && (
           <section aria-labelledby="decide-heading">
@@ -233,7 +240,7 @@ async function proposalPage(c: Context<AppEnv>) {
 function decided(verdict: 'approve' | 'reject') {
   return async (c: Context<AppEnv>) => {
     const id = idOf(c)
-    const proposal = settle(c, await decideChange(controlDeps(c), { id, verdict }))
+    const proposal = settle(c, await decideChange(controlDepsOf(c), { id, verdict }))
     return c.redirect(
       `/console/policy/proposals/${proposal.id}?${new URLSearchParams({ done: proposal.status })}`,
       303,
@@ -244,6 +251,9 @@ function decided(verdict: 'approve' | 'reject') {
 export const proposalPages = new Hono<AppEnv>()
   .get('/console/policy/proposals', declareAction('policy'), proposalsList)
   .get('/console/policy/proposals/:proposalId', declareAction('policy'), proposalPage)
+  .get('/console/policy/proposals/:proposalId/what-if', declareAction('policy'), (c) =>
+    proposalWhatIfPage(c, idOf(c)),
+  )
   .post(
     '/console/policy/proposals/:proposalId/approve',
     declareAction('policy'),

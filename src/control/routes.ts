@@ -214,7 +214,9 @@ const whatIfChange = z.object({
   from: z.enum(['allow', 'deny']),
   to: z.enum(['allow', 'deny']),
   count: z.number().int(),
-  samples: z.array(z.string()),
+  samples: z
+    .array(z.string())
+    .describe('Up to five request ids of the recorded requests that would be decided otherwise'),
 })
 
 export const proposalWhatIfRoute = createRoute({

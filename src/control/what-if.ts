@@ -26,7 +26,10 @@ export interface WhatIfChange {
   from: 'allow' | 'deny'
   to: 'allow' | 'deny'
   count: number
-  /** Up to SAMPLES_PER_CHANGE entry ids, newest first as given. */
+  /**
+   * Up to SAMPLES_PER_CHANGE request ids, newest first as given: what the audit query's
+   * `request_id` and the console's entry page open (an entry's own id is no query's key).
+   */
   samples: string[]
 }
 
@@ -110,7 +113,8 @@ export function whatIf(entries: Iterable<AuditEntry>, proposed: Policy): WhatIf 
       changes.set(key, change)
     }
     change.count++
-    if (change.samples.length < SAMPLES_PER_CHANGE) change.samples.push(entry.id)
+    if (change.samples.length < SAMPLES_PER_CHANGE)
+      change.samples.push(entry.request_id ?? entry.id)
   }
   result.changes = [...changes.values()].sort(
     (a, b) => b.count - a.count || a.team.localeCompare(b.team) || a.action.localeCompare(b.action),

@@ -7,7 +7,8 @@ import { settle } from '../pipe'
 import { addMemberRoute, listMembersRoute, revokeKeyRoute, rotateKeyRoute } from './routes'
 import { addMember, listKeys, revokeKey, rotateKey, type MembersDeps } from '../control/members'
 
-function depsOf(c: Context<AppEnv>): MembersDeps {
+/** What the members operations run on, from the request's scope (the console's pages use it too). */
+export function membersDepsOf(c: Context<AppEnv>): MembersDeps {
   const { scope, config } = c.var
   return {
     principal: scope.principal,
@@ -23,19 +24,19 @@ function depsOf(c: Context<AppEnv>): MembersDeps {
 export const membersRouter = createRouter<AppEnv>()
   .openapi(listMembersRoute, async (c) => {
     const query = c.req.valid('query')
-    return c.json(successEnvelope(settle(c, await listKeys(depsOf(c), query))), 200)
+    return c.json(successEnvelope(settle(c, await listKeys(membersDepsOf(c), query))), 200)
   })
   .openapi(addMemberRoute, async (c) => {
     const body = c.req.valid('json')
-    return c.json(successEnvelope(settle(c, await addMember(depsOf(c), body))), 200)
+    return c.json(successEnvelope(settle(c, await addMember(membersDepsOf(c), body))), 200)
   })
   .openapi(rotateKeyRoute, async (c) => {
     const { key_id } = c.req.valid('param')
     const { grace_seconds } = c.req.valid('json')
-    const outcome = await rotateKey(depsOf(c), { key_id, grace_seconds })
+    const outcome = await rotateKey(membersDepsOf(c), { key_id, grace_seconds })
     return c.json(successEnvelope(settle(c, outcome)), 200)
   })
   .openapi(revokeKeyRoute, async (c) => {
     const { key_id } = c.req.valid('param')
-    return c.json(successEnvelope(settle(c, await revokeKey(depsOf(c), { key_id }))), 200)
+    return c.json(successEnvelope(settle(c, await revokeKey(membersDepsOf(c), { key_id }))), 200)
   })

@@ -11,7 +11,7 @@ import { opened } from '../../src/coordinator/index'
 import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import type { Proposal } from '../../src/control/proposal'
 import { hashKey } from '../../src/identity/keys'
-import { GATEWAY, callJson } from '../support/gateway'
+import { GATEWAY, call, callJson, certificatesUrl } from '../support/gateway'
 import { KEYS } from '../support/identities'
 import { Browser } from './support'
 
@@ -184,6 +184,29 @@ describe('proposals in the console', () => {
     expect(textOf(self.html)).toContain('its author cannot approve it')
     expect(self.html).toContain('18354')
     expect((await current()).id).not.toBe(proposal.revision.id)
+  })
+
+  it("replays the last 30 days under a proposal on its own page, each changed decision's requests linked", async () => {
+    // One recorded request the proposal decides otherwise: bob's list, bob revoked by it.
+    const listed = await call(certificatesUrl(), { key: KEYS.bob, env: managed })
+    expect(listed.status).toBe(200)
+    const requestId = listed.headers.get('x-request-id')!
+    const { id: base, document } = await current()
+    document.members.find((m) => m.id === 'bob')!.revoked = true
+    const proposal = await propose(base, document, 'bob leaves')
+    const admin = await signedIn(KEYS.admin)
+    const review = await admin.get(`/console/policy/proposals/${proposal.id}`)
+    expect(review.html).toContain(`href="/console/policy/proposals/${proposal.id}/what-if"`)
+
+    const replay = await admin.get(`/console/policy/proposals/${proposal.id}/what-if`)
+    expect(replay.status).toBe(200)
+    const text = textOf(replay.html)
+    expect(text).toMatch(/payments list allow → deny 1 /)
+    expect(replay.html).toContain(`href="/console/audit/entries/${requestId}"`)
+    expect(text).toContain('Not replayed')
+    // Whoever may not change the policy may not replay it either.
+    const alice = await signedIn(KEYS.alice)
+    expect((await alice.get(`/console/policy/proposals/${proposal.id}/what-if`)).status).toBe(403)
   })
 
   it('lets a second admin approve it, once: it becomes the current revision', async () => {

@@ -119,7 +119,7 @@ describe('the what-if replay over the audit log', () => {
     ])
     const [list] = result.changes
     expect(list!.samples).toHaveLength(5)
-    const aliceIds = new Set(history.filter((e) => e.member === 'alice').map((e) => e.id))
+    const aliceIds = new Set(history.filter((e) => e.member === 'alice').map((e) => e.request_id))
     for (const sample of list!.samples) expect(aliceIds.has(sample)).toBe(true)
     expect(result.not_replayable.before_decided_on).toBe(2)
     expect(Date.parse(result.since)).toBeLessThan(Date.now() - 29 * DAY)
