@@ -18,6 +18,7 @@
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app-env'
+import { coordinatedMemberKeys } from '../coordinator/client'
 import { ACCESS_ASSERTION_HEADER } from '../identity/access'
 import { accessVisitor, isActive } from '../identity/authenticate'
 import type { Caller } from '../identity/principal'
@@ -59,6 +60,7 @@ async function fromSession(
     throw GatewayError.of('CONSOLE_SESSIONS_UNAVAILABLE', { cause: error })
   }
   if (revoked) return { refused: REFUSALS.revoked }
+  if (session.keyId !== undefined) return fromTableKey(c, session)
   const member = c.var.config.policy.members.find((m) => m.id === session.member)
   const stillTheirs =
     member !== undefined &&
@@ -69,6 +71,32 @@ async function fromSession(
   return {
     session,
     principal: { memberId: member.id, teamId: member.team, roles: member.roles, via: 'session' },
+  }
+}
+
+/**
+ * A session started with a key from the member keys' table: that key, read by its public id, must
+ * still be the member's and still work (not revoked, or within a rotation's grace; not expired;
+ * its team still in the policy). Pinned mode serves no table key. One coordinator call a page.
+ */
+async function fromTableKey(
+  c: Context<AppEnv>,
+  session: Session,
+): Promise<{ principal: Caller; session: Session } | Refusal> {
+  const { config } = c.var
+  if (config.policySource.mode === 'pinned') return { refused: REFUSALS.member }
+  const key = await coordinatedMemberKeys(c.env.COORDINATOR).read(session.keyId!)
+  const now = Date.now()
+  const works =
+    key !== null &&
+    key.member === session.member &&
+    (key.revoked_ms === null || key.revoked_ms > now) &&
+    key.expires_ms > now &&
+    config.policy.teams.some((team) => team.id === key.team)
+  if (!works) return { refused: REFUSALS.member }
+  return {
+    session,
+    principal: { memberId: key.member, teamId: key.team, roles: key.roles, via: 'session' },
   }
 }
 

@@ -30,6 +30,12 @@ export interface Session {
   member: string
   /** HMAC of the member's key_sha256 when the session started (see `memberKeyBinding`). */
   keyBinding: string
+  /**
+   * For a member whose key is in the member keys' table (minted without a deploy), that key's
+   * public id: each visit asks the table whether it still works (revoked, expired, rotated past
+   * its grace), as the policy's members are checked against the policy.
+   */
+  keyId?: string
   issuedAt: number
   expiresAt: number
 }
@@ -86,13 +92,14 @@ const memberKeyBinding = (key: CryptoKey, keySha256: string) => mac(key, 'member
 
 export async function newSession(
   key: CryptoKey,
-  member: { id: string; keySha256: string },
+  member: { id: string; keySha256: string; keyId?: string | undefined },
   now: number,
 ): Promise<Session> {
   return {
     id: base64url(crypto.getRandomValues(new Uint8Array(16))),
     member: member.id,
     keyBinding: await memberKeyBinding(key, member.keySha256),
+    ...(member.keyId === undefined ? {} : { keyId: member.keyId }),
     issuedAt: now,
     expiresAt: now + SESSION_LIFETIME_MS,
   }
@@ -105,6 +112,7 @@ export async function sealSession(key: CryptoKey, session: Session): Promise<str
         sid: session.id,
         m: session.member,
         kb: session.keyBinding,
+        k: session.keyId,
         iat: session.issuedAt,
         exp: session.expiresAt,
       }),
@@ -128,11 +136,12 @@ export async function openSession(key: CryptoKey, sealed: string, now: number): 
   } catch {
     return { ok: false, reason: 'malformed' }
   }
-  const { sid, m, kb, iat, exp } = fields
+  const { sid, m, kb, k, iat, exp } = fields
   if (
     typeof sid !== 'string' ||
     typeof m !== 'string' ||
     typeof kb !== 'string' ||
+    (k !== undefined && typeof k !== 'string') ||
     typeof iat !== 'number' ||
     typeof exp !== 'number'
   ) {
@@ -141,7 +150,14 @@ export async function openSession(key: CryptoKey, sealed: string, now: number): 
   if (exp <= now) return { ok: false, reason: 'expired' }
   return {
     ok: true,
-    session: { id: sid, member: m, keyBinding: kb, issuedAt: iat, expiresAt: exp },
+    session: {
+      id: sid,
+      member: m,
+      keyBinding: kb,
+      ...(k === undefined ? {} : { keyId: k }),
+      issuedAt: iat,
+      expiresAt: exp,
+    },
   }
 }
 

@@ -14,7 +14,11 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../app-env'
 import { ACCESS_ASSERTION_HEADER } from '../identity/access'
+import { coordinatedMemberKeys } from '../coordinator/client'
 import { authenticateKey } from '../identity/authenticate'
+import { hashKey } from '../identity/keys'
+import { tableKeysOf } from '../identity/middleware'
+import type { Caller } from '../identity/principal'
 import { GatewayError } from '../lib/errors'
 import { base64url } from '../lib/encoding'
 import {
@@ -159,9 +163,10 @@ export async function signIn(c: Context<AppEnv>) {
       audit.signingKey,
     )
   }
+  const presented = (fields.key ?? '').trim()
   let principal
   try {
-    principal = await authenticateKey(`Bearer ${(fields.key ?? '').trim()}`, policy, new Date())
+    principal = await authenticateKey(`Bearer ${presented}`, policy, new Date(), tableKeysOf(c))
   } catch (error) {
     if (!(error instanceof GatewayError) || error.status !== 401) throw error
     c.set('failure', error)
@@ -171,13 +176,27 @@ export async function signIn(c: Context<AppEnv>) {
       audit.signingKey,
     )
   }
-  const member = policy.members.find((m) => m.id === principal.memberId)!
   const now = Date.now()
-  const session = await newSession(key, { id: member.id, keySha256: member.key_sha256! }, now)
+  const session = await newSession(key, await sessionMember(c, principal, presented), now)
   c.set('principal', principal)
   dropCookie(c, SIGN_IN_COOKIE)
   putCookie(c, SESSION_COOKIE, await sealSession(key, session), SESSION_LIFETIME_MS / 1000)
   return c.redirect(next, 303)
+}
+
+/**
+ * Who a new session is for, bound to the key that signed in: a member of the policy by its stored
+ * hash; a member whose key is in the member keys' table also by that key's public id, which each
+ * visit checks with the table (console/identity.ts).
+ */
+async function sessionMember(c: Context<AppEnv>, principal: Caller, presented: string) {
+  const member = c.var.config.policy.members.find((m) => m.id === principal.memberId)
+  if (member?.key_sha256 !== undefined) return { id: member.id, keySha256: member.key_sha256 }
+  const keySha256 = await hashKey(presented)
+  const { key } = await coordinatedMemberKeys(c.env.COORDINATOR).use(keySha256)
+  // The key was just taken by authentication: gone now means it was revoked in between.
+  if (key === null) throw GatewayError.of('UNKNOWN_KEY')
+  return { id: key.member, keySha256, keyId: key.key_id }
 }
 
 /** POST /console/sign-out (a signed-in route: identity and the CSRF check come first). */

@@ -8,31 +8,37 @@ import type { AppEnv } from '../app-env'
 import { coordinatedMemberKeys, coordinatedMemberRates } from '../coordinator/client'
 import { GatewayError } from '../lib/errors'
 import { ACCESS_ASSERTION_HEADER } from './access'
-import { authenticateRequest } from './authenticate'
+import { authenticateRequest, type TableKeys } from './authenticate'
 import { admitMember, rateCacheFor } from './member-rate'
 import { mayBeTableKey, tableKeyCaller } from './table-keys'
+
+/**
+ * Keys from the member keys' table as authentication looks them up (identity/table-keys.ts), in
+ * managed mode only; the console's sign-in takes the same.
+ */
+export function tableKeysOf(c: Context<AppEnv>): TableKeys | undefined {
+  const { config } = c.var
+  if (config.policySource.mode === 'pinned') return undefined
+  return async (hash: string, key: string) => {
+    // Issue 20: a key with a wrong check value costs no coordinator call (table-keys.ts).
+    const gate = {
+      checkSecret: config.audit.signingKey,
+      uncheckedKeys: c.var.uncheckedKeys ?? 1,
+    }
+    if (!(await mayBeTableKey(key, gate))) return null
+    return tableKeyCaller(hash, {
+      keysVersion: c.var.keysVersion ?? 0,
+      policy: config.policy,
+      store: () => coordinatedMemberKeys(c.env.COORDINATOR),
+    })
+  }
+}
 
 export const authenticate = () =>
   createMiddleware<AppEnv>(async function authenticate(c, next) {
     // Key or Cloudflare Access token; the precedence is documented in identity/authenticate.ts.
     // Issue 20, slice 4: keys from the member keys' table too, in managed mode only.
-    const { config } = c.var
-    const tableKeys =
-      config.policySource.mode === 'pinned'
-        ? undefined
-        : async (hash: string, key: string) => {
-            // Issue 20: a key with a wrong check value costs no coordinator call (table-keys.ts).
-            const gate = {
-              checkSecret: config.audit.signingKey,
-              uncheckedKeys: c.var.uncheckedKeys ?? 1,
-            }
-            if (!(await mayBeTableKey(key, gate))) return null
-            return tableKeyCaller(hash, {
-              keysVersion: c.var.keysVersion ?? 0,
-              policy: config.policy,
-              store: () => coordinatedMemberKeys(c.env.COORDINATOR),
-            })
-          }
+    const tableKeys = tableKeysOf(c)
     const principal = await authenticateRequest(
       {
         authorization: c.req.header('authorization'),

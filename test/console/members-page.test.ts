@@ -193,6 +193,50 @@ describe('the members page', () => {
     expect(payments.html).toContain('<select id="members-team"')
   })
 
+  it('signs in a member minted without a deploy; their rotation or a revocation ends that session', async () => {
+    const bob = await signedIn(KEYS.bob)
+    const minted = await mint(bob, {
+      member: 'ivy',
+      team: 'payments',
+      roles: 'developer',
+      expires_in_days: '30',
+    })
+    const key = MINTED.exec(minted.html)![1]!
+    const keyId = /<code>([0-9a-f-]{36})<\/code>/.exec(minted.html)![1]!
+
+    // Ivy signs in with the minted key and rotates it herself, at once.
+    const ivy = await signedIn(key)
+    const page = await ivy.get('/console/members')
+    expect(page.status).toBe(200)
+    expect(page.html).toContain('Signed in as <strong>ivy</strong>')
+    expect(page.html).toContain(`action="/console/members/keys/${keyId}/rotate"`)
+    const rotated = await ivy.post(`/console/members/keys/${keyId}/rotate`, {
+      csrf: await ivy.csrf('/console/members'),
+      grace_seconds: '0',
+    })
+    expect(rotated.status).toBe(200)
+    const next = MINTED.exec(rotated.html)![1]!
+    expect(next).not.toBe(key)
+    // The session stood on the old key: it ends with it; the new key signs in.
+    const ended = await ivy.get('/console/members')
+    expect(ended.status).toBe(401)
+    expect(textOf(ended.html)).toContain('Your membership or key has changed since you signed in')
+    expect((await new Browser({ env: managed }).signIn(key)).status).toBe(401)
+    const again = await signedIn(next)
+    expect((await again.get('/console/members')).status).toBe(200)
+
+    // A lead's revocation ends it at the next page.
+    const list = await bob.get('/console/members')
+    const newId = new RegExp(`keys/([0-9a-f-]{36})/revoke"`).exec(
+      list.html.slice(list.html.indexOf('ivy')),
+    )![1]!
+    const revoked = await bob.post(`/console/members/keys/${newId}/revoke`, {
+      csrf: await bob.csrf('/console/members'),
+    })
+    expect(revoked.status).toBe(303)
+    expect((await again.get('/console/members')).status).toBe(401)
+  })
+
   it('is read-only in the pinned mode', async () => {
     const bob = await signedIn(KEYS.bob, {})
     const page = await bob.get('/console/members')
