@@ -107,7 +107,7 @@ describe('docs/policy.production.example.json', () => {
   it('is a valid policy, with room to grow under the 5 KB of a Worker secret', () => {
     const { status, stdout, stderr } = check('--upstream', 'http://127.0.0.1:8788/client/v4')
     expect(stderr).toBe('')
-    expect(stdout).toMatch(/: valid: 3 teams, 6 members, 6 rules/)
+    expect(stdout).toMatch(/: valid: 3 teams, 6 members, 7 rules/)
     expect(status).toBe(0)
   })
 
