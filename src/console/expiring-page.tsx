@@ -27,6 +27,8 @@ import { renderPage } from './render'
 /** The windows the page offers; the API takes any `within=Nd`. */
 export const WITHIN_PRESETS = [30, 60, 90] as const
 
+const ACKNOWLEDGED = /^(\d{1,3}d|expired) of [0-9a-f-]{32,36}$/
+
 const STATE_TONE: Record<string, string> = { delivered: 'good', pending: 'warn', dead: 'bad' }
 
 const ackForm = z.object({
@@ -151,7 +153,9 @@ async function expiringList(c: Context<AppEnv>) {
     }
   }
   const csrf = c.var.console.csrfToken
-  const acknowledged = c.req.query('acknowledged')
+  // Echoed only when it is what acknowledge() redirects with: a link cannot put words on the page.
+  const done = c.req.query('acknowledged')
+  const acknowledged = done !== undefined && ACKNOWLEDGED.test(done) ? done : undefined
   return renderPage(c, {
     title: 'Expiring certificates',
     section: 'expiring',

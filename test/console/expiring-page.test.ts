@@ -108,7 +108,11 @@ describe('the expiring page', () => {
     ])
     expect(acks[0]!.chain).toBeDefined()
 
-    const after = rowOf((await alice.get('/console/expiring')).html, id)!
+    const redirected = await alice.get(answer!.response.headers.get('location')!)
+    expect(textOf(redirected.html)).toContain(`Acknowledged 14d of ${id}`)
+    const spoofed = await alice.get('/console/expiring?acknowledged=call%20555-0100')
+    expect(spoofed.html).not.toContain('555-0100')
+    const after = rowOf(redirected.html, id)!
     expect(textOf(after)).toContain('acknowledged: 14d')
     expect(after).not.toContain('name="horizon"')
     const api = await callJson<{ id: string; acknowledged: string[] }[]>(`${GATEWAY}/expiring`, {
