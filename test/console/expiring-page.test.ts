@@ -61,6 +61,8 @@ describe('the expiring page', () => {
     await watch()
 
     const alice = await signedIn(KEYS.alice)
+    // Listed on the home page, as the nav lists it, for whoever may list certificates.
+    expect(textOf((await alice.get('/console')).html)).toContain('Expiring : what expires soon')
     const page = await alice.get('/console/expiring')
     expect(page.status).toBe(200)
     expect(page.html).toContain('href="/console/expiring" aria-current="page"')
