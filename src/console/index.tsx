@@ -33,6 +33,8 @@ import { policyPages } from './policy-page'
 import { proposalPages } from './policy-proposals'
 import { memberPages } from './members-page'
 import { mayChangePolicy } from '../control/policy-views'
+// lifecycle/expiring (issue 23): what expires, with notices and acknowledgements.
+import { expiringPages } from './expiring-page'
 
 export { consoleHeaders } from './headers'
 export { consoleIdentity } from './identity'
@@ -135,6 +137,13 @@ async function home(c: Context<AppEnv>) {
             <a href="/console/members">Members</a>: your team&apos;s keys, with age, last use and
             expiry.
           </li>
+          {/* lifecycle/expiring (issue 23) */}
+          {certificates && (
+            <li>
+              <a href="/console/expiring">Expiring</a>: what expires soon, the notices sent to its
+              team, and acknowledging them.
+            </li>
+          )}
         </ul>
       </>
     ),
@@ -168,6 +177,7 @@ export const consolePages = new Hono<AppEnv>()
   .route('/', policyPages) // control-console (issue 20)
   .route('/', proposalPages) // control-console (issue 20)
   .route('/', memberPages) // control-console (issue 20)
+  .route('/', expiringPages) // lifecycle/expiring (issue 23)
   .all('/console/*', notFound)
 
 consolePages.onError(renderConsoleError)

@@ -19,6 +19,8 @@ export type Section =
   // control-console (issue 20): the policy and members pages.
   | 'policy'
   | 'members'
+  // lifecycle/expiring (issue 23): the expiring page.
+  | 'expiring'
 
 const NAV: { section: Section; href: string; label: string }[] = [
   { section: 'certificates', href: '/console/certificates', label: 'Certificates' },
@@ -29,6 +31,8 @@ const NAV: { section: Section; href: string; label: string }[] = [
   // control-console (issue 20): shown only to the roles render.tsx's sectionsFor lets use them.
   { section: 'policy', href: '/console/policy', label: 'Policy' },
   { section: 'members', href: '/console/members', label: 'Members' },
+  // lifecycle/expiring (issue 23): for the roles that may list certificates (render.tsx).
+  { section: 'expiring', href: '/console/expiring', label: 'Expiring' },
 ]
 
 export interface PageProps {

@@ -27,6 +27,8 @@ function sectionsFor(who: Authorizer): Section[] {
   // (each sees their own team's keys; the page offers only what their role allows).
   if (mayChangePolicy(who)) sections.push('policy')
   sections.push('members')
+  // lifecycle/expiring (issue 23): what /expiring shows is what `list` lets the member see.
+  if (who.decide('list', undefined).effect === 'allow') sections.push('expiring')
   return sections
 }
 

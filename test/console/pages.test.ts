@@ -450,6 +450,7 @@ describe('the console for each role', () => {
       'Budgets',
       'API reference',
       'Members',
+      'Expiring', // lifecycle/expiring (issue 23): whoever may list
     ])
     const bob = await (await signedIn(KEYS.bob)).get('/console')
     expect(navOf(bob.html)).toEqual([
@@ -458,6 +459,7 @@ describe('the console for each role', () => {
       'Budgets',
       'API reference',
       'Members',
+      'Expiring', // lifecycle/expiring (issue 23): whoever may list
     ])
     expect(bob.html).not.toContain('href="/console/audit"')
     const admin = await (await signedIn(KEYS.admin)).get('/console')
@@ -469,6 +471,7 @@ describe('the console for each role', () => {
       'API reference',
       'Policy', // control-console (issue 20)
       'Members',
+      'Expiring', // lifecycle/expiring (issue 23): whoever may list
     ])
   })
 

@@ -73,6 +73,8 @@ const PAGES: { name: string; path: (made: Made) => string; roles: Role[]; status
   },
   { name: 'budgets', path: () => '/console/budgets', roles: EVERYONE },
   { name: 'API reference', path: () => '/console/reference', roles: ['auditor'] },
+  // lifecycle/expiring (issue 23): every role that may list certificates.
+  { name: 'expiring', path: () => '/console/expiring?within=90', roles: EVERYONE },
   // Error pages are pages too.
   { name: 'not found', path: () => '/console/nowhere', roles: ['developer'], status: 404 },
   { name: 'not allowed', path: () => '/console/audit', roles: ['developer'], status: 403 },
@@ -162,6 +164,12 @@ beforeAll(async () => {
     headers: { prefer: 'respond-async' },
   })
   expect(parked.status).toBe(202)
+  // lifecycle/expiring (issue 23): one that expires soon, so the expiring page has a row.
+  await upload(gateway(), DEMO_KEYS.bob, {
+    ca: false,
+    certificates: (await makeCertificate({ cn: 'phone expiring', validDays: 10 })).pem,
+    name: 'phone-payments-expiring-soon-with-a-long-name',
+  })
   const read = await api(gateway(), DEMO_KEYS.bob, certificatesPath(uploaded.id))
   made = {
     certificate: uploaded.id,
