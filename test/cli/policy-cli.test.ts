@@ -71,6 +71,15 @@ describe('npm run policy against a served gateway', { timeout: 120_000 }, () => 
 
   const file = path.join(dir, 'policy.json')
   const as = (key: string, args: string[]) => policy([...args, '--gateway', gateway.url], key)
+  /**
+   * A GET of the gateway from the test itself. Once more on a closed socket: the spawned tools
+   * block this process for seconds, long enough for the server to drop the pooled connection.
+   */
+  const get = (path: string, key: string) => {
+    const once = () =>
+      fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${key}` } })
+    return once().catch(once)
+  }
   let pulledBase = ''
   let pending = ''
 
@@ -95,34 +104,54 @@ describe('npm run policy against a served gateway', { timeout: 120_000 }, () => 
     expect(piped.stderr).toBe(`revision ${pulledBase} (managed)\n`)
   })
 
-  /** The pulled document with developers allowed to delete their team's certificates. */
+  /**
+   * The pulled document with developers allowed to delete their team's certificates and to read
+   * the audit log (which alice was refused: the what-if sees that decision change).
+   */
   function widened() {
     const document = JSON.parse(readFileSync(file, 'utf8')) as { rules: unknown[] }
-    document.rules.push({
-      id: 'developers-delete-own',
-      description: 'Developers delete their team certificates',
-      effect: 'allow',
-      actions: ['delete'],
-      subjects: { roles: ['developer'] },
-    })
+    document.rules.push(
+      {
+        id: 'developers-delete-own',
+        description: 'Developers delete their team certificates',
+        effect: 'allow',
+        actions: ['delete'],
+        subjects: { roles: ['developer'] },
+      },
+      {
+        id: 'developers-read-audit',
+        description: 'Developers read the audit log',
+        effect: 'allow',
+        actions: ['audit'],
+        subjects: { roles: ['developer'] },
+        conditions: { owner: 'any' },
+      },
+    )
     writeFileSync(file, JSON.stringify(document, null, 2))
   }
 
   it('diff shows the new rule, the access it grants and that it widens, filing nothing', async () => {
+    // A decision the proposal will change: alice (a developer) refused the audit log, recorded
+    // (the entry is written after the answer: wait until it is in the log).
+    const events = async () => (await gateway.audit.list({ prefix: 'v1:e:' })).keys.length
+    const before = await events()
+    const refused = await get('/gateway/v1/audit', KEYS.alice)
+    expect(refused.status).toBe(403)
+    for (let tries = 0; (await events()) === before && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
     widened()
     const diff = as(KEYS.admin, ['diff', file])
     expect(diff.stderr).toBe('')
     expect(diff.status).toBe(0)
     expect(diff.stdout).toContain(
-      `against revision ${pulledBase}: teams +0 -0 ~0; members +0 -0 ~0; rules +1 -0 ~0`,
+      `against revision ${pulledBase}: teams +0 -0 ~0; members +0 -0 ~0; rules +2 -0 ~0`,
     )
     expect(diff.stdout).toMatch(/^ {2}\+ rule developers-delete-own$/m)
     expect(diff.stdout).toMatch(/^ {2}newly_allowed: payments\/developer delete \(own/m)
     expect(diff.stdout).toContain('widening (needs a second admin):')
     // Nothing was filed: no proposal exists yet.
-    const listed = await fetch(`${gateway.url}/gateway/v1/policy/proposals`, {
-      headers: { authorization: `Bearer ${KEYS.admin}` },
-    })
+    const listed = await get('/gateway/v1/policy/proposals', KEYS.admin)
     expect(((await listed.json()) as { result: unknown[] }).result).toEqual([])
   })
 
@@ -134,7 +163,7 @@ describe('npm run policy against a served gateway', { timeout: 120_000 }, () => 
     expect(id).toBeDefined()
     pending = id!
     expect(proposed.stdout).toContain(`npm run policy -- apply ${pending}`)
-    expect(proposed.stdout).toMatch(/rules \+1 -0 ~0; .*newly_allowed \d+.*; widening$/m)
+    expect(proposed.stdout).toMatch(/rules \+2 -0 ~0; .*newly_allowed \d+.*; widening$/m)
   })
 
   it('what-if replays the log under the proposal and prints its summary', () => {
@@ -144,7 +173,10 @@ describe('npm run policy against a served gateway', { timeout: 120_000 }, () => 
     expect(replay.stdout).toMatch(
       new RegExp(`^proposal ${pending}: 2026-01-01T00:00:00.000Z to `, 'm'),
     )
-    expect(replay.stdout).toMatch(/^\d+ entries, \d+ replayed, \d+ unchanged, 0 would change$/m)
+    // Alice's refusal of the audit log is the one decision it changes (the admins' pulls are
+    // allowed under both).
+    expect(replay.stdout).toMatch(/^\d+ entries, \d+ replayed, \d+ unchanged, 1 would change$/m)
+    expect(replay.stdout).toMatch(/^ {2}payments audit: deny -> allow x1 \(e\.g\. \S+\)$/m)
   })
 
   it('apply is refused to the proposal author, then applies it as the second admin', () => {
