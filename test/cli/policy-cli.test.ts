@@ -251,3 +251,33 @@ describe('npm run policy against a served gateway', { timeout: 120_000 }, () => 
     expect(diff.stderr).toMatch(new RegExp(`^${bad.replaceAll('.', '\\.')}#/rules/0`, 'm'))
   })
 })
+
+describe('npm run policy against a pinned gateway', { timeout: 120_000 }, () => {
+  let gateway: ServedGateway
+  beforeAll(async () => {
+    gateway = await serveGateway({ POLICY_MODE: 'pinned' })
+  }, 60_000)
+  afterAll(async () => {
+    await gateway?.stop()
+  })
+
+  it('pulls and diffs the secret, and propose answers that the policy is pinned', () => {
+    const file = path.join(dir, 'pinned.json')
+    const as = (args: string[]) => policy([...args, '--gateway', gateway.url], KEYS.admin)
+    const pulled = as(['pull', '--out', file])
+    expect(pulled.status).toBe(0)
+    expect(pulled.stdout).toMatch(/: revision [0-9a-f]{64} \(pinned\);/)
+
+    const document = JSON.parse(readFileSync(file, 'utf8')) as { members: { id: string }[] }
+    document.members = document.members.filter((member) => member.id !== 'alice')
+    writeFileSync(file, JSON.stringify(document))
+    const diff = as(['diff', file])
+    expect(diff.status).toBe(0)
+    expect(diff.stdout).toMatch(/^ {2}- member alice$/m)
+    expect(diff.stdout).toContain('not widening: applies at once')
+
+    const proposed = as(['propose', file, '--reason', 'alice left'])
+    expect(proposed.status).toBe(1)
+    expect(proposed.stderr).toMatch(/^policy propose: 409 18350: The policy is pinned/)
+  })
+})
