@@ -28,7 +28,8 @@ export interface ServedGateway {
   stop(): Promise<void>
 }
 
-export async function serveGateway(): Promise<ServedGateway> {
+/** `vars`: more bindings, or some replaced (the policy CLI's tests serve one pinned). */
+export async function serveGateway(vars: Record<string, string> = {}): Promise<ServedGateway> {
   // Inside the project, as the emulator's bundle (workerd refuses a module path that climbs out).
   const outfile = path.resolve('.build/cli-gateway.js')
   await build({
@@ -57,6 +58,7 @@ export async function serveGateway(): Promise<ServedGateway> {
       AUDIT_SIGNING_KEY,
       AUDIT_ED25519_PRIVATE_KEY,
       UPSTREAM_BASE_URL: 'http://127.0.0.1:9/client/v4',
+      ...vars,
     },
   })
   const url = (await mf.ready).origin
