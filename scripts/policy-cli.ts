@@ -75,7 +75,7 @@ ${GATEWAY_HELP}
     synopsis: 'npm run policy -- what-if <proposal-id> [--since <date>] [--gateway <url>]',
     help: `
 Replays the audit log's recorded requests since <date> (default: 30 days ago) under the proposal
-and prints what would be decided differently, per team and action, with sample entry ids, and
+and prints what would be decided differently, per team and action, with sample request ids, and
 what could not be replayed.
 
   <proposal-id>           the proposal (as propose printed it)

@@ -56,7 +56,10 @@ export const controlRouter = createRouter<AppEnv>()
   .openapi(revisionDiffRoute, async (c) => {
     const { revision_id: id } = c.req.valid('param')
     const { against } = c.req.valid('query')
-    return c.json(successEnvelope(settle(c, await diffRevisions(controlDepsOf(c), { id, against }))), 200)
+    return c.json(
+      successEnvelope(settle(c, await diffRevisions(controlDepsOf(c), { id, against }))),
+      200,
+    )
   })
   .openapi(proposalWhatIfRoute, async (c) => {
     const { proposal_id: id } = c.req.valid('param')
