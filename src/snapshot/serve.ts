@@ -43,19 +43,6 @@ export interface AccountSnapshot {
   certificates: MtlsCertificate[]
 }
 
-/** Called after every refresh with the snapshot before (null when not known whole) and after. */
-export type RefreshHook = (
-  previous: AccountSnapshot | null,
-  current: AccountSnapshot,
-) => void | Promise<void>
-
-let refreshHook: RefreshHook = () => {}
-
-/** The integrator's hook point (issue 23: drift on each refresh). A no-op by default. */
-export function onRefresh(hook: RefreshHook): void {
-  refreshHook = hook
-}
-
 // Parsed certificates by id, with the text they came from: values only (CONTRIBUTING).
 const parsed = new Map<string, { body: string; value: MtlsCertificate }>()
 const PARSED_MAX = 20_000
@@ -171,11 +158,6 @@ async function refresh(
           certificates: certificatesOf(previous.items),
         }
       : null
-  try {
-    await refreshHook(before, current)
-  } catch (error) {
-    console.error('the snapshot refresh hook failed', error)
-  }
   // Issue 23 (lifecycle): drift on each refresh, recorded before the reader is answered.
   try {
     await snapshot.refreshed?.(accountId, before, current)

@@ -15,7 +15,7 @@ import { opened } from '../../src/coordinator/index'
 import { configFor } from '../../src/config'
 import { SYSTEM_PRINCIPAL, scopeFor } from '../../src/kernel/scope-for'
 import { uuidv7 } from '../../src/lib/uuidv7'
-import { onRefresh, readAccountSnapshot } from '../../src/snapshot/serve'
+import { readAccountSnapshot } from '../../src/snapshot/serve'
 import { fakeClock, type FakeClock } from '../kit/clock'
 import { newEntries } from '../support/audit'
 import { budgetInstance, grantedByTeam, resetLedger, storedOwner } from '../support/coordinator'
@@ -419,26 +419,27 @@ describe('associations', () => {
   })
 })
 
-describe('a job reads the snapshot (issue 23: readAccountSnapshot, onRefresh)', () => {
-  afterEach(() => onRefresh(() => {}))
-
+describe('a job reads the snapshot (issue 23: readAccountSnapshot, the refreshed hook)', () => {
   it('refreshes a cold snapshot as the system principal, calls the hook, then reads it as held', async () => {
     const id = await uploadedId({}, as(KEYS.alice))
     const seen: { previous: number | null; current: string[] }[] = []
-    onRefresh((previous, current) => {
-      seen.push({
-        previous: previous?.revision ?? null,
-        current: current.certificates.map((c) => c.id),
-      })
-    })
     const jobEnv: Env = { ...env, ...on }
-    const scope = () =>
-      scopeFor({
+    const scope = () => {
+      const built = scopeFor({
         env: jobEnv,
         config: configFor(jobEnv),
         principal: SYSTEM_PRINCIPAL,
         requestId: uuidv7(),
       })
+      // In the place of drift (lifecycle/drift-record.ts): what each refresh hands on.
+      built.snapshot!.refreshed = async (_account, previous, current) => {
+        seen.push({
+          previous: previous?.fetchedAtMs ?? null,
+          current: current.certificates.map((c) => c.id),
+        })
+      }
+      return built
+    }
     const calls = await upstreamCalls(async () => {
       const first = await readAccountSnapshot(scope(), ACCOUNT)
       expect(first.certificates.map((c) => c.id)).toEqual([id])
