@@ -18,9 +18,9 @@
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app-env'
-import { coordinatedMemberKeys } from '../coordinator/client'
 import { ACCESS_ASSERTION_HEADER } from '../identity/access'
 import { accessVisitor, isActive } from '../identity/authenticate'
+import { memberKeysOf } from '../identity/middleware'
 import type { Caller } from '../identity/principal'
 import { GatewayError } from '../lib/errors'
 import { dropCookie, readCookie, SESSION_COOKIE } from './cookie'
@@ -85,7 +85,7 @@ async function fromTableKey(
 ): Promise<{ principal: Caller; session: Session } | Refusal> {
   const { config } = c.var
   if (config.policySource.mode === 'pinned') return { refused: REFUSALS.member }
-  const key = await coordinatedMemberKeys(c.env.COORDINATOR).read(session.keyId!)
+  const key = await memberKeysOf(c).read(session.keyId!)
   const now = Date.now()
   const works =
     key !== null &&

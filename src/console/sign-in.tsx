@@ -14,10 +14,9 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../app-env'
 import { ACCESS_ASSERTION_HEADER } from '../identity/access'
-import { coordinatedMemberKeys } from '../coordinator/client'
 import { authenticateKey } from '../identity/authenticate'
 import { hashKey } from '../identity/keys'
-import { tableKeysOf } from '../identity/middleware'
+import { memberKeysOf, tableKeysOf } from '../identity/middleware'
 import type { Caller } from '../identity/principal'
 import { GatewayError } from '../lib/errors'
 import { base64url } from '../lib/encoding'
@@ -193,7 +192,7 @@ async function sessionMember(c: Context<AppEnv>, principal: Caller, presented: s
   const member = c.var.config.policy.members.find((m) => m.id === principal.memberId)
   if (member?.key_sha256 !== undefined) return { id: member.id, keySha256: member.key_sha256 }
   const keySha256 = await hashKey(presented)
-  const { key } = await coordinatedMemberKeys(c.env.COORDINATOR).use(keySha256)
+  const { key } = await memberKeysOf(c).use(keySha256)
   // The key was just taken by authentication: gone now means it was revoked in between.
   if (key === null) throw GatewayError.of('UNKNOWN_KEY')
   return { id: key.member, keySha256, keyId: key.key_id }

@@ -13,6 +13,12 @@ import { admitMember, rateCacheFor } from './member-rate'
 import { mayBeTableKey, tableKeyCaller } from './table-keys'
 
 /**
+ * The member keys' table, for the console's sessions of members minted without a deploy (sign-in
+ * and each visit: console/sign-in.tsx, console/identity.ts), which reach no binding themselves.
+ */
+export const memberKeysOf = (c: Context<AppEnv>) => coordinatedMemberKeys(c.env.COORDINATOR)
+
+/**
  * Keys from the member keys' table as authentication looks them up (identity/table-keys.ts), in
  * managed mode only; the console's sign-in takes the same.
  */
@@ -29,7 +35,7 @@ export function tableKeysOf(c: Context<AppEnv>): TableKeys | undefined {
     return tableKeyCaller(hash, {
       keysVersion: c.var.keysVersion ?? 0,
       policy: config.policy,
-      store: () => coordinatedMemberKeys(c.env.COORDINATOR),
+      store: () => memberKeysOf(c),
     })
   }
 }
