@@ -465,8 +465,10 @@ export class Coordinator extends DurableObject<Env> {
   snapshotList(
     settings: SnapshotSettings,
     nowMs: number,
+    held?: string,
   ): { owners: Map<string, string>; intents: IntentSummary[]; view: SnapshotView } {
-    return { ...this.ledger.owners(nowMs), view: this.snapshot.view(settings, nowMs) }
+    const view = this.snapshot.view(settings, nowMs, undefined, held)
+    return { ...this.ledger.owners(nowMs), view }
   }
 
   snapshotGet(

@@ -40,7 +40,11 @@ export interface SnapshotPort {
   settings: SnapshotSettings
   /** The gateway's own upstream port: the system principal's, charged to the reserve. */
   refresher: Upstream
-  list(accountId: string): Promise<{
+  /** `held`: the list this isolate holds (coordinator/snapshot.ts heldKey), not sent again. */
+  list(
+    accountId: string,
+    held?: string,
+  ): Promise<{
     owners: Map<string, string>
     intents: IntentSummary[]
     view: SnapshotView
@@ -96,7 +100,8 @@ export function coordinatedSnapshot(
   return {
     settings,
     refresher,
-    list: (accountId) => reaching(() => at(accountId).snapshotList(settings, Date.now())),
+    list: (accountId, held) =>
+      reaching(() => at(accountId).snapshotList(settings, Date.now(), held)),
     async get(accountId, certificateId) {
       const answer = await reaching(() =>
         at(accountId).snapshotGet(certificateId, settings, Date.now()),

@@ -32,7 +32,13 @@ import type { Envelope, Upstream } from '../upstream/port'
 import { upstreamRequests } from '../upstream/request'
 import type { Association, MtlsCertificate } from '../upstream/shapes'
 import type { SnapshotPort } from './port'
-import { ASSOCIATIONS_TTL_MS, itemOf, type SnapshotItem, type SnapshotView } from './shapes'
+import {
+  ASSOCIATIONS_TTL_MS,
+  heldKey,
+  itemOf,
+  type SnapshotItem,
+  type SnapshotView,
+} from './shapes'
 
 const CACHE = 'mtls-gateway'
 
@@ -57,6 +63,32 @@ function certificateOf(item: SnapshotItem): MtlsCertificate {
 }
 
 export const certificatesOf = (items: SnapshotItem[]) => items.map(certificateOf)
+
+// The whole lists this isolate holds, by account, with the `epoch:revision` they are: values only.
+// A list read says which it holds, and the coordinator sends the items only when that is no longer
+// current (coordinator/snapshot.ts `view`), so an unchanged list of 1,000 does not cross the RPC.
+const heldLists = new Map<string, { key: string; items: SnapshotItem[] }>()
+const HELD_ACCOUNTS_MAX = 32
+
+/**
+ * Asks for the account's list, saying which one this isolate holds, and answers with the items in
+ * the view: those sent, or the held ones when the coordinator says they are current. The held
+ * entry is taken before the call, so another request replacing it meanwhile changes nothing here.
+ */
+async function askList(snapshot: SnapshotPort, accountId: string) {
+  const held = heldLists.get(accountId)
+  const answer = await snapshot.list(accountId, held?.key)
+  const { view } = answer
+  if (view.unchanged === true && held !== undefined) {
+    return { ...answer, view: { ...view, items: held.items } }
+  }
+  if (view.state !== 'cold') {
+    heldLists.delete(accountId)
+    if (heldLists.size >= HELD_ACCOUNTS_MAX) heldLists.delete(heldLists.keys().next().value!)
+    heldLists.set(accountId, { key: heldKey(view), items: view.items })
+  }
+  return answer
+}
 
 interface Frame {
   /** Their places, when the frame keeps the upstream's order (frameOf). */
@@ -182,7 +214,7 @@ export async function readList(
   accountId: string,
   noCache: boolean,
 ): Promise<ListRead> {
-  const ask = () => snapshot.list(accountId)
+  const ask = () => askList(snapshot, accountId)
   const { owners, intents, view } = noCache ? await ask() : await untilFilled(await ask(), ask)
   const answer = (items: SnapshotItem[], frame: Frame, how: Served): ListRead => ({
     owners,

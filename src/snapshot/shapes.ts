@@ -46,6 +46,10 @@ export interface SnapshotView {
   state: SnapshotState
   /** Grows with every change (refresh, write-through); 0 when cold. */
   revision: number
+  /** Which run of revisions: a snapshot forgotten and rebuilt starts a new one. */
+  epoch: string
+  /** The reader holds this very list (`epoch:revision`): `items` is empty, use the one held. */
+  unchanged?: true
   fetchedAtMs: number | null
   /** The list envelope's other members (errors, messages, result_info) as JSON, when stored. */
   frame: string | null
@@ -55,6 +59,10 @@ export interface SnapshotView {
   /** Another reader holds a live claim: a refresh is under way. */
   revalidating: boolean
 }
+
+/** What a reader that holds a whole list says it holds, and the coordinator compares. */
+export const heldKey = (view: { epoch: string; revision: number }) =>
+  `${view.epoch}:${view.revision}`
 
 /** A certificate object of the upstream's answer, as an item. */
 export function itemOf(certificate: { id: string } & Record<string, unknown>): SnapshotItem {

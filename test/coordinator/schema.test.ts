@@ -11,6 +11,8 @@ import { opened } from '../../src/coordinator/index'
 import { BUDGET_SCHEMA } from '../../src/coordinator/budget'
 import { LEDGER_SCHEMA } from '../../src/coordinator/ledger'
 import { MEMBER_KEYS_SCHEMA } from '../../src/coordinator/member-keys'
+import { SNAPSHOT_SCHEMA } from '../../src/coordinator/snapshot'
+import { heldKey } from '../../src/snapshot/shapes'
 import { appliedId, migrate, schema } from '../../src/coordinator/schema'
 import { ACCOUNT } from '../support/identities'
 import { callJson, certificateUrl } from '../support/gateway'
@@ -246,6 +248,31 @@ describe("the member keys' migration 2 (check values)", () => {
         checked: true,
       })
       expect(keys.unchecked(999)).toBe(1)
+    })
+  })
+})
+
+describe("the snapshot's migration 2 (its epoch)", () => {
+  it('reaches an instance at migration 1: its list stays and gets an epoch a reader can hold', async () => {
+    await runInDurableObject(fresh(), (_coordinator, state) => {
+      migrate(state.storage, schema('snapshot', SNAPSHOT_SCHEMA.migrations.slice(0, 1)))
+      state.storage.sql.exec(
+        "INSERT INTO snapshot_meta (id, revision, fetched_at_ms, frame) VALUES (1, 7, 1000, '{}')",
+      )
+      state.storage.sql.exec(
+        `INSERT INTO snapshot_items (id, position, body, ca, name, type, written_ms)
+         VALUES ('a', 0, '{"id":"a"}', 0, NULL, 'custom', 0)`,
+      )
+      const snapshot = opened(state, {}, 'snapshot')
+      const settings = { maxAgeMs: 30_000, maxStaleMs: 60_000, claimMs: 10_000 }
+      const view = snapshot.view(settings, 2_000)
+      expect(appliedId(state.storage.sql, 'snapshot')).toBe(2)
+      expect([view.revision, view.items.map((i) => i.id), typeof view.epoch]).toEqual([
+        7,
+        ['a'],
+        'string',
+      ])
+      expect(snapshot.view(settings, 2_001, undefined, heldKey(view)).unchanged).toBe(true)
     })
   })
 })

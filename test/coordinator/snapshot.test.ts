@@ -6,7 +6,7 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { opened } from '../../src/coordinator/index'
-import { itemOf } from '../../src/snapshot/shapes'
+import { heldKey, itemOf } from '../../src/snapshot/shapes'
 
 const SETTINGS = { maxAgeMs: 30_000, maxStaleMs: 3_600_000, claimMs: 12_000 }
 const fresh = () =>
@@ -94,5 +94,60 @@ describe('one certificate', () => {
       expect(t.view(SETTINGS, 2_000, 'b').items.map((i) => i.id)).toEqual(['b'])
       expect(t.view(SETTINGS, 2_000, 'zz').items).toEqual([])
       expect(t.view(SETTINGS, 40_000, 'b').items.map((i) => i.id)).toEqual(['a', 'b'])
+    }))
+})
+
+describe('a reader that holds the list', () => {
+  const held = (v: { epoch: string; revision: number }) => heldKey(v)
+
+  it('is told it is unchanged, without the items, until any change', () =>
+    onTable((t) => {
+      t.store(t.view(SETTINGS, 1_000).claim, 1_000, '{}', [cert('a'), cert('b')])
+      const first = t.view(SETTINGS, 2_000)
+      expect(first.items.map((i) => i.id)).toEqual(['a', 'b'])
+      const again = t.view(SETTINGS, 2_001, undefined, held(first))
+      expect([again.unchanged, again.items, again.revision]).toEqual([true, [], first.revision])
+      // Each change makes what it holds out of date: the items come again.
+      const changes: [string, () => unknown][] = [
+        ['upload', () => t.put(cert('c'), 2_100)],
+        ['delete', () => t.remove('a', 2_200)],
+        ['refresh', () => t.store(null, 2_300, '{}', [cert('b')])],
+      ]
+      let before = again
+      for (const [what, change] of changes) {
+        change()
+        const after = t.view(SETTINGS, 2_400, undefined, held(before))
+        expect([what, after.unchanged, after.revision]).toEqual([
+          what,
+          undefined,
+          before.revision + 1,
+        ])
+        before = after
+      }
+      expect(before.items.map((i) => i.id)).toEqual(['b'])
+    }))
+
+  it('is sent the items when it is granted the refresh claim, or reads one certificate', () =>
+    onTable((t) => {
+      t.store(t.view(SETTINGS, 1_000).claim, 1_000, '{}', [cert('a')])
+      const key = held(t.view(SETTINGS, 2_000))
+      expect(t.view(SETTINGS, 2_000, 'a', key).items.map((i) => i.id)).toEqual(['a'])
+      const stale = t.view(SETTINGS, 40_000, undefined, key)
+      expect([stale.claim !== null, stale.unchanged, stale.items.length]).toEqual([
+        true,
+        undefined,
+        1,
+      ])
+    }))
+
+  it('of a snapshot forgotten and rebuilt to the same revision is sent the new items', () =>
+    onTable((t) => {
+      t.store(t.view(SETTINGS, 1_000).claim, 1_000, '{}', [cert('a')])
+      const before = t.view(SETTINGS, 2_000)
+      t.forget()
+      t.store(t.view(SETTINGS, 3_000).claim, 3_000, '{}', [cert('other')])
+      const after = t.view(SETTINGS, 4_000, undefined, held(before))
+      expect(after.revision).toBe(before.revision)
+      expect([after.unchanged, after.items.map((i) => i.id)]).toEqual([undefined, ['other']])
     }))
 })

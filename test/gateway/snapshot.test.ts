@@ -15,7 +15,10 @@ import { opened } from '../../src/coordinator/index'
 import { configFor } from '../../src/config'
 import { SYSTEM_PRINCIPAL, scopeFor } from '../../src/kernel/scope-for'
 import { uuidv7 } from '../../src/lib/uuidv7'
-import { readAccountSnapshot } from '../../src/snapshot/serve'
+import { readAccountSnapshot, readList } from '../../src/snapshot/serve'
+import type { SnapshotPort } from '../../src/snapshot/port'
+import { itemOf } from '../../src/snapshot/shapes'
+import type { Upstream } from '../../src/upstream/port'
 import { fakeClock, type FakeClock } from '../kit/clock'
 import { newEntries } from '../support/audit'
 import { budgetInstance, grantedByTeam, resetLedger, storedOwner } from '../support/coordinator'
@@ -607,5 +610,52 @@ describe('a foreign id and a missing id', () => {
     )
     expect(foreign.status).toBe(404)
     expect(foreign).toEqual(missing)
+  })
+})
+
+describe('a list this isolate holds', () => {
+  // The port as a reader sees it, over a real table: what each list call says it holds, and how
+  // many items the coordinator sent back.
+  function countingPort() {
+    const asked: { held: string | undefined; sent: number }[] = []
+    const settings = { maxAgeMs: MAX_AGE_S * 1000, maxStaleMs: MAX_STALE_S * 1000, claimMs: 12_000 }
+    const port = {
+      settings,
+      list: (_accountId: string, held?: string) =>
+        runInDurableObject(account(), (_c, state) => {
+          const view = opened(state, {}, 'snapshot').view(settings, Date.now(), undefined, held)
+          asked.push({ held, sent: view.items.length })
+          return { owners: new Map<string, string>(), intents: [], view }
+        }),
+    } as unknown as SnapshotPort
+    return { port, asked }
+  }
+
+  it('is not sent again while unchanged, and is replaced by the next change', async () => {
+    const stored = (ids: string[]) =>
+      runInDurableObject(account(), (_c, state) => {
+        const table = opened(state, {}, 'snapshot')
+        const items = ids.map((id) => itemOf({ id, name: id, ca: false, type: 'custom' }))
+        table.store(
+          table.view(countingPort().port.settings, Date.now()).claim,
+          Date.now(),
+          '{}',
+          items,
+        )
+      })
+    await stored(['a', 'b'])
+    const { port, asked } = countingPort()
+    const upstream = {} as Upstream // a fresh snapshot is never refreshed: no upstream call
+    const read = async () =>
+      (await readList(port, upstream, ACCOUNT, false)).served!.certificates.map((c) => c.id)
+    expect(await read()).toEqual(['a', 'b'])
+    expect(await read()).toEqual(['a', 'b'])
+    await runInDurableObject(account(), (_c, state) => {
+      opened(state, {}, 'snapshot').remove('a', Date.now())
+    })
+    expect(await read()).toEqual(['b'])
+    expect(asked.map((a) => a.sent)).toEqual([2, 0, 1])
+    expect(asked[1]!.held).toBe(asked[2]!.held)
+    expect(asked[1]!.held).toMatch(/^[0-9a-f-]{36}:\d+$/)
   })
 })
