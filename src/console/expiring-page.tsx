@@ -106,7 +106,10 @@ function Successor(props: { successor: ExpiringSuccessor | null }) {
           {check.ready ? (
             <span class="badge good">ready</span>
           ) : (
-            <span class="badge bad">{`not ready: ${notReady(check, successor.services.length)}`}</span>
+            <>
+              <span class="badge bad">not ready</span>
+              <div>{notReady(check, successor.services.length)}</div>
+            </>
           )}
           <div class="hint">
             {`checked ${ageText(check.age_seconds)} by ${CHECKED_BY[check.checked_by]}`}
@@ -200,8 +203,9 @@ async function expiringList(c: Context<AppEnv>) {
         )}
         <p class="lead">
           Certificates you may see that expire within the window (or have expired), soonest first,
-          with the notices sent to their team and what was acknowledged. Acknowledging says your
-          team knows: it stops that notice&apos;s escalation and is recorded.
+          with the notices sent to their team and what was acknowledged, and the successor named
+          with its readiness as last checked. Acknowledging says your team knows: it stops that
+          notice&apos;s escalation and is recorded.
         </p>
         <form class="inline-form" method="get" action="/console/expiring">
           <label for="expiring-within">Expiring within</label>

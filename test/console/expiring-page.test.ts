@@ -197,7 +197,7 @@ describe("the successor's readiness on the page", () => {
     expect(readyRow).toContain('named by alice')
     expect(readyRow).toMatch(/ ready checked 1[23] min ago by the expiry watch /)
     const waitingRow = textOf(rowOf(page, waiting)!)
-    expect(waitingRow).toContain('not ready: not yet in use by 1 of 2 services: api')
+    expect(waitingRow).toContain('not ready not yet in use by 1 of 2 services: api')
     expect(waitingRow).toContain('checked 3 days ago by a delete')
     const uncheckedRow = textOf(rowOf(page, unchecked)!)
     expect(uncheckedRow).toContain('not checked yet')

@@ -128,6 +128,30 @@ describe('round trips on the response path (issue 21 item 3)', () => {
     expect(await chainProblems()).toEqual([])
   })
 
+  it('a delete of a certificate with a named successor waits for one more: its check kept', async () => {
+    const id = await uploadedId({}, { key: KEYS.alice })
+    const next = await uploadedId({}, { key: KEYS.alice })
+    const named = await callJson(
+      `${GATEWAY}/accounts/${ACCOUNT}/mtls_certificates/${id}/successor`,
+      {
+        method: 'PUT',
+        key: KEYS.alice,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ successor_id: next }),
+      },
+    )
+    expect(named.status).toBe(200)
+    const gone = await counted(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })
+    expect(gone.status, gone.body).toBe(200)
+    // The pairing comes with the owner; what the gate's check found is kept for the expiring
+    // list (issue 23), then the release.
+    expect(gone.methods.filter((m) => m !== 'lease')).toEqual([
+      'ownerNumbered',
+      'recordSuccessorCheck',
+      expect.stringMatching(/^releaseOwner(Stored)?$/),
+    ])
+  })
+
   it('a parked delete waits for two: the owner with its audit number, then the park', async () => {
     const id = await uploadedId({ ca: true }, { key: KEYS.alice })
     const parked = await counted(certificateUrl(id), {
