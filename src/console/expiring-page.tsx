@@ -2,8 +2,10 @@
  * Issue 23 (console): what expires, where people look. The certificates the caller may list (their
  * team's; every team's for account-wide roles), soonest first, with the horizon each stands at,
  * the notices sent (per channel, delivered or not), which horizons were acknowledged, and the
- * successor the team named. It runs the same operation as `GET /gateway/v1/expiring`
- * (lifecycle/expiring.ts `listExpiring`), so the page shows exactly what the API would.
+ * successor the team named with its readiness as last checked (ready, or why not, and how long
+ * ago: the page itself checks nothing, a check costs association calls). It runs the same
+ * operation as `GET /gateway/v1/expiring` (lifecycle/expiring.ts `listExpiring`), so the page
+ * shows exactly what the API would.
  *
  * Acknowledge posts a CSRF-protected form (csrf.ts, on every console post) to the operation behind
  * the API's acknowledge (`acknowledgeNotice`): on the audit chain before it is stored, and refused
@@ -14,13 +16,18 @@ import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { z } from '@hono/zod-openapi'
 import type { AppEnv } from '../app-env'
-import type { Pairing } from '../coordinator/notices'
 import { GatewayError } from '../lib/errors'
 import * as ids from '../lib/ids'
-import { acknowledgeNotice, listExpiring, type ExpiringCertificate } from '../lifecycle/expiring'
+import {
+  acknowledgeNotice,
+  listExpiring,
+  type ExpiringCertificate,
+  type ExpiringSuccessor,
+  type SuccessorReadiness,
+} from '../lifecycle/expiring'
 import { declareAction, settle } from '../pipe'
 import { formFields } from './csrf'
-import { Time } from './format'
+import { ageText, Time } from './format'
 import { Notice, TableRegion } from './layout'
 import { renderPage } from './render'
 
@@ -65,13 +72,56 @@ function DaysLeft(props: { days: number }) {
   )
 }
 
-function Row(props: {
-  cert: ExpiringCertificate
-  successor: Pairing | undefined
-  mayAck: boolean
-  csrf: string
-}) {
-  const { cert, successor, mayAck, csrf } = props
+const CHECKED_BY: Record<SuccessorReadiness['checked_by'], string> = {
+  watch: 'the expiry watch',
+  delete: 'a delete',
+  named: 'its naming',
+}
+
+/** Why the successor is not ready, in words ("not yet in use by 1 of 2 services: api"). */
+function notReady(check: SuccessorReadiness, services: number): string {
+  switch (check.reason) {
+    case 'missing':
+      return 'no longer exists'
+    case 'expired':
+      return `expired${check.expires_on !== undefined ? ` on ${check.expires_on.slice(0, 10)}` : ''}`
+    default:
+      return `not yet in use by ${check.missing_services.length} of ${services} service${services === 1 ? '' : 's'}: ${check.missing_services.join(', ')}`
+  }
+}
+
+/** The named successor, with what its last check found and how long ago (no check per view). */
+function Successor(props: { successor: ExpiringSuccessor | null }) {
+  const { successor } = props
+  if (successor === null) return <span class="hint">none named</span>
+  const { check } = successor
+  return (
+    <>
+      <code>{successor.successor_id}</code>
+      <div class="hint">{`named by ${successor.named_by}`}</div>
+      {check === null ? (
+        <div class="hint">not checked yet</div>
+      ) : (
+        <div class="successor-check">
+          {check.ready ? (
+            <span class="badge good">ready</span>
+          ) : (
+            <>
+              <span class="badge bad">not ready</span>
+              <div>{notReady(check, successor.services.length)}</div>
+            </>
+          )}
+          <div class="hint">
+            {`checked ${ageText(check.age_seconds)} by ${CHECKED_BY[check.checked_by]}`}
+          </div>
+        </div>
+      )}
+    </>
+  )
+}
+
+function Row(props: { cert: ExpiringCertificate; mayAck: boolean; csrf: string }) {
+  const { cert, mayAck, csrf } = props
   const pending = unacknowledged(cert)
   const label = cert.name ?? cert.id
   return (
@@ -93,14 +143,7 @@ function Row(props: {
       </td>
       <td>{cert.horizon ?? <span class="hint">none yet</span>}</td>
       <td>
-        {successor === undefined ? (
-          <span class="hint">none named</span>
-        ) : (
-          <>
-            <code>{successor.successor_id}</code>
-            <div class="hint">{`named by ${successor.named_by}`}</div>
-          </>
-        )}
+        <Successor successor={cert.successor} />
       </td>
       <td>
         {cert.notices.length === 0 ? (
@@ -144,14 +187,8 @@ function Row(props: {
 async function expiringList(c: Context<AppEnv>) {
   const within = withinOf(c)
   const { scope } = c.var
+  // The successors and their last checks come with the list (the same round trip per account).
   const certs = settle(c, await listExpiring(scope, { withinDays: within }))
-  // The successors named, read once per account the list covers (the coordinator, no upstream).
-  const successors = new Map<string, Pairing>()
-  for (const accountId of new Set(certs.map((cert) => cert.account_id))) {
-    for (const p of await scope.lifecycle.notices.pairings(accountId)) {
-      successors.set(`${accountId}/${p.certificate_id}`, p)
-    }
-  }
   const csrf = c.var.console.csrfToken
   // Echoed only when it is what acknowledge() redirects with: a link cannot put words on the page.
   const done = c.req.query('acknowledged')
@@ -166,8 +203,9 @@ async function expiringList(c: Context<AppEnv>) {
         )}
         <p class="lead">
           Certificates you may see that expire within the window (or have expired), soonest first,
-          with the notices sent to their team and what was acknowledged. Acknowledging says your
-          team knows: it stops that notice&apos;s escalation and is recorded.
+          with the notices sent to their team and what was acknowledged, and the successor named
+          with its readiness as last checked. Acknowledging says your team knows: it stops that
+          notice&apos;s escalation and is recorded.
         </p>
         <form class="inline-form" method="get" action="/console/expiring">
           <label for="expiring-within">Expiring within</label>
@@ -203,7 +241,6 @@ async function expiringList(c: Context<AppEnv>) {
                 {certs.map((cert) => (
                   <Row
                     cert={cert}
-                    successor={successors.get(`${cert.account_id}/${cert.id}`)}
                     mayAck={scope.who.decide('get', { ownerTeam: cert.team }).effect === 'allow'}
                     csrf={csrf}
                   />

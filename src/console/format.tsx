@@ -12,6 +12,15 @@ export function Time(props: { at: string | number | undefined }) {
   return <time datetime={iso}>{`${iso.slice(0, 19).replace('T', ' ')} UTC`}</time>
 }
 
+/** An age in words: "just now", "12 min ago", "3 h ago", "2 days ago". */
+export function ageText(seconds: number): string {
+  if (seconds < 60) return 'just now'
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`
+  const days = Math.floor(seconds / 86_400)
+  return `${days} day${days === 1 ? '' : 's'} ago`
+}
+
 /** Whole days from now until `expiresOn`, negative once expired; undefined if unparsable. */
 export function daysLeft(expiresOn: string | undefined, now: number): number | undefined {
   if (expiresOn === undefined) return undefined

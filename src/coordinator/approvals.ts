@@ -8,8 +8,8 @@
  *      └─────release───────┘  (the claimant was refused before it forwarded anything)
  *   pending ──(read or claim after expires_at)──▶ expired
  *
- * A claim is one `UPDATE ... WHERE status = 'pending'`, so of N concurrent approvals exactly one
- * gets `executing` and may forward the delete. An approval stuck in `executing` (the Worker died
+ * A claim is one `UPDATE ... WHERE status = 'pending'` (claim-machine.ts, shared with transfer
+ * requests), so of N concurrent approvals exactly one gets `executing` and may forward the delete. An approval stuck in `executing` (the Worker died
  * between the claim and the close) stays closed: never run twice, whatever happened upstream.
  *
  * Table `approvals`: id, status, expires_ms (for expiry and pruning), created_ms (the order in
@@ -26,6 +26,7 @@
  * Migration 2 gives tables made before `created_ms` the column, filled from each record's
  * `created_at`.
  */
+import { claimMachine } from './claim-machine'
 import { schema } from './schema'
 import type { Approval, Claim, Closing, Ending, PendingPage } from '../approvals/store'
 
@@ -118,16 +119,9 @@ export const APPROVALS_SCHEMA = schema('approvals', [
 
 export function approvalTable(sql: SqlStorage) {
   const iso = (ms: number) => new Date(ms).toISOString()
-
-  function expireIfDue(id: string, nowMs: number) {
-    sql.exec(
-      `UPDATE approvals SET status = 'expired', closed_at = ?
-       WHERE id = ? AND status = 'pending' AND expires_ms <= ?`,
-      iso(nowMs),
-      id,
-      nowMs,
-    )
-  }
+  // The claim, release, close and expiry: the transfers' own too (claim-machine.ts).
+  const machine = claimMachine(sql, 'approvals')
+  const expireIfDue = (id: string, nowMs: number) => machine.expire(nowMs, id)
 
   function read(id: string, nowMs: number): Approval | null {
     expireIfDue(id, nowMs)
@@ -252,38 +246,19 @@ export function approvalTable(sql: SqlStorage) {
 
     claim(id: string, approver: string, nowMs: number): Claim {
       expireIfDue(id, nowMs)
-      const won = sql
-        .exec(
-          `UPDATE approvals SET status = 'executing', approved_by = ?
-           WHERE id = ? AND status = 'pending' RETURNING id`,
-          approver,
-          id,
-        )
-        .toArray()
-      return { claimed: won.length === 1, approval: read(id, nowMs) }
+      const claimed = machine.claim(id, approver)
+      return { claimed, approval: read(id, nowMs) }
     },
 
     /** Only the claimant releases, and only before it forwarded the delete (approvals/approve.ts). */
     release(id: string, approver: string, nowMs: number): Approval | null {
-      sql.exec(
-        `UPDATE approvals SET status = 'pending', approved_by = NULL
-         WHERE id = ? AND status = 'executing' AND approved_by = ?`,
-        id,
-        approver,
-      )
+      machine.release(id, approver)
       return read(id, nowMs)
     },
 
     /** Only an executing approval closes, once: a late or repeated close changes nothing. */
     close(id: string, closing: Closing, nowMs: number): Approval | null {
-      sql.exec(
-        `UPDATE approvals SET status = ?, closed_at = ?, outcome = ?
-         WHERE id = ? AND status = 'executing'`,
-        closing.status,
-        iso(nowMs),
-        closing.outcome ?? null,
-        id,
-      )
+      machine.close(id, closing.status, nowMs, { outcome: closing.outcome ?? null })
       return read(id, nowMs)
     },
   }

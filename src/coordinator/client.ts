@@ -15,7 +15,8 @@ import type { TokenBudget } from '../upstream/budget-gate'
 import type { ChainLink, LinksInSpan } from './chain'
 import type { Coordinator } from './index'
 import type { MemberRateAnswer, MemberRateAsk } from './leases'
-import type { Ack, DriftKey, NoticeAsk, NoticeRow, Pairing } from './notices' // issue 23
+import type { Ack, DriftKey, NoticeAsk, NoticeRow, Pairing, SuccessorCheck } from './notices' // issue 23
+import type { SnapshotSettings, SnapshotView } from '../snapshot/shapes' // issue 23: lifecycleView
 import { accountsOfApproval, memberRateInstanceName, newApprovalId } from './shard'
 // Issue 20: policy revisions.
 import { revisionSchema, type CurrentAnswer, type Revision } from '../control/revision'
@@ -279,6 +280,15 @@ export interface NoticeStore {
   acknowledge(accountId: string, ack: Ack): Promise<boolean>
   pair(accountId: string, pairing: Pairing): Promise<void>
   pairings(accountId: string): Promise<Pairing[]>
+  /** Keeps what a check of the successor found (notices.ts recordCheck); false if not kept. */
+  recordCheck(
+    accountId: string,
+    certificateId: string,
+    successorId: string,
+    check: SuccessorCheck,
+  ): Promise<boolean>
+  /** The account's owners, snapshot view (`settings` null: none), notices and pairings at once. */
+  view(accountId: string, settings: SnapshotSettings | null): Promise<LifecycleView>
   /** Drift: stores the list just read (JSON), answers the one before. */
   swapSeen(accountId: string, list: string): Promise<string | null>
   /** Drift: the changes this caller is granted to record (owned appeared and unowned vanished dropped). */
@@ -289,6 +299,15 @@ export interface NoticeStore {
   ): Promise<(DriftKey & { team: string | null })[]>
   /** Drift: the granted changes are recorded. */
   settleDrift(accountId: string, keys: DriftKey[], nowMs: number): Promise<void>
+}
+
+/** One account as the expiring list and the team calendar read it: one round trip. */
+export interface LifecycleView {
+  owners: Map<string, string>
+  view: SnapshotView | null
+  notices: NoticeRow[]
+  acks: Ack[]
+  pairings: Pairing[]
 }
 
 export function coordinatedNotices(namespace: Namespace): NoticeStore {
@@ -303,6 +322,10 @@ export function coordinatedNotices(namespace: Namespace): NoticeStore {
     acknowledge: (accountId, ack) => reaching(() => at(accountId).acknowledgeNotice(ack)),
     pair: (accountId, pairing) => reaching(() => at(accountId).pairSuccessor(pairing)),
     pairings: (accountId) => reaching(() => at(accountId).successorPairings()),
+    recordCheck: (accountId, certificateId, successorId, check) =>
+      reaching(() => at(accountId).recordSuccessorCheck(certificateId, successorId, check)),
+    view: (accountId, settings) =>
+      reaching(() => at(accountId).lifecycleView(settings, Date.now())),
     swapSeen: (accountId, list) => reaching(() => at(accountId).swapSeenList(list)),
     claimDrift: (accountId, keys, nowMs) => reaching(() => at(accountId).claimDrift(keys, nowMs)),
     settleDrift: (accountId, keys, nowMs) => reaching(() => at(accountId).settleDrift(keys, nowMs)),

@@ -47,6 +47,7 @@ import {
   type NoticeRow,
   type Pairing,
   type DriftKey, // issue 23: drift on refresh
+  type SuccessorCheck, // issue 23: successor readiness
 } from './notices'
 import { ALARM_FLOOR_MS, canDeliver, noticeSender } from './notice-alarm' // issue 23: retries
 import type { Transfer } from '../ownership/transfer-store'
@@ -581,6 +582,31 @@ export class Coordinator extends DurableObject<Env> {
 
   successorPairings(): Pairing[] {
     return this.notices.pairings()
+  }
+
+  recordSuccessorCheck(certificateId: string, successorId: string, check: SuccessorCheck): boolean {
+    return this.notices.recordCheck(certificateId, successorId, check)
+  }
+
+  // Issue 23: what the expiring list reads of one account, in one round trip: its owners, its
+  // snapshot's view (when the policy keeps one; a stale one's refresh claim as snapshotList
+  // grants it), its notices and acknowledgements, and its pairings with their last checks.
+  lifecycleView(
+    settings: SnapshotSettings | null,
+    nowMs: number,
+  ): {
+    owners: Map<string, string>
+    view: SnapshotView | null
+    notices: NoticeRow[]
+    acks: Ack[]
+    pairings: Pairing[]
+  } {
+    return {
+      owners: this.ledger.owners(nowMs).owners,
+      view: settings === null ? null : this.snapshot.view(settings, nowMs),
+      ...this.listNotices(),
+      pairings: this.notices.pairings(),
+    }
   }
 
   swapSeenList(list: string): string | null {

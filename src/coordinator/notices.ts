@@ -12,6 +12,7 @@
  *
  * Table `lifecycle_acks`: a member's acknowledgement of a notice's (certificate, horizon), once.
  */
+import { z } from '@hono/zod-openapi'
 import { schema } from './schema'
 
 export const MAX_ATTEMPTS = 6
@@ -118,6 +119,14 @@ export const NOTICES_SCHEMA = schema('notices', [
       )`,
     ],
   },
+  {
+    id: 5,
+    description: 'rotation pairing: what the last check of the successor found, and when',
+    statements: [
+      'ALTER TABLE lifecycle_successors ADD COLUMN last_check TEXT',
+      'ALTER TABLE lifecycle_successors ADD COLUMN checked_at INTEGER',
+    ],
+  },
 ])
 
 /** One outside change as a refresh or the watch saw it (lifecycle/drift.ts). */
@@ -129,6 +138,46 @@ export interface DriftKey {
 /** How long a claimed change is another's to record before it may be claimed again. */
 export const DRIFT_CLAIM_MS = 60_000
 
+/**
+ * What one check of a named successor found (lifecycle/rotation.ts `checkSuccessor`): ready, or
+ * why not. Kept beside the pairing so that the expiring list and page can show it without
+ * checking again: a check costs two upstream calls (the successor, its associations), so only the
+ * expiry watch (at a horizon), the rotation gate (at a delete) and the naming itself make one.
+ */
+export interface SuccessorCheck {
+  /** When it was checked (ms). */
+  at: number
+  /** Who checked: the expiry watch, the rotation gate at a delete, or the naming. */
+  by: 'watch' | 'delete' | 'named'
+  ready: boolean
+  /** Why not: the successor is gone, has expired, or does not serve all the old one's services. */
+  reason: 'missing' | 'expired' | 'not_in_use' | null
+  /** `not_in_use`: the pairing's services the successor does not serve yet. */
+  missing_services: string[]
+  /** `expired`: when it expired. */
+  expires_on?: string
+}
+
+const successorCheckSchema = z.object({
+  at: z.number(),
+  by: z.enum(['watch', 'delete', 'named']),
+  ready: z.boolean(),
+  reason: z.enum(['missing', 'expired', 'not_in_use']).nullable(),
+  missing_services: z.array(z.string()),
+  expires_on: z.string().optional(),
+})
+
+/** A check as stored; one that does not parse is no check (shown as never checked). */
+function checkOf(stored: SqlStorageValue): SuccessorCheck | undefined {
+  if (typeof stored !== 'string') return undefined
+  try {
+    const parsed = successorCheckSchema.safeParse(JSON.parse(stored))
+    return parsed.success ? parsed.data : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** A successor named for a certificate, with the services the old one served then. */
 export interface Pairing {
   certificate_id: string
@@ -136,6 +185,8 @@ export interface Pairing {
   services: string[]
   named_by: string
   named_at: number
+  /** The last check of the successor, if one was made since it was named. */
+  check?: SuccessorCheck
 }
 
 type Row = NoticeRow & Record<string, SqlStorageValue>
@@ -270,16 +321,37 @@ export function noticeTables(storage: DurableObjectStorage) {
       )
     },
 
-    /** Names (or renames) a certificate's successor. */
+    /** Names (or renames) a certificate's successor; a renaming forgets the old one's check. */
     pair(pairing: Pairing): void {
       sql.exec(
         `INSERT OR REPLACE INTO lifecycle_successors
-         (certificate_id, successor_id, services, named_by, named_at) VALUES (?, ?, ?, ?, ?)`,
+         (certificate_id, successor_id, services, named_by, named_at, last_check, checked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
         pairing.certificate_id,
         pairing.successor_id,
         JSON.stringify(pairing.services),
         pairing.named_by,
         pairing.named_at,
+        pairing.check ? JSON.stringify(pairing.check) : null,
+        pairing.check?.at ?? null,
+      )
+    },
+
+    /**
+     * Keeps what a check of the successor found, if the pairing is still the one checked (not
+     * renamed meanwhile) and no later check was kept: overlapping checkers leave the newest.
+     */
+    recordCheck(certificateId: string, successorId: string, check: SuccessorCheck): boolean {
+      return (
+        sql.exec(
+          `UPDATE lifecycle_successors SET last_check = ?, checked_at = ?
+           WHERE certificate_id = ? AND successor_id = ? AND (checked_at IS NULL OR checked_at <= ?)`,
+          JSON.stringify(check),
+          check.at,
+          certificateId,
+          successorId,
+          check.at,
+        ).rowsWritten > 0
       )
     },
 
@@ -287,13 +359,17 @@ export function noticeTables(storage: DurableObjectStorage) {
       return sql
         .exec<Record<string, SqlStorageValue>>('SELECT * FROM lifecycle_successors')
         .toArray()
-        .map((row) => ({
-          certificate_id: String(row.certificate_id),
-          successor_id: String(row.successor_id),
-          services: JSON.parse(String(row.services)) as string[],
-          named_by: String(row.named_by),
-          named_at: Number(row.named_at),
-        }))
+        .map((row) => {
+          const check = checkOf(row.last_check ?? null)
+          return {
+            certificate_id: String(row.certificate_id),
+            successor_id: String(row.successor_id),
+            services: JSON.parse(String(row.services)) as string[],
+            named_by: String(row.named_by),
+            named_at: Number(row.named_at),
+            ...(check ? { check } : {}),
+          }
+        })
     },
 
     /** Stores the list just read and answers the one before it (JSON), in one step. */

@@ -1,12 +1,14 @@
 /**
  * Transfer requests inside the coordinator (ownership/transfer-store.ts says what they are): one
  * table per account instance, each transition one SQL statement, so that of concurrent approvals
- * exactly one claims a request and a request is filed once per certificate and team.
+ * exactly one claims a request (claim-machine.ts, shared with parked deletes) and a request is
+ * filed once per certificate and team.
  *
  * Table `transfers`: id, certificate_id and to_team (the one-pending-per-pair rule), status,
  * expires_ms, the filed record as JSON (immutable), approved_by and closed_at. Rows are pruned a
  * day past their expiry.
  */
+import { claimMachine } from './claim-machine'
 import { schema } from './schema'
 import type { Transfer } from '../ownership/transfer-store'
 
@@ -41,15 +43,11 @@ export const TRANSFERS_SCHEMA = schema('transfers', [
 ])
 
 export function transferTable(sql: SqlStorage) {
-  const iso = (ms: number) => new Date(ms).toISOString()
+  // The claim, reopen, close and expiry: the approvals' own (claim-machine.ts).
+  const machine = claimMachine(sql, 'transfers')
 
   function expireDue(nowMs: number) {
-    sql.exec(
-      `UPDATE transfers SET status = 'expired', closed_at = ?
-       WHERE status = 'pending' AND expires_ms <= ?`,
-      iso(nowMs),
-      nowMs,
-    )
+    machine.expire(nowMs)
     sql.exec('DELETE FROM transfers WHERE expires_ms < ?', nowMs - LINGER_MS)
   }
 
@@ -104,33 +102,16 @@ export function transferTable(sql: SqlStorage) {
 
     claim(id: string, approver: string, nowMs: number) {
       expireDue(nowMs)
-      const won = sql
-        .exec(
-          `UPDATE transfers SET status = 'executing', approved_by = ?
-           WHERE id = ? AND status = 'pending' RETURNING id`,
-          approver,
-          id,
-        )
-        .toArray()
-      return { claimed: won.length === 1, transfer: read(id, nowMs) }
+      const claimed = machine.claim(id, approver)
+      return { claimed, transfer: read(id, nowMs) }
     },
 
     reopen(id: string, approver: string): void {
-      sql.exec(
-        `UPDATE transfers SET status = 'pending', approved_by = NULL
-         WHERE id = ? AND status = 'executing' AND approved_by = ?`,
-        id,
-        approver,
-      )
+      machine.release(id, approver)
     },
 
     close(id: string, nowMs: number): void {
-      sql.exec(
-        `UPDATE transfers SET status = 'executed', closed_at = ?
-         WHERE id = ? AND status = 'executing'`,
-        iso(nowMs),
-        id,
-      )
+      machine.close(id, 'executed', nowMs)
     },
   }
 }

@@ -5,8 +5,10 @@
  * The list covers the caller's team's accounts and shows each certificate the policy lets the
  * caller list (its own team's; every one for account-wide roles), expiring within the window,
  * soonest first, with its owner, the horizon it stands at and its notices (state per channel) and
- * acknowledgements. It reads through the CertificateSource: the account's snapshot, or one
- * upstream list per account when the policy turns the snapshot off.
+ * acknowledgements, and the successor its team named with what the last check of it found (kept by
+ * the expiry watch, the rotation gate and the naming: a list costs no association call). It reads
+ * each account in one coordinator round trip (account-view.ts): the account's snapshot with it, or
+ * one upstream list beside it when the policy turns the snapshot off.
  *
  * An acknowledgement says the team knows: a notice at that horizon must exist, the caller must be
  * able to see the certificate (as for `get`), and it goes on the chain (an `acknowledgement` entry)
@@ -17,7 +19,8 @@ import { run, type Findings, type Outcome } from '../kernel/operation'
 import type { RequestScope } from '../kernel/scope'
 import { GatewayError } from '../lib/errors'
 import { calendarPath, calendarToken } from './calendar'
-import { certificateSourceFor } from './certificate-source'
+import type { Pairing, SuccessorCheck } from '../coordinator/notices'
+import { readAccountViews } from './account-view'
 import { daysLeft, horizonAt } from './horizons'
 
 export interface ExpiringNotice {
@@ -26,6 +29,30 @@ export interface ExpiringNotice {
   kind: string
   state: string
   attempts: number
+}
+
+/** What the last check of the named successor found, and how old that finding is. */
+export interface SuccessorReadiness {
+  ready: boolean
+  /** Why not: `missing` (gone), `expired`, `not_in_use` (by `missing_services`). */
+  reason: SuccessorCheck['reason']
+  missing_services: string[]
+  expires_on?: string
+  checked_at: string
+  checked_by: SuccessorCheck['by']
+  /** Seconds since the check, when the list was read. */
+  age_seconds: number
+}
+
+/** The successor the team named (rotation pairing), and its readiness as last checked. */
+export interface ExpiringSuccessor {
+  successor_id: string
+  named_by: string
+  named_at: string
+  /** The services the old certificate served when the successor was named. */
+  services: string[]
+  /** Null: not checked since it was named (the expiry watch checks it at a horizon). */
+  check: SuccessorReadiness | null
 }
 
 export interface ExpiringCertificate {
@@ -39,6 +66,31 @@ export interface ExpiringCertificate {
   horizon: string | null
   notices: ExpiringNotice[]
   acknowledged: string[]
+  successor: ExpiringSuccessor | null
+}
+
+/** A pairing as the list shows it: no upstream call, only what the last check kept. */
+function successorOf(pairing: Pairing | undefined, nowMs: number): ExpiringSuccessor | null {
+  if (pairing === undefined) return null
+  const { check } = pairing
+  return {
+    successor_id: pairing.successor_id,
+    named_by: pairing.named_by,
+    named_at: new Date(pairing.named_at).toISOString(),
+    services: pairing.services,
+    check:
+      check === undefined
+        ? null
+        : {
+            ready: check.ready,
+            reason: check.reason,
+            missing_services: check.missing_services,
+            ...(check.expires_on !== undefined ? { expires_on: check.expires_on } : {}),
+            checked_at: new Date(check.at).toISOString(),
+            checked_by: check.by,
+            age_seconds: Math.max(0, Math.floor((nowMs - check.at) / 1000)),
+          },
+  }
 }
 
 type Deps = Pick<
@@ -53,13 +105,14 @@ export function listExpiring(
 ): Promise<Outcome<ExpiringCertificate[]>> {
   return run({}, async () => {
     const team = deps.policy.teams.find((t) => t.id === deps.principal.teamId)
-    const source = certificateSourceFor(deps)
+    const accounts = team?.accounts ?? []
     const found: ExpiringCertificate[] = []
     const settings = deps.policy.lifecycle
-    for (const accountId of team?.accounts ?? []) {
-      const { certificates } = await source.list(accountId)
-      const { owners } = await deps.ledger.owners(accountId)
-      const { notices, acks } = await deps.lifecycle.notices.list(accountId)
+    // One coordinator round trip per account, the accounts side by side (account-view.ts).
+    const views = await readAccountViews(deps, accounts)
+    for (const [index, accountId] of accounts.entries()) {
+      const { certificates, owners, notices, acks, pairings } = views[index]!
+      const successors = new Map(pairings.map((p) => [p.certificate_id, p]))
       for (const cert of certificates) {
         const expiresMs = Date.parse(cert.expires_on ?? '')
         if (Number.isNaN(expiresMs) || expiresMs > nowMs + input.withinDays * 86_400_000) continue
@@ -87,6 +140,7 @@ export function listExpiring(
               attempts: n.attempts,
             })),
           acknowledged: acks.filter((a) => a.certificate_id === cert.id).map((a) => a.horizon),
+          successor: successorOf(successors.get(cert.id), nowMs),
         })
       }
     }

@@ -14,7 +14,7 @@ import { accountsOf } from '../policy/document'
 import { certificateSourceFor } from './certificate-source'
 import { parseChannels } from './channels'
 import { lifecycleRecorder } from './record'
-import { successorProblem } from './rotation'
+import { checkSuccessor, keepCheck } from './rotation'
 import { auditLogRequest } from './drift'
 import type { Pairing } from '../coordinator/notices'
 import { deliverDue, watchExpiry, type WatchDeps, type WatchReport } from './watch'
@@ -40,11 +40,14 @@ export function expiryWatchDeps(env: Env, now: () => number = Date.now): WatchDe
     notices,
     channels,
     // A certificate with a ready successor is handled: no notice, no escalation (rotation.ts).
+    // What the check found is kept beside the pairing, for the expiring list and page.
     async handled(accountId, certificate) {
       if (!pairings.has(accountId)) pairings.set(accountId, await notices.pairings(accountId))
       const pairing = pairings.get(accountId)!.find((p) => p.certificate_id === certificate.id)
       if (pairing === undefined) return false
-      return (await successorProblem(scope.upstream, accountId, pairing, now())) === undefined
+      const check = await checkSuccessor(scope.upstream, accountId, pairing, now(), 'watch')
+      await keepCheck(notices, accountId, pairing, check)
+      return check.ready
     },
     settings: config.policy.lifecycle,
     record: lifecycleRecorder(env.AUDIT, config.audit, chains, now),

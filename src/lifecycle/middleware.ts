@@ -4,7 +4,8 @@
  * credential (calendar.ts). A wrong token, or a team the policy does not have, is the same 404 as
  * any unknown path, compared in constant time. It reads the team's certificates as the gateway's
  * system principal, from the account's snapshot (a stale one costs the reserve one list,
- * single-flight), and the audit trail records the request like any other.
+ * single-flight), each account in one coordinator round trip (account-view.ts), and the audit
+ * trail records the request like any other.
  */
 import { createMiddleware } from 'hono/factory'
 import { timingSafeEqual } from 'hono/utils/buffer'
@@ -12,7 +13,7 @@ import type { AppEnv } from '../app-env'
 import { SYSTEM_PRINCIPAL, scopeFor } from '../kernel/scope-for'
 import { GatewayError } from '../lib/errors'
 import { calendarFeed, calendarToken, type CalendarCertificate } from './calendar'
-import { certificateSourceFor } from './certificate-source'
+import { readAccountViews } from './account-view'
 
 const PATH = /^\/calendar\/([a-z0-9][a-z0-9._-]{0,62})\/([A-Za-z0-9_-]{43})\.ics$/
 
@@ -28,11 +29,12 @@ export const calendarFeedDoor = () =>
       throw GatewayError.of('NO_ROUTE')
     }
     const scope = scopeFor({ env: c.env, config, principal: SYSTEM_PRINCIPAL, requestId })
-    const source = certificateSourceFor(scope)
     const items: CalendarCertificate[] = []
-    for (const accountId of known.accounts) {
-      const { owners } = await scope.ledger.owners(accountId)
-      for (const certificate of (await source.list(accountId)).certificates) {
+    // One coordinator round trip per account (owners with the snapshot), side by side.
+    const views = await readAccountViews(scope, known.accounts)
+    for (const [index, accountId] of known.accounts.entries()) {
+      const { owners, certificates } = views[index]!
+      for (const certificate of certificates) {
         if (owners.get(certificate.id) === team) items.push({ accountId, certificate })
       }
     }

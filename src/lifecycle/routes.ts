@@ -20,6 +20,40 @@ const notice = z.object({
   attempts: z.number().int(),
 })
 
+const successorReadiness = z
+  .object({
+    ready: z.boolean(),
+    reason: z
+      .enum(['missing', 'expired', 'not_in_use'])
+      .nullable()
+      .openapi({ description: 'Why not ready: gone, expired, or not yet in use by every service' }),
+    missing_services: z
+      .array(z.string())
+      .openapi({ description: 'The services the old one served that the successor does not yet' }),
+    expires_on: z.string().optional().openapi({ description: 'When an expired successor expired' }),
+    checked_at: z.string().openapi({ description: 'When this was checked' }),
+    checked_by: z
+      .enum(['watch', 'delete', 'named'])
+      .openapi({ description: 'The expiry watch, the rotation gate at a delete, or the naming' }),
+    age_seconds: z.number().int().openapi({ description: 'Seconds since the check' }),
+  })
+  .openapi('SuccessorReadiness')
+
+const expiringSuccessor = z
+  .object({
+    successor_id: z.string(),
+    named_by: z.string(),
+    named_at: z.string(),
+    services: z
+      .array(z.string())
+      .openapi({ description: 'The services the old one served when the successor was named' }),
+    check: successorReadiness.nullable().openapi({
+      description:
+        'What the last check of the successor found; null when not checked since it was named. Not checked per request: the expiry watch checks at a horizon, the rotation gate at a delete.',
+    }),
+  })
+  .openapi('ExpiringSuccessor')
+
 const expiringCertificate = z
   .object({
     account_id: z.string(),
@@ -35,6 +69,9 @@ const expiringCertificate = z
       .openapi({ description: 'The horizon it stands at (`14d`, `expired`), if any' }),
     notices: z.array(notice),
     acknowledged: z.array(z.string()).openapi({ description: 'Horizons acknowledged' }),
+    successor: expiringSuccessor
+      .nullable()
+      .openapi({ description: 'The successor its team named (rotation pairing), if any' }),
   })
   .openapi('ExpiringCertificate')
 
@@ -45,7 +82,7 @@ export const expiringRoute = createRoute({
   tags: tagged('certificates'),
   summary: 'Certificates that expire soon',
   description:
-    "Certificates of the caller's team's accounts expiring within `within` (or expired), soonest first, with owner, horizon, notices and acknowledgements. Shows what the policy lets the caller list: the team's own, or all for account-wide roles. Read from the account's snapshot (an upstream list only when it is stale).",
+    "Certificates of the caller's team's accounts expiring within `within` (or expired), soonest first, with owner, horizon, notices, acknowledgements and the named successor with its last readiness check (and its age). Shows what the policy lets the caller list: the team's own, or all for account-wide roles. Read from the account's snapshot (an upstream list only when it is stale).",
   middleware: [declareAction('expiring')] as const,
   request: { query: expiringQuery },
   responses: {

@@ -10,7 +10,7 @@ import { run, type Outcome } from '../kernel/operation'
 import type { RequestScope } from '../kernel/scope'
 import { GatewayError } from '../lib/errors'
 import { upstreamRequests } from '../upstream/request'
-import { successorProblem } from './rotation'
+import { checkSuccessor, problemOf } from './rotation'
 
 type Deps = Pick<
   RequestScope,
@@ -55,10 +55,12 @@ export function nameSuccessor(
       named_by: deps.principal.memberId,
       named_at: nowMs,
     }
-    const problem = await successorProblem(deps.upstream, accountId, pairing, nowMs)
-    if (problem?.endsWith('no longer exists')) throw GatewayError.of('SUCCESSOR_NOT_FOUND')
+    // The naming's check is kept with the pairing: the expiring list shows it until the next one.
+    const check = await checkSuccessor(deps.upstream, accountId, pairing, nowMs, 'named')
+    if (check.reason === 'missing') throw GatewayError.of('SUCCESSOR_NOT_FOUND')
+    const problem = problemOf(pairing, check)
     await deps.audit.beforeChange(found)
-    await deps.lifecycle.notices.pair(accountId, pairing)
+    await deps.lifecycle.notices.pair(accountId, { ...pairing, check })
     return {
       certificate_id: certificateId,
       successor_id: successorId,

@@ -345,6 +345,18 @@ export async function readAccountSnapshot(
   if (snapshot === undefined)
     throw new Error('the snapshot is off (policy snapshot.max_age_seconds: 0)')
   const { view } = await snapshot.list(accountId)
+  return accountSnapshotFrom(snapshot, accountId, view)
+}
+
+/**
+ * As `readAccountSnapshot`, from a view already read (issue 23: the expiring list reads it in the
+ * same round trip as the account's notices and pairings, coordinator `lifecycleView`).
+ */
+export async function accountSnapshotFrom(
+  snapshot: SnapshotPort,
+  accountId: string,
+  view: SnapshotView,
+): Promise<AccountSnapshot> {
   if (view.state === 'fresh' || (view.state === 'stale' && view.claim === null)) {
     return {
       revision: view.revision,

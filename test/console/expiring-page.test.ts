@@ -16,6 +16,7 @@ import { emulator } from '../support/emulator'
 import { GATEWAY, callJson, uploadedId } from '../support/gateway'
 import { ACCOUNT, KEYS } from '../support/identities'
 import { policyWith } from '../support/policies'
+import type { SuccessorCheck } from '../../src/coordinator/notices'
 import { Browser } from './support'
 
 const DAY = 86_400_000
@@ -151,5 +152,55 @@ describe('the expiring page', () => {
     const row = rowOf((await alice.get('/console/expiring')).html, id)!
     expect(row).toContain('name="horizon" value="14d"')
     expect(textOf(row)).not.toContain('acknowledged: 14d')
+  })
+})
+
+/** A pairing as the coordinator keeps it, with `check` as the last check found (or none). */
+async function paired(old: string, successor: string, check?: SuccessorCheck) {
+  const coordinator = env.COORDINATOR.get(env.COORDINATOR.idFromName(ACCOUNT))
+  await coordinator.pairSuccessor({
+    certificate_id: old,
+    successor_id: successor,
+    services: ['gateway', 'api'],
+    named_by: 'alice',
+    named_at: Date.now() - 3_600_000,
+    ...(check ? { check } : {}),
+  })
+}
+
+describe("the successor's readiness on the page", () => {
+  it('shows the last check (ready, or why not) and its age; "not checked yet" before any', async () => {
+    const ready = await uploadedExpiring(10, KEYS.alice)
+    const waiting = await uploadedExpiring(11, KEYS.alice)
+    const unchecked = await uploadedExpiring(12, KEYS.alice)
+    const next = await uploadedId({}, { key: KEYS.alice })
+    const at = Date.now() - 12 * 60_000
+    await paired(ready, next, {
+      at,
+      by: 'watch',
+      ready: true,
+      reason: null,
+      missing_services: [],
+    })
+    await paired(waiting, next, {
+      at: Date.now() - 3 * 86_400_000,
+      by: 'delete',
+      ready: false,
+      reason: 'not_in_use',
+      missing_services: ['api'],
+    })
+    await paired(unchecked, next)
+
+    const page = (await (await signedIn(KEYS.alice)).get('/console/expiring')).html
+    const readyRow = textOf(rowOf(page, ready)!)
+    expect(readyRow).toContain(next)
+    expect(readyRow).toContain('named by alice')
+    expect(readyRow).toMatch(/ ready checked 1[23] min ago by the expiry watch /)
+    const waitingRow = textOf(rowOf(page, waiting)!)
+    expect(waitingRow).toContain('not ready not yet in use by 1 of 2 services: api')
+    expect(waitingRow).toContain('checked 3 days ago by a delete')
+    const uncheckedRow = textOf(rowOf(page, unchecked)!)
+    expect(uncheckedRow).toContain('not checked yet')
+    expect(uncheckedRow).not.toMatch(/ ready|not ready/)
   })
 })

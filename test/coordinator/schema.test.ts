@@ -13,6 +13,7 @@ import { LEDGER_SCHEMA } from '../../src/coordinator/ledger'
 import { MEMBER_KEYS_SCHEMA } from '../../src/coordinator/member-keys'
 import { SNAPSHOT_SCHEMA } from '../../src/coordinator/snapshot'
 import { heldKey } from '../../src/snapshot/shapes'
+import { NOTICES_SCHEMA, noticeTables } from '../../src/coordinator/notices'
 import { appliedId, migrate, schema } from '../../src/coordinator/schema'
 import { ACCOUNT } from '../support/identities'
 import { callJson, certificateUrl } from '../support/gateway'
@@ -273,6 +274,56 @@ describe("the snapshot's migration 2 (its epoch)", () => {
         'string',
       ])
       expect(snapshot.view(settings, 2_001, undefined, heldKey(view)).unchanged).toBe(true)
+    })
+  })
+})
+
+describe("the notices' migration 5 (the successor's last check)", () => {
+  it('reaches an instance at migration 4: its pairing stays, unchecked until a check is kept', async () => {
+    const instance = fresh()
+    const pairing = {
+      certificate_id: crypto.randomUUID(),
+      successor_id: crypto.randomUUID(),
+      services: ['gateway'],
+      named_by: 'alice',
+      named_at: 1_700_000_000_000,
+    }
+    await runInDurableObject(instance, (_coordinator, state) => {
+      migrate(state.storage, schema('notices', NOTICES_SCHEMA.migrations.slice(0, 4)))
+      state.storage.sql.exec(
+        `INSERT INTO lifecycle_successors (certificate_id, successor_id, services, named_by, named_at)
+         VALUES (?, ?, ?, ?, ?)`,
+        pairing.certificate_id,
+        pairing.successor_id,
+        JSON.stringify(pairing.services),
+        pairing.named_by,
+        pairing.named_at,
+      )
+    })
+    // The next use migrates: the pairing reads as before, with no check.
+    expect(await instance.successorPairings()).toEqual([pairing])
+    const check = {
+      at: 1_700_000_100_000,
+      by: 'watch' as const,
+      ready: false,
+      reason: 'not_in_use' as const,
+      missing_services: ['gateway'],
+    }
+    expect(
+      await instance.recordSuccessorCheck(pairing.certificate_id, pairing.successor_id, check),
+    ).toBe(true)
+    // An older check, or one of another successor, is not kept over it.
+    const older = { ...check, at: check.at - 1, ready: true, reason: null, missing_services: [] }
+    expect(
+      await instance.recordSuccessorCheck(pairing.certificate_id, pairing.successor_id, older),
+    ).toBe(false)
+    expect(await instance.recordSuccessorCheck(pairing.certificate_id, 'other', check)).toBe(false)
+    expect(await instance.successorPairings()).toEqual([{ ...pairing, check }])
+    await runInDurableObject(instance, (_coordinator, state) => {
+      expect(appliedId(state.storage.sql, 'notices')).toBe(NOTICES_SCHEMA.migrations.length)
+      // A stored check that does not parse reads as none (shown as never checked).
+      state.storage.sql.exec('UPDATE lifecycle_successors SET last_check = \'{"at":"x"}\'')
+      expect(noticeTables(state.storage).pairings()).toEqual([pairing])
     })
   })
 })

@@ -20,6 +20,7 @@ import {
   certificatesPath,
   e2e,
   emulator,
+  emulatorControl,
   gateway,
   upload,
 } from './support/context'
@@ -165,11 +166,20 @@ beforeAll(async () => {
   })
   expect(parked.status).toBe(202)
   // lifecycle/expiring (issue 23): one that expires soon, so the expiring page has a row.
-  await upload(gateway(), DEMO_KEYS.bob, {
+  const expiring = await upload(gateway(), DEMO_KEYS.bob, {
     ca: false,
     certificates: (await makeCertificate({ cn: 'phone expiring', validDays: 10 })).pem,
     name: 'phone-payments-expiring-soon-with-a-long-name',
   })
+  // Its named successor, not yet serving the service it serves: the row shows why, and when.
+  await emulatorControl.associations(expiring.id, [{ service: 'gateway', status: 'active' }])
+  const named = await api(
+    { name: 'gateway', apiBase: e2e().gatewayUrl },
+    DEMO_KEYS.bob,
+    `/gateway/v1/accounts/${ACCOUNT}/mtls_certificates/${expiring.id}/successor`,
+    { method: 'PUT', body: { successor_id: uploaded.id } },
+  )
+  expect(named.status).toBe(200)
   const read = await api(gateway(), DEMO_KEYS.bob, certificatesPath(uploaded.id))
   made = {
     certificate: uploaded.id,

@@ -123,3 +123,122 @@ describe('rotation pairing', () => {
     expect(sent.filter((d) => d.body.includes(unpaired))).toHaveLength(1)
   })
 })
+
+interface Readiness {
+  ready: boolean
+  reason: 'missing' | 'expired' | 'not_in_use' | null
+  missing_services: string[]
+  checked_at: string
+  checked_by: 'watch' | 'delete' | 'named'
+  age_seconds: number
+}
+interface Listed {
+  id: string
+  successor: { successor_id: string; services: string[]; check: Readiness | null } | null
+}
+
+/** The certificate's successor as `GET /expiring` shows it. */
+async function listedSuccessor(id: string) {
+  const { status, body } = await callJson<Listed[]>(`${GATEWAY}/expiring`, { key: KEYS.alice })
+  expect(status).toBe(200)
+  return body.result!.find((c) => c.id === id)?.successor
+}
+
+/** One run of the expiry watch at `nowMs`, with a payments channel. */
+async function watchAt(nowMs: number) {
+  const policy = JSON.parse(await policyWith()) as Record<string, unknown>
+  policy.lifecycle = { teams: { payments: { channels: ['hook'] } } }
+  const watchEnv = {
+    ...env,
+    POLICY: JSON.stringify(policy),
+    LIFECYCLE_CHANNELS: JSON.stringify({
+      hook: { kind: 'slack', url: 'https://hooks.test/__receiver/payments' },
+    }),
+  }
+  return watchExpiry(
+    expiryWatchDeps(watchEnv, () => nowMs),
+    nowMs,
+  )
+}
+
+describe("the successor's readiness in the expiring list", () => {
+  it('shows what the naming, the gate at a delete and the watch found, and when, checking nothing itself', async () => {
+    const made = await makeCertificate({ ca: false, notAfter: new Date(Date.now() + 10 * DAY) })
+    const old = await uploadedId({ certificates: made.pem }, { key: KEYS.alice })
+    const next = await uploadedId({}, { key: KEYS.alice })
+    await emulator.setAssociations(old, GATEWAY_SERVICE)
+    const namedAt = Date.now()
+    await nameSuccessor(old, next)
+
+    // The naming's check: not in use by the one service the old one served.
+    const named = await listedSuccessor(old)
+    expect(named).toMatchObject({ successor_id: next, services: ['gateway'] })
+    expect(named!.check).toMatchObject({
+      ready: false,
+      reason: 'not_in_use',
+      missing_services: ['gateway'],
+      checked_by: 'named',
+    })
+    expect(Date.parse(named!.check!.checked_at)).toBeGreaterThanOrEqual(namedAt - 1000)
+    expect(named!.check!.age_seconds).toBeGreaterThanOrEqual(0)
+    // Listing asked the upstream nothing about the successor (no get, no associations).
+    const before = (await emulator.requests()).length
+    await listedSuccessor(old)
+    const asked = (await emulator.requests()).slice(before)
+    expect(asked.filter((r) => r.path.includes(next))).toEqual([])
+
+    // The gate at a refused delete keeps its own check.
+    await emulator.setAssociations(old, [])
+    expect((await remove(old)).status).toBe(409)
+    expect((await listedSuccessor(old))!.check).toMatchObject({
+      ready: false,
+      reason: 'not_in_use',
+      checked_by: 'delete',
+    })
+
+    // A watch run with an older clock does not overwrite the newer check...
+    await watchAt(Date.now() - 60_000)
+    expect((await listedSuccessor(old))!.check!.checked_by).toBe('delete')
+    // ...a current one does: the successor now serves the gateway, so it is ready.
+    await emulator.setAssociations(next, GATEWAY_SERVICE)
+    const watchedAt = Date.now() + 1000
+    expect((await watchAt(watchedAt)).problems).toEqual([])
+    const watched = (await listedSuccessor(old))!.check!
+    expect(watched).toMatchObject({
+      ready: true,
+      reason: null,
+      missing_services: [],
+      checked_by: 'watch',
+      checked_at: new Date(watchedAt).toISOString(),
+    })
+  })
+
+  it('says when the successor is gone; renaming replaces that check with the naming’s', async () => {
+    const made = await makeCertificate({ ca: false, notAfter: new Date(Date.now() + 10 * DAY) })
+    const old = await uploadedId({ certificates: made.pem }, { key: KEYS.alice })
+    const next = await uploadedId({}, { key: KEYS.alice })
+    await nameSuccessor(old, next)
+    expect((await listedSuccessor(old))!.check).toMatchObject({ ready: true, checked_by: 'named' })
+
+    // The successor deleted (it has no successor of its own, so no gate stops it).
+    expect((await remove(next)).status).toBe(200)
+    await watchAt(Date.now() + 1000)
+    expect((await listedSuccessor(old))!.check).toMatchObject({
+      ready: false,
+      reason: 'missing',
+      checked_by: 'watch',
+    })
+
+    const other = await uploadedId({}, { key: KEYS.alice })
+    await nameSuccessor(old, other)
+    const renamed = await listedSuccessor(old)
+    expect(renamed).toMatchObject({ successor_id: other })
+    expect(renamed!.check).toMatchObject({ ready: true, checked_by: 'named' })
+  })
+
+  it('is null for a certificate with no successor named', async () => {
+    const made = await makeCertificate({ ca: false, notAfter: new Date(Date.now() + 10 * DAY) })
+    const alone = await uploadedId({ certificates: made.pem }, { key: KEYS.alice })
+    expect(await listedSuccessor(alone)).toBeNull()
+  })
+})

@@ -80,6 +80,7 @@ async function counted(url: string, init: RequestInit & { key: string }, overrid
     status: response.status,
     body,
     methods: before.map((call) => call.method),
+    calls: before,
     depth: Math.max(0, ...before.map((call) => call.depth)),
     /** The round trips on the response path other than the budget's lease. */
     rounds: before.filter((call) => call.method !== 'lease').length,
@@ -127,6 +128,30 @@ describe('round trips on the response path (issue 21 item 3)', () => {
     expect(await chainProblems()).toEqual([])
   })
 
+  it('a delete of a certificate with a named successor waits for one more: its check kept', async () => {
+    const id = await uploadedId({}, { key: KEYS.alice })
+    const next = await uploadedId({}, { key: KEYS.alice })
+    const named = await callJson(
+      `${GATEWAY}/accounts/${ACCOUNT}/mtls_certificates/${id}/successor`,
+      {
+        method: 'PUT',
+        key: KEYS.alice,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ successor_id: next }),
+      },
+    )
+    expect(named.status).toBe(200)
+    const gone = await counted(certificateUrl(id), { method: 'DELETE', key: KEYS.bob })
+    expect(gone.status, gone.body).toBe(200)
+    // The pairing comes with the owner; what the gate's check found is kept for the expiring
+    // list (issue 23), then the release.
+    expect(gone.methods.filter((m) => m !== 'lease')).toEqual([
+      'ownerNumbered',
+      'recordSuccessorCheck',
+      expect.stringMatching(/^releaseOwner(Stored)?$/),
+    ])
+  })
+
   it('a parked delete waits for two: the owner with its audit number, then the park', async () => {
     const id = await uploadedId({ ca: true }, { key: KEYS.alice })
     const parked = await counted(certificateUrl(id), {
@@ -150,6 +175,38 @@ describe('round trips on the response path (issue 21 item 3)', () => {
     expect(refused.status).toBe(404)
     expect(refused.methods).toEqual(['ownerNumbered'])
     expect(await chainProblems()).toEqual([])
+  })
+})
+
+describe('lifecycle reads: one round trip per account (issue 23)', () => {
+  // A read's own entry is chained after the response (`waitUntil`), but may start before it.
+  const domain = (calls: Logged[]) =>
+    calls.filter((c) => c.method !== 'lease' && c.method !== 'appendAudit')
+
+  it('the expiring list reads each account once, the accounts side by side', async () => {
+    await uploadedId({}, { key: KEYS.alice })
+    // The first list fills each account's snapshot (a refresh stores it); the second is the cost
+    // of a list: owners, snapshot, notices and successors of each account in one answer.
+    expect((await counted(`${GATEWAY}/expiring`, { key: KEYS.admin })).status).toBe(200)
+    const listed = await counted(`${GATEWAY}/expiring`, { key: KEYS.admin })
+    expect(listed.status, listed.body).toBe(200)
+    // The admin's team (platform) has two accounts: one call each, neither waiting on the other.
+    expect(domain(listed.calls)).toEqual([
+      { method: 'lifecycleView', depth: 1 },
+      { method: 'lifecycleView', depth: 1 },
+    ])
+  })
+
+  it("the team calendar reads each of the team's accounts once", async () => {
+    await uploadedId({}, { key: KEYS.alice })
+    const { body } = await callJson<{ path: string }>(`${GATEWAY}/expiring/calendar`, {
+      key: KEYS.alice,
+    })
+    const feed = `https://gateway.test${body.result!.path}`
+    expect((await counted(feed, { key: KEYS.alice })).status).toBe(200)
+    const read = await counted(feed, { key: KEYS.alice })
+    expect(read.status, read.body).toBe(200)
+    expect(domain(read.calls)).toEqual([{ method: 'lifecycleView', depth: 1 }])
   })
 })
 
