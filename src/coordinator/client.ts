@@ -273,6 +273,8 @@ export interface NoticeStore {
     id: string,
     result: { ok: boolean; reason?: string },
     nowMs: number,
+    /** The policy's `lifecycle.retry_base_seconds`, in ms (default 60 s). */
+    retryBaseMs?: number,
   ): Promise<NoticeRow | null>
   list(accountId: string): Promise<{ notices: NoticeRow[]; acks: Ack[] }>
   requeue(accountId: string, id: string, nowMs: number): Promise<boolean>
@@ -296,8 +298,8 @@ export function coordinatedNotices(namespace: Namespace): NoticeStore {
   return {
     queue: (accountId, asks, nowMs) => reaching(() => at(accountId).queueNotices(asks, nowMs)),
     claim: (accountId, limit, nowMs) => reaching(() => at(accountId).claimNotices(limit, nowMs)),
-    settle: (accountId, id, result, nowMs) =>
-      reaching(() => at(accountId).settleNotice(id, result, nowMs)),
+    settle: (accountId, id, result, nowMs, retryBaseMs) =>
+      reaching(() => at(accountId).settleNotice(id, result, nowMs, retryBaseMs)),
     list: (accountId) => reaching(() => at(accountId).listNotices()),
     requeue: (accountId, id, nowMs) => reaching(() => at(accountId).requeueNotice(id, nowMs)),
     acknowledge: (accountId, ack) => reaching(() => at(accountId).acknowledgeNotice(ack)),

@@ -553,8 +553,13 @@ export class Coordinator extends DurableObject<Env> {
     return claimed
   }
 
-  async settleNotice(id: string, result: { ok: boolean; reason?: string }, nowMs: number) {
-    const settled = this.notices.settle(id, result, nowMs)
+  async settleNotice(
+    id: string,
+    result: { ok: boolean; reason?: string },
+    nowMs: number,
+    retryBaseMs?: number,
+  ) {
+    const settled = this.notices.settle(id, result, nowMs, retryBaseMs)
     await this.armNotices(nowMs)
     return settled
   }

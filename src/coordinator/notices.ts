@@ -15,8 +15,11 @@
 import { schema } from './schema'
 
 export const MAX_ATTEMPTS = 6
-/** 1 min, 4 min, 16 min, 64 min, 256 min between attempts. */
-export const backoffMs = (attempts: number) => 60_000 * 4 ** Math.max(0, attempts - 1)
+/** The policy's default `lifecycle.retry_base_seconds`, in ms. */
+export const RETRY_BASE_MS = 60_000
+/** 1 min, 4 min, 16 min, 64 min, 256 min between attempts (with the default base). */
+export const backoffMs = (attempts: number, baseMs = RETRY_BASE_MS) =>
+  baseMs * 4 ** Math.max(0, attempts - 1)
 export const LEASE_MS = 120_000
 
 export type NoticeKind = 'notice' | 'escalation' | 'platform_escalation' | 'drift'
@@ -194,8 +197,16 @@ export function noticeTables(storage: DurableObjectStorage) {
       return due
     },
 
-    /** One attempt's result: delivered, or when to try again, or dead after MAX_ATTEMPTS. */
-    settle(id: string, result: { ok: boolean; reason?: string }, nowMs: number): NoticeRow | null {
+    /**
+     * One attempt's result: delivered, or when to try again (`baseMs` is the policy's
+     * `lifecycle.retry_base_seconds`), or dead after MAX_ATTEMPTS.
+     */
+    settle(
+      id: string,
+      result: { ok: boolean; reason?: string },
+      nowMs: number,
+      baseMs = RETRY_BASE_MS,
+    ): NoticeRow | null {
       const [row] = rows(`SELECT ${COLUMNS} FROM lifecycle_notices WHERE id = ?`, id)
       if (row === undefined || row.state !== 'pending') return row ?? null
       const attempts = row.attempts + 1
@@ -209,7 +220,7 @@ export function noticeTables(storage: DurableObjectStorage) {
          last_reason = ?, settled_at = ? WHERE id = ?`,
         state,
         attempts,
-        state === 'pending' ? nowMs + backoffMs(attempts) : row.next_at,
+        state === 'pending' ? nowMs + backoffMs(attempts, baseMs) : row.next_at,
         result.reason ?? null,
         state === 'pending' ? null : nowMs,
         id,

@@ -227,7 +227,13 @@ async function sendDue(
     const result = channel
       ? await send(channel, message, nowMs)
       : { ok: false as const, reason: `no channel "${row.channel}" in LIFECYCLE_CHANNELS` }
-    const settled = await deps.notices.settle(accountId, row.id, result, nowMs)
+    const settled = await deps.notices.settle(
+      accountId,
+      row.id,
+      result,
+      nowMs,
+      deps.settings.retry_base_seconds * 1000,
+    )
     if (settled === null) continue
     if (settled.state === 'pending') {
       report.retrying++
