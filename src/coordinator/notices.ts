@@ -215,17 +215,18 @@ export function noticeTables(storage: DurableObjectStorage) {
         : attempts >= MAX_ATTEMPTS
           ? 'dead'
           : 'pending'
+      const nextAt = state === 'pending' ? nowMs + backoffMs(attempts, baseMs) : row.next_at
       sql.exec(
         `UPDATE lifecycle_notices SET state = ?, attempts = ?, next_at = ?, lease_until = 0,
          last_reason = ?, settled_at = ? WHERE id = ?`,
         state,
         attempts,
-        state === 'pending' ? nowMs + backoffMs(attempts, baseMs) : row.next_at,
+        nextAt,
         result.reason ?? null,
         state === 'pending' ? null : nowMs,
         id,
       )
-      return { ...row, state, attempts, last_reason: result.reason ?? null }
+      return { ...row, state, attempts, next_at: nextAt, last_reason: result.reason ?? null }
     },
 
     /** Every notice of the account (a team's are few: a handful per certificate). */

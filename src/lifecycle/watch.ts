@@ -235,12 +235,11 @@ async function sendDue(
       deps.settings.retry_base_seconds * 1000,
     )
     if (settled === null) continue
-    if (settled.state === 'pending') {
-      report.retrying++
-      continue
-    }
-    if (settled.state === 'delivered') report.delivered++
+    if (settled.state === 'pending') report.retrying++
+    else if (settled.state === 'delivered') report.delivered++
     else report.dead++
+    // Every attempt that settles is on the chain: each failure (why, and when the next is due),
+    // then the delivery or the giving up. The reason is a status or "unreachable", never a URL.
     await deps.record({
       // A drift notice's delivery is a notice (horizon `drift:…`); the drift entry is recordDrift's.
       kind: row.kind === 'notice' || row.kind === 'drift' ? 'notice' : 'escalation',
@@ -255,8 +254,19 @@ async function sendDue(
         horizon: row.horizon,
         channel: row.channel,
         notice_id: row.id,
-        delivery: settled.state === 'delivered' ? 'delivered' : 'undeliverable',
+        delivery:
+          settled.state === 'delivered'
+            ? 'delivered'
+            : settled.state === 'pending'
+              ? 'failed'
+              : 'undeliverable',
         attempts: settled.attempts,
+        ...(settled.state !== 'delivered' && settled.last_reason !== null
+          ? { reason: settled.last_reason }
+          : {}),
+        ...(settled.state === 'pending'
+          ? { next_attempt_at: new Date(settled.next_at).toISOString() }
+          : {}),
         ...(message.expires_on ? { expires_on: message.expires_on } : {}),
       },
     })

@@ -221,20 +221,23 @@ interface Entry {
     notice_id?: string
     delivery?: string
     attempts?: number
+    reason?: string
+    next_attempt_at?: string
     actor?: Record<string, string>
   }
   chain?: string
   seq?: number
 }
 
-/** The certificate's entries on the audit log, oldest first, read through the gateway's API. */
+/** The certificate's entries on the audit log, in chain order, read through the gateway's API. */
 async function entriesOf(certificateId: string): Promise<Entry[]> {
   const answer = await gateway<Entry[]>(
     DEMO_KEYS.admin,
     `/gateway/v1/audit?certificate=${certificateId}&limit=1000`,
   )
   expect(answer.status, JSON.stringify(answer.body)).toBe(200)
-  return answer.body.result.reverse()
+  // Newest first by time; the chain's order is the one that counts.
+  return answer.body.result.reverse().sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0))
 }
 
 const pendingNotices = async () =>
@@ -314,9 +317,19 @@ describe('expiry notices under wrangler dev', () => {
         e.lifecycle!.delivery,
         e.lifecycle!.attempts,
       ]),
-    ).toEqual([['notice', 'payments-hook', 'delivered', 2]])
-    expect(entries[0]!.lifecycle!.notice_id).toBe(sent[1]!.headers['webhook-id'])
-    expect(entries[0]).toMatchObject({ team: 'payments', member: '_gateway', chain: ACCOUNT })
+    ).toEqual([
+      ['notice', 'payments-hook', 'failed', 1],
+      ['notice', 'payments-hook', 'delivered', 2],
+    ])
+    expect(entries[0]!.lifecycle).toMatchObject({ reason: 'status 500' })
+    // The failure says when the alarm would retry: the policy's base after that attempt.
+    const retryAt = Date.parse(entries[0]!.lifecycle!.next_attempt_at!)
+    expect(retryAt).toBeGreaterThan(firstRunAt)
+    expect(retryAt).toBeLessThanOrEqual(Date.now())
+    for (const entry of entries) {
+      expect(entry.lifecycle!.notice_id).toBe(sent[1]!.headers['webhook-id'])
+      expect(entry).toMatchObject({ team: 'payments', member: '_gateway', chain: ACCOUNT })
+    }
     expect(JSON.stringify(entries)).not.toContain(SECRET.slice('whsec_'.length))
     expect(JSON.stringify(entries)).not.toContain('127.0.0.1')
   })
@@ -348,12 +361,13 @@ describe('expiry notices under wrangler dev', () => {
       ]),
     ).toEqual(
       expect.arrayContaining([
+        ['notice', '14d', 'payments-hook', 'failed'],
         ['notice', '14d', 'payments-hook', 'delivered'],
         ['notice', '7d', 'payments-hook', 'delivered'],
         ['escalation', '7d', 'payments-escalation', 'delivered'],
       ]),
     )
-    expect(entries).toHaveLength(3)
+    expect(entries).toHaveLength(4)
     expect(entries.find((e) => e.kind === 'escalation')!.lifecycle!.notice_id).toBe(
       escalation[0]!.headers['webhook-id'],
     )
