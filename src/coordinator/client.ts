@@ -281,8 +281,8 @@ export interface NoticeStore {
   acknowledge(accountId: string, ack: Ack): Promise<boolean>
   pair(accountId: string, pairing: Pairing): Promise<void>
   pairings(accountId: string): Promise<Pairing[]>
-  /** Drift: stores the list just read (JSON), answers the one before. */
-  swapSeen(accountId: string, list: string): Promise<string | null>
+  /** Drift: stores the list just read (JSON), answers the one before; given `nowMs`, also drops drift claims older than 90 days. */
+  swapSeen(accountId: string, list: string, nowMs?: number): Promise<string | null>
   /** Drift: the changes this caller is granted to record (owned appeared and unowned vanished dropped). */
   claimDrift(
     accountId: string,
@@ -305,7 +305,7 @@ export function coordinatedNotices(namespace: Namespace): NoticeStore {
     acknowledge: (accountId, ack) => reaching(() => at(accountId).acknowledgeNotice(ack)),
     pair: (accountId, pairing) => reaching(() => at(accountId).pairSuccessor(pairing)),
     pairings: (accountId) => reaching(() => at(accountId).successorPairings()),
-    swapSeen: (accountId, list) => reaching(() => at(accountId).swapSeenList(list)),
+    swapSeen: (accountId, list, nowMs) => reaching(() => at(accountId).swapSeenList(list, nowMs)),
     claimDrift: (accountId, keys, nowMs) => reaching(() => at(accountId).claimDrift(keys, nowMs)),
     settleDrift: (accountId, keys, nowMs) => reaching(() => at(accountId).settleDrift(keys, nowMs)),
   }

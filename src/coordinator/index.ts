@@ -586,7 +586,9 @@ export class Coordinator extends DurableObject<Env> {
     return this.notices.pairings()
   }
 
-  swapSeenList(list: string): string | null {
+  /** Each run of the watch, per account: the list swapped, and drift claims past their age pruned. */
+  swapSeenList(list: string, nowMs?: number): string | null {
+    if (nowMs !== undefined) this.notices.pruneDrift(nowMs)
     return this.notices.swapSeen(list)
   }
 

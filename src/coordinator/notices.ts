@@ -131,6 +131,13 @@ export interface DriftKey {
 
 /** How long a claimed change is another's to record before it may be claimed again. */
 export const DRIFT_CLAIM_MS = 60_000
+/**
+ * How long a drift claim is kept (lifecycle_drift). Drift is found between two consecutive lists
+ * (five minutes apart, or one snapshot refresh), so a change is claimed within minutes of being
+ * made and never seen again after that: 90 days is far past any run that could still see it.
+ * Its audit entry, not this row, is the record.
+ */
+export const DRIFT_KEEP_MS = 90 * 86_400_000
 
 /** A successor named for a certificate, with the services the old one served then. */
 export interface Pairing {
@@ -338,6 +345,21 @@ export function noticeTables(storage: DurableObjectStorage) {
         if (written > 0) granted.push({ certificate_id: key.certificate_id, change: key.change })
       }
       return granted
+    },
+
+    /**
+     * Drops the drift claims older than DRIFT_KEEP_MS: recorded ones, and abandoned ones (a holder
+     * that died and nobody re-claimed); answers how many went. The watch calls it once a run.
+     */
+    pruneDrift(nowMs: number): number {
+      const cutoff = nowMs - DRIFT_KEEP_MS
+      return sql.exec(
+        `DELETE FROM lifecycle_drift
+         WHERE (recorded_at IS NOT NULL AND recorded_at < ?)
+            OR (recorded_at IS NULL AND claimed_until < ?)`,
+        cutoff,
+        cutoff,
+      ).rowsWritten
     },
 
     /** The claimed changes are on the audit chain: never granted again. */

@@ -297,7 +297,8 @@ async function recordDrift(
       ...(c.expires_on ? { expires_on: c.expires_on } : {}),
     })),
   }
-  const stored = await deps.notices.swapSeen(accountId, JSON.stringify(slim))
+  // The same call drops drift claims older than 90 days (coordinator/notices.ts DRIFT_KEEP_MS).
+  const stored = await deps.notices.swapSeen(accountId, JSON.stringify(slim), nowMs)
   const previous = stored === null ? undefined : (JSON.parse(stored) as CertificateList)
   const drift = driftBetween(previous, list, { owners })
   if (previous === undefined || drift.length === 0) return 0
