@@ -4,8 +4,8 @@
  * ledger; unowned ones go to the platform's channels), queue the notices that are due on the
  * coordinator (exactly one row per certificate, horizon, channel and kind, whatever the overlap
  * between runs), then send what is due and leased to this run, settling each attempt on the
- * coordinator (backoff, and `dead` where undeliverable notices wait). Every notice delivered or
- * given up, and every escalation, goes on the audit chain (record.ts).
+ * coordinator (backoff, and `dead` where undeliverable notices wait). Every attempt of a notice or
+ * an escalation goes on the audit chain (record.ts): each failure, then its delivery or giving up.
  *
  * Escalation: when a certificate reaches a horizon and the notice of the horizon before it was
  * not acknowledged, nor the certificate handled (deleted, or a healthy successor named: `handled`),
