@@ -145,11 +145,23 @@ function signalGroup(child, signal) {
  * @property {string} [policyFile] Defaults to demo/policy.json.
  * @property {Record<string, string>} [env] Extra environment for both `wrangler dev` processes.
  * @property {Record<string, string>} [vars] Extra variables for the gateway (its env file), e.g.
- *   ACCESS_TEAM_DOMAIN and ACCESS_AUD; values without quotes or newlines.
+ *   ACCESS_TEAM_DOMAIN and ACCESS_AUD, or LIFECYCLE_CHANNELS (JSON); values without newlines or
+ *   single quotes.
  * @property {(worker: string, line: string) => void} [onLine] Each output line of either process.
  * @property {number} [readyTimeoutMs] Both must answer within this time (default 60 s).
  * @property {AbortSignal} [signal] Aborting it while they start kills both at once (a Ctrl-C).
  */
+
+/**
+ * A value as the env file (dotenv) reads it back unchanged: plain, or in single quotes (taken
+ * literally) when it holds what dotenv would otherwise read (quotes, `#`, spaces: JSON).
+ * @param {string} value
+ */
+function envValue(value) {
+  if (/[\n']/.test(value))
+    throw new Error('an env file value cannot hold a newline or a single quote')
+  return /^[\w.:/@+=-]*$/.test(value) ? value : `'${value}'`
+}
 
 /**
  * @typedef {object} DevServers
@@ -200,7 +212,7 @@ export async function startDevServers(options) {
       `AUDIT_SIGNING_KEY=${DEMO_AUDIT_SIGNING_KEY}`,
       `AUDIT_ED25519_PRIVATE_KEY='${DEMO_AUDIT_ED25519_PRIVATE_KEY}'`,
       `POLICY='${policy}'`,
-      ...Object.entries(vars).map(([name, value]) => `${name}=${value}`),
+      ...Object.entries(vars).map(([name, value]) => `${name}=${envValue(value)}`),
       '',
     ].join('\n'),
   )
@@ -276,6 +288,9 @@ export async function startDevServers(options) {
     String(gatewayInspectorPort),
     '--env-file',
     envFile,
+    // `GET /__scheduled?cron=<a cron of wrangler.toml>` runs that schedule's job (the expiry watch,
+    // the checkpoints) at once: local dev only, wrangler never deploys this route.
+    '--test-scheduled',
   ])
 
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`

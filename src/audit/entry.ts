@@ -68,8 +68,13 @@ const lifecycleSchema = z
     horizon: z.string(),
     channel: z.string().optional(),
     notice_id: z.string().optional(),
-    delivery: z.enum(['delivered', 'undeliverable']).optional(),
+    /** `failed`: one attempt that did not reach the receiver (another follows at `next_attempt_at`). */
+    delivery: z.enum(['delivered', 'failed', 'undeliverable']).optional(),
     attempts: z.number().int().optional(),
+    /** Why an attempt failed: `status 500`, `unreachable`, a channel missing; never a URL. */
+    reason: z.string().optional(),
+    /** A failed attempt's retry is due then (the backoff of coordinator/notices.ts). */
+    next_attempt_at: z.string().optional(),
     expires_on: z.string().optional(),
     /** Drift: who made the change, from the account's audit log (Audit Logs v2 `actor`). */
     actor: z

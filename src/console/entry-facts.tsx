@@ -55,7 +55,12 @@ const SHOWN: Partial<Record<Field, Shown>> = {
         {code(life.certificate_id)}
         {life.channel !== undefined && ` to ${life.channel}`}
         {life.delivery !== undefined && `: ${life.delivery}`}
-        {life.attempts !== undefined && ` after ${life.attempts} attempt(s)`}
+        {life.attempts !== undefined &&
+          (life.delivery === 'failed'
+            ? ` (attempt ${life.attempts})`
+            : ` after ${life.attempts} attempt(s)`)}
+        {life.reason !== undefined && <div>{life.reason}</div>}
+        {life.next_attempt_at !== undefined && <div>{`next attempt ${life.next_attempt_at}`}</div>}
         {life.expires_on !== undefined && <div>{`expires ${life.expires_on}`}</div>}
         {actor !== undefined && <div>{`by ${who} (${actor.context})`}</div>}
       </Fact>

@@ -274,6 +274,8 @@ export interface NoticeStore {
     id: string,
     result: { ok: boolean; reason?: string },
     nowMs: number,
+    /** The policy's `lifecycle.retry_base_seconds`, in ms (default 60 s). */
+    retryBaseMs?: number,
   ): Promise<NoticeRow | null>
   list(accountId: string): Promise<{ notices: NoticeRow[]; acks: Ack[] }>
   requeue(accountId: string, id: string, nowMs: number): Promise<boolean>
@@ -289,8 +291,8 @@ export interface NoticeStore {
   ): Promise<boolean>
   /** The account's owners, snapshot view (`settings` null: none), notices and pairings at once. */
   view(accountId: string, settings: SnapshotSettings | null): Promise<LifecycleView>
-  /** Drift: stores the list just read (JSON), answers the one before. */
-  swapSeen(accountId: string, list: string): Promise<string | null>
+  /** Drift: stores the list just read (JSON), answers the one before; given `nowMs`, also drops drift claims older than 90 days. */
+  swapSeen(accountId: string, list: string, nowMs?: number): Promise<string | null>
   /** Drift: the changes this caller is granted to record (owned appeared and unowned vanished dropped). */
   claimDrift(
     accountId: string,
@@ -315,8 +317,8 @@ export function coordinatedNotices(namespace: Namespace): NoticeStore {
   return {
     queue: (accountId, asks, nowMs) => reaching(() => at(accountId).queueNotices(asks, nowMs)),
     claim: (accountId, limit, nowMs) => reaching(() => at(accountId).claimNotices(limit, nowMs)),
-    settle: (accountId, id, result, nowMs) =>
-      reaching(() => at(accountId).settleNotice(id, result, nowMs)),
+    settle: (accountId, id, result, nowMs, retryBaseMs) =>
+      reaching(() => at(accountId).settleNotice(id, result, nowMs, retryBaseMs)),
     list: (accountId) => reaching(() => at(accountId).listNotices()),
     requeue: (accountId, id, nowMs) => reaching(() => at(accountId).requeueNotice(id, nowMs)),
     acknowledge: (accountId, ack) => reaching(() => at(accountId).acknowledgeNotice(ack)),
@@ -326,7 +328,7 @@ export function coordinatedNotices(namespace: Namespace): NoticeStore {
       reaching(() => at(accountId).recordSuccessorCheck(certificateId, successorId, check)),
     view: (accountId, settings) =>
       reaching(() => at(accountId).lifecycleView(settings, Date.now())),
-    swapSeen: (accountId, list) => reaching(() => at(accountId).swapSeenList(list)),
+    swapSeen: (accountId, list, nowMs) => reaching(() => at(accountId).swapSeenList(list, nowMs)),
     claimDrift: (accountId, keys, nowMs) => reaching(() => at(accountId).claimDrift(keys, nowMs)),
     settleDrift: (accountId, keys, nowMs) => reaching(() => at(accountId).settleDrift(keys, nowMs)),
   }

@@ -556,8 +556,13 @@ export class Coordinator extends DurableObject<Env> {
     return claimed
   }
 
-  async settleNotice(id: string, result: { ok: boolean; reason?: string }, nowMs: number) {
-    const settled = this.notices.settle(id, result, nowMs)
+  async settleNotice(
+    id: string,
+    result: { ok: boolean; reason?: string },
+    nowMs: number,
+    retryBaseMs?: number,
+  ) {
+    const settled = this.notices.settle(id, result, nowMs, retryBaseMs)
     await this.armNotices(nowMs)
     return settled
   }
@@ -609,7 +614,9 @@ export class Coordinator extends DurableObject<Env> {
     }
   }
 
-  swapSeenList(list: string): string | null {
+  /** Each run of the watch, per account: the list swapped, and drift claims past their age pruned. */
+  swapSeenList(list: string, nowMs?: number): string | null {
+    if (nowMs !== undefined) this.notices.pruneDrift(nowMs)
     return this.notices.swapSeen(list)
   }
 

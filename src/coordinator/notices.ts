@@ -16,8 +16,11 @@ import { z } from '@hono/zod-openapi'
 import { schema } from './schema'
 
 export const MAX_ATTEMPTS = 6
-/** 1 min, 4 min, 16 min, 64 min, 256 min between attempts. */
-export const backoffMs = (attempts: number) => 60_000 * 4 ** Math.max(0, attempts - 1)
+/** The policy's default `lifecycle.retry_base_seconds`, in ms. */
+export const RETRY_BASE_MS = 60_000
+/** 1 min, 4 min, 16 min, 64 min, 256 min between attempts (with the default base). */
+export const backoffMs = (attempts: number, baseMs = RETRY_BASE_MS) =>
+  baseMs * 4 ** Math.max(0, attempts - 1)
 export const LEASE_MS = 120_000
 
 export type NoticeKind = 'notice' | 'escalation' | 'platform_escalation' | 'drift'
@@ -137,6 +140,13 @@ export interface DriftKey {
 
 /** How long a claimed change is another's to record before it may be claimed again. */
 export const DRIFT_CLAIM_MS = 60_000
+/**
+ * How long a drift claim is kept (lifecycle_drift). Drift is found between two consecutive lists
+ * (five minutes apart, or one snapshot refresh), so a change is claimed within minutes of being
+ * made and never seen again after that: 90 days is far past any run that could still see it.
+ * Its audit entry, not this row, is the record.
+ */
+export const DRIFT_KEEP_MS = 90 * 86_400_000
 
 /**
  * What one check of a named successor found (lifecycle/rotation.ts `checkSuccessor`): ready, or
@@ -245,8 +255,16 @@ export function noticeTables(storage: DurableObjectStorage) {
       return due
     },
 
-    /** One attempt's result: delivered, or when to try again, or dead after MAX_ATTEMPTS. */
-    settle(id: string, result: { ok: boolean; reason?: string }, nowMs: number): NoticeRow | null {
+    /**
+     * One attempt's result: delivered, or when to try again (`baseMs` is the policy's
+     * `lifecycle.retry_base_seconds`), or dead after MAX_ATTEMPTS.
+     */
+    settle(
+      id: string,
+      result: { ok: boolean; reason?: string },
+      nowMs: number,
+      baseMs = RETRY_BASE_MS,
+    ): NoticeRow | null {
       const [row] = rows(`SELECT ${COLUMNS} FROM lifecycle_notices WHERE id = ?`, id)
       if (row === undefined || row.state !== 'pending') return row ?? null
       const attempts = row.attempts + 1
@@ -255,17 +273,18 @@ export function noticeTables(storage: DurableObjectStorage) {
         : attempts >= MAX_ATTEMPTS
           ? 'dead'
           : 'pending'
+      const nextAt = state === 'pending' ? nowMs + backoffMs(attempts, baseMs) : row.next_at
       sql.exec(
         `UPDATE lifecycle_notices SET state = ?, attempts = ?, next_at = ?, lease_until = 0,
          last_reason = ?, settled_at = ? WHERE id = ?`,
         state,
         attempts,
-        state === 'pending' ? nowMs + backoffMs(attempts) : row.next_at,
+        nextAt,
         result.reason ?? null,
         state === 'pending' ? null : nowMs,
         id,
       )
-      return { ...row, state, attempts, last_reason: result.reason ?? null }
+      return { ...row, state, attempts, next_at: nextAt, last_reason: result.reason ?? null }
     },
 
     /** Every notice of the account (a team's are few: a handful per certificate). */
@@ -402,6 +421,21 @@ export function noticeTables(storage: DurableObjectStorage) {
         if (written > 0) granted.push({ certificate_id: key.certificate_id, change: key.change })
       }
       return granted
+    },
+
+    /**
+     * Drops the drift claims older than DRIFT_KEEP_MS: recorded ones, and abandoned ones (a holder
+     * that died and nobody re-claimed); answers how many went. The watch calls it once a run.
+     */
+    pruneDrift(nowMs: number): number {
+      const cutoff = nowMs - DRIFT_KEEP_MS
+      return sql.exec(
+        `DELETE FROM lifecycle_drift
+         WHERE (recorded_at IS NOT NULL AND recorded_at < ?)
+            OR (recorded_at IS NULL AND claimed_until < ?)`,
+        cutoff,
+        cutoff,
+      ).rowsWritten
     },
 
     /** The claimed changes are on the audit chain: never granted again. */

@@ -4,8 +4,8 @@
  * ledger; unowned ones go to the platform's channels), queue the notices that are due on the
  * coordinator (exactly one row per certificate, horizon, channel and kind, whatever the overlap
  * between runs), then send what is due and leased to this run, settling each attempt on the
- * coordinator (backoff, and `dead` where undeliverable notices wait). Every notice delivered or
- * given up, and every escalation, goes on the audit chain (record.ts).
+ * coordinator (backoff, and `dead` where undeliverable notices wait). Every attempt of a notice or
+ * an escalation goes on the audit chain (record.ts): each failure, then its delivery or giving up.
  *
  * Escalation: when a certificate reaches a horizon and the notice of the horizon before it was
  * not acknowledged, nor the certificate handled (deleted, or a healthy successor named: `handled`),
@@ -227,14 +227,19 @@ async function sendDue(
     const result = channel
       ? await send(channel, message, nowMs)
       : { ok: false as const, reason: `no channel "${row.channel}" in LIFECYCLE_CHANNELS` }
-    const settled = await deps.notices.settle(accountId, row.id, result, nowMs)
+    const settled = await deps.notices.settle(
+      accountId,
+      row.id,
+      result,
+      nowMs,
+      deps.settings.retry_base_seconds * 1000,
+    )
     if (settled === null) continue
-    if (settled.state === 'pending') {
-      report.retrying++
-      continue
-    }
-    if (settled.state === 'delivered') report.delivered++
+    if (settled.state === 'pending') report.retrying++
+    else if (settled.state === 'delivered') report.delivered++
     else report.dead++
+    // Every attempt that settles is on the chain: each failure (why, and when the next is due),
+    // then the delivery or the giving up. The reason is a status or "unreachable", never a URL.
     await deps.record({
       // A drift notice's delivery is a notice (horizon `drift:…`); the drift entry is recordDrift's.
       kind: row.kind === 'notice' || row.kind === 'drift' ? 'notice' : 'escalation',
@@ -249,8 +254,19 @@ async function sendDue(
         horizon: row.horizon,
         channel: row.channel,
         notice_id: row.id,
-        delivery: settled.state === 'delivered' ? 'delivered' : 'undeliverable',
+        delivery:
+          settled.state === 'delivered'
+            ? 'delivered'
+            : settled.state === 'pending'
+              ? 'failed'
+              : 'undeliverable',
         attempts: settled.attempts,
+        ...(settled.state !== 'delivered' && settled.last_reason !== null
+          ? { reason: settled.last_reason }
+          : {}),
+        ...(settled.state === 'pending'
+          ? { next_attempt_at: new Date(settled.next_at).toISOString() }
+          : {}),
         ...(message.expires_on ? { expires_on: message.expires_on } : {}),
       },
     })
@@ -281,7 +297,8 @@ async function recordDrift(
       ...(c.expires_on ? { expires_on: c.expires_on } : {}),
     })),
   }
-  const stored = await deps.notices.swapSeen(accountId, JSON.stringify(slim))
+  // The same call drops drift claims older than 90 days (coordinator/notices.ts DRIFT_KEEP_MS).
+  const stored = await deps.notices.swapSeen(accountId, JSON.stringify(slim), nowMs)
   const previous = stored === null ? undefined : (JSON.parse(stored) as CertificateList)
   const drift = driftBetween(previous, list, { owners })
   if (previous === undefined || drift.length === 0) return 0

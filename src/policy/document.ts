@@ -98,12 +98,18 @@ export const lifecycleSchema = z
      * `approval`: parked for a member holding one of `approver_roles` (approvals/park.ts).
      */
     rotation: rotationSchema,
+    /**
+     * The first retry of a failed notice waits this long, each next one 4 times longer
+     * (coordinator/notices.ts `backoffMs`): 60 s in production; a test or a demo shortens it.
+     */
+    retry_base_seconds: z.number().int().min(1).max(3600).default(60),
   })
   .default({
     horizons_days: [...DEFAULT_HORIZON_DAYS],
     platform_channels: [],
     teams: {},
     rotation: { gate: 'refuse', approver_roles: ['admin'], ttl_minutes: 1440 },
+    retry_base_seconds: 60,
   })
 export type LifecycleSettings = z.output<typeof lifecycleSchema>
 // End of issue 23's block.

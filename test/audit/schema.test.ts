@@ -306,6 +306,8 @@ describe('the CSV columns', () => {
     'lifecycle_notice_id',
     'lifecycle_delivery',
     'lifecycle_attempts',
+    'lifecycle_reason',
+    'lifecycle_next_attempt_at',
     'lifecycle_expires_on',
     'lifecycle_actor_context',
     'lifecycle_actor_type',

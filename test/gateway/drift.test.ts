@@ -24,6 +24,8 @@ import { policyWith } from '../support/policies'
 
 beforeEach(() => emulator.reset())
 
+const DAY = 86_400_000
+
 async function run() {
   const policy = JSON.parse(await policyWith()) as Record<string, unknown>
   policy.lifecycle = {
@@ -67,6 +69,30 @@ describe('drift', () => {
       ['b', 'vanished', 'payments'],
     ])
     expect(driftBetween(undefined, list(['c'], 2), { owners })).toEqual([])
+  })
+
+  it('drops drift claims older than 90 days, recorded or abandoned, at the next run', async () => {
+    const instance = env.COORDINATOR.get(env.COORDINATOR.idFromName(ACCOUNT))
+    const now = Date.now()
+    const claim = (id: string, change: 'appeared' | 'vanished') => ({ certificate_id: id, change })
+    await runInDurableObject(instance, (_c, state) => {
+      const notices = opened(state, {}, 'notices')
+      // Recorded 91 days ago, recorded 89 days ago, and claimed 91 days ago by a holder that died.
+      notices.claimDrift([claim('old-recorded', 'appeared')], now - 91 * DAY)
+      notices.settleDrift([claim('old-recorded', 'appeared')], now - 91 * DAY)
+      notices.claimDrift([claim('recent', 'vanished')], now - 89 * DAY)
+      notices.settleDrift([claim('recent', 'vanished')], now - 89 * DAY)
+      notices.claimDrift([claim('old-abandoned', 'vanished')], now - 91 * DAY)
+    })
+    expect((await run()).problems).toEqual([])
+    const left = await runInDurableObject(instance, (_c, state) =>
+      state.storage.sql
+        .exec<{ certificate_id: string }>('SELECT certificate_id FROM lifecycle_drift')
+        .toArray()
+        .map((row) => row.certificate_id),
+    )
+    const seeded = ['old-recorded', 'recent', 'old-abandoned']
+    expect(left.filter((id) => seeded.includes(id))).toEqual(['recent'])
   })
 
   it('records outside changes attributed to their actor, within one refresh, for one audit-log page', async () => {

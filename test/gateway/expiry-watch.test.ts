@@ -153,8 +153,18 @@ describe('expiry watch', () => {
     const sent = (await emulator.deliveries()).filter(forCertificate(id))
     expect(sent.map((d) => d.status)).toEqual([500, 200])
     expect(sent[0]!.headers['webhook-id']).toBe(sent[1]!.headers['webhook-id'])
-    const [entry] = await lifecycleEntries(id)
-    expect(entry!.lifecycle).toMatchObject({ delivery: 'delivered', attempts: 2 })
+    // Each attempt is an entry: the failure (why, and when the next is due), then the delivery.
+    const entries = await lifecycleEntries(id)
+    expect(entries.map((e) => [e.lifecycle!.delivery, e.lifecycle!.attempts])).toEqual([
+      ['failed', 1],
+      ['delivered', 2],
+    ])
+    expect(entries[0]!.lifecycle).toMatchObject({
+      reason: 'status 500',
+      next_attempt_at: new Date(now + backoffMs(1)).toISOString(),
+      notice_id: sent[0]!.headers['webhook-id'],
+    })
+    expect(entries[1]!.lifecycle!.reason).toBeUndefined()
   })
 
   it('escalates to the team, then the platform, when horizons pass unacknowledged', async () => {
@@ -194,8 +204,13 @@ describe('expiry watch', () => {
     }
     await run(now)
     expect((await emulator.deliveries()).filter(forCertificate(id))).toHaveLength(MAX_ATTEMPTS)
-    const [entry] = await lifecycleEntries(id)
-    expect(entry!.lifecycle).toMatchObject({ delivery: 'undeliverable', attempts: MAX_ATTEMPTS })
+    const entries = await lifecycleEntries(id)
+    expect(entries.map((e) => [e.lifecycle!.delivery, e.lifecycle!.attempts])).toEqual([
+      ...Array.from({ length: MAX_ATTEMPTS - 1 }, (_, i) => ['failed', i + 1]),
+      ['undeliverable', MAX_ATTEMPTS],
+    ])
+    expect(entries.at(-1)!.lifecycle).toMatchObject({ reason: 'status 503' })
+    expect(entries.at(-1)!.lifecycle!.next_attempt_at).toBeUndefined()
   })
 })
 

@@ -44,10 +44,10 @@ async function coordinatorChannels(channels: string | undefined) {
 
 const alarmAt = () => runInDurableObject(account(), (_i, state) => state.storage.getAlarm())
 
-async function run(nowMs: number) {
+async function run(nowMs: number, lifecycle: Record<string, unknown> = {}) {
   const policy = JSON.parse(await policyWith()) as Record<string, unknown>
   policy.snapshot = { max_age_seconds: 0 }
-  policy.lifecycle = { teams: { payments: { channels: ['payments-hook'] } } }
+  policy.lifecycle = { teams: { payments: { channels: ['payments-hook'] } }, ...lifecycle }
   const watchEnv = { ...env, POLICY: JSON.stringify(policy), LIFECYCLE_CHANNELS: CHANNELS }
   // Drift off: the emulator's reset between cases is an outside change (drift.test.ts).
   const { auditLog: _drift, ...deps } = expiryWatchDeps(watchEnv, () => nowMs)
@@ -88,7 +88,8 @@ describe('notice retries on the coordinator alarm', () => {
     const id = await uploadedId({ certificates: made.pem }, { key: KEYS.alice })
     await emulator.failDeliveries(500, 1)
 
-    const first = await run(clock.now())
+    const firstAt = clock.now()
+    const first = await run(firstAt)
     expect(first).toMatchObject({ queued: 1, delivered: 0, retrying: 1, problems: [] })
     // The alarm waits for the retry's backoff, not for the next cron.
     expect(await alarmAt()).toBe(clock.now() + backoffMs(1))
@@ -104,18 +105,48 @@ describe('notice retries on the coordinator alarm', () => {
     expect(sent[1]!.headers['webhook-id']).toBe(sent[0]!.headers['webhook-id'])
     expect(await signatureHolds(sent[1]!.headers, sent[1]!.body)).toBe(true)
 
-    const entries = (await auditEntries()).filter((e) => e.lifecycle?.certificate_id === id)
+    // Each attempt is its own entry on the chain: the failure, then the alarm's delivery.
+    const entries = (await auditEntries())
+      .filter((e) => e.lifecycle?.certificate_id === id)
+      .sort((a, b) => a.seq! - b.seq!)
     expect(entries.map((e) => [e.kind, e.lifecycle!.delivery, e.lifecycle!.attempts])).toEqual([
+      ['notice', 'failed', 1],
       ['notice', 'delivered', 2],
     ])
-    expect(entries[0]!.lifecycle!.notice_id).toBe(sent[1]!.headers['webhook-id'])
-    expect(entries[0]!.chain).toBe(ACCOUNT)
+    expect(entries[0]!.lifecycle).toMatchObject({
+      reason: 'status 500',
+      next_attempt_at: new Date(firstAt + backoffMs(1)).toISOString(),
+    })
+    for (const entry of entries) {
+      expect(entry.lifecycle!.notice_id).toBe(sent[1]!.headers['webhook-id'])
+      expect(entry.chain).toBe(ACCOUNT)
+      // Facts only: the channel's id, never its URL or its secret.
+      expect(JSON.stringify(entry)).not.toContain('hooks.test')
+      expect(JSON.stringify(entry)).not.toContain(btoa(SECRET_BYTES))
+    }
     // Nothing pending: the alarm is not armed again.
     expect(await alarmAt()).toBeNull()
 
     // The next cron run sends nothing more.
     expect((await run(clock.now() + 1_000)).delivered).toBe(0)
     expect((await emulator.deliveries()).filter((d) => d.body.includes(id))).toHaveLength(2)
+  })
+
+  it("waits the policy's lifecycle.retry_base_seconds before the first retry, 4 times that before the next", async () => {
+    clock = fakeClock()
+    await coordinatorChannels(CHANNELS)
+    const made = await makeCertificate({ ca: false, notAfter: new Date(Date.now() + 10 * DAY) })
+    await uploadedId({ certificates: made.pem }, { key: KEYS.alice })
+    await emulator.failDeliveries(500, 2)
+
+    // Ten minutes, not the default minute (and far enough ahead that workerd's real-time alarm
+    // cannot ring during the test: its clock is not the faked one).
+    const policy = { retry_base_seconds: 600 }
+    expect((await run(clock.now(), policy)).retrying).toBe(1)
+    expect(await alarmAt()).toBe(clock.now() + 600_000)
+    clock.advance(600_000)
+    expect((await run(clock.now(), policy)).retrying).toBe(1)
+    expect(await alarmAt()).toBe(clock.now() + 2_400_000)
   })
 
   it('is never armed where the coordinator cannot deliver (no LIFECYCLE_CHANNELS in its env)', async () => {

@@ -50,6 +50,23 @@ describe("the entry page's structured fields", () => {
     expect(html).toContain('expires 2026-12-17T00:00:00Z')
   })
 
+  it('reads a failed attempt with its reason and when the next is due', () => {
+    const html = shown({
+      lifecycle: {
+        certificate_id: '3f1c0c8e-9d5a-4a57-9d0b-3b1c2c7d9e10',
+        horizon: '14d',
+        channel: 'payments-hook',
+        delivery: 'failed',
+        attempts: 1,
+        reason: 'status 500',
+        next_attempt_at: '2026-12-07T12:01:00.000Z',
+      },
+    })
+    expect(html).toContain('to payments-hook: failed (attempt 1)')
+    expect(html).toContain('status 500')
+    expect(html).toContain('next attempt 2026-12-07T12:01:00.000Z')
+  })
+
   it('reads a key rotation as the key ids and times, never a key', () => {
     const html = shown({
       key_change: {
