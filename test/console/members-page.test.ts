@@ -12,6 +12,7 @@ import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import { hashKey } from '../../src/identity/keys'
 import { forgetTableKeys } from '../../src/identity/table-keys'
 import { newEntries } from '../support/audit'
+import { coordinatorCounting } from '../support/coordinator'
 import { GATEWAY, callJson } from '../support/gateway'
 import { KEYS } from '../support/identities'
 import { Browser } from './support'
@@ -62,6 +63,17 @@ async function mint(browser: Browser, fields: Record<string, string | string[]>)
     },
     body: body.toString(),
   })
+}
+
+/** A developer of payments, minted by `lead` on the page: the key shown once, and its id. */
+async function mintDeveloper(lead: Browser, member: string) {
+  const { html } = await mint(lead, {
+    member,
+    team: 'payments',
+    roles: 'developer',
+    expires_in_days: '30',
+  })
+  return { key: MINTED.exec(html)![1]!, keyId: /<code>([0-9a-f-]{36})<\/code>/.exec(html)![1]! }
 }
 
 describe('the members page', () => {
@@ -149,14 +161,7 @@ describe('the members page', () => {
 
   it('lets a lead revoke a key of their team: refused at once; an admin sees any team', async () => {
     const bob = await signedIn(KEYS.bob)
-    const minted = await mint(bob, {
-      member: 'hank',
-      team: 'payments',
-      roles: 'developer',
-      expires_in_days: '30',
-    })
-    const key = MINTED.exec(minted.html)![1]!
-    const keyId = /<code>([0-9a-f-]{36})<\/code>/.exec(minted.html)![1]!
+    const { key, keyId } = await mintDeveloper(bob, 'hank')
     expect((await whoami(key)).status).toBe(200)
 
     // Another lead (of identity) cannot revoke it: it is answered as missing.
@@ -195,14 +200,7 @@ describe('the members page', () => {
 
   it('signs in a member minted without a deploy; their rotation or a revocation ends that session', async () => {
     const bob = await signedIn(KEYS.bob)
-    const minted = await mint(bob, {
-      member: 'ivy',
-      team: 'payments',
-      roles: 'developer',
-      expires_in_days: '30',
-    })
-    const key = MINTED.exec(minted.html)![1]!
-    const keyId = /<code>([0-9a-f-]{36})<\/code>/.exec(minted.html)![1]!
+    const { key, keyId } = await mintDeveloper(bob, 'ivy')
 
     // Ivy signs in with the minted key and rotates it herself, at once.
     const ivy = await signedIn(key)
@@ -235,6 +233,33 @@ describe('the members page', () => {
     })
     expect(revoked.status).toBe(303)
     expect((await again.get('/console/members')).status).toBe(401)
+  })
+
+  it("asks the coordinator once for a table member's sign-in, and for a page only after a change", async () => {
+    const bob = await signedIn(KEYS.bob)
+    const { key, keyId } = await mintDeveloper(bob, 'jill')
+    const calls: string[] = []
+    // How the table is asked about one key (the members page also lists the team's keys).
+    const keyCalls = () => calls.filter((m) => m === 'memberKeyUse' || m === 'memberKeyRead')
+    const jill = new Browser({ env: { ...managed, COORDINATOR: coordinatorCounting(calls) } })
+
+    // Sign-in: the key is looked up once, and its id comes with the caller (no second ask).
+    expect((await jill.signIn(key)).status).toBe(303)
+    expect(keyCalls()).toEqual(['memberKeyUse'])
+    // Pages: the key's record is this isolate's, while the keys' version holds.
+    calls.length = 0
+    expect((await jill.get('/console/members')).status).toBe(200)
+    expect((await jill.get('/console')).status).toBe(200)
+    expect(keyCalls()).toEqual([])
+
+    // A revocation bumps the version: the next page asks, and the session ends.
+    const revoked = await bob.post(`/console/members/keys/${keyId}/revoke`, {
+      csrf: await bob.csrf('/console/members'),
+    })
+    expect(revoked.status).toBe(303)
+    const ended = await jill.get('/console/members')
+    expect(ended.status).toBe(401)
+    expect(keyCalls()).toEqual(['memberKeyRead'])
   })
 
   it('is read-only in the pinned mode', async () => {

@@ -20,6 +20,7 @@ import { FRESH_MS } from '../../src/control/served-policy'
 import { hashKey, hasCheckValue, mintCheckedKey, mintKey } from '../../src/identity/keys'
 import { forgetTableKeys } from '../../src/identity/table-keys'
 import { BURST } from '../../src/audit/flood-guard'
+import { coordinatorCounting } from '../support/coordinator'
 import { GATEWAY, callJson } from '../support/gateway'
 import { KEYS } from '../support/identities'
 
@@ -46,28 +47,7 @@ beforeEach(async () => {
 /** One isolate's bindings whose coordinator counts every RPC method called on any stub. */
 function countingIsolate() {
   const calls: string[] = []
-  const namespace = env.COORDINATOR
-  const COORDINATOR = new Proxy(namespace, {
-    get(target, prop) {
-      if (prop === 'get') {
-        return (...args: Parameters<typeof namespace.get>) => {
-          const stub = target.get(...args)
-          return new Proxy(stub, {
-            get(inner, method) {
-              const rpc = inner as unknown as Record<string | symbol, (...a: unknown[]) => unknown>
-              if (typeof rpc[method] !== 'function') return rpc[method]
-              return (...rpcArgs: unknown[]) => {
-                calls.push(String(method))
-                return rpc[method]!(...rpcArgs)
-              }
-            },
-          })
-        }
-      }
-      const value = Reflect.get(target, prop) as unknown
-      return typeof value === 'function' ? (value as () => unknown).bind(target) : value
-    },
-  })
+  const COORDINATOR = coordinatorCounting(calls)
   const bindings = { ...env, POLICY_MODE: 'managed', COORDINATOR } as Env
   return { bindings, calls, keyLookups: () => calls.filter((c) => c === 'memberKeyUse').length }
 }

@@ -127,23 +127,44 @@ export const unreachableCoordinator = {
   },
 } as unknown as Env['COORDINATOR']
 
-/** The real coordinator, except that the named RPC methods fail (the round trip is lost). */
-export function coordinatorFailing(...methods: (keyof Coordinator)[]): Env['COORDINATOR'] {
-  const failing = new Set<PropertyKey>(methods)
+/**
+ * The real coordinator, each RPC call on any of its stubs handed to `observe` as the method's name
+ * and the call itself, to make (or not) as it likes: counting, ordering, failing.
+ */
+export function coordinatorObserved(
+  observe: (method: string, call: () => Promise<unknown>) => Promise<unknown>,
+): Env['COORDINATOR'] {
   return {
     idFromName: (name: string) => env.COORDINATOR.idFromName(name),
     get: (id: DurableObjectId) => {
       const real = env.COORDINATOR.get(id)
       return new Proxy(real, {
         get(target, property) {
-          if (failing.has(property)) {
-            return () => Promise.reject(new Error(`${String(property)} lost (${INJECTED})`))
-          }
-          return Reflect.get(target, property) as unknown
+          const member = Reflect.get(target, property) as unknown
+          if (typeof property !== 'string' || typeof member !== 'function') return member
+          // Called on the stub itself, as the client calls it (an RPC method is not detachable).
+          const stub = target as unknown as Record<string, (...a: unknown[]) => unknown>
+          return (...args: unknown[]) =>
+            observe(property, () => Promise.resolve(stub[property]!(...args)))
         },
       })
     },
   } as unknown as Env['COORDINATOR']
+}
+
+/** The real coordinator, naming each RPC method called on it in `calls`, in order. */
+export const coordinatorCounting = (calls: string[]) =>
+  coordinatorObserved((method, call) => {
+    calls.push(method)
+    return call()
+  })
+
+/** The real coordinator, except that the named RPC methods fail (the round trip is lost). */
+export function coordinatorFailing(...methods: (keyof Coordinator)[]): Env['COORDINATOR'] {
+  const failing = new Set<string>(methods)
+  return coordinatorObserved((method, call) =>
+    failing.has(method) ? Promise.reject(new Error(`${method} lost (${INJECTED})`)) : call(),
+  )
 }
 
 /** The real coordinator, except that every claim's round trip fails. */
