@@ -5,14 +5,10 @@
  * that may delete, nor manage another team; a developer is offered nothing and refused when posting;
  * a lead revokes a key of their team; an admin sees any team; every form needs its CSRF token.
  */
-import { env, runInDurableObject } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { opened } from '../../src/coordinator/index'
-import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import { hashKey } from '../../src/identity/keys'
-import { forgetTableKeys } from '../../src/identity/table-keys'
 import { newEntries } from '../support/audit'
-import { coordinatorCounting } from '../support/coordinator'
+import { coordinatorCounting, emptyPolicyStore } from '../support/coordinator'
 import { GATEWAY, callJson } from '../support/gateway'
 import { KEYS } from '../support/identities'
 import { Browser } from './support'
@@ -20,21 +16,7 @@ import { Browser } from './support'
 const managed = { POLICY_MODE: 'managed' } as Partial<Env>
 
 beforeEach(async () => {
-  forgetTableKeys()
-  const gateway = env.COORDINATOR.get(env.COORDINATOR.idFromName(POLICY_INSTANCE))
-  await runInDurableObject(gateway, (_coordinator, state) => {
-    opened(state, {}, 'policyRevisions')
-    opened(state, {}, 'memberKeys')
-    for (const table of [
-      'policy_history',
-      'policy_revisions',
-      'policy_proposals',
-      'member_keys',
-      'member_keys_version',
-    ]) {
-      state.storage.sql.exec(`DELETE FROM ${table}`)
-    }
-  })
+  await emptyPolicyStore()
 })
 
 async function signedIn(key: string, options: { env?: Partial<Env> } = { env: managed }) {

@@ -5,43 +5,22 @@
  * does, guesses are looked up as before. Counted on the coordinator binding itself: every RPC an
  * isolate makes to the gateway instance goes through the counting stub.
  */
-import {
-  createExecutionContext,
-  env,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from 'cloudflare:test'
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { coordinatedMemberKeys } from '../../src/coordinator/client'
-import { opened } from '../../src/coordinator/index'
-import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import { FRESH_MS } from '../../src/control/served-policy'
 import { hashKey, hasCheckValue, mintCheckedKey, mintKey } from '../../src/identity/keys'
-import { forgetTableKeys } from '../../src/identity/table-keys'
 import { BURST } from '../../src/audit/flood-guard'
-import { coordinatorCounting } from '../support/coordinator'
+import { coordinatorCounting, emptyPolicyStore } from '../support/coordinator'
 import { GATEWAY, callJson } from '../support/gateway'
 import { KEYS } from '../support/identities'
 
 const SECRET = env.AUDIT_SIGNING_KEY
-const gatewayInstance = () => env.COORDINATOR.get(env.COORDINATOR.idFromName(POLICY_INSTANCE))
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 beforeEach(async () => {
-  forgetTableKeys()
-  await runInDurableObject(gatewayInstance(), (_coordinator, state) => {
-    opened(state, {}, 'policyRevisions')
-    opened(state, {}, 'memberKeys')
-    for (const table of [
-      'policy_history',
-      'policy_revisions',
-      'member_keys',
-      'member_keys_version',
-    ]) {
-      state.storage.sql.exec(`DELETE FROM ${table}`)
-    }
-  })
+  await emptyPolicyStore()
 })
 
 /** One isolate's bindings whose coordinator counts every RPC method called on any stub. */

@@ -3,24 +3,16 @@
  * state; the structural and exhaustive access diff of any two revisions, either way round; who
  * may read them (a member the policy allows `policy`); a missing revision is 404.
  */
-import { env, runInDurableObject } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { opened } from '../../src/coordinator/index'
-import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import type { Proposal } from '../../src/control/proposal'
 import { GATEWAY, callJson } from '../support/gateway'
 import { KEYS } from '../support/identities'
+import { emptyPolicyStore } from '../support/coordinator'
 
 const managed = { POLICY_MODE: 'managed' } as Partial<Env>
 
 beforeEach(async () => {
-  const gateway = env.COORDINATOR.get(env.COORDINATOR.idFromName(POLICY_INSTANCE))
-  await runInDurableObject(gateway, (_coordinator, state) => {
-    opened(state, {}, 'policyRevisions')
-    for (const table of ['policy_history', 'policy_revisions', 'policy_proposals']) {
-      state.storage.sql.exec(`DELETE FROM ${table}`)
-    }
-  })
+  await emptyPolicyStore()
 })
 
 type Doc = { members: { id: string; roles: string[]; revoked?: boolean }[] }

@@ -9,8 +9,10 @@ import { opened, type Coordinator } from '../../src/coordinator/index'
 import {
   memberRateInstanceName,
   newApprovalId,
+  POLICY_INSTANCE,
   tokenInstanceName,
 } from '../../src/coordinator/shard'
+import { forgetTableKeys } from '../../src/identity/table-keys'
 import type { Ownership } from '../../src/ownership/ledger'
 import { INJECTED } from '../kit/expected-logs'
 import { ACCOUNT, UPSTREAM_TOKEN } from './identities'
@@ -70,6 +72,28 @@ export async function resetLedger(account = ACCOUNT): Promise<void> {
   await runInDurableObject(instance(account), (_coordinator, state) => {
     opened(state, {}, 'ledger').forget()
     opened(state, {}, 'transfers').forget()
+  })
+}
+
+/**
+ * Empties the `gateway` instance's policy store (revisions, their history, proposals) and member
+ * keys' table, and forgets this isolate's answers about table keys: a test starts with no revision
+ * (its first managed request bootstraps the POLICY secret) and no minted key.
+ */
+export async function emptyPolicyStore(): Promise<void> {
+  forgetTableKeys()
+  await runInDurableObject(instance(POLICY_INSTANCE), (_coordinator, state) => {
+    opened(state, {}, 'policyRevisions') // migrated, so its tables exist
+    opened(state, {}, 'memberKeys')
+    for (const table of [
+      'policy_history',
+      'policy_revisions',
+      'policy_proposals',
+      'member_keys',
+      'member_keys_version',
+    ]) {
+      state.storage.sql.exec(`DELETE FROM ${table}`)
+    }
   })
 }
 
