@@ -1,7 +1,8 @@
 /**
  * Reading proposals and revisions (issue 20): the proposals listed newest first and filtered by
  * state; the structural and exhaustive access diff of any two revisions, either way round; who
- * may read them (a member the policy allows `policy`); a missing revision is 404.
+ * may read them (a member the policy allows `policy`); a missing revision is 404. Pinned mode
+ * lists none (as it shows no history), but a proposal filed before still opens by its id.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Proposal } from '../../src/control/proposal'
@@ -72,6 +73,19 @@ describe('reading proposals', () => {
 
     const alice = await get('/policy/proposals', KEYS.alice)
     expect(alice.status).toBe(403)
+  })
+
+  it('lists none in pinned mode, where one filed before is still read by its id', async () => {
+    const first = await current()
+    first.document.members.find((m) => m.id === 'alice')!.roles = ['developer', 'lead']
+    const filed = await propose(first.id, first.document) // pending, filed while managed
+    const pinned = { POLICY_MODE: 'pinned' } as Partial<Env>
+    const read = <T>(path: string) => callJson<T>(`${GATEWAY}${path}`, { env: pinned })
+
+    const listed = await read<Proposal[]>('/policy/proposals')
+    expect([listed.status, listed.body.result]).toEqual([200, []])
+    const one = await read<Proposal>(`/policy/proposals/${filed.id}`)
+    expect([one.status, one.body.result?.status]).toEqual([200, 'pending'])
   })
 })
 
