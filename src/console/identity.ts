@@ -20,7 +20,7 @@ import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app-env'
 import { ACCESS_ASSERTION_HEADER } from '../identity/access'
 import { accessVisitor, isActive } from '../identity/authenticate'
-import { memberKeysOf } from '../identity/middleware'
+import { tableKeyRecord } from '../identity/middleware'
 import type { Caller } from '../identity/principal'
 import { GatewayError } from '../lib/errors'
 import { dropCookie, readCookie, SESSION_COOKIE } from './cookie'
@@ -77,7 +77,9 @@ async function fromSession(
 /**
  * A session started with a key from the member keys' table: that key, read by its public id, must
  * still be the member's and still work (not revoked, or within a rotation's grace; not expired;
- * its team still in the policy). Pinned mode serves no table key. One coordinator call a page.
+ * its team still in the policy). Pinned mode serves no table key. The record comes from the
+ * isolate's cache of table keys while it is fresh (identity/table-keys.ts): a revocation or a
+ * rotation bumps the keys' version, and the next page after the isolate learns it asks again.
  */
 async function fromTableKey(
   c: Context<AppEnv>,
@@ -85,7 +87,7 @@ async function fromTableKey(
 ): Promise<{ principal: Caller; session: Session } | Refusal> {
   const { config } = c.var
   if (config.policySource.mode === 'pinned') return { refused: REFUSALS.member }
-  const key = await memberKeysOf(c).read(session.keyId!)
+  const key = await tableKeyRecord(c, session.keyId!)
   const now = Date.now()
   const works =
     key !== null &&

@@ -16,7 +16,7 @@ import type { AppEnv } from '../app-env'
 import { ACCESS_ASSERTION_HEADER } from '../identity/access'
 import { authenticateKey } from '../identity/authenticate'
 import { hashKey } from '../identity/keys'
-import { memberKeysOf, tableKeysOf } from '../identity/middleware'
+import { tableKeysOf } from '../identity/middleware'
 import type { Caller } from '../identity/principal'
 import { GatewayError } from '../lib/errors'
 import { base64url } from '../lib/encoding'
@@ -185,17 +185,16 @@ export async function signIn(c: Context<AppEnv>) {
 
 /**
  * Who a new session is for, bound to the key that signed in: a member of the policy by its stored
- * hash; a member whose key is in the member keys' table also by that key's public id, which each
- * visit checks with the table (console/identity.ts).
+ * hash; a member whose key is in the member keys' table also by that key's public id, which
+ * authentication handed back with the caller and each visit checks with the table
+ * (console/identity.ts).
  */
 async function sessionMember(c: Context<AppEnv>, principal: Caller, presented: string) {
   const member = c.var.config.policy.members.find((m) => m.id === principal.memberId)
   if (member?.key_sha256 !== undefined) return { id: member.id, keySha256: member.key_sha256 }
-  const keySha256 = await hashKey(presented)
-  const { key } = await memberKeysOf(c).use(keySha256)
-  // The key was just taken by authentication: gone now means it was revoked in between.
-  if (key === null) throw GatewayError.of('UNKNOWN_KEY')
-  return { id: key.member, keySha256, keyId: key.key_id }
+  // Not a policy member, so the table authenticated it and named its key; fail closed otherwise.
+  if (principal.keyId === undefined) throw GatewayError.of('UNKNOWN_KEY')
+  return { id: principal.memberId, keySha256: await hashKey(presented), keyId: principal.keyId }
 }
 
 /** POST /console/sign-out (a signed-in route: identity and the CSRF check come first). */

@@ -76,7 +76,8 @@ export function revisionsDiff(
 
 /**
  * The proposals, newest first, optionally in one state: of the latest `reading` the store keeps.
- * Pinned mode files none.
+ * Pinned mode lists none, as it shows no history (docs/policy.md): nothing can be filed or applied
+ * there; one filed while managed still opens by its id (`proposalView`).
  */
 export function proposalsOf(
   deps: PolicyViewDeps,

@@ -74,7 +74,15 @@ export function whatIf(entries: Iterable<AuditEntry>, proposed: Policy): WhatIf 
   const changes = new Map<string, WhatIfChange>()
   for (const entry of entries) {
     result.entries++
-    if (entry.kind !== 'request' || entry.decision === undefined || entry.member === undefined) {
+    // Every request entry names its request (audit/entry.ts: `entryFromFacts` writes it, `expand`
+    // gives it back from the summary's key), so no entry is passed over for lacking one: the test
+    // narrows the type for the samples, which are request ids and nothing else.
+    if (
+      entry.kind !== 'request' ||
+      entry.request_id === undefined ||
+      entry.decision === undefined ||
+      entry.member === undefined
+    ) {
       result.not_replayable.no_decision++
       continue
     }
@@ -113,8 +121,7 @@ export function whatIf(entries: Iterable<AuditEntry>, proposed: Policy): WhatIf 
       changes.set(key, change)
     }
     change.count++
-    if (change.samples.length < SAMPLES_PER_CHANGE)
-      change.samples.push(entry.request_id ?? entry.id)
+    if (change.samples.length < SAMPLES_PER_CHANGE) change.samples.push(entry.request_id)
   }
   result.changes = [...changes.values()].sort(
     (a, b) => b.count - a.count || a.team.localeCompare(b.team) || a.action.localeCompare(b.action),

@@ -10,13 +10,22 @@ import { GatewayError } from '../lib/errors'
 import { ACCESS_ASSERTION_HEADER } from './access'
 import { authenticateRequest, type TableKeys } from './authenticate'
 import { admitMember, rateCacheFor } from './member-rate'
-import { mayBeTableKey, tableKeyCaller } from './table-keys'
+import type { MemberKey } from '../coordinator/member-keys'
+import { mayBeTableKey, tableKeyById, tableKeyCaller } from './table-keys'
+
+const memberKeysOf = (c: Context<AppEnv>) => coordinatedMemberKeys(c.env.COORDINATOR)
 
 /**
- * The member keys' table, for the console's sessions of members minted without a deploy (sign-in
- * and each visit: console/sign-in.tsx, console/identity.ts), which reach no binding themselves.
+ * The member keys' table's record of a key by its public id, for each visit of a console session
+ * started with a table key (console/identity.ts, which reaches no binding itself): from this
+ * isolate's cache while it is fresh (identity/table-keys.ts), so a page costs no coordinator call.
  */
-export const memberKeysOf = (c: Context<AppEnv>) => coordinatedMemberKeys(c.env.COORDINATOR)
+export function tableKeyRecord(c: Context<AppEnv>, keyId: string): Promise<MemberKey | null> {
+  return tableKeyById(keyId, {
+    keysVersion: c.var.keysVersion ?? 0,
+    store: () => memberKeysOf(c),
+  })
+}
 
 /**
  * Keys from the member keys' table as authentication looks them up (identity/table-keys.ts), in

@@ -12,4 +12,11 @@ export interface Principal {
 }
 
 /** Who called: a request's principal, as authentication found it (never the gateway itself). */
-export type Caller = Principal & { via: Exclude<Principal['via'], 'system'> }
+export type Caller = Principal & {
+  via: Exclude<Principal['via'], 'system'>
+  /**
+   * The public id of the member keys' table's key that authenticated the caller (identity/
+   * table-keys.ts); absent for everyone else. The console's sign-in binds a session to it.
+   */
+  keyId?: string
+}

@@ -36,6 +36,7 @@ import { budgetGate, leaseCacheFor, type BudgetCaller } from '../upstream/budget
 import { upstreamPort } from '../upstream/port'
 import type { RequestScope } from './scope'
 import { coordinatedSnapshot, writingThrough, type SnapshotPort } from '../snapshot/port'
+import type { SnapshotSettings } from '../snapshot/shapes'
 import { coordinatedNotices } from '../coordinator/client' // issue 23
 import { lifecycleRecorder } from '../lifecycle/record' // issue 23
 import { driftOnRefresh } from '../lifecycle/drift-record' // issue 23: drift on refresh
@@ -139,22 +140,48 @@ export function scopeFor(inputs: ScopeInputs): RequestScope {
   }
 }
 
+/**
+ * What the snapshot's refresher needs that no request changes: its settings and the system
+ * principal's budget caller, worked out once per configuration (so once per isolate and policy
+ * revision; null: the policy turns the snapshot off). Values only. The refresher's upstream port
+ * and the port itself stay per request: the upstream port counts one request's calls and holds its
+ * admission started ahead (a promise no other request may await), and a request sets the port's
+ * `refreshed` hook with its own request id.
+ */
+interface SnapshotBasis {
+  settings: SnapshotSettings
+  system: BudgetCaller
+}
+const snapshotBases = new WeakMap<Config, SnapshotBasis | null>()
+
+function snapshotBasisOf(config: Config): SnapshotBasis | null {
+  const known = snapshotBases.get(config)
+  if (known !== undefined) return known
+  const { max_age_seconds, max_stale_seconds } = config.policy.snapshot
+  const basis =
+    max_age_seconds === 0
+      ? null
+      : {
+          settings: {
+            maxAgeMs: max_age_seconds * 1000,
+            maxStaleMs: Math.max(max_stale_seconds, max_age_seconds) * 1000,
+            // A refresh holds its claim for one upstream timeout and a little: a reader that died.
+            claimMs: config.upstream.timeoutMs + 2_000,
+          },
+          system: budgetCaller(SYSTEM_PRINCIPAL, config.limits),
+        }
+  snapshotBases.set(config, basis)
+  return basis
+}
+
 /** Issue 21: the snapshot's port, or undefined when the policy turns it off (max age 0). */
 function snapshotOf(
   { env, config }: ScopeInputs,
   tokenBudget: ReturnType<typeof coordinatedBudget>,
 ): SnapshotPort | undefined {
-  const { max_age_seconds, max_stale_seconds } = config.policy.snapshot
-  if (max_age_seconds === 0) return undefined
-  const { limits } = config
-  const system = budgetCaller(SYSTEM_PRINCIPAL, limits)
-  const gate = budgetGate(tokenBudget, limits.plan, system, leaseCacheFor(config))
+  const basis = snapshotBasisOf(config)
+  if (basis === null) return undefined
+  const gate = budgetGate(tokenBudget, config.limits.plan, basis.system, leaseCacheFor(config))
   const refresher = upstreamPort({ apiToken: config.apiToken, ...config.upstream }, gate)
-  const settings = {
-    maxAgeMs: max_age_seconds * 1000,
-    maxStaleMs: Math.max(max_stale_seconds, max_age_seconds) * 1000,
-    // A refresh holds its claim for one upstream timeout and a little: a reader that died.
-    claimMs: config.upstream.timeoutMs + 2_000,
-  }
-  return coordinatedSnapshot(env.COORDINATOR, settings, refresher)
+  return coordinatedSnapshot(env.COORDINATOR, basis.settings, refresher)
 }

@@ -38,8 +38,8 @@ export interface UploadBookkeeping {
   record: () => Promise<void>
   /**
    * Issue 21 item 3: the same, with the entry's number taken by `take` (AuditPort.beforeChangeWith):
-   * when both this and the ledger's `recordIntentNumbered` exist, the intent and the number cost one
-   * round trip instead of two side by side.
+   * given (the audit port numbers ahead), the intent and the number cost one round trip
+   * (`Ledger.recordIntentNumbered`); absent, `record` and `recordIntent` run side by side.
    */
   recordWith?:
     | ((take: (ask: ChainAsk | undefined) => Promise<ChainPosition | null>) => Promise<void>)
@@ -124,13 +124,12 @@ async function recordAndAdmit(
 ): Promise<IntentAdmission> {
   const { ledger, accountId, caQuota, recordWith } = upload
   upload.admitAhead?.()
-  const numbered = ledger.recordIntentNumbered?.bind(ledger)
-  if (recordWith !== undefined && numbered !== undefined) {
+  if (recordWith !== undefined) {
     let admission: IntentAdmission | undefined
     try {
       await recordWith(async (ask) => {
         // The number must come from the chain's own instance: the account's, as the intent's.
-        const answer = await numbered(
+        const answer = await ledger.recordIntentNumbered(
           accountId,
           intent,
           caQuota,

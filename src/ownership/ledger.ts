@@ -109,10 +109,9 @@ export interface Ledger {
   ): Promise<IntentAdmission>
   /**
    * `recordIntent` and, when admitted and `numbering` is given, the audit entry's number in its
-   * chain, in one round trip (the account's instance holds both). Optional: without it the
-   * bookkeeping makes the two calls side by side.
+   * chain, in one round trip (the account's instance holds both).
    */
-  recordIntentNumbered?(
+  recordIntentNumbered(
     accountId: string,
     intent: UploadIntent,
     caQuota: number | null,
@@ -122,7 +121,7 @@ export interface Ledger {
    * Issue 21 item 3: `owner` and, when `numbering` is given, the audit entry's number: one round
    * trip; with the certificate's successor pairings (issue 23's rotation gate), read in the same.
    */
-  ownerNumbered?(
+  ownerNumbered(
     accountId: string,
     certificateId: string,
     numbering: ChainAsk | undefined,

@@ -5,13 +5,10 @@
  * that may delete, nor manage another team; a developer is offered nothing and refused when posting;
  * a lead revokes a key of their team; an admin sees any team; every form needs its CSRF token.
  */
-import { env, runInDurableObject } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { opened } from '../../src/coordinator/index'
-import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import { hashKey } from '../../src/identity/keys'
-import { forgetTableKeys } from '../../src/identity/table-keys'
 import { newEntries } from '../support/audit'
+import { coordinatorCounting, emptyPolicyStore } from '../support/coordinator'
 import { GATEWAY, callJson } from '../support/gateway'
 import { KEYS } from '../support/identities'
 import { Browser } from './support'
@@ -19,21 +16,7 @@ import { Browser } from './support'
 const managed = { POLICY_MODE: 'managed' } as Partial<Env>
 
 beforeEach(async () => {
-  forgetTableKeys()
-  const gateway = env.COORDINATOR.get(env.COORDINATOR.idFromName(POLICY_INSTANCE))
-  await runInDurableObject(gateway, (_coordinator, state) => {
-    opened(state, {}, 'policyRevisions')
-    opened(state, {}, 'memberKeys')
-    for (const table of [
-      'policy_history',
-      'policy_revisions',
-      'policy_proposals',
-      'member_keys',
-      'member_keys_version',
-    ]) {
-      state.storage.sql.exec(`DELETE FROM ${table}`)
-    }
-  })
+  await emptyPolicyStore()
 })
 
 async function signedIn(key: string, options: { env?: Partial<Env> } = { env: managed }) {
@@ -62,6 +45,17 @@ async function mint(browser: Browser, fields: Record<string, string | string[]>)
     },
     body: body.toString(),
   })
+}
+
+/** A developer of payments, minted by `lead` on the page: the key shown once, and its id. */
+async function mintDeveloper(lead: Browser, member: string) {
+  const { html } = await mint(lead, {
+    member,
+    team: 'payments',
+    roles: 'developer',
+    expires_in_days: '30',
+  })
+  return { key: MINTED.exec(html)![1]!, keyId: /<code>([0-9a-f-]{36})<\/code>/.exec(html)![1]! }
 }
 
 describe('the members page', () => {
@@ -149,14 +143,7 @@ describe('the members page', () => {
 
   it('lets a lead revoke a key of their team: refused at once; an admin sees any team', async () => {
     const bob = await signedIn(KEYS.bob)
-    const minted = await mint(bob, {
-      member: 'hank',
-      team: 'payments',
-      roles: 'developer',
-      expires_in_days: '30',
-    })
-    const key = MINTED.exec(minted.html)![1]!
-    const keyId = /<code>([0-9a-f-]{36})<\/code>/.exec(minted.html)![1]!
+    const { key, keyId } = await mintDeveloper(bob, 'hank')
     expect((await whoami(key)).status).toBe(200)
 
     // Another lead (of identity) cannot revoke it: it is answered as missing.
@@ -195,14 +182,7 @@ describe('the members page', () => {
 
   it('signs in a member minted without a deploy; their rotation or a revocation ends that session', async () => {
     const bob = await signedIn(KEYS.bob)
-    const minted = await mint(bob, {
-      member: 'ivy',
-      team: 'payments',
-      roles: 'developer',
-      expires_in_days: '30',
-    })
-    const key = MINTED.exec(minted.html)![1]!
-    const keyId = /<code>([0-9a-f-]{36})<\/code>/.exec(minted.html)![1]!
+    const { key, keyId } = await mintDeveloper(bob, 'ivy')
 
     // Ivy signs in with the minted key and rotates it herself, at once.
     const ivy = await signedIn(key)
@@ -235,6 +215,33 @@ describe('the members page', () => {
     })
     expect(revoked.status).toBe(303)
     expect((await again.get('/console/members')).status).toBe(401)
+  })
+
+  it("asks the coordinator once for a table member's sign-in, and for a page only after a change", async () => {
+    const bob = await signedIn(KEYS.bob)
+    const { key, keyId } = await mintDeveloper(bob, 'jill')
+    const calls: string[] = []
+    // How the table is asked about one key (the members page also lists the team's keys).
+    const keyCalls = () => calls.filter((m) => m === 'memberKeyUse' || m === 'memberKeyRead')
+    const jill = new Browser({ env: { ...managed, COORDINATOR: coordinatorCounting(calls) } })
+
+    // Sign-in: the key is looked up once, and its id comes with the caller (no second ask).
+    expect((await jill.signIn(key)).status).toBe(303)
+    expect(keyCalls()).toEqual(['memberKeyUse'])
+    // Pages: the key's record is this isolate's, while the keys' version holds.
+    calls.length = 0
+    expect((await jill.get('/console/members')).status).toBe(200)
+    expect((await jill.get('/console')).status).toBe(200)
+    expect(keyCalls()).toEqual([])
+
+    // A revocation bumps the version: the next page asks, and the session ends.
+    const revoked = await bob.post(`/console/members/keys/${keyId}/revoke`, {
+      csrf: await bob.csrf('/console/members'),
+    })
+    expect(revoked.status).toBe(303)
+    const ended = await jill.get('/console/members')
+    expect(ended.status).toBe(401)
+    expect(keyCalls()).toEqual(['memberKeyRead'])
   })
 
   it('is read-only in the pinned mode', async () => {

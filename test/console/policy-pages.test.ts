@@ -5,26 +5,18 @@
  * author's own approval refused in words), rejected; each form refused without its CSRF token;
  * and only the members the policy allows `policy` reach them.
  */
-import { env, runInDurableObject } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { opened } from '../../src/coordinator/index'
-import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import type { Proposal } from '../../src/control/proposal'
 import { hashKey } from '../../src/identity/keys'
 import { GATEWAY, call, callJson, certificatesUrl } from '../support/gateway'
 import { KEYS } from '../support/identities'
 import { Browser } from './support'
+import { emptyPolicyStore } from '../support/coordinator'
 
 const managed = { POLICY_MODE: 'managed' } as Partial<Env>
 
 beforeEach(async () => {
-  const gateway = env.COORDINATOR.get(env.COORDINATOR.idFromName(POLICY_INSTANCE))
-  await runInDurableObject(gateway, (_coordinator, state) => {
-    opened(state, {}, 'policyRevisions')
-    for (const table of ['policy_history', 'policy_revisions', 'policy_proposals']) {
-      state.storage.sql.exec(`DELETE FROM ${table}`)
-    }
-  })
+  await emptyPolicyStore()
 })
 
 type Doc = {

@@ -4,29 +4,18 @@
  * system principal), however many isolates race to store it; later requests and the pinned mode
  * leave none; the entry verifies on the `gateway` chain, and holds no key.
  */
-import {
-  createExecutionContext,
-  env,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from 'cloudflare:test'
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import type { AuditEntry } from '../../src/audit/entry'
-import { opened } from '../../src/coordinator/index'
-import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import { canonicalDocument, revisionIdOf } from '../../src/control/revision'
 import { newEntries, SECRETS } from '../support/audit'
 import { GATEWAY, callJson } from '../support/gateway'
 import { KEYS } from '../support/identities'
+import { emptyPolicyStore } from '../support/coordinator'
 
 beforeEach(async () => {
-  const gateway = env.COORDINATOR.get(env.COORDINATOR.idFromName(POLICY_INSTANCE))
-  await runInDurableObject(gateway, (_coordinator, state) => {
-    opened(state, {}, 'policyRevisions')
-    state.storage.sql.exec('DELETE FROM policy_history')
-    state.storage.sql.exec('DELETE FROM policy_revisions')
-  })
+  await emptyPolicyStore()
 })
 
 /** A request in an isolate of its own: its own bindings object, so its own copy of the policy. */

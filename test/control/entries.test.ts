@@ -4,29 +4,23 @@
  * export, and the chain's link committing to the field (an entry re-signed with another revision
  * is reported altered).
  */
-import { env, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEntry } from '../../src/audit/entry'
 import { writeEntry } from '../../src/audit/store'
 import { coordinatedRevisions } from '../../src/coordinator/client'
-import { opened } from '../../src/coordinator/index'
-import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import { canonicalDocument, newRevision, revisionIdOf } from '../../src/control/revision'
 import { exportText, newEntries } from '../support/audit'
 import { emulator } from '../support/emulator'
 import { GATEWAY, call, callJson, certificatesUrl } from '../support/gateway'
 import { ACCOUNT, AUDIT_SIGNING_KEY, KEYS } from '../support/identities'
+import { emptyPolicyStore } from '../support/coordinator'
 
 const revisions = () => coordinatedRevisions(env.COORDINATOR)
 
 beforeEach(async () => {
   await emulator.reset()
-  const gateway = env.COORDINATOR.get(env.COORDINATOR.idFromName(POLICY_INSTANCE))
-  await runInDurableObject(gateway, (_coordinator, state) => {
-    opened(state, {}, 'policyRevisions')
-    state.storage.sql.exec('DELETE FROM policy_history')
-    state.storage.sql.exec('DELETE FROM policy_revisions')
-  })
+  await emptyPolicyStore()
 })
 
 const secretRevision = () => revisionIdOf(canonicalDocument(env.POLICY)!)

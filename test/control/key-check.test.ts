@@ -5,69 +5,28 @@
  * does, guesses are looked up as before. Counted on the coordinator binding itself: every RPC an
  * isolate makes to the gateway instance goes through the counting stub.
  */
-import {
-  createExecutionContext,
-  env,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from 'cloudflare:test'
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { coordinatedMemberKeys } from '../../src/coordinator/client'
-import { opened } from '../../src/coordinator/index'
-import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import { FRESH_MS } from '../../src/control/served-policy'
 import { hashKey, hasCheckValue, mintCheckedKey, mintKey } from '../../src/identity/keys'
-import { forgetTableKeys } from '../../src/identity/table-keys'
 import { BURST } from '../../src/audit/flood-guard'
+import { coordinatorCounting, emptyPolicyStore } from '../support/coordinator'
 import { GATEWAY, callJson } from '../support/gateway'
 import { KEYS } from '../support/identities'
 
 const SECRET = env.AUDIT_SIGNING_KEY
-const gatewayInstance = () => env.COORDINATOR.get(env.COORDINATOR.idFromName(POLICY_INSTANCE))
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 beforeEach(async () => {
-  forgetTableKeys()
-  await runInDurableObject(gatewayInstance(), (_coordinator, state) => {
-    opened(state, {}, 'policyRevisions')
-    opened(state, {}, 'memberKeys')
-    for (const table of [
-      'policy_history',
-      'policy_revisions',
-      'member_keys',
-      'member_keys_version',
-    ]) {
-      state.storage.sql.exec(`DELETE FROM ${table}`)
-    }
-  })
+  await emptyPolicyStore()
 })
 
 /** One isolate's bindings whose coordinator counts every RPC method called on any stub. */
 function countingIsolate() {
   const calls: string[] = []
-  const namespace = env.COORDINATOR
-  const COORDINATOR = new Proxy(namespace, {
-    get(target, prop) {
-      if (prop === 'get') {
-        return (...args: Parameters<typeof namespace.get>) => {
-          const stub = target.get(...args)
-          return new Proxy(stub, {
-            get(inner, method) {
-              const rpc = inner as unknown as Record<string | symbol, (...a: unknown[]) => unknown>
-              if (typeof rpc[method] !== 'function') return rpc[method]
-              return (...rpcArgs: unknown[]) => {
-                calls.push(String(method))
-                return rpc[method]!(...rpcArgs)
-              }
-            },
-          })
-        }
-      }
-      const value = Reflect.get(target, prop) as unknown
-      return typeof value === 'function' ? (value as () => unknown).bind(target) : value
-    },
-  })
+  const COORDINATOR = coordinatorCounting(calls)
   const bindings = { ...env, POLICY_MODE: 'managed', COORDINATOR } as Env
   return { bindings, calls, keyLookups: () => calls.filter((c) => c === 'memberKeyUse').length }
 }

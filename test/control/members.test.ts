@@ -20,29 +20,17 @@ import { LAST_USED_STEP_MS } from '../../src/coordinator/member-keys'
 import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import { FRESH_MS } from '../../src/control/served-policy'
 import { hashKey, mintKey } from '../../src/identity/keys'
-import { forgetTableKeys } from '../../src/identity/table-keys'
 import { newEntries } from '../support/audit'
 import { GATEWAY, callJson } from '../support/gateway'
 import { KEYS } from '../support/identities'
+import { emptyPolicyStore } from '../support/coordinator'
 
 const managedEnv = { POLICY_MODE: 'managed' } as Partial<Env>
 const gatewayInstance = () => env.COORDINATOR.get(env.COORDINATOR.idFromName(POLICY_INSTANCE))
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 beforeEach(async () => {
-  forgetTableKeys()
-  await runInDurableObject(gatewayInstance(), (_coordinator, state) => {
-    opened(state, {}, 'policyRevisions')
-    opened(state, {}, 'memberKeys')
-    for (const table of [
-      'policy_history',
-      'policy_revisions',
-      'member_keys',
-      'member_keys_version',
-    ]) {
-      state.storage.sql.exec(`DELETE FROM ${table}`)
-    }
-  })
+  await emptyPolicyStore()
 })
 
 interface KeyView {

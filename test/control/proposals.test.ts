@@ -4,29 +4,22 @@
  * second admin applying it once; a stale base, an invalid document, a non-admin and the pinned
  * mode refused; a rollback; and each step's chained audit entry with its before and after.
  */
-import { env, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { coordinatedRevisions } from '../../src/coordinator/client'
-import { opened } from '../../src/coordinator/index'
-import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import type { Proposal } from '../../src/control/proposal'
 import { newEntries } from '../support/audit'
 import { emulator } from '../support/emulator'
 import { GATEWAY, callJson } from '../support/gateway'
 import { KEYS } from '../support/identities'
+import { emptyPolicyStore } from '../support/coordinator'
 
 const managed = { POLICY_MODE: 'managed' } as Partial<Env>
 const revisions = () => coordinatedRevisions(env.COORDINATOR)
 
 beforeEach(async () => {
   await emulator.reset()
-  const gateway = env.COORDINATOR.get(env.COORDINATOR.idFromName(POLICY_INSTANCE))
-  await runInDurableObject(gateway, (_coordinator, state) => {
-    opened(state, {}, 'policyRevisions')
-    for (const table of ['policy_history', 'policy_revisions', 'policy_proposals']) {
-      state.storage.sql.exec(`DELETE FROM ${table}`)
-    }
-  })
+  await emptyPolicyStore()
 })
 
 interface Report {

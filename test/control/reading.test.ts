@@ -1,26 +1,19 @@
 /**
  * Reading proposals and revisions (issue 20): the proposals listed newest first and filtered by
  * state; the structural and exhaustive access diff of any two revisions, either way round; who
- * may read them (a member the policy allows `policy`); a missing revision is 404.
+ * may read them (a member the policy allows `policy`); a missing revision is 404. Pinned mode
+ * lists none (as it shows no history), but a proposal filed before still opens by its id.
  */
-import { env, runInDurableObject } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { opened } from '../../src/coordinator/index'
-import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import type { Proposal } from '../../src/control/proposal'
 import { GATEWAY, callJson } from '../support/gateway'
 import { KEYS } from '../support/identities'
+import { emptyPolicyStore } from '../support/coordinator'
 
 const managed = { POLICY_MODE: 'managed' } as Partial<Env>
 
 beforeEach(async () => {
-  const gateway = env.COORDINATOR.get(env.COORDINATOR.idFromName(POLICY_INSTANCE))
-  await runInDurableObject(gateway, (_coordinator, state) => {
-    opened(state, {}, 'policyRevisions')
-    for (const table of ['policy_history', 'policy_revisions', 'policy_proposals']) {
-      state.storage.sql.exec(`DELETE FROM ${table}`)
-    }
-  })
+  await emptyPolicyStore()
 })
 
 type Doc = { members: { id: string; roles: string[]; revoked?: boolean }[] }
@@ -80,6 +73,19 @@ describe('reading proposals', () => {
 
     const alice = await get('/policy/proposals', KEYS.alice)
     expect(alice.status).toBe(403)
+  })
+
+  it('lists none in pinned mode, where one filed before is still read by its id', async () => {
+    const first = await current()
+    first.document.members.find((m) => m.id === 'alice')!.roles = ['developer', 'lead']
+    const filed = await propose(first.id, first.document) // pending, filed while managed
+    const pinned = { POLICY_MODE: 'pinned' } as Partial<Env>
+    const read = <T>(path: string) => callJson<T>(`${GATEWAY}${path}`, { env: pinned })
+
+    const listed = await read<Proposal[]>('/policy/proposals')
+    expect([listed.status, listed.body.result]).toEqual([200, []])
+    const one = await read<Proposal>(`/policy/proposals/${filed.id}`)
+    expect([one.status, one.body.result?.status]).toEqual([200, 'pending'])
   })
 })
 

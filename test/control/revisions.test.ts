@@ -5,33 +5,21 @@
  * base apply once; a stale base is refused), failing closed without the coordinator, and the
  * pinned mode.
  */
-import {
-  createExecutionContext,
-  env,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from 'cloudflare:test'
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import worker from '../../src/index'
-import { opened } from '../../src/coordinator/index'
 import { coordinatedRevisions } from '../../src/coordinator/client'
-import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import { canonicalDocument, newRevision, revisionIdOf } from '../../src/control/revision'
 import { FRESH_MS } from '../../src/control/served-policy'
 import { hashKey, mintKey } from '../../src/identity/keys'
-import { unreachableCoordinator } from '../support/coordinator'
+import { unreachableCoordinator, emptyPolicyStore } from '../support/coordinator'
 import { GATEWAY } from '../support/gateway'
 import { KEYS } from '../support/identities'
 
 const revisions = () => coordinatedRevisions(env.COORDINATOR)
-const gatewayInstance = () => env.COORDINATOR.get(env.COORDINATOR.idFromName(POLICY_INSTANCE))
 
 beforeEach(async () => {
-  await runInDurableObject(gatewayInstance(), (_coordinator, state) => {
-    opened(state, {}, 'policyRevisions') // migrated
-    state.storage.sql.exec('DELETE FROM policy_history')
-    state.storage.sql.exec('DELETE FROM policy_revisions')
-  })
+  await emptyPolicyStore()
 })
 
 /** One binding set reused across calls: one "isolate" holding its copy of the revision. */

@@ -7,29 +7,22 @@
  * only members allowed `policy` may ask; an unknown proposal is 404. And `decided_on` survives the
  * KV summary (what the replay reads).
  */
-import { env, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { expand, summarize, type AuditEntry } from '../../src/audit/entry'
 import { writeEntry } from '../../src/audit/store'
-import { opened } from '../../src/coordinator/index'
-import { POLICY_INSTANCE } from '../../src/coordinator/shard'
 import type { Proposal } from '../../src/control/proposal'
 import type { ProposalWhatIf } from '../../src/control/propose'
 import { GATEWAY, callJson } from '../support/gateway'
 import { AUDIT_SIGNING_KEY, KEYS } from '../support/identities'
+import { emptyPolicyStore } from '../support/coordinator'
 
 const managed = { POLICY_MODE: 'managed' } as Partial<Env>
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
 
 beforeEach(async () => {
-  const gateway = env.COORDINATOR.get(env.COORDINATOR.idFromName(POLICY_INSTANCE))
-  await runInDurableObject(gateway, (_coordinator, state) => {
-    opened(state, {}, 'policyRevisions')
-    for (const table of ['policy_history', 'policy_revisions', 'policy_proposals']) {
-      state.storage.sql.exec(`DELETE FROM ${table}`)
-    }
-  })
+  await emptyPolicyStore()
 })
 
 let counter = 0

@@ -7,27 +7,28 @@
  * PAGES is one list: a page another part of the console adds goes there, with the roles that may
  * open it, and is checked the same way.
  */
-import { existsSync, readFileSync } from 'node:fs'
-import path from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  AXE,
+  launchChromium,
+  parkedCaDelete,
+  signIn,
+  unownedCertificate,
+  url,
+} from './support/browser'
 import { makeCertificate } from './support/certificates'
 import {
   ACCOUNT,
   DEMO_KEYS,
-  EMULATOR_TOKEN,
   api,
   certificatesPath,
   e2e,
-  emulator,
   emulatorControl,
   gateway,
   upload,
 } from './support/context'
 
-const ROOT = path.resolve(import.meta.dirname, '../..')
-const CHROMIUM = '/usr/bin/chromium'
-const AXE = readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8')
 const PHONE = { width: 390, height: 844 }
 
 type Role = 'admin' | 'lead' | 'developer' | 'auditor'
@@ -35,7 +36,7 @@ const KEYS: Record<Role, string> = {
   admin: DEMO_KEYS.admin,
   lead: DEMO_KEYS.bob,
   developer: DEMO_KEYS.alice,
-  auditor: 'mtlsgw_DEMO_platform_auditor_xxxxxxxxxxxxxxxxxxxxx',
+  auditor: DEMO_KEYS.auditor,
 }
 const EVERYONE: Role[] = ['admin', 'lead', 'developer', 'auditor']
 
@@ -116,16 +117,11 @@ let browser: Browser
 const contexts = new Map<Role, BrowserContext>()
 let made: Made
 
-const url = (p: string) => `${e2e().gatewayUrl}${p}`
-
 async function signedInContext(role: Role): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport: PHONE, isMobile: true, bypassCSP: true })
   context.setDefaultTimeout(10_000)
   const page = await context.newPage()
-  await page.goto(url('/console/sign-in'))
-  await page.getByLabel('Gateway key').fill(KEYS[role])
-  await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.waitForURL(url('/console'))
+  await signIn(page, KEYS[role])
   await page.close()
   return context
 }
@@ -139,32 +135,15 @@ async function check(page: Page) {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`)
-  }
+  browser = await launchChromium()
   // A long name, a long issuer and an unowned certificate: what makes a phone's table wide.
   const uploaded = await upload(gateway(), DEMO_KEYS.bob, {
     ca: false,
     certificates: (await makeCertificate({ cn: 'phone check with a rather long common name' })).pem,
     name: 'phone-payments-edge-certificate-with-a-long-name',
   })
-  await api(emulator(), EMULATOR_TOKEN, certificatesPath(), {
-    body: {
-      ca: false,
-      certificates: (await makeCertificate({ cn: 'phone legacy' })).pem,
-      name: 'phone-legacy-unowned',
-    },
-  })
-  const ca = await upload(gateway(), DEMO_KEYS.bob, {
-    ca: true,
-    certificates: (await makeCertificate({ ca: true, cn: 'phone root' })).pem,
-    name: 'phone-payments-root',
-  })
-  const parked = await api<null>(gateway(), DEMO_KEYS.bob, certificatesPath(ca.id), {
-    method: 'DELETE',
-    headers: { prefer: 'respond-async' },
-  })
-  expect(parked.status).toBe(202)
+  await unownedCertificate('phone-legacy-unowned', 'phone legacy')
+  const parked = await parkedCaDelete('phone-payments-root', 'phone root')
   // lifecycle/expiring (issue 23): one that expires soon, so the expiring page has a row.
   const expiring = await upload(gateway(), DEMO_KEYS.bob, {
     ca: false,
@@ -183,14 +162,9 @@ beforeAll(async () => {
   const read = await api(gateway(), DEMO_KEYS.bob, certificatesPath(uploaded.id))
   made = {
     certificate: uploaded.id,
-    approval: (parked.body.approval as { id: string }).id,
+    approval: parked.approval,
     requestId: read.headers.get('x-request-id')!,
   }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox'],
-  })
   for (const role of EVERYONE) contexts.set(role, await signedInContext(role))
 }, 90_000)
 

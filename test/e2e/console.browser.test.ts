@@ -9,30 +9,26 @@
  * Screenshots of each page and the load times go to test-artifacts/console/ (git-ignored); with
  * CONSOLE_README_SHOTS=1 the README's images (docs/console/) are written too.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import path from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHash, createHmac, hkdfSync } from 'node:crypto'
-import { makeCertificate } from './support/certificates'
 import {
-  ACCOUNT,
-  DEMO_KEYS,
-  EMULATOR_TOKEN,
-  api,
-  certificatesPath,
-  e2e,
-  emulator,
-  gateway,
-  upload,
-} from './support/context'
+  launchChromium,
+  parkedCaDelete,
+  ROOT,
+  signIn,
+  unownedCertificate,
+  url,
+} from './support/browser'
+import { makeCertificate } from './support/certificates'
+import { ACCOUNT, DEMO_KEYS, api, certificatesPath, e2e, gateway, upload } from './support/context'
 
-const ROOT = path.resolve(import.meta.dirname, '../..')
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/console')
 const README_SHOTS = path.join(ROOT, 'docs/console')
 const XSS = '<script>alert(1)</script>'
-const AUDITOR = 'mtlsgw_DEMO_platform_auditor_xxxxxxxxxxxxxxxxxxxxx'
 /** scripts/dev-servers.mjs signs the demo's audit log (and so its sessions) with this. */
 const DEMO_AUDIT_SIGNING_KEY = 'demo-audit-signing-key-not-a-secret-0000'
 
@@ -106,8 +102,6 @@ const dialogs: string[] = []
 const timings: Record<string, { responseEnd: number; loadEnd: number }> = {}
 let made: { xss: string; expiring: string; unowned: string; approval: string; ca: string }
 
-const url = (p: string) => `${e2e().gatewayUrl}${p}`
-
 /** The whole page as an artefact; for the README, its first 1,200 pixels (small files). */
 async function shoot(name: string, target: Page = page, options = { readme: true }) {
   mkdirSync(ARTIFACTS, { recursive: true })
@@ -137,12 +131,8 @@ async function sessionCookie() {
   return (await context.cookies()).find((c) => c.name === 'mtlsgw_console')
 }
 
-const CHROMIUM = '/usr/bin/chromium'
-
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`)
-  }
+  browser = await launchChromium()
   // What a team would have done through the API before the reviewer looks.
   const xss = await upload(gateway(), DEMO_KEYS.alice, {
     ca: false,
@@ -154,23 +144,8 @@ beforeAll(async () => {
     certificates: (await makeCertificate({ cn: 'payments edge', validDays: 12 })).pem,
     name: 'payments-edge-expiring',
   })
-  const unowned = await api<{ id: string }>(emulator(), EMULATOR_TOKEN, certificatesPath(), {
-    body: {
-      ca: false,
-      certificates: (await makeCertificate({ cn: 'legacy' })).pem,
-      name: 'legacy-unowned',
-    },
-  })
-  const ca = await upload(gateway(), DEMO_KEYS.bob, {
-    ca: true,
-    certificates: (await makeCertificate({ ca: true, cn: 'payments old root' })).pem,
-    name: 'payments-old-root',
-  })
-  const parked = await api<null>(gateway(), DEMO_KEYS.bob, certificatesPath(ca.id), {
-    method: 'DELETE',
-    headers: { prefer: 'respond-async' },
-  })
-  expect(parked.status).toBe(202)
+  const unowned = await unownedCertificate('legacy-unowned', 'legacy')
+  const parked = await parkedCaDelete('payments-old-root', 'payments old root')
   // A denied delete (alice is a developer), for the audit page to mark.
   const denied = await api(gateway(), DEMO_KEYS.alice, certificatesPath(xss.id), {
     method: 'DELETE',
@@ -179,16 +154,11 @@ beforeAll(async () => {
   made = {
     xss: xss.id,
     expiring: expiring.id,
-    unowned: unowned.body.result.id,
-    ca: ca.id,
-    approval: (parked.body.approval as { id: string }).id,
+    unowned,
+    ca: parked.id,
+    approval: parked.approval,
   }
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox'],
-  })
   context = await browser.newContext({
     viewport: { width: 1000, height: 720 },
     acceptDownloads: true,
@@ -454,10 +424,7 @@ describe('the review console in Chromium', () => {
   })
 
   it('signs in as the auditor, who reads the log and every certificate, read-only', async () => {
-    await open('/console/sign-in')
-    await page.getByLabel('Gateway key').fill(AUDITOR)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(url('/console'))
+    await signIn(page, DEMO_KEYS.auditor)
     expect((await open('/console/audit')).status()).toBe(200)
     // Issue 22: the inventory, every team's and the unowned, with no assign form.
     expect((await open('/console/certificates')).status()).toBe(200)

@@ -8,16 +8,14 @@
  *
  * Screenshots go to test-artifacts/console/policy-*.png (git-ignored).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEMO_KEYS, e2e } from './support/context'
+import { AXE, launchChromium, ROOT, signIn as signInPage, url } from './support/browser'
+import { DEMO_KEYS } from './support/context'
 
-const ROOT = path.resolve(import.meta.dirname, '../..')
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/console')
-const CHROMIUM = '/usr/bin/chromium'
-const AXE = readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8')
 
 /** What runs inside the page, as expressions (this file is type-checked without the DOM). */
 const IN_BROWSER = {
@@ -35,8 +33,6 @@ let browser: Browser
 let context: BrowserContext
 let page: Page
 let made: { base: string; after: string; pending: string }
-
-const url = (p: string) => `${e2e().gatewayUrl}${p}`
 
 async function gatewayApi<T>(key: string, p: string, body?: unknown) {
   const response = await fetch(url(`/gateway/v1${p}`), {
@@ -75,20 +71,13 @@ async function check(p: string, name: string, status = 200) {
   expect(violations, p).toEqual([])
 }
 
+/** This page, signed in afresh as `key` (the last session's cookie cleared first). */
 async function signIn(key: string) {
   await context.clearCookies()
-  await page.goto(url('/console/sign-in'))
-  await page.getByLabel('Gateway key').fill(key)
-  await Promise.all([
-    page.waitForURL(url('/console')),
-    page.getByRole('button', { name: 'Sign in' }).click(),
-  ])
+  await signInPage(page, key)
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`)
-  }
   // An admin's two changes through the API: carol's membership revoked (narrowing, applied at
   // once), then alice made a lead (widening: pending until a second admin approves it).
   const first = await gatewayApi<{ id: string; document: Doc }>(DEMO_KEYS.admin, '/policy')
@@ -115,11 +104,7 @@ beforeAll(async () => {
   expect(widening.proposal.status).toBe('pending')
   made = { base: first.id, after: second.id, pending: widening.proposal.id }
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox'],
-  })
+  browser = await launchChromium()
   context = await browser.newContext({ viewport: { width: 390, height: 844 } })
   context.setDefaultTimeout(10_000)
   page = await context.newPage()

@@ -14,28 +14,22 @@
  * Screenshots go to test-artifacts/review/ (git-ignored). The auditor task's page loads and time are
  * printed for the closing note; no timed assertion.
  */
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeCertificate } from './support/certificates'
+import { launchChromium, parkedCaDelete, ROOT, signIn, url } from './support/browser'
 import {
   DEMO_KEYS,
   EMULATOR_TOKEN,
   api,
   certificatesPath,
-  e2e,
   emulator,
   gateway,
-  upload,
 } from './support/context'
 
-const ROOT = path.resolve(import.meta.dirname, '../..')
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/review')
-const AUDITOR = 'mtlsgw_DEMO_platform_auditor_xxxxxxxxxxxxxxxxxxxxx'
-const CHROMIUM = '/usr/bin/chromium'
-
-const url = (p: string) => `${e2e().gatewayUrl}${p}`
+const AUDITOR = DEMO_KEYS.auditor
 
 interface Approval {
   id: string
@@ -62,21 +56,6 @@ async function gw<T>(token: string, p: string, method = 'GET', body?: unknown) {
   return { status: response.status, ...json }
 }
 
-/** A CA of payments, uploaded by its lead, whose delete the lead then parks. */
-async function parkedCa(name: string) {
-  const ca = await upload(gateway(), DEMO_KEYS.bob, {
-    ca: true,
-    certificates: (await makeCertificate({ ca: true, cn: name })).pem,
-    name,
-  })
-  const parked = await api<null>(gateway(), DEMO_KEYS.bob, certificatesPath(ca.id), {
-    method: 'DELETE',
-    headers: { prefer: 'respond-async' },
-  })
-  expect(parked.status).toBe(202)
-  return { id: ca.id, approval: (parked.body.approval as { id: string }).id }
-}
-
 let browser: Browser
 const contexts: BrowserContext[] = []
 
@@ -86,11 +65,7 @@ async function signedIn(key: string): Promise<Page> {
   context.setDefaultTimeout(10_000)
   contexts.push(context)
   const page = await context.newPage()
-  const first = await page.goto(url('/console'))
-  expect(first!.status()).toBe(401)
-  await page.getByLabel('Gateway key').fill(key)
-  await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.waitForURL(url('/console'))
+  expect((await signIn(page, key, '/console')).status()).toBe(401)
   return page
 }
 
@@ -100,14 +75,7 @@ async function shoot(page: Page, name: string) {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`)
-  }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox'],
-  })
+  browser = await launchChromium()
 }, 60_000)
 
 afterAll(async () => {
@@ -119,7 +87,7 @@ describe("the auditor's task in Chromium", () => {
   it('finds who requested and who approved a delete, by the name, within three page loads', async () => {
     const name = `orders-root-${Date.now()}`
     // Made through the API first: bob (payments' lead) parks the delete, the admin approves it.
-    const { id, approval } = await parkedCa(name)
+    const { id, approval } = await parkedCaDelete(name)
     const approved = await gw<unknown>(DEMO_KEYS.admin, `/approvals/${approval}/approve`, 'POST')
     expect(approved.status).toBe(200)
 
@@ -168,7 +136,7 @@ describe("the auditor's task in Chromium", () => {
 describe('the approval flow in Chromium', () => {
   it('confirms a delete on a second step', async () => {
     const name = `flow-confirm-${Date.now()}`
-    const { id, approval } = await parkedCa(name)
+    const { id, approval } = await parkedCaDelete(name)
     const page = await signedIn(DEMO_KEYS.admin)
     await page.goto(url('/console/approvals'))
     await page.getByRole('link', { name: `Review ${name}` }).click()
@@ -184,7 +152,7 @@ describe('the approval flow in Chromium', () => {
   })
 
   it('rejects with a reason the requester reads, and lets the requester withdraw', async () => {
-    const rejected = await parkedCa(`flow-reject-${Date.now()}`)
+    const rejected = await parkedCaDelete(`flow-reject-${Date.now()}`)
     const admin = await signedIn(DEMO_KEYS.admin)
     await admin.goto(url(`/console/approvals/${rejected.approval}`))
     await admin.getByLabel(/Or reject it/).fill('still used by the payments edge')
@@ -201,7 +169,7 @@ describe('the approval flow in Chromium', () => {
     // The certificate is still there.
     expect((await api(emulator(), EMULATOR_TOKEN, certificatesPath(rejected.id))).status).toBe(200)
 
-    const withdrawn = await parkedCa(`flow-withdraw-${Date.now()}`)
+    const withdrawn = await parkedCaDelete(`flow-withdraw-${Date.now()}`)
     await bob.goto(url(`/console/approvals/${withdrawn.approval}`))
     // The requester cannot approve their own request, only withdraw it.
     expect(await bob.getByRole('button', { name: /^Delete / }).count()).toBe(0)
@@ -215,7 +183,7 @@ describe('the approval flow in Chromium', () => {
   })
 
   it('answers a repeated request with the approval already open', async () => {
-    const { id, approval } = await parkedCa(`flow-duplicate-${Date.now()}`)
+    const { id, approval } = await parkedCaDelete(`flow-duplicate-${Date.now()}`)
     const again = await api<null>(gateway(), DEMO_KEYS.bob, certificatesPath(id), {
       method: 'DELETE',
       headers: { prefer: 'respond-async' },
@@ -228,7 +196,7 @@ describe('the approval flow in Chromium', () => {
 
   it('closes a stale approval (its certificate deleted outside) and answers plainly', async () => {
     const name = `flow-stale-${Date.now()}`
-    const { id, approval } = await parkedCa(name)
+    const { id, approval } = await parkedCaDelete(name)
     // Deleted outside the gateway, straight at Cloudflare (the emulator).
     expect(
       (await api(emulator(), EMULATOR_TOKEN, certificatesPath(id), { method: 'DELETE' })).status,

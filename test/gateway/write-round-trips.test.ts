@@ -12,6 +12,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:
 import { beforeEach, describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { makeCertificate } from '../kit/certificates'
+import { coordinatorObserved } from '../support/coordinator'
 import { emulator } from '../support/emulator'
 import { GATEWAY, callJson, certificatesUrl, certificateUrl, uploadedId } from '../support/gateway'
 import { ACCOUNT, KEYS } from '../support/identities'
@@ -29,37 +30,15 @@ interface Logged {
 function countingCoordinator(log: Logged[]): Env['COORDINATOR'] {
   // Depth of the calls that have ended so far: a call started now waits after all of them.
   let endedDepth = 0
-  return {
-    idFromName: (name: string) => env.COORDINATOR.idFromName(name),
-    get: (id: DurableObjectId) => {
-      const real = env.COORDINATOR.get(id)
-      return new Proxy(real, {
-        get(target, property) {
-          const member = Reflect.get(target, property) as unknown
-          if (typeof property !== 'string' || typeof member !== 'function') return member
-          // The member's rate lease is not counted (every authenticated request takes it first).
-          if (property === 'memberRateAsk') return member
-          return (...args: unknown[]) => {
-            const entry = { method: property, depth: endedDepth + 1 }
-            log.push(entry)
-            // Called on the stub itself, as the client calls it (an RPC method is not detachable).
-            const stub = target as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
-            const answer = stub[property]!(...args)
-            return Promise.resolve(answer).then(
-              (value) => {
-                endedDepth = Math.max(endedDepth, entry.depth)
-                return value
-              },
-              (error: unknown) => {
-                endedDepth = Math.max(endedDepth, entry.depth)
-                throw error
-              },
-            )
-          }
-        },
-      })
-    },
-  } as unknown as Env['COORDINATOR']
+  return coordinatorObserved((method, call) => {
+    // The member's rate lease is not counted (every authenticated request takes it first).
+    if (method === 'memberRateAsk') return call()
+    const entry = { method, depth: endedDepth + 1 }
+    log.push(entry)
+    return call().finally(() => {
+      endedDepth = Math.max(endedDepth, entry.depth)
+    })
+  })
 }
 
 /** Calls the gateway; answers its status and the RPCs made before its response. */

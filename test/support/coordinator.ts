@@ -9,8 +9,10 @@ import { opened, type Coordinator } from '../../src/coordinator/index'
 import {
   memberRateInstanceName,
   newApprovalId,
+  POLICY_INSTANCE,
   tokenInstanceName,
 } from '../../src/coordinator/shard'
+import { forgetTableKeys } from '../../src/identity/table-keys'
 import type { Ownership } from '../../src/ownership/ledger'
 import { INJECTED } from '../kit/expected-logs'
 import { ACCOUNT, UPSTREAM_TOKEN } from './identities'
@@ -73,6 +75,28 @@ export async function resetLedger(account = ACCOUNT): Promise<void> {
   })
 }
 
+/**
+ * Empties the `gateway` instance's policy store (revisions, their history, proposals) and member
+ * keys' table, and forgets this isolate's answers about table keys: a test starts with no revision
+ * (its first managed request bootstraps the POLICY secret) and no minted key.
+ */
+export async function emptyPolicyStore(): Promise<void> {
+  forgetTableKeys()
+  await runInDurableObject(instance(POLICY_INSTANCE), (_coordinator, state) => {
+    opened(state, {}, 'policyRevisions') // migrated, so its tables exist
+    opened(state, {}, 'memberKeys')
+    for (const table of [
+      'policy_history',
+      'policy_revisions',
+      'policy_proposals',
+      'member_keys',
+      'member_keys_version',
+    ]) {
+      state.storage.sql.exec(`DELETE FROM ${table}`)
+    }
+  })
+}
+
 /** The token's budget instance: what it granted (spend), leases, and the breaker. */
 export async function budgetInstance() {
   return instance(await tokenInstanceName(UPSTREAM_TOKEN))
@@ -127,23 +151,44 @@ export const unreachableCoordinator = {
   },
 } as unknown as Env['COORDINATOR']
 
-/** The real coordinator, except that the named RPC methods fail (the round trip is lost). */
-export function coordinatorFailing(...methods: (keyof Coordinator)[]): Env['COORDINATOR'] {
-  const failing = new Set<PropertyKey>(methods)
+/**
+ * The real coordinator, each RPC call on any of its stubs handed to `observe` as the method's name
+ * and the call itself, to make (or not) as it likes: counting, ordering, failing.
+ */
+export function coordinatorObserved(
+  observe: (method: string, call: () => Promise<unknown>) => Promise<unknown>,
+): Env['COORDINATOR'] {
   return {
     idFromName: (name: string) => env.COORDINATOR.idFromName(name),
     get: (id: DurableObjectId) => {
       const real = env.COORDINATOR.get(id)
       return new Proxy(real, {
         get(target, property) {
-          if (failing.has(property)) {
-            return () => Promise.reject(new Error(`${String(property)} lost (${INJECTED})`))
-          }
-          return Reflect.get(target, property) as unknown
+          const member = Reflect.get(target, property) as unknown
+          if (typeof property !== 'string' || typeof member !== 'function') return member
+          // Called on the stub itself, as the client calls it (an RPC method is not detachable).
+          const stub = target as unknown as Record<string, (...a: unknown[]) => unknown>
+          return (...args: unknown[]) =>
+            observe(property, () => Promise.resolve(stub[property]!(...args)))
         },
       })
     },
   } as unknown as Env['COORDINATOR']
+}
+
+/** The real coordinator, naming each RPC method called on it in `calls`, in order. */
+export const coordinatorCounting = (calls: string[]) =>
+  coordinatorObserved((method, call) => {
+    calls.push(method)
+    return call()
+  })
+
+/** The real coordinator, except that the named RPC methods fail (the round trip is lost). */
+export function coordinatorFailing(...methods: (keyof Coordinator)[]): Env['COORDINATOR'] {
+  const failing = new Set<string>(methods)
+  return coordinatorObserved((method, call) =>
+    failing.has(method) ? Promise.reject(new Error(`${method} lost (${INJECTED})`)) : call(),
+  )
 }
 
 /** The real coordinator, except that every claim's round trip fails. */

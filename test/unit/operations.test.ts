@@ -65,6 +65,12 @@ function fakes(options: { ca?: boolean; associations?: unknown[] } = {}) {
     },
     release: async (_account: string, id: string) => void owners.delete(id),
     recordIntent: async () => ({ admitted: true, used: 0 }),
+    recordIntentNumbered: async () => ({ admitted: true, used: 0, position: null }),
+    ownerNumbered: async (_account: string, id: string) => ({
+      owner: owners.get(id) ?? null,
+      position: null,
+      pairings: [],
+    }),
     clearIntent: async () => {},
     confirmUpload: async (_account: string, id: string, o: Ownership) => void owners.set(id, o),
     adopt: async () => [],

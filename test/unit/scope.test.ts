@@ -1,7 +1,9 @@
 /**
  * The scope a job builds (kernel/scope-for.ts): the same ports a request gets, acting as the
  * gateway's system principal, whose upstream calls only the reserve pays for; and what the entry
- * schema's table derives (audit/entry.ts), where a slip would break every existing chain.
+ * schema's table derives (audit/entry.ts), where a slip would break every existing chain. The
+ * snapshot's refresher: its settings worked out once per configuration, its upstream port per
+ * request.
  */
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
@@ -10,6 +12,7 @@ import { configFor } from '../../src/config'
 import { SYSTEM_PRINCIPAL, scopeFor } from '../../src/kernel/scope-for'
 import { SLUG } from '../../src/lib/ids'
 import { accountsOf } from '../../src/policy/document'
+import { policyWith } from '../support/policies'
 
 describe("a job's scope", () => {
   const config = configFor(env)
@@ -44,6 +47,31 @@ describe("a job's scope", () => {
   it("reads the log's chains through its audit log port", () => {
     expect(scope.auditLog.chainNames).toEqual([...accountsOf(config.policy), 'gateway'])
     expect(scope.auditLog.retentionDays).toBe(config.audit.retentionDays)
+  })
+})
+
+describe("the snapshot's refresher", () => {
+  it('is built per request on what is worked out once per configuration', async () => {
+    const policy = JSON.parse(await policyWith()) as Record<string, unknown>
+    policy.snapshot = { max_age_seconds: 60, max_stale_seconds: 600 }
+    const on = { ...env, POLICY: JSON.stringify(policy) } as Env
+    const config = configFor(on)
+    const build = () => scopeFor({ env: on, config, principal: SYSTEM_PRINCIPAL, requestId: 'job' })
+    const [one, two] = [build().snapshot!, build().snapshot!]
+    // The same settings object: not worked out again for the second request.
+    expect(one.settings).toBe(two.settings)
+    expect(one.settings).toEqual({
+      maxAgeMs: 60_000,
+      maxStaleMs: 600_000,
+      claimMs: expect.any(Number),
+    })
+    // Each request its own refresher: its upstream port counts that request's calls alone.
+    expect(one.refresher).not.toBe(two.refresher)
+    // Off in the policy: no port at all.
+    expect(
+      scopeFor({ env, config: configFor(env), principal: SYSTEM_PRINCIPAL, requestId: 'job' })
+        .snapshot,
+    ).toBeUndefined()
   })
 })
 

@@ -32,6 +32,7 @@ export const DEMO_KEYS = {
   bob: 'mtlsgw_DEMO_payments_bob_xxxxxxxxxxxxxxxxxxxxxxxxx', // payments, lead
   carol: 'mtlsgw_DEMO_identity_carol_xxxxxxxxxxxxxxxxxxxxxxx', // identity, developer
   admin: 'mtlsgw_DEMO_platform_admin_xxxxxxxxxxxxxxxxxxxxxxx', // platform, admin
+  auditor: 'mtlsgw_DEMO_platform_auditor_xxxxxxxxxxxxxxxxxxxxx', // platform, auditor
 } as const
 
 export { EMULATOR_TOKEN }
