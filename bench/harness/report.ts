@@ -268,8 +268,10 @@ ${absoluteTable(report)}
 One member (the admin) reading one certificate from c connections, as one client would: every
 answer counted by status and code. A 5xx here is a failure of the gateway (before issue 17,
 requests the runtime cancelled as hung: 500s at lease renewals). "spent" runs against a gateway
-whose policy allows 200 upstream requests per 5 minutes, so the budget is used up within the first
-seconds and the rest must be the gateway's own 429 / 18429, never a 500.
+whose policy allows 200 upstream requests per 5 minutes. The reads are served from the account's
+snapshot, which spends the budget only to refresh (from the gateway's reserve), so they stay 2xx;
+without the snapshot the budget is used up within the first seconds and the rest must be the
+gateway's own 429 / 18429. Never a 500.
 
 ${markdownTable(
   ['run', 'c', 'seconds', 'answers', '2xx', 'non-2xx (status code ×n)', 'verdict'],
