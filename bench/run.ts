@@ -16,6 +16,9 @@
  *   BENCH_POLL_SECONDS  seconds of 5 teams x 2 members polling list and get (issue 21: served reads
  *                       per upstream call; default 300; 0 skips it)
  *   BENCH_ONLY=poll     run only that scenario and print its section (trying it out)
+ *   BENCH_UPSTREAM_LATENCY_MS  the emulator answers every request of the load rounds this much
+ *                       later, for both targets (default 0: a local emulator answers in a few ms,
+ *                       Cloudflare's API from further away)
  */
 import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -30,6 +33,7 @@ import {
   ACCOUNTS,
   KEYS,
   clearRequestLog,
+  delayUpstream,
   liftRateLimit,
   seedCertificates,
   setAssociations,
@@ -71,6 +75,7 @@ const settings: RunSettings = {
   writes: setting('BENCH_WRITES', 200),
   concurrency: (process.env.BENCH_CONCURRENCY ?? '1,10,50').split(',').map(Number),
   cpuRequests: setting('BENCH_CPU_REQUESTS', 50),
+  upstreamLatencyMs: Number(process.env.BENCH_UPSTREAM_LATENCY_MS ?? 0),
 }
 const soakSeconds = Number(process.env.BENCH_SOAK_SECONDS ?? 60)
 const routeFilter = process.env.BENCH_ROUTES?.split(',').filter(Boolean)
@@ -125,6 +130,9 @@ async function runOnce(
   // Writes get a few more fixtures than requests: each client may have prepared its next one.
   const count = route.kind === 'write' ? settings.writes + 2 * connections : 0
   const next = await route.prepare(target, count)
+  // Held by the emulator's isolate like its limits: set again before every run, after the
+  // fixtures are made (they need no latency).
+  await delayUpstream(servers.emulatorUrl, settings.upstreamLatencyMs)
   const amount = route.kind === 'write' ? settings.writes : route.requests?.(connections)
   return load({
     origin,
@@ -162,6 +170,7 @@ async function rounds(servers: BenchServers, routes: Route[]): Promise<Sample[]>
         for (const target of order) {
           const result = await runOnce(servers, route, target, origins[target], connections)
           await settle(servers, origins[target])
+          await delayUpstream(servers.emulatorUrl, 0)
           samples.push({ route: route.name, connections, round, target, result })
           log(
             `round ${round} ${route.name} c=${connections} ${target}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms${result.failures ? `, ${result.failures} failed` : ''}`,

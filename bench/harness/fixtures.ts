@@ -107,6 +107,19 @@ export function liftRateLimit(emulatorUrl: string) {
   return control(emulatorUrl, 'PUT', 'limits', { requests_per_window: 1_000_000_000 })
 }
 
+/**
+ * Every API request answered `ms` later (the emulator's latency fault; 0 clears it), for both
+ * targets alike: Cloudflare's API is further away than a local emulator.
+ */
+export async function delayUpstream(emulatorUrl: string, ms: number) {
+  await control(emulatorUrl, 'DELETE', 'faults', undefined)
+  if (ms > 0) {
+    await control(emulatorUrl, 'POST', 'faults', {
+      faults: [{ kind: 'latency', ms, times: 1_000_000_000 }],
+    })
+  }
+}
+
 /** Runs `task` over `items`, `width` at a time. */
 export async function inBatches<T, R>(items: T[], width: number, task: (item: T) => Promise<R>) {
   const results: R[] = []

@@ -44,6 +44,8 @@ export interface RunSettings {
   writes: number
   concurrency: number[]
   cpuRequests: number
+  /** The emulator answers every request of the load rounds this much later (0: at once). */
+  upstreamLatencyMs: number
 }
 
 export interface Machine {
@@ -248,7 +250,7 @@ Written by \`npm run bench\` (bench/run.ts); do not edit by hand. Run it again t
 | Node.js | ${machine.node} |
 | wrangler | ${machine.wrangler} (\`wrangler dev\`, local workerd) |
 | load average at start | ${machine.loadAverage} |
-| settings | ${settings.rounds} rounds, reads ${settings.seconds} s per run, writes ${settings.writes} requests per run, concurrency ${settings.concurrency.join(', ')}, CPU over ${settings.cpuRequests} requests per route |
+| settings | ${settings.rounds} rounds, reads ${settings.seconds} s per run, writes ${settings.writes} requests per run, concurrency ${settings.concurrency.join(', ')}, CPU over ${settings.cpuRequests} requests per route${settings.upstreamLatencyMs > 0 ? `, upstream answering ${settings.upstreamLatencyMs} ms later` : ''} |
 | duration | ${report.minutes.toFixed(1)} minutes |
 
 ## Gateway against a bare pass-through
