@@ -290,7 +290,12 @@ export interface NoticeStore {
     check: SuccessorCheck,
   ): Promise<boolean>
   /** The account's owners, snapshot view (`settings` null: none), notices and pairings at once. */
-  view(accountId: string, settings: SnapshotSettings | null): Promise<LifecycleView>
+  view(
+    accountId: string,
+    settings: SnapshotSettings | null,
+    /** The list this isolate holds (snapshot/serve.ts askHolding): not sent again if current. */
+    held?: string,
+  ): Promise<LifecycleView>
   /** Drift: stores the list just read (JSON), answers the one before; given `nowMs`, also drops drift claims older than 90 days. */
   swapSeen(accountId: string, list: string, nowMs?: number): Promise<string | null>
   /** Drift: the changes this caller is granted to record (owned appeared and unowned vanished dropped). */
@@ -326,8 +331,8 @@ export function coordinatedNotices(namespace: Namespace): NoticeStore {
     pairings: (accountId) => reaching(() => at(accountId).successorPairings()),
     recordCheck: (accountId, certificateId, successorId, check) =>
       reaching(() => at(accountId).recordSuccessorCheck(certificateId, successorId, check)),
-    view: (accountId, settings) =>
-      reaching(() => at(accountId).lifecycleView(settings, Date.now())),
+    view: (accountId, settings, held) =>
+      reaching(() => at(accountId).lifecycleView(settings, Date.now(), held)),
     swapSeen: (accountId, list, nowMs) => reaching(() => at(accountId).swapSeenList(list, nowMs)),
     claimDrift: (accountId, keys, nowMs) => reaching(() => at(accountId).claimDrift(keys, nowMs)),
     settleDrift: (accountId, keys, nowMs) => reaching(() => at(accountId).settleDrift(keys, nowMs)),

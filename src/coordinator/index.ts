@@ -599,6 +599,7 @@ export class Coordinator extends DurableObject<Env> {
   lifecycleView(
     settings: SnapshotSettings | null,
     nowMs: number,
+    held?: string,
   ): {
     owners: Map<string, string>
     view: SnapshotView | null
@@ -608,7 +609,7 @@ export class Coordinator extends DurableObject<Env> {
   } {
     return {
       owners: this.ledger.owners(nowMs).owners,
-      view: settings === null ? null : this.snapshot.view(settings, nowMs),
+      view: settings === null ? null : this.snapshot.view(settings, nowMs, undefined, held),
       ...this.listNotices(),
       pairings: this.notices.pairings(),
     }

@@ -3,12 +3,12 @@
  * owners, notices, acknowledgements and successor pairings (with their last checks) for one
  * coordinator round trip, `lifecycleView` on the account's instance. When the policy keeps a
  * snapshot its view comes in that same answer (a stale one is refreshed as any job's read,
- * certificate-source.ts); when it does not, the one upstream list goes beside the round trip,
- * not after it. Both promises are this request's own (CONTRIBUTING: one request never waits on
- * another).
+ * certificate-source.ts; a list this isolate already holds is not sent again); when it does not,
+ * the one upstream list goes beside the round trip, not after it. Both promises are this
+ * request's own (CONTRIBUTING: one request never waits on another).
  */
 import type { LifecycleView, NoticeStore } from '../coordinator/client'
-import { accountSnapshotFrom } from '../snapshot/serve'
+import { accountSnapshotFrom, askHolding } from '../snapshot/serve'
 import type { SnapshotPort } from '../snapshot/port'
 import type { Upstream } from '../upstream/port'
 import type { MtlsCertificate } from '../upstream/shapes'
@@ -38,7 +38,9 @@ export async function readAccountView(
     const { view: _none, ...rest } = read
     return { ...rest, certificates: list.certificates }
   }
-  const { view, ...rest } = await notices.view(accountId, snapshot.settings)
+  const { view, ...rest } = await askHolding(accountId, (held) =>
+    notices.view(accountId, snapshot.settings, held),
+  )
   if (view === null) throw new Error(`${accountId}: the coordinator answered no snapshot view`)
   const { certificates } = await accountSnapshotFrom(snapshot, accountId, view)
   return { ...rest, certificates }

@@ -71,14 +71,19 @@ const heldLists = new Map<string, { key: string; items: SnapshotItem[] }>()
 const HELD_ACCOUNTS_MAX = 32
 
 /**
- * Asks for the account's list, saying which one this isolate holds, and answers with the items in
- * the view: those sent, or the held ones when the coordinator says they are current. The held
- * entry is taken before the call, so another request replacing it meanwhile changes nothing here.
+ * Asks the account's coordinator with `ask`, saying which list of the account this isolate holds,
+ * and answers with the items in the view: those sent, or the held ones when the coordinator says
+ * they are current. The held entry is taken before the call, so another request replacing it
+ * meanwhile changes nothing here. A view of the whole list is held for the next ask.
  */
-async function askList(snapshot: SnapshotPort, accountId: string) {
+export async function askHolding<T extends { view: SnapshotView | null }>(
+  accountId: string,
+  ask: (held: string | undefined) => Promise<T>,
+): Promise<T> {
   const held = heldLists.get(accountId)
-  const answer = await snapshot.list(accountId, held?.key)
+  const answer = await ask(held?.key)
   const { view } = answer
+  if (view === null) return answer
   if (view.unchanged === true && held !== undefined) {
     return { ...answer, view: { ...view, items: held.items } }
   }
@@ -214,7 +219,7 @@ export async function readList(
   accountId: string,
   noCache: boolean,
 ): Promise<ListRead> {
-  const ask = () => askList(snapshot, accountId)
+  const ask = () => askHolding(accountId, (held) => snapshot.list(accountId, held))
   const { owners, intents, view } = noCache ? await ask() : await untilFilled(await ask(), ask)
   const answer = (items: SnapshotItem[], frame: Frame, how: Served): ListRead => ({
     owners,
@@ -344,7 +349,7 @@ export async function readAccountSnapshot(
   const snapshot = scope.snapshot
   if (snapshot === undefined)
     throw new Error('the snapshot is off (policy snapshot.max_age_seconds: 0)')
-  const { view } = await snapshot.list(accountId)
+  const { view } = await askHolding(accountId, (held) => snapshot.list(accountId, held))
   return accountSnapshotFrom(snapshot, accountId, view)
 }
 

@@ -19,6 +19,8 @@ import { readAccountSnapshot, readList } from '../../src/snapshot/serve'
 import type { SnapshotPort } from '../../src/snapshot/port'
 import { itemOf } from '../../src/snapshot/shapes'
 import type { Upstream } from '../../src/upstream/port'
+import type { NoticeStore } from '../../src/coordinator/client'
+import { readAccountView } from '../../src/lifecycle/account-view'
 import { fakeClock, type FakeClock } from '../kit/clock'
 import { newEntries } from '../support/audit'
 import { budgetInstance, grantedByTeam, resetLedger, storedOwner } from '../support/coordinator'
@@ -657,5 +659,39 @@ describe('a list this isolate holds', () => {
     expect(asked.map((a) => a.sent)).toEqual([2, 0, 1])
     expect(asked[1]!.held).toBe(asked[2]!.held)
     expect(asked[1]!.held).toMatch(/^[0-9a-f-]{36}:\d+$/)
+  })
+})
+
+describe('the expiring list and the calendar (issue 23: readAccountView)', () => {
+  it('are not sent a list this isolate holds either, and see the next change', async () => {
+    const settings = { maxAgeMs: MAX_AGE_S * 1000, maxStaleMs: MAX_STALE_S * 1000, claimMs: 12_000 }
+    await runInDurableObject(account(), (_c, state) => {
+      const table = opened(state, {}, 'snapshot')
+      const items = ['x', 'y'].map((id) => itemOf({ id, name: id, ca: false, type: 'custom' }))
+      table.store(table.view(settings, Date.now()).claim, Date.now(), '{}', items)
+    })
+    const sent: number[] = []
+    const notices = {
+      view: (_accountId: string, s: typeof settings, held?: string) =>
+        runInDurableObject(account(), (coordinator) => {
+          const answer = coordinator.lifecycleView(s, Date.now(), held)
+          sent.push(answer.view?.items.length ?? -1)
+          return answer
+        }),
+    } as unknown as NoticeStore
+    const deps = {
+      upstream: {} as Upstream, // a fresh snapshot: nothing is listed upstream
+      snapshot: { settings } as unknown as SnapshotPort,
+      lifecycle: { notices },
+    }
+    const ids = async () =>
+      (await readAccountView(deps, ACCOUNT)).certificates.map((c) => c.id).sort()
+    expect(await ids()).toEqual(['x', 'y'])
+    expect(await ids()).toEqual(['x', 'y'])
+    await runInDurableObject(account(), (_c, state) => {
+      opened(state, {}, 'snapshot').remove('y', Date.now())
+    })
+    expect(await ids()).toEqual(['x'])
+    expect(sent).toEqual([2, 0, 1])
   })
 })
