@@ -97,6 +97,7 @@ function Successor(props: { successor: ExpiringSuccessor | null }) {
   const { check } = successor
   return (
     <>
+      {successor.name !== undefined ? <div>{successor.name}</div> : null}
       <code>{successor.successor_id}</code>
       <div class="hint">{`named by ${successor.named_by}`}</div>
       {check === null ? (

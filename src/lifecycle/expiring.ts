@@ -47,6 +47,8 @@ export interface SuccessorReadiness {
 /** The successor the team named (rotation pairing), and its readiness as last checked. */
 export interface ExpiringSuccessor {
   successor_id: string
+  /** The successor's name, when it has one and the reader may see it. */
+  name?: string
   named_by: string
   named_at: string
   /** The services the old certificate served when the successor was named. */
@@ -70,11 +72,17 @@ export interface ExpiringCertificate {
 }
 
 /** A pairing as the list shows it: no upstream call, only what the last check kept. */
-function successorOf(pairing: Pairing | undefined, nowMs: number): ExpiringSuccessor | null {
+function successorOf(
+  pairing: Pairing | undefined,
+  nowMs: number,
+  nameOf: (id: string) => string | undefined,
+): ExpiringSuccessor | null {
   if (pairing === undefined) return null
   const { check } = pairing
+  const name = nameOf(pairing.successor_id)
   return {
     successor_id: pairing.successor_id,
+    ...(name !== undefined ? { name } : {}),
     named_by: pairing.named_by,
     named_at: new Date(pairing.named_at).toISOString(),
     services: pairing.services,
@@ -113,6 +121,18 @@ export function listExpiring(
     for (const [index, accountId] of accounts.entries()) {
       const { certificates, owners, notices, acks, pairings } = views[index]!
       const successors = new Map(pairings.map((p) => [p.certificate_id, p]))
+      const byId = new Map(certificates.map((c) => [c.id, c]))
+      // A successor's name, as a list would show it to this reader (nothing of what it may not see).
+      const nameOf = (id: string) => {
+        const cert = byId.get(id)
+        if (!cert?.name || cert.expires_on === undefined) return undefined
+        const facts = {
+          ownerTeam: owners.get(id) ?? null,
+          ca: cert.ca ?? false,
+          expiresOn: cert.expires_on,
+        }
+        return deps.who.decide('list', facts).effect === 'deny' ? undefined : cert.name
+      }
       for (const cert of certificates) {
         const expiresMs = Date.parse(cert.expires_on ?? '')
         if (Number.isNaN(expiresMs) || expiresMs > nowMs + input.withinDays * 86_400_000) continue
@@ -140,7 +160,7 @@ export function listExpiring(
               attempts: n.attempts,
             })),
           acknowledged: acks.filter((a) => a.certificate_id === cert.id).map((a) => a.horizon),
-          successor: successorOf(successors.get(cert.id), nowMs),
+          successor: successorOf(successors.get(cert.id), nowMs, nameOf),
         })
       }
     }

@@ -42,6 +42,10 @@ const successorReadiness = z
 const expiringSuccessor = z
   .object({
     successor_id: z.string(),
+    name: z
+      .string()
+      .optional()
+      .openapi({ description: "The successor's name, when it has one the reader may see" }),
     named_by: z.string(),
     named_at: z.string(),
     services: z

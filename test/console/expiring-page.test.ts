@@ -173,7 +173,7 @@ describe("the successor's readiness on the page", () => {
     const ready = await uploadedExpiring(10, KEYS.alice)
     const waiting = await uploadedExpiring(11, KEYS.alice)
     const unchecked = await uploadedExpiring(12, KEYS.alice)
-    const next = await uploadedId({}, { key: KEYS.alice })
+    const next = await uploadedId({ name: 'edge-next' }, { key: KEYS.alice })
     const at = Date.now() - 12 * 60_000
     await paired(ready, next, {
       at,
@@ -194,6 +194,7 @@ describe("the successor's readiness on the page", () => {
     const page = (await (await signedIn(KEYS.alice)).get('/console/expiring')).html
     const readyRow = textOf(rowOf(page, ready)!)
     expect(readyRow).toContain(next)
+    expect(readyRow).toContain('edge-next') // its name, as the list shows it to alice
     expect(readyRow).toContain('named by alice')
     expect(readyRow).toMatch(/ ready checked 1[23] min ago by the expiry watch /)
     const waitingRow = textOf(rowOf(page, waiting)!)

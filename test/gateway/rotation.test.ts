@@ -134,7 +134,12 @@ interface Readiness {
 }
 interface Listed {
   id: string
-  successor: { successor_id: string; services: string[]; check: Readiness | null } | null
+  successor: {
+    successor_id: string
+    name?: string
+    services: string[]
+    check: Readiness | null
+  } | null
 }
 
 /** The certificate's successor as `GET /expiring` shows it. */
@@ -234,6 +239,29 @@ describe("the successor's readiness in the expiring list", () => {
     const renamed = await listedSuccessor(old)
     expect(renamed).toMatchObject({ successor_id: other })
     expect(renamed!.check).toMatchObject({ ready: true, checked_by: 'named' })
+  })
+
+  it('names the successor as a list shows it to the reader, and not one the reader may not see', async () => {
+    const made = await makeCertificate({ ca: false, notAfter: new Date(Date.now() + 10 * DAY) })
+    const old = await uploadedId({ certificates: made.pem }, { key: KEYS.alice })
+    const next = await uploadedId({ name: 'edge-2027' }, { key: KEYS.alice })
+    await nameSuccessor(old, next)
+    expect(await listedSuccessor(old)).toMatchObject({ successor_id: next, name: 'edge-2027' })
+
+    // A pairing that names another team's certificate (made here at the coordinator: the API
+    // refuses it) shows its id, never its name.
+    const theirs = await uploadedId({ name: 'identity-secret-name' }, { key: KEYS.carol })
+    const coordinator = env.COORDINATOR.get(env.COORDINATOR.idFromName(ACCOUNT))
+    await coordinator.pairSuccessor({
+      certificate_id: old,
+      successor_id: theirs,
+      services: [],
+      named_by: 'alice',
+      named_at: Date.now(),
+    })
+    const shown = await listedSuccessor(old)
+    expect(shown).toMatchObject({ successor_id: theirs })
+    expect(JSON.stringify(shown)).not.toContain('identity-secret-name')
   })
 
   it('is null for a certificate with no successor named', async () => {
