@@ -67,8 +67,26 @@ export const certificatesOf = (items: SnapshotItem[]) => items.map(certificateOf
 // The whole lists this isolate holds, by account, with the `epoch:revision` they are: values only.
 // A list read says which it holds, and the coordinator sends the items only when that is no longer
 // current (coordinator/snapshot.ts `view`), so an unchanged list of 1,000 does not cross the RPC.
+// Bounded by items, as the parsed certificates are (PARSED_MAX): oldest account first.
 const heldLists = new Map<string, { key: string; items: SnapshotItem[] }>()
-const HELD_ACCOUNTS_MAX = 32
+const HELD_ITEMS_MAX = 20_000
+let heldItems = 0
+
+function hold(accountId: string, key: string, items: SnapshotItem[]) {
+  const before = heldLists.get(accountId)
+  if (before !== undefined) {
+    heldItems -= before.items.length
+    heldLists.delete(accountId)
+  }
+  if (items.length > HELD_ITEMS_MAX) return
+  for (const [oldest, entry] of heldLists) {
+    if (heldItems + items.length <= HELD_ITEMS_MAX) break
+    heldLists.delete(oldest)
+    heldItems -= entry.items.length
+  }
+  heldLists.set(accountId, { key, items })
+  heldItems += items.length
+}
 
 /**
  * Asks the account's coordinator with `ask`, saying which list of the account this isolate holds,
@@ -87,11 +105,7 @@ export async function askHolding<T extends { view: SnapshotView | null }>(
   if (view.unchanged === true && held !== undefined) {
     return { ...answer, view: { ...view, items: held.items } }
   }
-  if (view.state !== 'cold') {
-    heldLists.delete(accountId)
-    if (heldLists.size >= HELD_ACCOUNTS_MAX) heldLists.delete(heldLists.keys().next().value!)
-    heldLists.set(accountId, { key: heldKey(view), items: view.items })
-  }
+  if (view.state !== 'cold') hold(accountId, heldKey(view), view.items)
   return answer
 }
 

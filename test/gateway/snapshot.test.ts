@@ -662,6 +662,44 @@ describe('a list this isolate holds', () => {
   })
 })
 
+describe('the lists an isolate holds', () => {
+  it('are bounded by their items, the oldest account let go first', async () => {
+    const asked: [string, string | undefined][] = []
+    const settings = { maxAgeMs: 60_000, maxStaleMs: 60_000, claimMs: 12_000 }
+    const sizes: Record<string, number> = { big: 15_000, other: 6_000 }
+    const port = {
+      settings,
+      list: (accountId: string, held?: string) => {
+        asked.push([accountId, held])
+        const items = Array.from({ length: sizes[accountId]! }, (_, i) =>
+          itemOf({ id: `${accountId}-${i}`, type: 'custom' }),
+        )
+        const view = {
+          state: 'fresh',
+          revision: 1,
+          epoch: `epoch-${accountId}`,
+          fetchedAtMs: Date.now(),
+          frame: null,
+          items,
+          claim: null,
+          revalidating: false,
+        }
+        return Promise.resolve({ owners: new Map(), intents: [], view })
+      },
+    } as unknown as SnapshotPort
+    for (const accountId of ['big', 'big', 'other', 'big']) {
+      await readList(port, {} as Upstream, accountId, false)
+    }
+    // 15,000 + 6,000 is over the 20,000 held: taking the other's list let the big one go.
+    expect(asked).toEqual([
+      ['big', undefined],
+      ['big', 'epoch-big:1'],
+      ['other', undefined],
+      ['big', undefined],
+    ])
+  })
+})
+
 describe('the expiring list and the calendar (issue 23: readAccountView)', () => {
   it('are not sent a list this isolate holds either, and see the next change', async () => {
     const settings = { maxAgeMs: MAX_AGE_S * 1000, maxStaleMs: MAX_STALE_S * 1000, claimMs: 12_000 }
