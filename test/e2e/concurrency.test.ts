@@ -11,15 +11,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { SignJWT, exportJWK, generateKeyPair } from 'jose'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import {
-  EMULATOR_CONTROL_SECRET,
-  ROOT,
-  freePorts,
-  startDevServers,
-  type DevServers,
-} from '../../scripts/dev-servers.mjs'
+import { EMULATOR_CONTROL_SECRET, ROOT, type DevServers } from '../../scripts/dev-servers.mjs'
 import { ACCOUNT, DEMO_KEYS } from './support/context'
 import { makeCertificate } from './support/certificates'
+import { ownDevServers } from './support/own-servers'
 
 const ACCESS_AUD = 'e2e-concurrency-audience'
 const ACCESS_EMAIL = 'dana@example.com'
@@ -51,23 +46,11 @@ beforeAll(async () => {
   policy.limits = { member_requests_per_minute: 100_000 }
   const policyFile = path.join(workDir, 'policy.json')
   writeFileSync(policyFile, JSON.stringify(policy))
-  const [gatewayPort, emulatorPort, gatewayInspectorPort, emulatorInspectorPort] = (await freePorts(
-    4,
-  )) as [number, number, number, number]
-  servers = await startDevServers({
-    gatewayPort,
-    emulatorPort,
-    gatewayInspectorPort,
-    emulatorInspectorPort,
-    gatewayStateDir: path.join(workDir, 'state/gateway'),
-    emulatorStateDir: path.join(workDir, 'state/emulator'),
-    envFile: path.join(workDir, 'gateway.env'),
+  servers = await ownDevServers(workDir, ({ emulatorPort }) => ({
     policyFile,
     vars: { ACCESS_TEAM_DOMAIN: `http://127.0.0.1:${emulatorPort}`, ACCESS_AUD },
-    env: { WRANGLER_REGISTRY_PATH: path.join(workDir, 'registry') },
     onLine: (worker, line) => out.write(`[${worker}] ${line}\n`),
-    readyTimeoutMs: 90_000,
-  })
+  }))
 }, 120_000)
 
 afterAll(async () => {

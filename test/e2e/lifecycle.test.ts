@@ -17,14 +17,9 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  EMULATOR_CONTROL_SECRET,
-  ROOT,
-  freePorts,
-  startDevServers,
-  type DevServers,
-} from '../../scripts/dev-servers.mjs'
+import { EMULATOR_CONTROL_SECRET, ROOT, type DevServers } from '../../scripts/dev-servers.mjs'
 import { makeCertificate } from './support/certificates'
+import { ownDevServers } from './support/own-servers'
 import { ACCOUNT, DEMO_KEYS } from './support/context'
 
 const DAY = 86_400_000
@@ -118,17 +113,7 @@ beforeAll(async () => {
   }
   const policyFile = path.join(workDir, 'policy.json')
   writeFileSync(policyFile, JSON.stringify(policy))
-  const [gatewayPort, emulatorPort, gatewayInspectorPort, emulatorInspectorPort] = (await freePorts(
-    4,
-  )) as [number, number, number, number]
-  servers = await startDevServers({
-    gatewayPort,
-    emulatorPort,
-    gatewayInspectorPort,
-    emulatorInspectorPort,
-    gatewayStateDir: path.join(workDir, 'state/gateway'),
-    emulatorStateDir: path.join(workDir, 'state/emulator'),
-    envFile: path.join(workDir, 'gateway.env'),
+  servers = await ownDevServers(workDir, () => ({
     policyFile,
     vars: {
       LIFECYCLE_CHANNELS: JSON.stringify({
@@ -137,9 +122,7 @@ beforeAll(async () => {
         'platform-hook': hook('platform-hook'),
       }),
     },
-    env: { WRANGLER_REGISTRY_PATH: path.join(workDir, 'registry') },
-    readyTimeoutMs: 90_000,
-  })
+  }))
 }, 120_000)
 
 afterAll(async () => {

@@ -103,20 +103,7 @@ describe('rotation pairing', () => {
     // The same expiry without a successor: it is notified, so the silence above is the pairing's.
     const alone = await makeCertificate({ ca: false, notAfter: new Date(Date.now() + 10 * DAY) })
     const unpaired = await uploadedId({ certificates: alone.pem }, { key: KEYS.alice })
-    const policy = JSON.parse(await policyWith()) as Record<string, unknown>
-    policy.lifecycle = { teams: { payments: { channels: ['hook'] } } }
-    const watchEnv = {
-      ...env,
-      POLICY: JSON.stringify(policy),
-      LIFECYCLE_CHANNELS: JSON.stringify({
-        hook: { kind: 'slack', url: 'https://hooks.test/__receiver/payments' },
-      }),
-    }
-    const now = Date.now()
-    const report = await watchExpiry(
-      expiryWatchDeps(watchEnv, () => now),
-      now,
-    )
+    const report = await watchAt(Date.now())
     expect(report.problems).toEqual([])
     const sent = await emulator.deliveries()
     expect(sent.filter((d) => d.body.includes(old))).toEqual([])
